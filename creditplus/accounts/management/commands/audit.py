@@ -1,0 +1,30 @@
+from typing import Any
+
+from django.core.management.base import CommandError
+
+from creditplus.accounts import audit
+from creditplus.accounts.management.commands._base import AuditedCommand
+
+
+class Command(AuditedCommand):
+    help = "审计日志工具。verify：校验哈希链，发现被篡改、插入或删除的行。"
+
+    def add_arguments(self, parser: Any) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        verify = sub.add_parser("verify", help="校验审计日志哈希链")
+        verify.add_argument("--head", help="期望的链头哈希（此前记录的值），用于发现末尾行被删除")
+
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
+        result = audit.verify()
+        if not result.ok:
+            raise CommandError(
+                f"审计日志校验失败：第一处异常在 id={result.bad_id}：{result.problem}"
+                f"（此前 {result.checked} 行完好）"
+            )
+        expected = options.get("head")
+        if expected and expected != result.head_hash:
+            raise CommandError(
+                f"审计日志校验失败：链头哈希 {result.head_hash} 与期望值 {expected} 不符"
+                "（末尾的行可能被删除）"
+            )
+        self.stdout.write(f"审计日志完好：{result.checked} 行，链头哈希 {result.head_hash}")

@@ -1,0 +1,237 @@
+"""Departments, roles, API tokens and demo accounts."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.db.models import Model
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from creditplus.accounts import audit
+from creditplus.accounts.choices import Role
+from creditplus.accounts.models import ApiToken, Department, User, validate_uscc
+from creditplus.errors import DomainError, NotFound
+
+REFERENCE_DIR = settings.BASE_DIR / "reference_data"
+
+
+def read_reference(name: str) -> dict[str, Any]:
+    """Read one versioned reference-data file from ``creditplus/reference_data``."""
+    path = Path(REFERENCE_DIR) / name
+    with path.open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    if not isinstance(data, dict) or "version" not in data:
+        raise DomainError("reference_invalid", f"参考数据文件 {name} 缺少 version 字段")
+    return data
+
+
+def snapshot(obj: Model, fields: list[str]) -> dict[str, Any]:
+    """The audited view of ``obj``: the named fields as JSON-friendly values."""
+    return {f: getattr(obj, f) for f in fields}
+
+
+DEPARTMENT_FIELDS = ["code", "name", "full_name", "uscc", "kind", "sort_order", "is_active"]
+
+
+@transaction.atomic
+def load_departments() -> str:
+    """Create or update the departments of ``departments.yaml`` (idempotent, audited)."""
+    rows = read_reference("departments.yaml")["departments"]
+    created = updated = 0
+    for order, row in enumerate(rows, start=1):
+        row["uscc"] = str(row["uscc"])
+        validate_uscc(row["uscc"])
+        wanted = {
+            "name": row["name"],
+            "full_name": row.get("full_name", ""),
+            "uscc": row["uscc"],
+            "kind": row.get("kind", "government"),
+            "sort_order": order,
+            "is_active": row.get("active", True),
+        }
+        dept = Department.objects.select_for_update().filter(code=row["code"]).first()
+        if dept is None:
+            dept = Department.objects.create(code=row["code"], **wanted)
+            audit.record("department.create", obj=dept, after=snapshot(dept, DEPARTMENT_FIELDS))
+            created += 1
+            continue
+        before = snapshot(dept, DEPARTMENT_FIELDS)
+        changed = {k: v for k, v in wanted.items() if getattr(dept, k) != v}
+        if changed:
+            for key, value in changed.items():
+                setattr(dept, key, value)
+            dept.full_clean()
+            dept.save(update_fields=list(changed))
+            audit.record(
+                "department.update",
+                obj=dept,
+                before=before,
+                after=snapshot(dept, DEPARTMENT_FIELDS),
+            )
+            updated += 1
+    return f"部门：{len(rows)} 个（新增 {created}，更新 {updated}）"
+
+
+@transaction.atomic
+def load_roles() -> str:
+    """Create the role groups of ``roles.yaml`` and set exactly their permissions."""
+    spec = read_reference("roles.yaml")["roles"]
+    unknown = set(spec) - set(Role.values)
+    if unknown:
+        raise DomainError("reference_invalid", f"roles.yaml 中有未知角色：{sorted(unknown)}")
+    changed = 0
+    for code in Role.values:
+        entry = spec.get(code) or {}
+        group, _ = Group.objects.get_or_create(name=code)
+        if entry.get("all_permissions"):
+            wanted = set(Permission.objects.values_list("pk", flat=True))
+        else:
+            wanted = set()
+            for label in entry.get("permissions", []):
+                app_label, codename = label.split(".", 1)
+                perm = Permission.objects.filter(
+                    content_type__app_label=app_label, codename=codename
+                ).first()
+                if perm is None:
+                    raise DomainError("reference_invalid", f"roles.yaml：权限 {label} 不存在")
+                wanted.add(perm.pk)
+        current = set(group.permissions.values_list("pk", flat=True))
+        if current != wanted:
+            group.permissions.set(wanted)
+            audit.record(
+                "role.permissions",
+                obj=group,
+                before=sorted(current),
+                after=sorted(wanted),
+            )
+            changed += 1
+    return f"角色：{len(Role.values)} 个（权限变更 {changed}）"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new token: ``key`` is shown once and never stored."""
+
+    token: ApiToken
+    key: str
+
+
+def _system_username(department: Department, name: str) -> str:
+    return f"sys.{department.code}.{'_'.join(name.split())}"[:150]
+
+
+@transaction.atomic
+def issue_token(department: Department | str, name: str, user: User | None = None) -> IssuedToken:
+    """Create an API token for a department system (or for ``user``) and return it once.
+
+    Without ``user`` the token belongs to the department's system account for ``name``
+    (created as a department officer that cannot sign in to pages).
+    """
+    if isinstance(department, str):
+        department = get_department(department)
+    name = name.strip()
+    if not name or len(name) > 64:
+        raise DomainError("token_name_invalid", _("令牌名称不能为空且不超过64个字符"), "name")
+    if user is None:
+        user, created = User.objects.get_or_create(
+            username=_system_username(department, name),
+            defaults={"department": department, "is_system": True},
+        )
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            user.groups.add(Group.objects.get_or_create(name=Role.DEPT_OFFICER)[0])
+    key = ApiToken.PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        department=department,
+        name=name,
+        prefix=key[:10],
+        key_hash=ApiToken.hash_key(key),
+    )
+    audit.record("token.issue", obj=token, after={"name": name, "department": department.code})
+    return IssuedToken(token, key)
+
+
+def authenticate_token(key: str) -> ApiToken | None:
+    """Return the active token for ``key`` (and mark it used), or None."""
+    if not key.startswith(ApiToken.PREFIX):
+        return None
+    token = (
+        ApiToken.objects.select_related("user", "department", "user__department")
+        .filter(key_hash=ApiToken.hash_key(key), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    # Write at most once a minute: a busy system calls many times per second.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token
+
+
+@transaction.atomic
+def revoke_token(token: ApiToken) -> ApiToken:
+    """Revoke ``token`` (idempotent: revoking twice keeps the first time)."""
+    # Lock the row so that a concurrent revoke does not write a second audit event.
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit.record("token.revoke", obj=token, after={"revoked_at": token.revoked_at})
+    return token
+
+
+def get_department(code_or_uscc: str) -> Department:
+    """Find a department by its code or its unified social credit code."""
+    value = code_or_uscc.strip().upper()
+    dept = (
+        Department.objects.filter(code=value).first()
+        or Department.objects.filter(uscc=value).first()
+    )
+    if dept is None:
+        raise NotFound(_("部门不存在：%(dept)s") % {"dept": code_or_uscc}, "department")
+    return dept
+
+
+DEMO_ACCOUNTS: list[tuple[str, str, str | None, str]] = [
+    ("admin", Role.PLATFORM_ADMIN, None, "平台管理员"),
+    ("xinyongban", Role.CREDIT_OFFICE, None, "区信用办 王科员"),
+    ("scjg", Role.DEPT_OFFICER, "SCJG", "区市场监管局 信用联络员"),
+    ("shuiwu", Role.DEPT_OFFICER, "SW", "区税务局 信用联络员"),
+    ("huanjing", Role.DEPT_OFFICER, "STHJ", "区生态环境局 信用联络员"),
+    ("chuangkou", Role.WINDOW_CLERK, None, "信用查询窗口 受理员"),
+    ("jiancha", Role.INSPECTOR, "SCJG", "区市场监管局 执法人员"),
+    ("yinhang", Role.FINANCIAL, None, "合作银行 信贷审批员"),
+    ("pinggu", Role.ASSESSOR, None, "第三方评估机构"),
+]
+
+
+@transaction.atomic
+def create_demo_accounts(password: str) -> list[tuple[str, str]]:
+    """Create one demo user per role (development only); returns (username, role label)."""
+    if settings.PRODUCTION:
+        raise DomainError("demo_in_production", _("生产环境不能创建演示账号"))
+    result = []
+    for username, role, dept_code, display in DEMO_ACCOUNTS:
+        user, created = User.objects.get_or_create(username=username)
+        user.first_name = display
+        user.department = Department.objects.get(code=dept_code) if dept_code else None
+        user.is_staff = role == Role.PLATFORM_ADMIN
+        user.is_superuser = role == Role.PLATFORM_ADMIN
+        user.set_password(password)
+        user.save()
+        user.groups.set([Group.objects.get(name=role)])
+        if created:
+            audit.record("user.create", obj=user, after={"role": role, "department": dept_code})
+        result.append((username, str(Role(role).label)))
+    return result

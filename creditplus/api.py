@@ -1,0 +1,124 @@
+"""The JSON API under /api/v1/: one NinjaAPI, one error shape, bearer or session auth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import APIKeyCookie, HttpBearer
+
+from creditplus.accounts.audit import context_for_user, set_context
+from creditplus.errors import DomainError
+
+
+class BearerToken(HttpBearer):
+    """``Authorization: Bearer <token>`` for department systems and banks."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        from creditplus.accounts.services import authenticate_token
+
+        api_token = authenticate_token(token)
+        if api_token is None:
+            return None
+        request.user = api_token.user
+        request.api_token = api_token
+        set_context(
+            context_for_user(
+                api_token.user,
+                token=api_token.name,
+                request_id=getattr(request, "request_id", ""),
+                ip=request.META.get("REMOTE_ADDR", "")[:45],
+            )
+        )
+        return api_token.user
+
+
+class SessionUser(APIKeyCookie):
+    """A signed-in back-office user (session cookie, CSRF-checked on writes)."""
+
+    param_name = "sessionid"
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        return request.COOKIES.get(self.param_name)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not user.is_system:
+            return user
+        return None
+
+
+AUTH = [BearerToken(), SessionUser(csrf=True)]
+
+api = NinjaAPI(
+    title="creditplus API",
+    version="1",
+    description="信用+ 公共信用信息平台接口。错误统一为 {code, message, field}。",
+    urls_namespace="api",
+)
+
+
+def _error(
+    request: HttpRequest, status: int, code: str, message: str, field: str | None = None
+) -> HttpResponse:
+    return api.create_response(
+        request, {"code": code, "message": message, "field": field}, status=status
+    )
+
+
+@api.exception_handler(DomainError)
+def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return _error(request, exc.status, exc.code, str(exc.message), exc.field)
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    first = exc.errors[0] if exc.errors else {}
+    loc = [
+        str(part)
+        for part in first.get("loc", [])
+        if part not in ("body", "query", "path", "payload")
+    ]
+    field = ".".join(loc) or None
+    detail = first.get("msg", "")
+    return _error(
+        request,
+        422,
+        "invalid_input",
+        _("请求参数不合法：%(field)s %(detail)s") % {"field": field or "", "detail": detail},
+        field,
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "unauthenticated", _("未认证：请提供有效的接口令牌或先登录"))
+
+
+@api.exception_handler(PermissionDenied)
+def permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return _error(request, 403, "forbidden", _("当前角色无权执行此操作"))
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", _("对象不存在或无权访问"))
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, exc.status_code, "http_error", str(exc))
+
+
+def register_routers() -> None:
+    """Mount each app's router (apps listed left to right in dependency order)."""
+    from creditplus.accounts.api import router as accounts_router
+
+    api.add_router("/", accounts_router)
+
+
+register_routers()

@@ -1,0 +1,17 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+
+from creditplus.api import api
+from creditplus.health import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    *i18n_patterns(
+        path("admin/", admin.site.urls),
+        path("backoffice/", include("creditplus.accounts.urls")),
+        path("", include("creditplus.portal.urls")),
+        prefix_default_language=False,
+    ),
+]

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Prepare the SQLite demo database and run the server (the body of `make demo`).
+# CREDITPLUS_DEMO_ADDR changes the address (default 127.0.0.1:8000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=.venv/bin
+addr="${CREDITPLUS_DEMO_ADDR:-127.0.0.1:8000}"
+
+"$bin/creditplus" migrate --noinput -v0
+"$bin/creditplus" load_reference
+"$bin/creditplus" demo_accounts
+echo "信用浦东（演示）: http://$addr/   工作台: http://$addr/backoffice/   English: http://$addr/en/"
+exec "$bin/creditplus" runserver --noreload "$addr"

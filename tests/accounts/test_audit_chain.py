@@ -1,0 +1,177 @@
+"""The audit log is append-only and its HMAC chain reveals altered, inserted and deleted rows."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+
+from creditplus.accounts import audit
+from creditplus.accounts.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+SQLITE_TRIGGERS = {
+    "accounts_auditevent_no_update": "UPDATE",
+    "accounts_auditevent_no_delete": "DELETE",
+}
+
+
+@contextlib.contextmanager
+def append_only_triggers_disabled():
+    """Act as an intruder with owner rights on the table (the test transaction undoes it)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE accounts_auditevent DISABLE TRIGGER USER")
+        else:
+            for name in SQLITE_TRIGGERS:
+                cursor.execute(f"DROP TRIGGER {name}")
+        yield cursor
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE accounts_auditevent ENABLE TRIGGER USER")
+        else:
+            for name, op in SQLITE_TRIGGERS.items():
+                cursor.execute(
+                    f"CREATE TRIGGER {name} BEFORE {op} ON accounts_auditevent "
+                    f"BEGIN SELECT RAISE(ABORT, 'append-only'); END"
+                )
+
+
+def leave_id_gap(size: int = 10) -> None:
+    """Make the next audit id jump, as PostgreSQL does after rolled-back inserts."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence('accounts_auditevent', 'id'), "
+                "(SELECT max(id) FROM accounts_auditevent) + %s)",
+                [size],
+            )
+        else:
+            cursor.execute(
+                "UPDATE sqlite_sequence SET seq = seq + %s WHERE name = 'accounts_auditevent'",
+                [size],
+            )
+
+
+def write_events(n: int) -> list[AuditEvent]:
+    return [
+        audit.record(
+            "test.write", object_type="test", object_id=str(i), after={"n": i, "名称": "测试"}
+        )
+        for i in range(n)
+    ]
+
+
+def verify_fails_at(event_id: int) -> str:
+    with pytest.raises(CommandError) as excinfo:
+        call_command("audit", "verify")
+    message = str(excinfo.value)
+    assert f"id={event_id}" in message
+    return message
+
+
+def test_intact_chain_verifies():
+    events = write_events(5)
+    call_command("audit", "verify")
+    result = audit.verify()
+    assert result.ok
+    assert result.head_hash == events[-1].hash
+    assert events[1].prev_hash == events[0].hash
+
+
+def test_each_write_links_to_the_previous_row():
+    first, second = write_events(2)
+    assert second.prev_hash == first.hash
+    assert second.hash == second.compute_hash()
+
+
+def test_an_altered_row_is_detected():
+    events = write_events(5)
+    target = events[2]
+    with append_only_triggers_disabled() as cursor:
+        cursor.execute(
+            "UPDATE accounts_auditevent SET purpose = %s WHERE id = %s", ["改写", target.pk]
+        )
+    message = verify_fails_at(target.pk)
+    assert "篡改" in message
+
+
+def test_a_deleted_row_is_detected_at_its_successor():
+    events = write_events(5)
+    with append_only_triggers_disabled() as cursor:
+        cursor.execute("DELETE FROM accounts_auditevent WHERE id = %s", [events[2].pk])
+    message = verify_fails_at(events[3].pk)
+    assert "删除" in message
+
+
+def test_a_row_inserted_in_the_middle_is_detected():
+    before = write_events(3)
+    leave_id_gap()
+    after = write_events(2)
+    forged_id = before[-1].pk + 1
+    assert forged_id < after[0].pk
+    # The intruder copies a real row's link but cannot compute the keyed hash.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO accounts_auditevent (id, created_at, actor_id, actor_name, department, "
+            "token, request_id, ip, action, object_type, object_id, object_repr, subject, purpose, "
+            "before, after, prev_hash, hash) VALUES (%s, %s, NULL, 'intruder', '', '', '', '', "
+            "'test.write', 'test', 'x', '', '', '', NULL, %s, %s, %s)",
+            [forged_id, before[-1].created_at, json.dumps({"n": 99}), before[-1].hash, "f" * 64],
+        )
+    verify_fails_at(forged_id)
+
+
+def test_a_truncated_tail_is_detected_against_a_recorded_head():
+    events = write_events(3)
+    head = audit.verify().head_hash
+    call_command("audit", "verify", "--head", head)
+    with append_only_triggers_disabled() as cursor:
+        cursor.execute("DELETE FROM accounts_auditevent WHERE id = %s", [events[-1].pk])
+    with pytest.raises(CommandError, match="链头哈希"):
+        call_command("audit", "verify", "--head", head)
+
+
+@pytest.mark.parametrize(
+    "statement", ["UPDATE accounts_auditevent SET purpose = 'x'", "DELETE FROM accounts_auditevent"]
+)
+def test_the_database_refuses_update_and_delete(statement):
+    write_events(1)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+
+
+def test_the_orm_refuses_update_and_delete():
+    (event,) = write_events(1)
+    with pytest.raises(PermissionError):
+        event.save()
+    with pytest.raises(PermissionError):
+        event.delete()
+    with pytest.raises(PermissionError):
+        AuditEvent.objects.filter(pk=event.pk).update(purpose="x")
+    with pytest.raises(PermissionError):
+        AuditEvent.objects.all().delete()
+
+
+def test_the_context_names_the_actor_and_request():
+    with audit.audit_context(actor_name="tester", department="SCJG", request_id="req-12345678"):
+        event = audit.record("test.write", purpose="核查")
+    assert (event.actor_name, event.department, event.request_id, event.purpose) == (
+        "tester",
+        "SCJG",
+        "req-12345678",
+        "核查",
+    )
+
+
+def test_postgresql_refuses_truncate():
+    if connection.vendor != "postgresql":
+        pytest.skip("TRUNCATE exists only on PostgreSQL")
+    write_events(1)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE accounts_auditevent")

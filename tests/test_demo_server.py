@@ -1,0 +1,62 @@
+"""`make demo`'s script brings up a server that answers /healthz, Chinese and English pages."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fetch(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.read().decode()
+
+
+def test_demo_script_serves_the_portal(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env |= {"CREDITPLUS_VAR_DIR": str(tmp_path), "CREDITPLUS_DEMO_ADDR": f"127.0.0.1:{port}"}
+    log = (tmp_path / "demo.log").open("w")
+    proc = subprocess.Popen(
+        [str(ROOT / "scripts/demo.sh")],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                status, body = fetch(f"{base}/healthz")
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail((tmp_path / "demo.log").read_text())
+                time.sleep(0.5)
+        assert status == 200 and '"ok"' in body
+        status, home = fetch(f"{base}/")
+        assert status == 200 and "信用浦东" in home
+        status, english = fetch(f"{base}/en/")
+        assert status == 200 and "Credit Pudong" in english
+        output = (tmp_path / "demo.log").read_text()
+        assert "xinyongban" in output and "区信用办" in output  # demo accounts printed
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
