@@ -117,8 +117,10 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def register_routers() -> None:
     """Mount each app's router (apps listed left to right in dependency order)."""
     from creditplus.accounts.api import router as accounts_router
+    from creditplus.catalog.api import router as catalog_router
 
     api.add_router("/", accounts_router)
+    api.add_router("/", catalog_router)
 
 
 register_routers()

@@ -53,6 +53,9 @@ if PRODUCTION:
 INSTALLED_APPS = [
     # Order is dependency order: `load_reference` loads each app's reference data in it.
     "creditplus.accounts",
+    "creditplus.catalog",
+    "creditplus.subjects",
+    "creditplus.records",
     "creditplus.portal",
     "django.contrib.admin",
     "django.contrib.auth",

@@ -19,7 +19,8 @@ class AuditedCommand(BaseCommand):
             os_user = getpass.getuser()
         except (KeyError, OSError):
             os_user = "unknown"
-        with audit_context(actor_id=None, actor_name=f"cli:{name}@{os_user}", department=""):
+        self.actor_name = f"cli:{name}@{os_user}"
+        with audit_context(actor_id=None, actor_name=self.actor_name, department=""):
             try:
                 return super().execute(*args, **options)
             except DomainError as exc:

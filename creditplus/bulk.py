@@ -1,0 +1,92 @@
+"""Bulk database I/O for the hot paths (ingest, evaluation): Polars frames in and out.
+
+SQLite gets ``executemany`` on one prepared statement; PostgreSQL gets ``COPY … FROM STDIN``
+fed with CSV that Polars writes. Both run on Django's connection, so they take part in the
+surrounding ``transaction.atomic()`` — a batch still commits wholly or not at all.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import polars as pl
+from django.db import connection
+
+
+def insert_frame(table: str, frame: pl.DataFrame, columns: Sequence[str] | None = None) -> int:
+    """Insert every row of ``frame`` into ``table`` (columns named as in the frame)."""
+    if frame.height == 0:
+        return 0
+    columns = list(columns or frame.columns)
+    frame = frame.select(columns)
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            buffer = io.BytesIO()
+            frame.write_csv(
+                buffer,
+                include_header=False,
+                null_value="\\N",
+                quote_style="non_numeric",
+                datetime_format="%Y-%m-%dT%H:%M:%S%.f%:z",
+            )
+            sql = f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+            with cursor.cursor.copy(sql) as copy:
+                copy.write(buffer.getvalue())
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(
+                f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) VALUES ({marks})",
+                frame.iter_rows(),
+            )
+    return frame.height
+
+
+def fetch_frame(
+    sql: str, params: Sequence[Any] = (), schema: dict[str, Any] | None = None
+) -> pl.DataFrame:
+    """Run a query and return its rows as a Polars frame."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    if schema is None:
+        return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
+    return pl.DataFrame(rows, schema={n: schema.get(n) for n in names}, orient="row")
+
+
+def chunked(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    """Consecutive slices of ``values`` of at most ``size`` items."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def fetch_in(
+    sql_template: str,
+    values: Sequence[Any],
+    *,
+    extra: Sequence[Any] = (),
+    size: int = 5000,
+    schema: dict[str, Any] | None = None,
+) -> pl.DataFrame:
+    """Run ``sql_template`` (with one ``{in}`` placeholder) for ``values`` in chunks that
+    stay below the databases' parameter limits, and concatenate the results."""
+    frames = []
+    for chunk in chunked(list(values), size):
+        marks = ", ".join(["%s"] * len(chunk))
+        frames.append(fetch_frame(sql_template.format(**{"in": marks}), [*extra, *chunk], schema))
+    if not frames:
+        return fetch_frame(sql_template.format(**{"in": "NULL"}), list(extra), schema)
+    return pl.concat(frames, how="vertical_relaxed")
+
+
+def timestamp_text(value: Any) -> str:
+    """A timezone-aware datetime as the text each backend's bulk path stores it as."""
+    from datetime import UTC
+
+    utc = value.astimezone(UTC)
+    if connection.vendor == "postgresql":
+        return utc.isoformat()
+    return utc.replace(tzinfo=None).isoformat(sep=" ")

@@ -1,0 +1,565 @@
+"""Ingest (归集): one service behind the upload page, the API and `creditplus ingest`.
+
+A batch is validated as a whole (vectorized), then written in ONE transaction: subjects,
+new record versions, behavior events, rejected rows and the batch with its counts. A killed
+ingest therefore leaves nothing behind, and running it again completes it. Re-submitting the
+same rows changes nothing (they are "unchanged"); a changed row under the same natural key
+becomes a new version and the old version is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import polars as pl
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from creditplus.accounts import audit
+from creditplus.accounts.models import Department
+from creditplus.bulk import fetch_in, insert_frame, timestamp_text
+from creditplus.catalog import calendar
+from creditplus.catalog.models import BehaviorRule, CatalogItem, CodeTable
+from creditplus.catalog.schema import ItemSpec
+from creditplus.errors import DomainError
+from creditplus.records import consumers
+from creditplus.records.choices import BatchSource, BatchStatus
+from creditplus.records.models import IngestBatch
+from creditplus.records.readers import Table, read_table, rows_to_frame
+from creditplus.records.validation import (
+    ERROR_SCHEMA,
+    ROW,
+    RowValidator,
+    condition_expr,
+    natural_key_expr,
+)
+from creditplus.subjects import pii
+from creditplus.subjects.services import resolve_subjects, touch_subjects
+
+Progress = Callable[[str, int, int], None]
+RECORD_TABLE = "records_creditrecord"
+EVENT_TABLE = "records_creditevent"
+ERROR_TABLE = "records_rowerror"
+
+
+@dataclass
+class IngestOptions:
+    item: CatalogItem
+    department: Department
+    source: str = BatchSource.CLI
+    file_name: str = ""
+    external_id: str = ""
+    actor: str = ""
+    today: date | None = None
+    progress: Progress | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def ingest_file(content: bytes, options: IngestOptions, fmt: str | None = None) -> IngestBatch:
+    """Ingest a file's bytes (CSV in UTF-8/BOM/GB18030, XLSX or JSON; detected)."""
+    _check_allowed(options)
+    replay = _replayed(options)
+    if replay:
+        return replay
+    digest = hashlib.sha256(content).hexdigest()
+    try:
+        table = read_table(content, options.file_name, fmt)
+    except DomainError as exc:
+        return _failed_batch(options, exc, digest)
+    return _ingest_table(table, options, digest)
+
+
+def ingest_rows(rows: list[dict[str, Any]], options: IngestOptions) -> IngestBatch:
+    """Ingest JSON rows (the API's ``rows`` body)."""
+    _check_allowed(options)
+    replay = _replayed(options)
+    if replay:
+        return replay
+    try:
+        table = Table(rows_to_frame(rows), "json", "utf-8")
+    except DomainError as exc:
+        return _failed_batch(options, exc, "")
+    return _ingest_table(table, options, "")
+
+
+def _check_allowed(options: IngestOptions) -> None:
+    if not options.item.is_active:
+        raise DomainError(
+            "item_inactive", _("信息事项 %(code)s 已停用") % {"code": options.item.code}, "item"
+        )
+    if not options.item.is_provided_by(options.department):
+        raise DomainError(
+            "item_not_provided",
+            _("%(dept)s 不是信息事项「%(item)s」的提供部门")
+            % {"dept": options.department.name, "item": options.item.name},
+            "item",
+            status=403,
+        )
+
+
+def _replayed(options: IngestOptions) -> IngestBatch | None:
+    """A batch id the department already used: return that batch, change nothing."""
+    if not options.external_id:
+        return None
+    batch = IngestBatch.objects.filter(
+        department=options.department, external_id=options.external_id
+    ).first()
+    if batch is not None and batch.item_id != options.item.pk:
+        raise DomainError(
+            "batch_id_conflict",
+            _("批次号 %(id)s 已用于另一信息事项") % {"id": options.external_id},
+            "batch_id",
+        )
+    return batch
+
+
+def _failed_batch(options: IngestOptions, exc: DomainError, digest: str) -> IngestBatch:
+    with transaction.atomic():
+        batch = IngestBatch.objects.create(
+            department=options.department,
+            item=options.item,
+            source=options.source,
+            external_id=options.external_id,
+            file_name=options.file_name[:255],
+            file_sha256=digest,
+            status=BatchStatus.FAILED,
+            error_code=exc.code,
+            error_message=str(exc.message)[:500],
+            created_by=options.actor,
+        )
+        audit.record(
+            "ingest.batch",
+            obj=batch,
+            purpose=_("数据归集"),
+            after={**batch.counts(), "error": exc.code},
+        )
+    return batch
+
+
+# --------------------------------------------------------------------------------------
+def map_headers(table: Table, spec: ItemSpec) -> tuple[pl.DataFrame, list[str]]:
+    """Rename submitted headers (Chinese labels or field codes) to field codes; report
+    ignored columns; refuse a file that lacks a required column."""
+    header_map = spec.header_map
+    renames: dict[str, str] = {}
+    ignored: list[str] = []
+    for column in table.frame.columns:
+        target = header_map.get(column) or header_map.get(column.upper())
+        if target is None:
+            ignored.append(column)
+        elif target in renames.values():
+            raise DomainError("header_duplicate", _("列「%(col)s」重复") % {"col": column}, "file")
+        else:
+            renames[column] = target
+    if not renames:
+        raise DomainError(
+            "header_unknown",
+            _("表头与信息事项「%(item)s」的字段不符：请使用字段中文名称或字段编码")
+            % {"item": spec.name},
+            "file",
+        )
+    missing = [f.label for f in spec.fields if f.required and f.code not in renames.values()]
+    if missing:
+        raise DomainError(
+            "columns_missing", _("文件缺少必填列：%(cols)s") % {"cols": "、".join(missing)}, "file"
+        )
+    frame = table.frame.select([pl.col(src).alias(dst) for src, dst in renames.items()])
+    frame = frame.with_columns(
+        [
+            pl.lit(None, dtype=pl.Utf8).alias(f.code)
+            for f in spec.fields
+            if f.code not in frame.columns
+        ]
+    )
+    frame = frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.UInt32))
+    return frame, ignored
+
+
+def _ingest_table(table: Table, options: IngestOptions, digest: str) -> IngestBatch:
+    started = time.monotonic()
+    item, spec = options.item, options.item.spec
+    today = options.today or timezone.localdate()
+    progress = options.progress or (lambda stage, done, total: None)
+    submitted = table.frame.height
+    try:
+        frame, ignored = map_headers(table, spec)
+    except DomainError as exc:
+        return _failed_batch(options, exc, digest)
+    progress("validate", 0, submitted)
+    tables = {t.code: t.lookup() for t in CodeTable.objects.all()}
+    validated = RowValidator(spec, tables, today).validate(frame)
+    errors = validated.errors
+    rejected_rows = errors.get_column(ROW).unique()
+    valid = validated.frame.filter(~pl.col(ROW).is_in(rejected_rows.implode()))
+    valid = valid.with_columns(natural_key_expr(spec).alias("natural_key"))
+    duplicates = valid.filter(pl.col("natural_key").is_duplicated())
+    if duplicates.height:
+        first = duplicates.group_by("natural_key").agg(pl.col(ROW).min().alias("_first"))
+        later = duplicates.join(first, on="natural_key").filter(pl.col(ROW) != pl.col("_first"))
+        errors = pl.concat(
+            [
+                errors,
+                pl.DataFrame(
+                    {
+                        ROW: later.get_column(ROW),
+                        "field": [spec.natural_key[0]] * later.height,
+                        "code": ["duplicate_in_batch"] * later.height,
+                        "message": [
+                            _("与本批次第 %(row)s 行业务主键重复") % {"row": r}
+                            for r in later.get_column("_first").to_list()
+                        ],
+                    },
+                    schema=ERROR_SCHEMA,
+                ),
+            ]
+        )
+        valid = valid.filter(~pl.col(ROW).is_in(later.get_column(ROW).implode()))
+    progress("validate", submitted, submitted)
+
+    now = timezone.now()
+    with transaction.atomic():
+        result = _write(
+            table, options, digest, valid, errors, validated.warnings, ignored, today, now, progress
+        )
+        result.seconds = round(time.monotonic() - started, 3)
+        IngestBatch.objects.filter(pk=result.pk).update(seconds=result.seconds)
+        audit.record("ingest.batch", obj=result, purpose=_("数据归集"), after=result.counts())
+    # Consumers (lists, evaluation…) read the new events after commit; a crash here loses
+    # nothing, because their maintenance commands read from their own cursor again.
+    transaction.on_commit(consumers.run_all)
+    return result
+
+
+def _record_values(valid: pl.DataFrame, spec: ItemSpec) -> pl.DataFrame:
+    personal = [f.code for f in spec.fields if f.personal]
+    if personal:
+        sealed = {}
+        for code in personal:
+            values = valid.get_column(code).drop_nulls().unique().to_list()
+            sealed[code] = {v: pii.seal(v) for v in values}
+        valid = valid.with_columns(
+            [
+                pl.col(c).replace_strict(sealed[c], default=None, return_dtype=pl.Utf8)
+                for c in personal
+            ]
+        )
+    return valid.with_columns(
+        pl.struct([f.code for f in spec.fields]).struct.json_encode().alias("data")
+    )
+
+
+def _write(
+    table: Table,
+    options: IngestOptions,
+    digest: str,
+    valid: pl.DataFrame,
+    errors: pl.DataFrame,
+    warnings: pl.DataFrame,
+    ignored: list[str],
+    today: date,
+    now: datetime,
+    progress: Progress,
+) -> IngestBatch:
+    item, spec = options.item, options.item.spec
+    s = spec.subject
+    # -- subjects ---------------------------------------------------------------------
+    progress("subjects", 0, valid.height)
+    subjects_in = valid.select(
+        ROW,
+        pl.col("__kind").alias("kind"),
+        (pl.col(s.uscc) if s.uscc else pl.lit(None, dtype=pl.Utf8)).alias("uscc"),
+        (pl.col(s.id_type) if s.id_type else pl.lit(None, dtype=pl.Utf8)).alias("id_type"),
+        (pl.col(s.id_number) if s.id_number else pl.lit(None, dtype=pl.Utf8)).alias("id_number"),
+        pl.col(s.name).alias("name"),
+    )
+    resolved, new_subjects = resolve_subjects(subjects_in, now=now)
+    valid = valid.join(
+        resolved.select(ROW, "subject_id", "subject_name_registered"), on=ROW, how="left"
+    )
+    flags = (
+        pl.when(pl.col("subject_name_registered") != pl.col(s.name))
+        .then(pl.lit("name_mismatch"))
+        .otherwise(pl.lit(""))
+    )
+    warned = warnings.group_by(ROW).agg(pl.col("code").unique().sort().str.join(",").alias("_warn"))
+    valid = valid.join(warned, on=ROW, how="left").with_columns(
+        pl.concat_str([flags, pl.col("_warn").fill_null("")], separator=",")
+        .str.strip_chars(",")
+        .alias("flags")
+    )
+    valid = _record_values(valid, spec)
+
+    # -- compare with the stored current versions ---------------------------------------
+    progress("compare", 0, valid.height)
+    existing = fetch_in(
+        f"SELECT id AS old_id, natural_key, data AS old_data, version AS old_version FROM {RECORD_TABLE} "
+        # "AND is_current" verbatim, so that both databases use the partial unique index.
+        "WHERE item_id = %s AND is_current AND natural_key IN ({in})",
+        valid.get_column("natural_key").to_list(),
+        extra=[item.pk],
+        schema={
+            "old_id": pl.Int64,
+            "natural_key": pl.Utf8,
+            "old_data": pl.Utf8,
+            "old_version": pl.Int64,
+        },
+    )
+    valid = valid.join(existing, on="natural_key", how="left")
+    is_new = pl.col("old_id").is_null()
+    same = pl.col("old_data") == pl.col("data")
+    unchanged = valid.filter(~is_new & same)
+    changed = valid.filter(~is_new & ~same)
+    fresh = valid.filter(is_new)
+    to_write = pl.concat([fresh, changed], how="vertical")
+
+    # -- the batch (counts known now, so its reconcile constraint holds from the start) --
+    rejected = errors.get_column(ROW).n_unique()
+    stats = _quality_stats(to_write, spec, errors, warnings, ignored, new_subjects, today, now)
+    batch = IngestBatch.objects.create(
+        department=options.department,
+        item=item,
+        source=options.source,
+        external_id=options.external_id,
+        file_name=options.file_name[:255],
+        file_sha256=digest,
+        file_format=table.format,
+        encoding=table.encoding,
+        status=BatchStatus.DONE,
+        submitted=table.frame.height,
+        accepted=fresh.height,
+        updated=changed.height,
+        unchanged=unchanged.height,
+        rejected=rejected,
+        stats=stats,
+        created_by=options.actor,
+    )
+
+    # -- supersede old versions, then insert new ones -----------------------------------
+    progress("write", 0, to_write.height)
+    old_ids = changed.get_column("old_id").to_list()
+    _execute_in(f"UPDATE {RECORD_TABLE} SET is_current = %s WHERE id IN ({{in}})", old_ids, [False])
+    _execute_in(
+        f"UPDATE {EVENT_TABLE} SET status = 'superseded' WHERE status = 'active' AND record_id IN ({{in}})",
+        old_ids,
+    )
+    records = _record_rows(to_write, spec, batch, options.department, now)
+    insert_frame(RECORD_TABLE, records)
+    progress("write", to_write.height, to_write.height)
+
+    # -- behavior events -----------------------------------------------------------------
+    ids = (
+        fetch_in(
+            f"SELECT id AS record_id, natural_key FROM {RECORD_TABLE} WHERE batch_id = %s AND natural_key IN ({{in}})",
+            to_write.get_column("natural_key").to_list(),
+            extra=[batch.pk],
+            schema={"record_id": pl.Int64, "natural_key": pl.Utf8},
+        )
+        if to_write.height
+        else pl.DataFrame(schema={"record_id": pl.Int64, "natural_key": pl.Utf8})
+    )
+    events = _events(to_write.join(ids, on="natural_key"), spec, item, today, now)
+    insert_frame(EVENT_TABLE, events)
+
+    # -- rejected rows, with the row as submitted -------------------------------------------
+    insert_frame(ERROR_TABLE, _error_rows(table, errors, batch))
+    touch_subjects(to_write.get_column("subject_id").unique().to_list(), now)
+    batch.stats["events"] = events.height
+    IngestBatch.objects.filter(pk=batch.pk).update(stats=batch.stats)
+    return batch
+
+
+def _execute_in(sql: str, ids: list[Any], params: list[Any] | None = None) -> None:
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), 5000):
+            chunk = ids[start : start + 5000]
+            cursor.execute(
+                sql.format(**{"in": ", ".join(["%s"] * len(chunk))}), [*(params or []), *chunk]
+            )
+
+
+def _category_field(spec: ItemSpec) -> str | None:
+    for f in spec.fields:
+        if (
+            f.type in ("code", "multicode")
+            and f.code_table not in ("XDR_LB", "ZJLX")
+            and f.code != spec.subject.kind
+        ):
+            return f.code
+    return None
+
+
+def _record_rows(
+    frame: pl.DataFrame, spec: ItemSpec, batch: IngestBatch, department: Department, now: datetime
+) -> pl.DataFrame:
+    category = _category_field(spec)
+    amount = next((f.code for f in spec.fields if f.type == "decimal"), None)
+    end_field = spec.publicity.get("end_field")
+    return frame.select(
+        pl.lit(batch.item_id).alias("item_id"),
+        pl.col("subject_id"),
+        pl.lit(department.pk).alias("department_id"),
+        pl.lit(batch.pk).alias("batch_id"),
+        pl.col(ROW).alias("row_no"),
+        pl.col("natural_key"),
+        (pl.col("old_version").fill_null(0) + 1).alias("version"),
+        pl.lit(True).alias("is_current"),
+        pl.lit("active").alias("status"),
+        pl.col(spec.subject.name).str.slice(0, 200).alias("subject_name"),
+        (pl.col(spec.decision_date) if spec.decision_date else pl.lit(None, dtype=pl.Utf8)).alias(
+            "decision_date"
+        ),
+        (pl.col(end_field) if end_field else pl.lit(None, dtype=pl.Utf8)).alias("end_date"),
+        (pl.col(category).fill_null("").str.slice(0, 200) if category else pl.lit("")).alias(
+            "category"
+        ),
+        (pl.col(amount) if amount else pl.lit(None, dtype=pl.Utf8)).alias("amount"),
+        pl.col("flags").str.slice(0, 200),
+        pl.col("data"),
+        pl.lit(timestamp_text(now)).alias("received_at"),
+    )
+
+
+def _events(
+    frame: pl.DataFrame, spec: ItemSpec, item: CatalogItem, today: date, now: datetime
+) -> pl.DataFrame:
+    """Apply the behavior list: the first matching rule (by priority) of each record."""
+    rules = list(BehaviorRule.objects.active().filter(item=item).order_by("priority", "code"))
+    schema_cols = [
+        "record_id",
+        "subject_id",
+        "rule_id",
+        "kind",
+        "severity",
+        "occurred_on",
+        "published",
+        "publish_min_until",
+        "publish_until",
+        "restoration_from",
+        "status",
+        "created_at",
+    ]
+    if not rules or frame.height == 0:
+        return pl.DataFrame(schema=dict.fromkeys(schema_cols, pl.Utf8))
+    types = {f.code: f.type for f in spec.fields}
+    rule_id = pl.lit(None, dtype=pl.Int64)
+    for rule in reversed(rules):  # the first rule wins, so it is applied last
+        cond = pl.all_horizontal(
+            [condition_expr(c, types) for c in rule.parsed_conditions] or [pl.lit(True)]
+        )
+        rule_id = pl.when(cond).then(pl.lit(rule.pk, dtype=pl.Int64)).otherwise(rule_id)
+    matched = frame.with_columns(rule_id.alias("rule_id")).filter(pl.col("rule_id").is_not_null())
+    table = pl.DataFrame(
+        {
+            "rule_id": [r.pk for r in rules],
+            "kind": [r.kind for r in rules],
+            "severity": [r.severity for r in rules],
+            "rule_published": [r.published for r in rules],
+            "min_m": [r.min_months for r in rules],
+            "max_m": [r.max_months for r in rules],
+            "rest_m": [r.restoration_after_months for r in rules],
+        },
+        schema_overrides={"rule_id": pl.Int64},
+    )
+    persons_published = bool(spec.publicity.get("persons_published", True))
+    item_published = bool(spec.publicity.get("published", True))
+    occurred = (
+        pl.col(spec.decision_date).str.to_date() if spec.decision_date else pl.lit(today)
+    ).fill_null(today)
+    matched = matched.join(table, on="rule_id").with_columns(occurred.alias("occurred_on"))
+
+    def plus_months(col: str) -> pl.Expr:
+        return pl.col("occurred_on").dt.offset_by(
+            pl.concat_str([pl.col(col).cast(pl.Utf8), pl.lit("mo")])
+        )
+
+    published = pl.col("rule_published") & pl.lit(item_published)
+    if not persons_published:
+        published = published & (pl.col("__kind") != "person")
+    return matched.select(
+        "record_id",
+        "subject_id",
+        "rule_id",
+        "kind",
+        "severity",
+        pl.col("occurred_on").dt.strftime("%Y-%m-%d"),
+        published.alias("published"),
+        pl.when(pl.col("min_m") > 0)
+        .then(plus_months("min_m"))
+        .dt.strftime("%Y-%m-%d")
+        .alias("publish_min_until"),
+        pl.when(pl.col("max_m") > 0)
+        .then(plus_months("max_m"))
+        .dt.strftime("%Y-%m-%d")
+        .alias("publish_until"),
+        plus_months("rest_m").dt.strftime("%Y-%m-%d").alias("restoration_from"),
+        pl.lit("active").alias("status"),
+        pl.lit(timestamp_text(now)).alias("created_at"),
+    )
+
+
+def _error_rows(table: Table, errors: pl.DataFrame, batch: IngestBatch) -> pl.DataFrame:
+    if errors.height == 0:
+        return pl.DataFrame()
+    raw = table.frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.UInt32))
+    raw = raw.select(
+        ROW, pl.struct([c for c in table.frame.columns]).struct.json_encode().alias("raw")
+    )
+    return (
+        errors.join(raw, on=ROW, how="left")
+        .select(
+            pl.lit(batch.pk).alias("batch_id"),
+            pl.col(ROW).alias("row_no"),
+            pl.col("field").fill_null(""),
+            pl.col("code"),
+            pl.col("message").str.slice(0, 500),
+            pl.col("raw").fill_null(""),
+        )
+        .sort("row_no")
+    )
+
+
+def _quality_stats(
+    frame: pl.DataFrame,
+    spec: ItemSpec,
+    errors: pl.DataFrame,
+    warnings: pl.DataFrame,
+    ignored: list[str],
+    new_subjects: int,
+    today: date,
+    now: datetime,
+) -> dict[str, Any]:
+    """Figures for the data-quality page: completeness of optional fields, timeliness
+    (working days from decision to receipt, against the 7-working-day rule), error codes."""
+    stats: dict[str, Any] = {
+        "rows": frame.height,
+        "filled": {
+            f.code: int(frame.get_column(f.code).is_not_null().sum())
+            for f in spec.fields
+            if not f.required
+        },
+        "errors": dict(errors.group_by("code").len().iter_rows()) if errors.height else {},
+        "warnings": dict(warnings.group_by("code").len().iter_rows()) if warnings.height else {},
+        "ignored_columns": ignored,
+        "new_subjects": new_subjects,
+    }
+    if spec.decision_date and frame.height:
+        import numpy as np
+
+        decided = frame.get_column(spec.decision_date).str.to_date().drop_nulls().to_numpy()
+        if len(decided):
+            received = np.full(len(decided), np.datetime64(timezone.localtime(now).date(), "D"))
+            lag = calendar.working_days_between_many(decided, received)
+            limit = int(spec.publicity.get("deadline_working_days", 7))
+            stats["timeliness"] = {
+                "limit": limit,
+                "timely": int((lag <= limit).sum()),
+                "late": int((lag > limit).sum()),
+                "lag_sum": int(lag.sum()),
+            }
+    return stats

@@ -1,0 +1,245 @@
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from creditplus.accounts.models import Department
+from creditplus.catalog.choices import BehaviorKind, Severity
+from creditplus.catalog.models import BehaviorRule, CatalogItem
+from creditplus.records.choices import BatchSource, BatchStatus, EventStatus, RecordStatus
+from creditplus.subjects.models import Subject
+
+
+class IngestBatch(models.Model):
+    """One submission of rows for one catalog item by one department (归集批次).
+
+    Invariant: ``submitted == accepted + updated + unchanged + rejected``. The batch and all
+    its rows are written in one transaction, so a batch exists only complete.
+    """
+
+    department = models.ForeignKey(
+        Department, verbose_name=_("部门"), on_delete=models.PROTECT, related_name="batches"
+    )
+    item = models.ForeignKey(
+        CatalogItem, verbose_name=_("信息事项"), on_delete=models.PROTECT, related_name="batches"
+    )
+    source = models.CharField(_("来源"), max_length=8, choices=BatchSource.choices)
+    external_id = models.CharField(_("部门批次号"), max_length=64, blank=True)
+    file_name = models.CharField(_("文件名"), max_length=255, blank=True)
+    file_sha256 = models.CharField(_("文件摘要"), max_length=64, blank=True)
+    file_format = models.CharField(_("格式"), max_length=16, blank=True)
+    encoding = models.CharField(_("编码"), max_length=16, blank=True)
+    status = models.CharField(_("状态"), max_length=8, choices=BatchStatus.choices)
+    error_code = models.CharField(_("错误代码"), max_length=48, blank=True)
+    error_message = models.CharField(_("错误说明"), max_length=500, blank=True)
+    submitted = models.PositiveIntegerField(_("提交"), default=0)
+    accepted = models.PositiveIntegerField(_("新增"), default=0)
+    updated = models.PositiveIntegerField(_("更新"), default=0)
+    unchanged = models.PositiveIntegerField(_("未变"), default=0)
+    rejected = models.PositiveIntegerField(_("拒收"), default=0)
+    stats = models.JSONField(_("质量统计"), default=dict, blank=True)
+    created_by = models.CharField(_("提交人"), max_length=150, blank=True)
+    created_at = models.DateTimeField(_("提交时间"), auto_now_add=True, db_index=True)
+    seconds = models.FloatField(_("耗时（秒）"), default=0)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("归集批次")
+        verbose_name_plural = _("归集批次")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="unique_department_batch_id",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    submitted=models.F("accepted")
+                    + models.F("updated")
+                    + models.F("unchanged")
+                    + models.F("rejected")
+                ),
+                name="batch_counts_reconcile",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.item.code} {self.department.code}"
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "batch": self.pk,
+            "submitted": self.submitted,
+            "accepted": self.accepted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+        }
+
+
+class RowError(models.Model):
+    """Why one submitted row was rejected; ``raw`` keeps the row as submitted for the fix."""
+
+    batch = models.ForeignKey(
+        IngestBatch, verbose_name=_("批次"), on_delete=models.CASCADE, related_name="errors"
+    )
+    row_no = models.PositiveIntegerField(_("数据行号"))
+    field = models.CharField(_("字段"), max_length=64, blank=True)
+    code = models.CharField(_("错误代码"), max_length=48, db_index=True)
+    message = models.CharField(_("错误说明"), max_length=500)
+    raw = models.TextField(_("原始数据"), blank=True)
+
+    class Meta:
+        ordering = ["batch", "row_no", "id"]
+        verbose_name = _("错误行")
+        verbose_name_plural = _("错误行")
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}:{self.row_no} {self.code}"
+
+
+class CreditRecordQuerySet(models.QuerySet):
+    def current(self) -> CreditRecordQuerySet:
+        """The latest version of each record that has not been retracted."""
+        return self.filter(is_current=True, status=RecordStatus.ACTIVE)
+
+
+class CreditRecord(models.Model):
+    """One record of a catalog item about a subject (信用信息). Never overwritten: a changed
+    row under the same natural key becomes a new version and the old one is kept."""
+
+    item = models.ForeignKey(
+        CatalogItem,
+        verbose_name=_("信息事项"),
+        on_delete=models.PROTECT,
+        related_name="records",
+        db_index=False,  # covered by record_item_date
+    )
+    subject = models.ForeignKey(
+        Subject,
+        verbose_name=_("信用主体"),
+        on_delete=models.PROTECT,
+        related_name="records",
+        db_index=False,  # covered by record_subject_item
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("提供部门"),
+        on_delete=models.PROTECT,
+        related_name="records",
+        db_index=False,  # every index costs ingest speed; department views go through batches
+    )
+    batch = models.ForeignKey(
+        IngestBatch, verbose_name=_("批次"), on_delete=models.PROTECT, related_name="records"
+    )
+    row_no = models.PositiveIntegerField(_("数据行号"))
+    natural_key = models.CharField(_("业务主键"), max_length=255)
+    version = models.PositiveIntegerField(_("版本"), default=1)
+    is_current = models.BooleanField(_("当前版本"), default=True)
+    status = models.CharField(
+        _("状态"), max_length=12, choices=RecordStatus.choices, default=RecordStatus.ACTIVE
+    )
+    subject_name = models.CharField(_("行政相对人名称"), max_length=200)
+    decision_date = models.DateField(_("决定日期"), null=True, blank=True)
+    end_date = models.DateField(_("截止日期"), null=True, blank=True)
+    category = models.CharField(_("类别"), max_length=200, blank=True)
+    amount = models.DecimalField(
+        _("金额（万元）"), max_digits=20, decimal_places=6, null=True, blank=True
+    )
+    flags = models.CharField(_("标记"), max_length=200, blank=True)
+    data = models.TextField(_("数据（JSON）"))
+    received_at = models.DateTimeField(_("归集时间"))
+
+    objects = CreditRecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("信用信息")
+        verbose_name_plural = _("信用信息")
+        indexes = [
+            models.Index(fields=["subject", "item"], name="record_subject_item"),
+            models.Index(fields=["item", "decision_date"], name="record_item_date"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "natural_key"],
+                condition=models.Q(is_current=True),
+                name="one_current_version",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item.code} {self.natural_key} v{self.version}"
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return json.loads(self.data)
+
+
+class CreditEvent(models.Model):
+    """A behavior event (信用行为): a record classified by the behavior list, with the
+    publicity dates that follow from the rule. Written in the record's transaction."""
+
+    record = models.ForeignKey(
+        CreditRecord, verbose_name=_("信用信息"), on_delete=models.PROTECT, related_name="events"
+    )
+    subject = models.ForeignKey(
+        Subject,
+        verbose_name=_("信用主体"),
+        on_delete=models.PROTECT,
+        related_name="events",
+        db_index=False,  # covered by event_subject_kind
+    )
+    rule = models.ForeignKey(
+        BehaviorRule,
+        verbose_name=_("行为规则"),
+        on_delete=models.PROTECT,
+        related_name="events",
+        db_index=False,
+    )
+    kind = models.CharField(_("行为性质"), max_length=16, choices=BehaviorKind.choices)
+    severity = models.CharField(_("严重程度"), max_length=16, choices=Severity.choices)
+    occurred_on = models.DateField(_("发生日期"))
+    published = models.BooleanField(_("公示"))
+    publish_min_until = models.DateField(_("最短公示期至"), null=True, blank=True)
+    publish_until = models.DateField(_("最长公示期至"), null=True, blank=True)
+    restoration_from = models.DateField(_("可申请修复日期"), null=True, blank=True)
+    status = models.CharField(
+        _("状态"), max_length=12, choices=EventStatus.choices, default=EventStatus.ACTIVE
+    )
+    created_at = models.DateTimeField(_("创建时间"))
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("信用行为")
+        verbose_name_plural = _("信用行为")
+        indexes = [models.Index(fields=["subject", "kind"], name="event_subject_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.get_severity_display()} {self.subject_id}"
+
+    def in_publicity(self, today: date) -> bool:
+        return (
+            self.published
+            and self.status == EventStatus.ACTIVE
+            and (self.publish_until is None or today <= self.publish_until)
+        )
+
+
+class ConsumerCursor(models.Model):
+    """How far a consumer (lists, evaluation, monitoring…) has read the CreditEvent stream."""
+
+    name = models.CharField(_("消费者"), max_length=64, unique=True)
+    last_event_id = models.BigIntegerField(_("已处理到"), default=0)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("事件消费进度")
+        verbose_name_plural = _("事件消费进度")
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.last_event_id}"

@@ -1,0 +1,361 @@
+"""Row validation against a catalog item's schema, vectorized with Polars.
+
+Every check is a Polars expression over the whole frame; only the (few) rejected values are
+turned into Chinese messages one by one. The output is the normalized frame (codes instead of
+labels, ISO dates, upper-cased identifiers) and one error row per problem found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+from django.utils.translation import gettext as _
+
+from creditplus.catalog.choices import XDR_LB_KIND
+from creditplus.catalog.schema import Condition, FieldSpec, ItemSpec
+from creditplus.subjects import identifiers
+
+ROW = "__row"
+MULTI_SPLIT = r"[;；、,，]"
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y.%m.%d")
+ERROR_SCHEMA = {ROW: pl.UInt32, "field": pl.Utf8, "code": pl.Utf8, "message": pl.Utf8}
+
+# Stable row error codes (see docs/ingest.md) with their Chinese message templates.
+MESSAGES = {
+    "required": "必填字段「{label}」为空",
+    "too_long": "「{label}」超过最大长度 {max_length} 个字符",
+    "code_unknown": "「{label}」的值「{value}」不在代码表 {table} 中",
+    "date_invalid": "「{label}」的值「{value}」不是有效日期（应为 YYYY-MM-DD）",
+    "date_future": "「{label}」{value} 晚于今天",
+    "date_order": "「{label}」{value} 早于「{other}」",
+    "number_invalid": "「{label}」的值「{value}」不是有效数字",
+    "amount_negative": "「{label}」的值「{value}」为负数",
+    "number_scale": "「{label}」的值「{value}」小数位数超过 {scale} 位",
+    "subject_kind_not_allowed": "本事项不接收类别为「{value}」的主体",
+    "duplicate_in_batch": "与本批次第 {value} 行业务主键重复",
+}
+
+
+@dataclass
+class Validated:
+    frame: pl.DataFrame  # normalized values, one column per field, plus ROW and "__kind"
+    errors: pl.DataFrame  # ROW, field, code, message — one row per problem
+    warnings: pl.DataFrame  # ROW, field, code, message — accepted rows with a flag
+
+
+def _message(code: str, **params: object) -> str:
+    return _(MESSAGES[code]).format(**params)
+
+
+def _blank_to_null(expr: pl.Expr) -> pl.Expr:
+    stripped = expr.str.strip_chars()
+    return pl.when(stripped == "").then(None).otherwise(stripped)
+
+
+def _split(expr: pl.Expr) -> pl.Expr:
+    parts = expr.str.replace_all(MULTI_SPLIT, ";").str.split(";")
+    return parts.list.eval(pl.element().str.strip_chars()).list.eval(
+        pl.element().filter(pl.element() != "")
+    )
+
+
+def _parse_date(expr: pl.Expr) -> pl.Expr:
+    # Spreadsheets often give "2025-03-01 00:00:00": keep the date part only.
+    text = expr.str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00(\.0+)?$", "$1")
+    return pl.coalesce(
+        [text.str.strptime(pl.Date, fmt, strict=False, exact=True) for fmt in DATE_FORMATS]
+    )
+
+
+def condition_expr(cond: Condition, frame_types: dict[str, str]) -> pl.Expr:
+    """A boolean expression for a behavior-list / required_if condition on normalized values."""
+    col = pl.col(cond.field)
+    ftype = frame_types.get(cond.field, "text")
+    if cond.op == "present":
+        result = col.is_not_null() if cond.value in (True, "true", None) else col.is_null()
+    elif cond.op in ("in", "eq") and ftype != "multicode":
+        values = cond.value if isinstance(cond.value, list) else [str(cond.value)]
+        result = col.is_in(values) if cond.op == "in" else col == str(cond.value)
+    elif cond.op == "not_in":
+        result = ~col.is_in(cond.value)
+    elif cond.op in ("contains", "contains_any", "in"):
+        parts = col.str.split(";")
+        result = pl.any_horizontal([parts.list.contains(v) for v in cond.value])
+    else:
+        number = col.cast(pl.Float64, strict=False)
+        bound = float(cond.value)
+        result = {
+            "gt": number > bound,
+            "gte": number >= bound,
+            "lt": number < bound,
+            "lte": number <= bound,
+            "eq": number == bound,
+        }[cond.op]
+    return result.fill_null(False)
+
+
+class RowValidator:
+    """Validates frames of one catalog item (code tables resolved once)."""
+
+    def __init__(self, spec: ItemSpec, code_tables: dict[str, dict[str, str]], today: date):
+        self.spec = spec
+        self.tables = code_tables
+        self.today = today
+        self.types = {f.code: f.type for f in spec.fields}
+
+    def validate(self, raw: pl.DataFrame) -> Validated:
+        """``raw`` has ROW plus one Utf8 column per field code (missing columns are null)."""
+        spec = self.spec
+        frame = raw.with_columns(
+            [_blank_to_null(pl.col(f.code)).alias(f.code) for f in spec.fields]
+        )
+        errors: list[pl.DataFrame] = []
+        warnings: list[pl.DataFrame] = []
+        normalized: list[pl.Expr] = []
+        for f in spec.fields:
+            expr, checks, warns = self._field(f, frame)
+            normalized.append(expr.alias(f.code))
+            errors.extend(checks)
+            warnings.extend(warns)
+        out = frame.with_columns(normalized)
+        # Conditions (required_if, not_before) compare normalized values.
+        for f in spec.fields:
+            errors.extend(self._cross_field(f, out, frame))
+        out, kind_errors = self._kind(out)
+        errors.extend(kind_errors)
+        return Validated(
+            out,
+            pl.concat(errors, how="vertical") if errors else pl.DataFrame(schema=ERROR_SCHEMA),
+            pl.concat(warnings, how="vertical") if warnings else pl.DataFrame(schema=ERROR_SCHEMA),
+        )
+
+    # -- one field ----------------------------------------------------------------------
+    def _field(
+        self, f: FieldSpec, frame: pl.DataFrame
+    ) -> tuple[pl.Expr, list[pl.DataFrame], list[pl.DataFrame]]:
+        col = pl.col(f.code)
+        checks: list[pl.DataFrame] = []
+        warns: list[pl.DataFrame] = []
+        if f.required:
+            checks.append(self._rows(frame, col.is_null(), f, "required"))
+        if f.max_length:
+            checks.append(self._rows(frame, col.str.len_chars() > f.max_length, f, "too_long"))
+        expr: pl.Expr = col
+        if f.type == "code":
+            lookup = self.tables[f.code_table or ""]
+            expr = col.replace_strict(lookup, default=None, return_dtype=pl.Utf8)
+            checks.append(self._rows(frame, col.is_not_null() & expr.is_null(), f, "code_unknown"))
+        elif f.type == "multicode":
+            lookup = self.tables[f.code_table or ""]
+            parts = _split(col)
+            mapped = parts.list.eval(
+                pl.element().replace_strict(lookup, default=None, return_dtype=pl.Utf8)
+            )
+            bad = col.is_not_null() & (
+                mapped.list.eval(pl.element().is_null()).list.any() | (parts.list.len() == 0)
+            )
+            checks.append(self._rows(frame, bad, f, "code_unknown"))
+            expr = (
+                pl.when(bad)
+                .then(None)
+                .otherwise(mapped.list.unique(maintain_order=True).list.join(";"))
+            )
+        elif f.type == "date":
+            parsed = _parse_date(col)
+            checks.append(
+                self._rows(frame, col.is_not_null() & parsed.is_null(), f, "date_invalid")
+            )
+            if f.not_future:
+                checks.append(self._rows(frame, parsed > pl.lit(self.today), f, "date_future"))
+            expr = parsed.dt.strftime("%Y-%m-%d")
+        elif f.type in ("decimal", "integer"):
+            pattern = r"^\d+$" if f.type == "integer" else r"^\d+(\.\d+)?$"
+            negative = col.str.contains(r"^-\s*\d+(\.\d+)?$")
+            checks.append(self._rows(frame, negative, f, "amount_negative"))
+            checks.append(
+                self._rows(
+                    frame,
+                    col.is_not_null() & ~negative & ~col.str.contains(pattern),
+                    f,
+                    "number_invalid",
+                )
+            )
+            if f.type == "decimal" and f.scale is not None:
+                too_fine = col.str.contains(rf"^\d+\.\d{{{f.scale + 1},}}$")
+                checks.append(self._rows(frame, too_fine, f, "number_scale", scale=f.scale))
+            # Canonical text: no leading zeros, no trailing fractional zeros.
+            expr = (
+                col.str.replace(r"^0+(\d)", "$1")
+                .str.replace(r"(\.\d*?)0+$", "$1")
+                .str.replace(r"\.$", "")
+            )
+        elif f.type == "uscc":
+            result = identifiers.uscc_checks(frame.get_column(f.code).fill_null(""))
+            present = frame.get_column(f.code).is_not_null()
+            bad = present & result.get_column("error").is_not_null()
+            checks.append(self._identifier_rows(frame, bad, result, "error", f))
+            warned = present & ~bad & result.get_column("warning").is_not_null()
+            warns.append(self._identifier_rows(frame, warned, result, "warning", f))
+            expr = pl.when(col.is_not_null()).then(pl.lit(result.get_column("value")))
+        elif f.type == "id_number":
+            expr, c, w = self._id_number(f, frame)
+            checks.extend(c)
+            warns.extend(w)
+        return expr, checks, warns
+
+    def _id_number(
+        self, f: FieldSpec, frame: pl.DataFrame
+    ) -> tuple[pl.Expr, list[pl.DataFrame], list[pl.DataFrame]]:
+        col = pl.col(f.code)
+        type_field = self._id_type_field(f.code)
+        if type_field:
+            lookup = self.tables.get(self._code_table(type_field) or "", {})
+            id_type = pl.col(type_field).replace_strict(lookup, default=None, return_dtype=pl.Utf8)
+            is_ric = id_type.is_null() | (id_type == "身份证")
+        else:
+            is_ric = pl.lit(True)
+        mask = frame.select((col.is_not_null() & is_ric).alias("m")).get_column("m")
+        result = identifiers.resident_id_checks(
+            frame.get_column(f.code).fill_null(""), today=self.today
+        )
+        bad = mask & result.get_column("error").is_not_null()
+        warned = mask & ~bad & result.get_column("warning").is_not_null()
+        expr = (
+            pl.when(col.is_not_null() & is_ric)
+            .then(pl.lit(result.get_column("value")))
+            .otherwise(col.str.to_uppercase())
+        )
+        return (
+            expr,
+            [self._identifier_rows(frame, bad, result, "error", f)],
+            [self._identifier_rows(frame, warned, result, "warning", f)],
+        )
+
+    def _id_type_field(self, number_field: str) -> str | None:
+        s = self.spec.subject
+        pairs = {s.id_number: s.id_type, s.legal_rep_id_number: s.legal_rep_id_type}
+        return pairs.get(number_field)
+
+    def _code_table(self, code: str) -> str | None:
+        return self.spec.field(code).code_table
+
+    # -- conditions across fields -------------------------------------------------------
+    def _cross_field(
+        self, f: FieldSpec, out: pl.DataFrame, raw: pl.DataFrame
+    ) -> list[pl.DataFrame]:
+        checks = []
+        if f.required_if:
+            cond = condition_expr(f.required_if, self.types)
+            mask = out.select((cond & pl.col(f.code).is_null()).alias("m")).get_column("m")
+            checks.append(self._rows(raw, mask, f, "required"))
+        if f.not_before:
+            other = self.spec.field(f.not_before)
+            mask = out.select(
+                (
+                    pl.col(f.code).is_not_null()
+                    & pl.col(f.not_before).is_not_null()
+                    & (pl.col(f.code) < pl.col(f.not_before))
+                ).alias("m")
+            ).get_column("m")
+            checks.append(self._rows(raw, mask, f, "date_order", other=other.label))
+        return checks
+
+    def _kind(self, out: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+        s = self.spec.subject
+        if s.fixed_kind:
+            kind = pl.lit(s.fixed_kind)
+        else:
+            kind = pl.col(s.kind).replace_strict(
+                {k: str(v) for k, v in XDR_LB_KIND.items()}, default=None, return_dtype=pl.Utf8
+            )
+        out = out.with_columns(kind.alias("__kind"))
+        checks = []
+        not_allowed = out.get_column("__kind").is_not_null() & ~out.get_column("__kind").is_in(
+            list(self.spec.subject_kinds)
+        )
+        if not_allowed.any():
+            field = self.spec.field(s.kind) if s.kind else self.spec.field(s.name)
+            checks.append(self._rows(out, not_allowed, field, "subject_kind_not_allowed"))
+        # The identifier the subject is keyed by must be present for its kind.
+        if s.uscc:
+            needs = out.select(
+                pl.col("__kind").is_in(["legal", "individual"]) & pl.col(s.uscc).is_null()
+            ).to_series()
+            checks.append(self._rows(out, needs, self.spec.field(s.uscc), "required"))
+        if s.id_number:
+            needs = out.select(
+                (pl.col("__kind") == "person") & pl.col(s.id_number).is_null()
+            ).to_series()
+            checks.append(self._rows(out, needs, self.spec.field(s.id_number), "required"))
+        return out, checks
+
+    # -- error rows ---------------------------------------------------------------------
+    def _rows(
+        self,
+        frame: pl.DataFrame,
+        mask: pl.Expr | pl.Series,
+        f: FieldSpec,
+        code: str,
+        **params: object,
+    ) -> pl.DataFrame:
+        if isinstance(mask, pl.Expr):
+            mask = frame.select(mask.fill_null(False).alias("m")).get_column("m")
+        else:
+            mask = mask.fill_null(False)
+        hits = frame.filter(mask).select(
+            ROW,
+            pl.col(f.code).alias("value")
+            if f.code in frame.columns
+            else pl.lit(None).alias("value"),
+        )
+        if hits.height == 0:
+            return pl.DataFrame(schema=ERROR_SCHEMA)
+        base = {
+            "label": f.label,
+            "max_length": f.max_length,
+            "table": f.code_table,
+            "scale": f.scale,
+            **params,
+        }
+        messages = [
+            _message(code, **{**base, "value": v}) for v in hits.get_column("value").to_list()
+        ]
+        return pl.DataFrame(
+            {
+                ROW: hits.get_column(ROW),
+                "field": [f.code] * hits.height,
+                "code": [code] * hits.height,
+                "message": messages,
+            },
+            schema=ERROR_SCHEMA,
+        )
+
+    def _identifier_rows(
+        self, frame: pl.DataFrame, mask: pl.Series, result: pl.DataFrame, column: str, f: FieldSpec
+    ) -> pl.DataFrame:
+        mask = mask.fill_null(False)
+        if not mask.any():
+            return pl.DataFrame(schema=ERROR_SCHEMA)
+        rows = frame.get_column(ROW).filter(mask)
+        codes = result.get_column(column).filter(mask).to_list()
+        values = result.get_column("value").filter(mask).to_list()
+        messages = [
+            _label(f.label, identifiers.describe(c, v, self.today))
+            for c, v in zip(codes, values, strict=True)
+        ]
+        return pl.DataFrame(
+            {ROW: rows, "field": [f.code] * len(codes), "code": codes, "message": messages},
+            schema=ERROR_SCHEMA,
+        )
+
+
+def _label(label: str, message: str) -> str:
+    """Name the column unless the message already does (e.g. 「处罚机关统一社会信用代码」)."""
+    return message if message.startswith(label) else f"「{label}」{message}"
+
+
+def natural_key_expr(spec: ItemSpec) -> pl.Expr:
+    """The record's business key as text: the key fields' normalized values joined by "|"."""
+    return pl.concat_str([pl.col(c) for c in spec.natural_key], separator="|")

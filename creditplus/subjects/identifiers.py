@@ -1,0 +1,558 @@
+"""Validation of Chinese identifiers: unified social credit code and resident ID number.
+
+Two ways to validate, with the same rules and the same answers:
+
+* :func:`check_uscc` / :func:`check_resident_id` — one value, for forms and the API; the
+  result carries a Chinese message naming the problem.
+* :func:`uscc_checks` / :func:`resident_id_checks` — a whole Polars series at once, for
+  ingest (millions of rows). Pure Polars expressions, no Python per row. The error column
+  holds codes only; :func:`describe` renders the message of a rejected row when needed.
+
+Normalisation (both ways): strip surrounding whitespace (ASCII whitespace, no-break space,
+ideographic space, BOM, zero-width space — what spreadsheets and Chinese IMEs leave
+behind), then upper-case ASCII letters only (so ``x`` becomes ``X``). Nothing else is
+"fixed": inner spaces, hyphens and full-width digits are rejected with the reason.
+
+Unified social credit code (GB 32100-2015), error codes in the order they are tried:
+``uscc_empty``, ``uscc_length`` (18 characters), ``uscc_charset`` (0-9 and A-Z without
+I, O, Z, S, V; positions 3–8, the division code, digits only), ``uscc_authority``
+(position 1 one of 1–9, A, N, Y), ``uscc_check`` (position 18). Position 2 may be any
+character of the alphabet (N1–N3 rural collectives, future types). The embedded
+organisation code (positions 9–17, GB 11714) carries its own check digit; codes exist
+whose organisation code does not satisfy it, so a mismatch only gives the warning
+``uscc_org_check`` and never rejects a code.
+
+Resident ID number (GB 11643): ``ric_empty``, ``ric_length`` (18), ``ric_charset``
+(17 digits, then a digit or X), ``ric_division`` (first two digits a province-level code
+of GB/T 2260: 11–15, 21–23, 31–37, 41–46, 50–54, 61–65, 71, 81, 82), ``ric_date`` (birth
+date at positions 7–14 a real date, year ≥ 1900, not after today in China), ``ric_check``
+(ISO 7064 MOD 11-2).
+
+Decision — unknown division codes: a number whose full 6-digit division code is not in
+our small bundled table (:data:`KNOWN_DIVISIONS`: the province-level ``xx0000`` codes and
+Shanghai's current and historical district codes) is ACCEPTED with the warning
+``ric_division_unknown``. Division codes are created, merged and abolished every year,
+and the code in a number is the household registration at issue time, not the birth
+place; a number from a code our table does not know is still a real person's number,
+and we must not refuse them service. Only an impossible province prefix is rejected.
+
+Documented differences from python-stdnum 2.2 (found by experiment, pinned by
+``tests/subjects/test_identifiers.py``). We use stdnum for the check characters
+(``calc_check_digit``) and the birth date; where its ``validate``/``is_valid`` disagree
+with the standards or with our decisions, our rules win:
+
+USCC (``stdnum.cn.uscc``):
+
+1. ``authority_letter`` — stdnum requires positions 1–8 to be digits, so it rejects the
+   registration authorities A, N and Y that GB 32100 defines (e.g. ``N2…`` rural
+   collectives, ``Y1…``). We accept them.
+2. ``type_letter`` — for the same reason stdnum rejects a letter in position 2 (e.g.
+   ``9A…``). We accept any alphabet character there.
+3. ``authority_zero`` — stdnum accepts ``0`` in position 1, which is no registration
+   authority. We reject it (``uscc_authority``).
+4. Organisation-code check digit — stdnum does not check it at all (accepts); we accept
+   too but warn (``uscc_org_check``). Not a difference in acceptance.
+
+Resident ID (``stdnum.cn.ric``):
+
+5. ``division_database`` — stdnum looks the 6-digit code up in its bundled database,
+   including the years each code was in use, and rejects the number when the code is
+   unknown or was not in use in the birth year. This rejects real people: e.g. Pudong
+   (310115, created 1993) for anyone born before 1993 who registered there later,
+   Chongming district 310151 (created 2016) for anyone born earlier, and every number
+   of the Hong Kong and Macao prefixes 81/82. We accept (warning only if our table
+   does not know the code).
+6. ``stdnum_crash`` — for some unknown codes (e.g. ``110199…``) ``ric.is_valid`` raises
+   ``KeyError`` instead of returning False. We never raise.
+7. ``date_policy`` — stdnum accepts birth dates in the future and, for some codes
+   (e.g. ``110000``, ``710000``), years before 1900. We reject both (``ric_date``).
+
+Both:
+
+8. ``stdnum_normalisation`` — stdnum's ``compact`` maps Unicode punctuation to ASCII
+   (dashes, full stops…), strips everything ``str.isspace`` calls whitespace (including
+   the ASCII separators U+001C–U+001F), upper-cases with full Unicode rules (``ﬀ`` →
+   ``FF``) and, for USCC, deletes inner spaces and hyphens (``9111-0000…`` is valid to
+   stdnum). We only strip the whitespace listed above and upper-case ASCII; anything
+   else is a charset or length error, because a code with stray characters in it is a
+   data quality problem the submitting department must see.
+9. ``stdnum_newline`` — stdnum's digit test is ``re.match(r'^[0-9]+$')``, and ``$``
+   also matches before a final newline: ``ric.is_valid('1101011990010100\\n4')`` is True,
+   and ``uscc.is_valid('9111000\\n600037341L')`` raises ``ValueError``. We reject both
+   (``ric_charset`` / ``uscc_charset``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+import polars as pl
+from stdnum.cn import ric as stdnum_ric
+from stdnum.cn import uscc as stdnum_uscc
+from stdnum.exceptions import ValidationError
+
+__all__ = [
+    "ERROR_MESSAGES",
+    "KNOWN_DIVISIONS",
+    "PROVINCE_CODES",
+    "IdentifierCheck",
+    "check_resident_id",
+    "check_uscc",
+    "describe",
+    "normalize",
+    "resident_id_check_char",
+    "resident_id_checks",
+    "uscc_check_char",
+    "uscc_checks",
+    "with_resident_id_checks",
+    "with_uscc_checks",
+]
+
+# --------------------------------------------------------------------------- constants
+
+#: Characters stripped from both ends. Deliberately explicit (not ``str.strip()``): Python's
+#: and Polars' ideas of "whitespace" differ, and both validators must agree exactly.
+STRIP_CHARS = " \t\n\r\x0b\x0c\u00a0\u3000\ufeff\u200b"
+
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+_UPPER = _LOWER.upper()
+# Only ASCII letters are upper-cased: full Unicode case mapping can change the length of a
+# string ("ß" -> "SS") and could turn a foreign letter into a valid code character.
+_ASCII_UPPER = str.maketrans(_LOWER, _UPPER)
+
+#: GB 32100 code alphabet; a character's index is its value in the check computation.
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_CLASS = "[0-9A-HJ-NP-RTUW-Y]"  # the same alphabet as a regex class
+_USCC_RE = re.compile(rf"{_USCC_CLASS}{{2}}[0-9]{{6}}{_USCC_CLASS}{{10}}")
+#: Position 1: registration authority (1–9 departments, A 中央军委改革和编制办公室, N 农业, Y 其他).
+USCC_AUTHORITIES = "123456789ANY"
+# weights 3^(i-1) mod 31 for positions 1..17
+_USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
+
+# GB 11714 organisation code: digits keep their value, letters A–Z are 10–35 (the full Latin
+# alphabet, unlike the USCC alphabet), weights over its first 8 characters.
+_ORG_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+
+_RIC_RE = re.compile(r"[0-9]{17}[0-9X]")
+# ISO 7064 MOD 11-2 weights 2^(18-i) mod 11 for positions 1..17
+_RIC_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
+_RIC_CHECK_CHARS = "10X98765432"  # indexed by (sum mod 11)
+
+#: Province-level codes of GB/T 2260 (first two digits of a resident ID number).
+PROVINCE_CODES: frozenset[str] = frozenset(
+    [f"{n}" for n in range(11, 16)]
+    + [f"{n}" for n in range(21, 24)]
+    + [f"{n}" for n in range(31, 38)]
+    + [f"{n}" for n in range(41, 47)]
+    + [f"{n}" for n in range(50, 55)]
+    + [f"{n}" for n in range(61, 66)]
+    + ["71", "81", "82"]
+)
+
+#: The small bundled division table. Unknown 6-digit codes only warn (see module docstring).
+KNOWN_DIVISIONS: frozenset[str] = frozenset(
+    {f"{p}0000" for p in PROVINCE_CODES}
+    # Shanghai's 16 current districts
+    | {
+        "310101",  # 黄浦区
+        "310104",  # 徐汇区
+        "310105",  # 长宁区
+        "310106",  # 静安区
+        "310107",  # 普陀区
+        "310109",  # 虹口区
+        "310110",  # 杨浦区
+        "310112",  # 闵行区
+        "310113",  # 宝山区
+        "310114",  # 嘉定区
+        "310115",  # 浦东新区
+        "310116",  # 金山区
+        "310117",  # 松江区
+        "310118",  # 青浦区
+        "310120",  # 奉贤区
+        "310151",  # 崇明区
+    }
+    # historical Shanghai codes still printed on millions of valid cards
+    | {
+        "310102",  # 南市区 (merged into 黄浦 2000)
+        "310103",  # 卢湾区 (merged into 黄浦 2011)
+        "310108",  # 闸北区 (merged into 静安 2015)
+        "310119",  # 南汇区 (merged into 浦东 2009)
+        "310225",  # 南汇县
+        "310230",  # 崇明县 (became 310151 in 2016)
+    }
+)
+
+# China has a single time zone without daylight saving since 1991; a fixed offset avoids a
+# tzdata dependency. Birth dates on ID cards are Chinese calendar days, whatever TIME_ZONE
+# the server runs in.
+_CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+#: Every error and warning code with its Chinese message template (``str.format`` fields are
+#: filled by :func:`describe` from the normalised value).
+ERROR_MESSAGES: dict[str, str] = {
+    "uscc_empty": "统一社会信用代码为空",
+    "uscc_length": "统一社会信用代码应为 18 位，实为 {length} 位",
+    "uscc_charset": "统一社会信用代码第 {position} 位字符“{char}”无效（{rule}）",
+    "uscc_authority": "统一社会信用代码第 1 位登记管理部门代码“{char}”无效，应为 1–9、A、N 或 Y",
+    "uscc_check": "统一社会信用代码校验位错误，应为 {expected}",
+    "uscc_org_check": (
+        "统一社会信用代码中组织机构代码（第 9–17 位）的校验码按 GB 11714 应为 {expected}，"
+        "已接收，请核实"
+    ),
+    "ric_empty": "居民身份证号码为空",
+    "ric_length": "居民身份证号码应为 18 位，实为 {length} 位",
+    "ric_charset": "居民身份证号码第 {position} 位字符“{char}”无效（{rule}）",
+    "ric_division": "居民身份证号码前两位“{province}”不是有效的省级行政区划代码",
+    "ric_date": "居民身份证号码中的出生日期“{birth}”无效（{reason}）",
+    "ric_check": "居民身份证号码校验位错误，应为 {expected}",
+    "ric_division_unknown": (
+        "居民身份证号码的行政区划代码 {division} 不在本平台代码表中，已接收，请核实"
+    ),
+}
+
+
+# --------------------------------------------------------------------------- result type
+
+
+@dataclass(frozen=True)
+class IdentifierCheck:
+    """The outcome of validating one identifier."""
+
+    value: str  # normalised (stripped, ASCII upper-cased)
+    error: str | None  # stable error code, None when valid
+    message: str | None  # Chinese message naming the problem
+    warnings: tuple[str, ...] = ()  # accepted but flagged
+
+    @property
+    def ok(self) -> bool:
+        """True when the identifier is accepted (possibly with warnings)."""
+        return self.error is None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def normalize(value: str | None) -> str:
+    """Strip surrounding whitespace (:data:`STRIP_CHARS`) and upper-case ASCII letters."""
+    if value is None:
+        return ""
+    return str(value).strip(STRIP_CHARS).translate(_ASCII_UPPER)
+
+
+def _show(char: str) -> str:
+    # Control and other invisible characters would vanish from a message; name them instead.
+    return char if char.isprintable() and not char.isspace() else f"U+{ord(char):04X}"
+
+
+def _uscc_bad_position(value: str) -> tuple[int, str, str]:
+    for i, char in enumerate(value):
+        if 2 <= i <= 7:
+            if char not in "0123456789":
+                return i + 1, char, "第 3–8 位为行政区划代码，应为数字"
+        elif char not in USCC_ALPHABET:
+            return i + 1, char, "应为数字或除 I、O、Z、S、V 以外的大写字母"
+    raise ValueError("no bad position")  # pragma: no cover - only called on charset errors
+
+
+def _ric_bad_position(value: str) -> tuple[int, str, str]:
+    for i, char in enumerate(value):
+        if i < 17 and char not in "0123456789":
+            return i + 1, char, "前 17 位应为数字"
+        if i == 17 and char not in "0123456789X":
+            return i + 1, char, "第 18 位应为数字或 X"
+    raise ValueError("no bad position")  # pragma: no cover - only called on charset errors
+
+
+def _org_check_char(org8: str) -> str:
+    # GB 11714 check digit; stdnum has no module for the organisation code.
+    total = sum(_ORG_ALPHABET.index(c) * w for c, w in zip(org8, _ORG_WEIGHTS, strict=True))
+    check = 11 - total % 11
+    return "X" if check == 10 else "0" if check == 11 else str(check)
+
+
+def _china_today() -> date:
+    return datetime.now(_CHINA_TZ).date()
+
+
+def _birth_date_problem(value: str, today: date) -> str | None:
+    """Why positions 7–14 are not an acceptable birth date, or None."""
+    try:
+        birth = stdnum_ric.get_birth_date(value)
+    except ValidationError:
+        return "不是真实存在的日期"
+    if birth.year < 1900:
+        return "年份早于 1900 年"
+    if birth > today:
+        return "晚于当前日期"
+    return None
+
+
+def describe(code: str, value: str, today: date | None = None) -> str:
+    """The Chinese message for ``code`` about the normalised ``value``.
+
+    Works from the code and the value alone, so that rows rejected by the vectorized
+    validators can get the same message as the single-value ones.
+    """
+    template = ERROR_MESSAGES[code]
+    fields: dict[str, object] = {"length": len(value)}
+    if code in ("uscc_charset", "ric_charset"):
+        finder = _uscc_bad_position if code == "uscc_charset" else _ric_bad_position
+        position, char, rule = finder(value)
+        fields.update(position=position, char=_show(char), rule=rule)
+    elif code == "uscc_authority":
+        fields["char"] = _show(value[0])
+    elif code == "uscc_check":
+        fields["expected"] = uscc_check_char(value[:17])
+    elif code == "uscc_org_check":
+        fields["expected"] = _org_check_char(value[8:16])
+    elif code == "ric_division":
+        fields["province"] = value[:2]
+    elif code == "ric_division_unknown":
+        fields["division"] = value[:6]
+    elif code == "ric_date":
+        fields["birth"] = value[6:14]
+        fields["reason"] = _birth_date_problem(value, today or _china_today()) or "无效"
+    elif code == "ric_check":
+        fields["expected"] = resident_id_check_char(value[:17])
+    return template.format(**fields)
+
+
+def uscc_check_char(first17: str) -> str:
+    """The GB 32100 check character (position 18) for the first 17 characters.
+
+    Raises ``ValueError`` when ``first17`` is not 17 characters of the code alphabet.
+    """
+    if len(first17) != 17 or any(c not in USCC_ALPHABET for c in first17):
+        raise ValueError(f"not 17 USCC characters: {first17!r}")
+    return stdnum_uscc.calc_check_digit(first17)
+
+
+def resident_id_check_char(first17: str) -> str:
+    """The ISO 7064 MOD 11-2 check character (``0``–``9`` or ``X``) for 17 digits.
+
+    Raises ``ValueError`` when ``first17`` is not 17 ASCII digits.
+    """
+    if not re.fullmatch(r"[0-9]{17}", first17):
+        raise ValueError(f"not 17 digits: {first17!r}")
+    # stdnum's function expects the whole number and ignores its last character
+    return stdnum_ric.calc_check_digit(first17 + "0")
+
+
+def _result(
+    value: str, error: str | None, warnings: Iterable[str] = (), today: date | None = None
+) -> IdentifierCheck:
+    message = describe(error, value, today) if error else None
+    return IdentifierCheck(value=value, error=error, message=message, warnings=tuple(warnings))
+
+
+# --------------------------------------------------------------------------- single value
+
+
+def check_uscc(value: str) -> IdentifierCheck:
+    """Validate one unified social credit code (GB 32100-2015).
+
+    Returns the normalised value, the first error code with its Chinese message, and any
+    warnings (``uscc_org_check``). See the module docstring for the rules.
+    """
+    v = normalize(value)
+    if not v:
+        return _result(v, "uscc_empty")
+    if len(v) != 18:
+        return _result(v, "uscc_length")
+    if not _USCC_RE.fullmatch(v):
+        return _result(v, "uscc_charset")
+    if v[0] not in USCC_AUTHORITIES:
+        return _result(v, "uscc_authority")
+    if v[17] != uscc_check_char(v[:17]):
+        return _result(v, "uscc_check")
+    warnings = []
+    if v[16] != _org_check_char(v[8:16]):
+        warnings.append("uscc_org_check")
+    return _result(v, None, warnings)
+
+
+def check_resident_id(value: str, today: date | None = None) -> IdentifierCheck:
+    """Validate one 18-digit resident ID number (GB 11643).
+
+    ``today`` (default: today in China) bounds the birth date. A valid number whose
+    6-digit division code is not in :data:`KNOWN_DIVISIONS` is accepted with the warning
+    ``ric_division_unknown``.
+    """
+    today = today or _china_today()
+    v = normalize(value)
+    if not v:
+        return _result(v, "ric_empty")
+    if len(v) != 18:
+        return _result(v, "ric_length")
+    if not _RIC_RE.fullmatch(v):
+        return _result(v, "ric_charset")
+    if v[:2] not in PROVINCE_CODES:
+        return _result(v, "ric_division")
+    if _birth_date_problem(v, today):
+        return _result(v, "ric_date", today=today)
+    if v[17] != resident_id_check_char(v[:17]):
+        return _result(v, "ric_check")
+    warnings = [] if v[:6] in KNOWN_DIVISIONS else ["ric_division_unknown"]
+    return _result(v, None, warnings)
+
+
+# --------------------------------------------------------------------------- vectorized
+
+
+def _normalize_expr(expr: pl.Expr) -> pl.Expr:
+    # replace_many with 26 single-letter patterns is the ASCII-only upper-case that matches
+    # normalize(); str.to_uppercase() would apply full Unicode rules.
+    return (
+        expr.cast(pl.String)
+        .str.strip_chars(STRIP_CHARS)
+        .str.replace_many(list(_LOWER), list(_UPPER))
+    )
+
+
+def _char_values(v: pl.Expr, position: int, alphabet: str) -> pl.Expr:
+    # One character -> its index in ``alphabet``; anything else -> 0. Rows where that
+    # matters have already failed the charset check, so the default is never decisive.
+    return v.str.slice(position, 1).replace_strict(
+        list(alphabet), list(range(len(alphabet))), default=0, return_dtype=pl.Int32
+    )
+
+
+def _weighted_sum(v: pl.Expr, positions: range, weights: tuple[int, ...], alphabet: str) -> pl.Expr:
+    return pl.sum_horizontal(
+        _char_values(v, p, alphabet) * w for p, w in zip(positions, weights, strict=True)
+    )
+
+
+def _first(conditions: list[tuple[pl.Expr, str]]) -> pl.Expr:
+    """The code of the first true condition, else null (a when/then chain)."""
+    chain = pl.when(conditions[0][0]).then(pl.lit(conditions[0][1]))
+    for cond, code in conditions[1:]:
+        chain = chain.when(cond).then(pl.lit(code))
+    return chain.otherwise(pl.lit(None, dtype=pl.String))
+
+
+# Intermediate columns live under this prefix and are dropped at the end.
+_TMP = "__identifier_check_"
+
+
+def with_uscc_checks(frame: pl.LazyFrame, column: str, prefix: str = "") -> pl.LazyFrame:
+    """Add ``{prefix}value``, ``{prefix}error``, ``{prefix}warning`` validating ``column``.
+
+    For use inside a larger lazy query (ingest); :func:`uscc_checks` wraps it. The work
+    is staged in successive ``with_columns`` so that the normalised value and the
+    per-position values are computed once, not once per expression that uses them.
+    """
+    value, v = f"{prefix}value", pl.col(f"{prefix}value")
+    total, org = f"{_TMP}total", f"{_TMP}org"
+    frame = frame.with_columns(_normalize_expr(pl.col(column)).alias(value))
+    frame = frame.with_columns(
+        # Σ value·weight over positions 1–17 (+ the check char's value): a valid code has
+        # check = (31 − Σ mod 31) mod 31, i.e. the full sum is divisible by 31.
+        _weighted_sum(v, range(18), (*_USCC_WEIGHTS, 1), USCC_ALPHABET).alias(total),
+        # GB 11714 over positions 9–16, Latin-alphabet values
+        _weighted_sum(v, range(8, 16), _ORG_WEIGHTS, _ORG_ALPHABET).alias(org),
+        _char_values(v, 16, _ORG_ALPHABET).alias(f"{_TMP}org_char"),
+    )
+    # C = 11 − (Σ mod 11), 10 -> X (value 33 in the Latin alphabet), 11 -> 0
+    org_c = 11 - pl.col(org) % 11
+    org_expected = pl.when(org_c == 10).then(33).when(org_c == 11).then(0).otherwise(org_c)
+    error = _first(
+        [
+            (v.is_null() | (v == ""), "uscc_empty"),
+            (v.str.len_chars() != 18, "uscc_length"),
+            (~v.str.contains(f"^{_USCC_RE.pattern}$"), "uscc_charset"),
+            (~v.str.slice(0, 1).is_in(list(USCC_AUTHORITIES)), "uscc_authority"),
+            (pl.col(total) % 31 != 0, "uscc_check"),
+        ]
+    )
+    frame = frame.with_columns(error.alias(f"{prefix}error"))
+    warning = (
+        pl.when(pl.col(f"{prefix}error").is_null() & (pl.col(f"{_TMP}org_char") != org_expected))
+        .then(pl.lit("uscc_org_check"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+    frame = frame.with_columns(warning.alias(f"{prefix}warning"))
+    return frame.drop(total, org, f"{_TMP}org_char")
+
+
+def with_resident_id_checks(
+    frame: pl.LazyFrame, column: str, today: date | None = None, prefix: str = ""
+) -> pl.LazyFrame:
+    """Add ``{prefix}value``, ``{prefix}error``, ``{prefix}warning`` validating ``column``.
+
+    For use inside a larger lazy query (ingest); :func:`resident_id_checks` wraps it.
+    """
+    today = today or _china_today()
+    value, v = f"{prefix}value", pl.col(f"{prefix}value")
+    total, birth = f"{_TMP}total", f"{_TMP}birth"
+    frame = frame.with_columns(_normalize_expr(pl.col(column)).alias(value))
+    frame = frame.with_columns(
+        # MOD 11-2: the check char is _RIC_CHECK_CHARS[Σ mod 11]
+        _weighted_sum(v, range(17), _RIC_WEIGHTS, "0123456789").alias(total),
+        # Birth date as the integer YYYYMMDD, checked by arithmetic rather than parsed:
+        # exact control over what a real date is (Gregorian leap years), and faster.
+        v.str.slice(6, 8).cast(pl.Int32, strict=False).alias(birth),
+    )
+    year, month, day = pl.col(birth) // 10000, pl.col(birth) // 100 % 100, pl.col(birth) % 100
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = (
+        pl.when(month == 2)
+        .then(pl.when(leap).then(29).otherwise(28))
+        .when(month.is_in([4, 6, 9, 11]))
+        .then(30)
+        .otherwise(31)
+    )
+    date_ok = (
+        (year >= 1900)
+        & month.is_between(1, 12)
+        & day.is_between(1, month_days)
+        & (pl.col(birth) <= today.year * 10000 + today.month * 100 + today.day)
+    )
+    expected = (pl.col(total) % 11).replace_strict(
+        list(range(11)), list(_RIC_CHECK_CHARS), return_dtype=pl.String
+    )
+    error = _first(
+        [
+            (v.is_null() | (v == ""), "ric_empty"),
+            (v.str.len_chars() != 18, "ric_length"),
+            (~v.str.contains(f"^{_RIC_RE.pattern}$"), "ric_charset"),
+            (~v.str.slice(0, 2).is_in(sorted(PROVINCE_CODES)), "ric_division"),
+            (~date_ok, "ric_date"),
+            (v.str.slice(17, 1) != expected, "ric_check"),
+        ]
+    )
+    frame = frame.with_columns(error.alias(f"{prefix}error"))
+    warning = (
+        pl.when(
+            pl.col(f"{prefix}error").is_null() & ~v.str.slice(0, 6).is_in(sorted(KNOWN_DIVISIONS))
+        )
+        .then(pl.lit("ric_division_unknown"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+    frame = frame.with_columns(warning.alias(f"{prefix}warning"))
+    return frame.drop(total, birth)
+
+
+def uscc_checks(values: pl.Series) -> pl.DataFrame:
+    """Validate a series of unified social credit codes, vectorized.
+
+    Returns one row per input with ``value`` (normalised; null for null input), ``error``
+    (first error code or null) and ``warning`` (first warning code or null). Same rules
+    and answers as :func:`check_uscc`.
+    """
+    frame = values.to_frame("raw").lazy()
+    return with_uscc_checks(frame, "raw").drop("raw").collect()
+
+
+def resident_id_checks(values: pl.Series, today: date | None = None) -> pl.DataFrame:
+    """Validate a series of resident ID numbers, vectorized.
+
+    Columns as for :func:`uscc_checks`; same rules and answers as
+    :func:`check_resident_id`.
+    """
+    frame = values.to_frame("raw").lazy()
+    return with_resident_id_checks(frame, "raw", today).drop("raw").collect()

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from creditplus.catalog.choices import SubjectKind
+from creditplus.subjects.pii import mask_name
+
+
+class SubjectQuerySet(models.QuerySet):
+    def organisations(self) -> SubjectQuerySet:
+        return self.exclude(kind=SubjectKind.PERSON)
+
+    def by_code(self, code: str) -> SubjectQuerySet:
+        """Find by unified social credit code, or by resident ID through its keyed hash."""
+        from creditplus.subjects.identifiers import check_resident_id
+        from creditplus.subjects.pii import lookup_hash
+
+        code = code.strip().upper()
+        if len(code) == 18 and check_resident_id(code).ok:
+            return self.filter(id_hash=lookup_hash(code))
+        return self.filter(uscc=code)
+
+
+class Subject(models.Model):
+    """A credit subject (信用主体): an organisation keyed by its unified social credit code,
+    an individual business, or a natural person keyed by the keyed hash of the ID number."""
+
+    kind = models.CharField(
+        _("主体类别"), max_length=16, choices=SubjectKind.choices, db_index=True
+    )
+    uscc = models.CharField(
+        _("统一社会信用代码"), max_length=18, unique=True, null=True, blank=True
+    )
+    id_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    id_cipher = models.TextField(_("证件号码（加密）"), blank=True, editable=False)
+    id_masked = models.CharField(_("证件号码"), max_length=32, blank=True)
+    name = models.CharField(_("名称"), max_length=200, db_index=True)
+    legal_rep_name = models.CharField(_("法定代表人/负责人"), max_length=50, blank=True)
+    enterprise_type = models.CharField(_("市场主体类型"), max_length=64, blank=True)
+    industry = models.CharField(_("行业"), max_length=64, blank=True)
+    address = models.CharField(_("住所"), max_length=300, blank=True)
+    registered_capital = models.DecimalField(
+        _("注册资本（万元）"), max_digits=20, decimal_places=6, null=True, blank=True
+    )
+    established_on = models.DateField(_("成立日期"), null=True, blank=True)
+    status = models.CharField(_("登记状态"), max_length=32, blank=True)
+    business_scope = models.TextField(_("经营范围"), blank=True)
+    registered = models.BooleanField(
+        _("已有登记信息"), default=False, help_text=_("名称等基本信息来自登记注册信息（权威来源）")
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    # Bumped whenever the subject's records change; incremental evaluation reads it.
+    changed_at = models.DateTimeField(_("信息变更时间"), auto_now_add=True, db_index=True)
+
+    objects = SubjectQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("信用主体")
+        verbose_name_plural = _("信用主体")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(uscc__isnull=False) | models.Q(id_hash__isnull=False),
+                name="subject_has_identifier",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.public_name
+
+    @property
+    def is_person(self) -> bool:
+        return self.kind == SubjectKind.PERSON
+
+    @property
+    def code(self) -> str:
+        """The identifier shown to government users (masked for persons)."""
+        return self.uscc or self.id_masked
+
+    @property
+    def public_name(self) -> str:
+        """The name the public may see: natural persons' names are masked."""
+        return mask_name(self.name) if self.is_person else self.name
+
+
+class RelationRole(models.TextChoices):
+    LEGAL_REP = "legal_rep", _("法定代表人")
+    PRINCIPAL = "principal", _("负责人")
+
+
+class SubjectRelation(models.Model):
+    """A natural person's role in an organisation (legal representative / principal)."""
+
+    organisation = models.ForeignKey(
+        Subject, verbose_name=_("组织"), on_delete=models.CASCADE, related_name="person_relations"
+    )
+    person = models.ForeignKey(
+        Subject,
+        verbose_name=_("自然人"),
+        on_delete=models.CASCADE,
+        related_name="organisation_relations",
+    )
+    role = models.CharField(_("关系"), max_length=16, choices=RelationRole.choices)
+    since = models.DateField(_("起始日期"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("主体关系")
+        verbose_name_plural = _("主体关系")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "person", "role"], name="unique_subject_relation"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} → {self.organisation}（{self.get_role_display()}）"

@@ -1,0 +1,150 @@
+"""The subject registry (信用主体库): find or create subjects by identifier, in bulk."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+from django.db import connection
+from django.utils import timezone
+
+from creditplus.bulk import fetch_in, insert_frame, timestamp_text
+from creditplus.subjects import pii
+
+SUBJECT_TABLE = "subjects_subject"
+RESIDENT_ID = "身份证"
+
+
+def person_key(id_type: str | None, number: str) -> str:
+    """The value whose keyed hash identifies a natural person: the resident ID itself, or
+    "<document type>:<number>" for other documents."""
+    if not id_type or id_type == RESIDENT_ID:
+        return number
+    return f"{id_type}:{number}"
+
+
+def resolve_subjects(
+    frame: pl.DataFrame, *, now: datetime | None = None
+) -> tuple[pl.DataFrame, int]:
+    """Find or create the subjects of ``frame`` and return it with ``subject_id`` and
+    ``subject_name_registered`` columns, plus the number of subjects created.
+
+    ``frame`` columns: ``kind`` (legal / individual / person), ``uscc`` (organisations),
+    ``id_type`` and ``id_number`` (persons), ``name``. New subjects take the name of their
+    first row; an existing subject keeps its registered name (the caller flags a mismatch).
+    """
+    now = now or timezone.now()
+    is_person = pl.col("kind") == "person"
+    unique_people = (
+        frame.filter(is_person).select("id_type", "id_number").unique().drop_nulls("id_number")
+    )
+    hashes = {(t, n): pii.lookup_hash(person_key(t, n)) for t, n in unique_people.iter_rows()}
+    hash_frame = pl.DataFrame(
+        {
+            "id_type": [k[0] for k in hashes],
+            "id_number": [k[1] for k in hashes],
+            "id_hash": list(hashes.values()),
+        },
+        schema={"id_type": pl.Utf8, "id_number": pl.Utf8, "id_hash": pl.Utf8},
+    )
+    frame = frame.join(hash_frame, on=["id_type", "id_number"], how="left", nulls_equal=True)
+    frame = frame.with_columns(
+        pl.when(is_person)
+        .then(pl.lit("P:") + pl.col("id_hash"))
+        .otherwise(pl.lit("U:") + pl.col("uscc"))
+        .alias("_key")
+    )
+    known = _existing(frame)
+    missing = frame.join(known, on="_key", how="anti").unique(
+        "_key", keep="first", maintain_order=True
+    )
+    created = 0
+    if missing.height:
+        created = _insert(missing, now)
+        known = _existing(frame)
+    frame = frame.join(known, on="_key", how="left").drop("_key", "id_hash")
+    return frame, created
+
+
+def _existing(frame: pl.DataFrame) -> pl.DataFrame:
+    schema = {"subject_id": pl.Int64, "_key": pl.Utf8, "subject_name_registered": pl.Utf8}
+    usccs = (
+        frame.filter(pl.col("kind") != "person").get_column("uscc").drop_nulls().unique().to_list()
+    )
+    id_hashes = (
+        frame.filter(pl.col("kind") == "person")
+        .get_column("id_hash")
+        .drop_nulls()
+        .unique()
+        .to_list()
+    )
+    parts = [pl.DataFrame(schema=schema)]
+    if usccs:
+        parts.append(
+            fetch_in(
+                f"SELECT id AS subject_id, 'U:' || uscc AS _key, name AS subject_name_registered "
+                f"FROM {SUBJECT_TABLE} WHERE uscc IN ({{in}})",
+                usccs,
+                schema=schema,
+            )
+        )
+    if id_hashes:
+        parts.append(
+            fetch_in(
+                f"SELECT id AS subject_id, 'P:' || id_hash AS _key, name AS subject_name_registered "
+                f"FROM {SUBJECT_TABLE} WHERE id_hash IN ({{in}})",
+                id_hashes,
+                schema=schema,
+            )
+        )
+    return pl.concat(parts, how="vertical")
+
+
+def _insert(missing: pl.DataFrame, now: datetime) -> int:
+    people = missing.filter(pl.col("kind") == "person")
+    cipher = {n: pii.encrypt(n) for n in people.get_column("id_number").to_list()}
+    stamp = timestamp_text(now)
+    rows = missing.select(
+        pl.col("kind"),
+        pl.when(pl.col("kind") == "person").then(None).otherwise(pl.col("uscc")).alias("uscc"),
+        pl.col("id_hash"),
+        pl.col("id_number")
+        .replace_strict(cipher, default="", return_dtype=pl.Utf8)
+        .alias("id_cipher"),
+        pl.when(pl.col("kind") == "person")
+        .then(
+            pl.col("id_number").str.slice(0, 4)
+            + pl.lit("*" * 10)
+            + pl.col("id_number").str.slice(-4)
+        )
+        .otherwise(pl.lit(""))
+        .alias("id_masked"),
+        pl.col("name").str.slice(0, 200),
+        *[
+            pl.lit("").alias(c)
+            for c in (
+                "legal_rep_name",
+                "enterprise_type",
+                "industry",
+                "address",
+                "status",
+                "business_scope",
+            )
+        ],
+        pl.lit(False).alias("registered"),
+        pl.lit(stamp).alias("created_at"),
+        pl.lit(stamp).alias("changed_at"),
+    )
+    return insert_frame(SUBJECT_TABLE, rows)
+
+
+def touch_subjects(subject_ids: list[int], now: datetime | None = None) -> None:
+    """Mark subjects as changed (their records changed), for incremental evaluation."""
+    stamp = timestamp_text(now or timezone.now())
+    with connection.cursor() as cursor:
+        for start in range(0, len(subject_ids), 5000):
+            chunk = subject_ids[start : start + 5000]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"UPDATE {SUBJECT_TABLE} SET changed_at = %s WHERE id IN ({marks})", [stamp, *chunk]
+            )
