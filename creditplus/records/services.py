@@ -1,0 +1,252 @@
+"""Batches, rejected rows, retraction and correction of records, data-quality figures."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+import polars as pl
+from django.db import transaction
+from django.db.models import QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from creditplus.accounts import audit
+from creditplus.accounts.permissions import restrict
+from creditplus.bulk import insert_frame
+from creditplus.catalog.models import CodeTable
+from creditplus.errors import DomainError
+from creditplus.records.choices import BatchStatus, EventStatus, RecordStatus
+from creditplus.records.ingest import behavior_events, record_values
+from creditplus.records.models import CreditRecord, IngestBatch, RowError
+from creditplus.records.validation import ROW, RowValidator
+from creditplus.subjects.pii import unseal
+from creditplus.subjects.services import touch_subjects
+
+
+def batches_for(user: Any) -> QuerySet[IngestBatch]:
+    """Batches ``user`` may see: the own department's, or all for the credit office."""
+    return restrict(IngestBatch.objects.select_related("department", "item"), user)
+
+
+def records_for(user: Any) -> QuerySet[CreditRecord]:
+    """Records ``user`` may manage: those its department supplied, or all for the credit office."""
+    return restrict(CreditRecord.objects.select_related("item", "subject", "department"), user)
+
+
+def rejected_rows_csv(batch: IngestBatch) -> bytes:
+    """The rejected rows as submitted, with 数据行号 and 错误原因 columns, as UTF-8 CSV with
+    a BOM (so that spreadsheet software opens it correctly) — fix and submit again."""
+    errors = list(RowError.objects.filter(batch=batch).order_by("row_no", "id"))
+    by_row: dict[int, list[RowError]] = defaultdict(list)
+    for err in errors:
+        by_row[err.row_no].append(err)
+    headers: list[str] = []
+    rows = []
+    for row_no, errs in by_row.items():
+        raw = json.loads(errs[0].raw) if errs[0].raw else {}
+        for key in raw:
+            if key not in headers:
+                headers.append(key)
+        rows.append((row_no, raw, "；".join(f"[{e.code}] {e.message}" for e in errs)))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_("数据行号"), *headers, _("错误原因")])
+    for row_no, raw, reason in rows:
+        writer.writerow([row_no, *[raw.get(h) or "" for h in headers], reason])
+    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+
+
+@transaction.atomic
+def retract_record(record: CreditRecord, reason: str) -> CreditRecord:
+    """撤销: the supplying department withdraws a record (e.g. a decision annulled). The
+    record stays for history, its behavior events end, and the subject is re-evaluated."""
+    if not reason.strip():
+        raise DomainError("reason_required", _("请填写撤销理由"), "reason")
+    # Lock the row: a concurrent correction must not build on a record being retracted.
+    record = CreditRecord.objects.select_for_update().get(pk=record.pk)
+    if not record.is_current or record.status != RecordStatus.ACTIVE:
+        raise DomainError("record_not_current", _("只能撤销当前有效的记录"), status=409)
+    record.status = RecordStatus.RETRACTED
+    record.save(update_fields=["status"])
+    record.events.filter(status=EventStatus.ACTIVE).update(status=EventStatus.RETRACTED)
+    touch_subjects([record.subject_id])
+    audit.record(
+        "record.retract",
+        obj=record,
+        subject=record.subject.code,
+        purpose=reason[:500],
+        before={"status": RecordStatus.ACTIVE},
+        after={"status": RecordStatus.RETRACTED},
+    )
+    return record
+
+
+@transaction.atomic
+def correct_record(
+    record: CreditRecord, changes: dict[str, Any], reason: str, today: date | None = None
+) -> CreditRecord:
+    """更正: a new version of the record with ``changes`` (field code → new value), validated
+    like any submitted row; the previous version is kept."""
+    if not reason.strip():
+        raise DomainError("reason_required", _("请填写更正理由"), "reason")
+    record = (
+        CreditRecord.objects.select_for_update().select_related("item", "subject").get(pk=record.pk)
+    )
+    if not record.is_current or record.status != RecordStatus.ACTIVE:
+        raise DomainError("record_not_current", _("只能更正当前有效的记录"), status=409)
+    spec = record.item.spec
+    unknown = set(changes) - {f.code for f in spec.fields}
+    if unknown:
+        raise DomainError(
+            "field_unknown", _("字段不存在：%(f)s") % {"f": "、".join(sorted(unknown))}, "changes"
+        )
+    key_changes = set(changes) & set(spec.natural_key)
+    if key_changes:
+        raise DomainError(
+            "key_change", _("业务主键字段不能更正，请撤销后重新报送"), sorted(key_changes)[0]
+        )
+    values = {
+        k: (unseal(v) if isinstance(v, str) and v.startswith("s1:") else v)
+        for k, v in record.values.items()
+    }
+    values.update({k: (None if v is None else str(v)) for k, v in changes.items()})
+    frame = pl.DataFrame(
+        {f.code: [values.get(f.code)] for f in spec.fields},
+        schema={f.code: pl.Utf8 for f in spec.fields},
+    )
+    frame = frame.with_columns(pl.lit(1, dtype=pl.UInt32).alias(ROW))
+    tables = {t.code: t.lookup() for t in CodeTable.objects.all()}
+    validated = RowValidator(spec, tables, today or timezone.localdate()).validate(frame)
+    if validated.errors.height:
+        first = validated.errors.row(0, named=True)
+        raise DomainError(first["code"], first["message"], first["field"])
+    normalized = record_values(validated.frame, spec).row(0, named=True)
+    before = record.values
+    record.is_current = False
+    record.save(update_fields=["is_current"])
+    record.events.filter(status=EventStatus.ACTIVE).update(status=EventStatus.SUPERSEDED)
+    new = CreditRecord.objects.get(pk=record.pk)
+    new.pk = None
+    new.version = record.version + 1
+    new.is_current = True
+    new.data = normalized["data"]
+    new.received_at = timezone.now()
+    if spec.decision_date:
+        new.decision_date = normalized[spec.decision_date]
+    new.save()
+    event_frame = behavior_events(
+        pl.DataFrame([{**normalized, "record_id": new.pk, "subject_id": new.subject_id}]),
+        spec,
+        record.item,
+        today or timezone.localdate(),
+        timezone.now(),
+    )
+    insert_frame("records_creditevent", event_frame)
+    touch_subjects([new.subject_id])
+    audit.record(
+        "record.correct",
+        obj=new,
+        subject=record.subject.code,
+        purpose=reason[:500],
+        before={k: before.get(k) for k in changes},
+        after={k: json.loads(new.data).get(k) for k in changes},
+    )
+    return new
+
+
+def quality_figures(batches: QuerySet[IngestBatch]) -> dict[str, Any]:
+    """Data-quality figures over ``batches``: volume per month, error rate and errors by code,
+    completeness of optional fields, timeliness — per department and item."""
+    done = batches.filter(status=BatchStatus.DONE)
+    totals = done.aggregate(
+        submitted=Sum("submitted"),
+        accepted=Sum("accepted"),
+        updated=Sum("updated"),
+        unchanged=Sum("unchanged"),
+        rejected=Sum("rejected"),
+    )
+    totals = {k: v or 0 for k, v in totals.items()}
+    months: dict[str, dict[str, int]] = defaultdict(lambda: {"submitted": 0, "rejected": 0})
+    errors: dict[str, int] = defaultdict(int)
+    filled: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    timely = late = 0
+    per_source: dict[tuple[str, str], dict[str, Any]] = {}
+    for b in (
+        done.only(
+            "created_at",
+            "submitted",
+            "rejected",
+            "stats",
+            "department__name",
+            "department__code",
+            "item__code",
+            "item__name",
+        )
+        .select_related("department", "item")
+        .iterator()
+    ):
+        month = timezone.localtime(b.created_at).strftime("%Y-%m")
+        months[month]["submitted"] += b.submitted
+        months[month]["rejected"] += b.rejected
+        stats = b.stats or {}
+        for code, n in (stats.get("errors") or {}).items():
+            errors[code] += n
+        rows = stats.get("rows", 0)
+        for code, n in (stats.get("filled") or {}).items():
+            filled[code][0] += n
+            filled[code][1] += rows
+        t = stats.get("timeliness") or {}
+        timely += t.get("timely", 0)
+        late += t.get("late", 0)
+        key = (b.department.code, b.item.code)
+        src = per_source.setdefault(
+            key,
+            {
+                "department": b.department.code,
+                "department_name": b.department.name,
+                "item": b.item.code,
+                "item_name": b.item.name,
+                "submitted": 0,
+                "rejected": 0,
+                "timely": 0,
+                "late": 0,
+                "batches": 0,
+            },
+        )
+        src["submitted"] += b.submitted
+        src["rejected"] += b.rejected
+        src["timely"] += t.get("timely", 0)
+        src["late"] += t.get("late", 0)
+        src["batches"] += 1
+    for src in per_source.values():
+        src["error_rate"] = (
+            round(src["rejected"] / src["submitted"], 4) if src["submitted"] else 0.0
+        )
+        on_time = src["timely"] + src["late"]
+        src["timely_rate"] = round(src["timely"] / on_time, 4) if on_time else None
+    submitted = totals["submitted"]
+    return {
+        "totals": {
+            **totals,
+            "error_rate": round(totals["rejected"] / submitted, 4) if submitted else 0.0,
+        },
+        "volume": [{"month": m, **v} for m, v in sorted(months.items())],
+        "errors_by_code": dict(sorted(errors.items(), key=lambda kv: -kv[1])),
+        "completeness": {
+            code: round(n / total, 4) if total else None
+            for code, (n, total) in sorted(filled.items())
+        },
+        "timeliness": {
+            "timely": timely,
+            "late": late,
+            "rate": round(timely / (timely + late), 4) if timely + late else None,
+        },
+        "sources": sorted(
+            per_source.values(), key=lambda s: (-s["submitted"], s["department"], s["item"])
+        ),
+    }

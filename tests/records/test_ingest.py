@@ -1,0 +1,290 @@
+"""The ingest service: formats, every row error code, reconciled counts, versions."""
+
+from __future__ import annotations
+
+import pytest
+
+from creditplus.accounts.models import AuditEvent, Department
+from creditplus.catalog.models import CatalogItem
+from creditplus.errors import DomainError
+from creditplus.records.ingest import IngestOptions, ingest_file, ingest_rows
+from creditplus.records.models import CreditEvent, CreditRecord, IngestBatch
+from creditplus.subjects.models import Subject
+from tests.records.files import PERSON_ID, csv_bytes, json_bytes, penalty, xlsx_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def options(reference):
+    def make(item: str = "CF", dept: str = "SCJG", **kwargs):
+        return IngestOptions(
+            item=CatalogItem.objects.get(code=item),
+            department=Department.objects.get(code=dept),
+            **kwargs,
+        )
+
+    return make
+
+
+def reconciles(batch: IngestBatch) -> bool:
+    return batch.submitted == batch.accepted + batch.updated + batch.unchanged + batch.rejected
+
+
+def codes(batch: IngestBatch) -> dict[int, set[str]]:
+    result: dict[int, set[str]] = {}
+    for err in batch.errors.all():
+        result.setdefault(err.row_no, set()).add(err.code)
+    return result
+
+
+@pytest.mark.parametrize(
+    "fmt,content",
+    [
+        ("utf-8 csv", lambda rows: csv_bytes(rows)),
+        ("utf-8 csv with BOM", lambda rows: b"\xef\xbb\xbf" + csv_bytes(rows)),
+        ("gbk csv", lambda rows: csv_bytes(rows, "gbk")),
+        ("gb18030 csv", lambda rows: csv_bytes(rows, "gb18030")),
+        ("xlsx with Chinese headers", xlsx_bytes),
+        ("json", json_bytes),
+    ],
+)
+def test_every_format_is_read_and_counts_reconcile(options, fmt, content):
+    rows = [penalty(1), penalty(2), penalty(3, **{"统一社会信用代码": "91310115MA1K3BTP2C"})]
+    name = "upload.xlsx" if "xlsx" in fmt else ("upload.json" if fmt == "json" else "upload.csv")
+    batch = ingest_file(content(rows), options(file_name=name))
+    assert (batch.submitted, batch.accepted, batch.rejected) == (3, 2, 1), batch.error_message
+    assert reconciles(batch)
+    assert codes(batch) == {3: {"uscc_check"}}
+    record = CreditRecord.objects.get(batch=batch, row_no=1)
+    assert record.subject.name == "上海测试1号科技有限公司"
+    assert record.values["CF_XDR_MC"] == "上海测试1号科技有限公司"
+
+
+def test_gbk_file_is_detected(options):
+    batch = ingest_file(csv_bytes([penalty(1)], "gbk"), options(file_name="gbk.csv"))
+    assert batch.encoding == "gb18030" and batch.accepted == 1
+
+
+def test_field_codes_are_accepted_as_headers(options, reference):
+    spec = CatalogItem.objects.get(code="CF").spec
+    by_label = {f.label: f.code for f in spec.fields}
+    row = {by_label[k]: v for k, v in penalty(1).items()}
+    batch = ingest_file(csv_bytes([row]), options(file_name="codes.csv"))
+    assert batch.accepted == 1
+
+
+ROW_ERRORS = [
+    ("required", {"违法事实": ""}),
+    ("too_long", {"行政处罚决定书文号": "文" * 101}),
+    ("code_unknown", {"处罚类别": "罚没"}),
+    ("code_unknown", {"行政相对人类别": "外星人"}),
+    ("date_invalid", {"处罚决定日期": "2025-02-30"}),
+    ("date_future", {"处罚决定日期": "2999-01-01", "处罚有效期": "2999-02-01"}),
+    ("date_order", {"处罚有效期": "2024-01-01"}),
+    ("number_invalid", {"罚款金额(万元)": "五万"}),
+    ("amount_negative", {"罚款金额(万元)": "-5"}),
+    ("number_scale", {"罚款金额(万元)": "1.1234567"}),
+    ("uscc_check", {"统一社会信用代码": "91310115MA1K3BTP2C"}),
+    ("uscc_length", {"统一社会信用代码": "9131011"}),
+    ("required", {"处罚类别": "罚款", "罚款金额(万元)": ""}),  # conditional: 罚款 needs the amount
+    ("required", {"行政相对人类别": "法人及非法人组织", "统一社会信用代码": ""}),
+    (
+        "ric_check",
+        {
+            "行政相对人类别": "自然人",
+            "统一社会信用代码": "",
+            "证件类型": "身份证",
+            "证件号码": "36042619910102009X",
+        },
+    ),
+    (
+        "ric_date",
+        {
+            "行政相对人类别": "自然人",
+            "统一社会信用代码": "",
+            "证件类型": "身份证",
+            "证件号码": "360426199113010079",
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "code,overrides", ROW_ERRORS, ids=[f"{c}-{i}" for i, (c, _) in enumerate(ROW_ERRORS)]
+)
+def test_each_row_error_code_rejects_the_row_with_a_chinese_message(options, code, overrides):
+    good = penalty(1)
+    bad = penalty(2, **overrides)
+    keys = list(dict.fromkeys([*good, *bad]))
+    rows = [{k: r.get(k, "") for k in keys} for r in (good, bad)]
+    batch = ingest_file(csv_bytes(rows), options(file_name="bad.csv"))
+    assert (batch.accepted, batch.rejected) == (1, 1)
+    assert reconciles(batch)
+    error = batch.errors.get(code=code)
+    assert (
+        error.row_no == 2
+        and error.message
+        and any("\u4e00" <= ch <= "\u9fff" for ch in error.message)
+    )
+    assert error.raw and "上海测试2号科技有限公司" in error.raw
+
+
+def test_an_empty_file_is_refused_as_a_whole(options):
+    batch = ingest_file(b"", options(file_name="empty.csv"))
+    assert batch.status == "failed" and batch.error_code == "file_empty"
+    assert batch.submitted == 0 and reconciles(batch)
+
+
+def test_a_truncated_csv_rejects_the_cut_row_and_keeps_the_rest(options):
+    content = csv_bytes([penalty(1), penalty(2)])
+    truncated = content[: content.rindex(b"\n", 0, len(content) - 1) + 40]  # cut inside row 2
+    batch = ingest_file(truncated, options(file_name="cut.csv"))
+    assert (batch.submitted, batch.accepted, batch.rejected) == (2, 1, 1)
+    assert "required" in codes(batch)[2]
+
+
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("cut.xlsx", lambda: xlsx_bytes([penalty(1)])[:300]),
+        ("cut.json", lambda: json_bytes([penalty(1), penalty(2)])[:-20]),
+    ],
+)
+def test_a_truncated_xlsx_or_json_is_refused_with_a_reason(options, name, content):
+    batch = ingest_file(content(), options(file_name=name))
+    assert batch.status == "failed" and batch.error_code == "file_unreadable"
+    assert "截断" in batch.error_message and reconciles(batch)
+
+
+def test_a_file_without_a_required_column_is_refused(options):
+    rows = [{k: v for k, v in penalty(1).items() if k != "违法事实"}]
+    batch = ingest_file(csv_bytes(rows), options(file_name="cols.csv"))
+    assert batch.error_code == "columns_missing" and "违法事实" in batch.error_message
+
+
+def test_duplicate_keys_within_a_batch_keep_the_first(options):
+    batch = ingest_file(csv_bytes([penalty(1), penalty(1)]), options(file_name="dup.csv"))
+    assert (batch.accepted, batch.rejected) == (1, 1)
+    assert batch.errors.get().code == "duplicate_in_batch"
+
+
+def test_resubmitting_the_same_file_changes_nothing(options):
+    content = csv_bytes([penalty(1), penalty(2)])
+    first = ingest_file(content, options(file_name="a.csv"))
+    records = list(CreditRecord.objects.order_by("id").values_list("id", "version", "is_current"))
+    second = ingest_file(content, options(file_name="a.csv"))
+    assert (second.accepted, second.updated, second.unchanged) == (0, 0, 2)
+    assert (
+        list(CreditRecord.objects.order_by("id").values_list("id", "version", "is_current"))
+        == records
+    )
+    assert first.pk != second.pk
+
+
+def test_a_resubmitted_batch_id_returns_the_first_batch(options):
+    first = ingest_file(
+        csv_bytes([penalty(1)]), options(file_name="a.csv", external_id="SCJG-2025-001")
+    )
+    again = ingest_file(
+        csv_bytes([penalty(1), penalty(2)]), options(file_name="a.csv", external_id="SCJG-2025-001")
+    )
+    assert (
+        again.pk == first.pk
+        and IngestBatch.objects.count() == 1
+        and CreditRecord.objects.count() == 1
+    )
+
+
+def test_a_changed_row_becomes_a_new_version_and_keeps_the_old(options):
+    ingest_file(csv_bytes([penalty(1)]), options(file_name="v1.csv"))
+    batch = ingest_file(
+        csv_bytes([penalty(1, **{"罚款金额(万元)": "8"})]), options(file_name="v2.csv")
+    )
+    assert (batch.accepted, batch.updated) == (0, 1)
+    versions = list(
+        CreditRecord.objects.order_by("version").values_list("version", "is_current", "amount")
+    )
+    assert [(v, c, float(a)) for v, c, a in versions] == [(1, False, 5.0), (2, True, 8.0)]
+
+
+def test_behavior_events_follow_the_behavior_list(options):
+    ingest_file(
+        csv_bytes(
+            [
+                penalty(
+                    1,
+                    **{
+                        "处罚类别": "吊销许可证件",
+                        "罚款金额(万元)": "",
+                        "暂扣或吊销证照名称及编号": "食品经营许可证 JY1",
+                    },
+                )
+            ]
+        ),
+        options(file_name="e.csv"),
+    )
+    event = CreditEvent.objects.get()
+    assert (event.kind, event.severity) == ("untrustworthy", "serious")
+    assert event.publish_until > event.publish_min_until > event.occurred_on
+
+
+def test_natural_persons_are_stored_encrypted_and_found_by_keyed_hash(options):
+    row = penalty(
+        1,
+        **{
+            "行政相对人名称": "王五",
+            "行政相对人类别": "自然人",
+            "统一社会信用代码": "",
+            "证件类型": "身份证",
+            "证件号码": PERSON_ID,
+        },
+    )
+    ingest_file(csv_bytes([row]), options(file_name="p.csv"))
+    person = Subject.objects.get(kind="person")
+    assert PERSON_ID not in person.id_cipher and person.id_masked == "3604**********0071"
+    assert Subject.objects.by_code(PERSON_ID).get() == person
+    record = CreditRecord.objects.get()
+    assert PERSON_ID not in record.data
+    assert not CreditEvent.objects.get().published  # personal penalties are not published
+
+
+def test_a_name_that_disagrees_with_the_registered_name_is_flagged_not_renamed(options):
+    ingest_file(csv_bytes([penalty(1)]), options(file_name="a.csv"))
+    ingest_file(
+        csv_bytes(
+            [
+                penalty(
+                    5,
+                    **{
+                        "统一社会信用代码": penalty(1)["统一社会信用代码"],
+                        "行政相对人名称": "别的名字有限公司",
+                    },
+                )
+            ]
+        ),
+        options(file_name="b.csv"),
+    )
+    subject = Subject.objects.get(uscc=penalty(1)["统一社会信用代码"])
+    assert subject.name == "上海测试1号科技有限公司"
+    assert (
+        "name_mismatch"
+        in CreditRecord.objects.get(natural_key__startswith="沪浦市监处〔2025〕5号").flags
+    )
+
+
+def test_ingest_into_an_item_the_department_does_not_provide_is_refused(options, reference):
+    item = CatalogItem.objects.get(code="CF")
+    item.all_departments = False
+    item.save()
+    with pytest.raises(DomainError) as excinfo:
+        ingest_file(csv_bytes([penalty(1)]), options(file_name="x.csv"))
+    assert excinfo.value.code == "item_not_provided"
+
+
+def test_each_batch_writes_one_audit_event(options):
+    before = AuditEvent.objects.filter(action="ingest.batch").count()
+    batch = ingest_rows([penalty(1), penalty(2)], options())
+    event = AuditEvent.objects.filter(action="ingest.batch").latest("id")
+    assert AuditEvent.objects.filter(action="ingest.batch").count() == before + 1
+    assert event.object_id == str(batch.pk) and event.after["accepted"] == 2
