@@ -22,7 +22,8 @@ from stdnum.cn import ric, uscc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from creditplus.subjects.identifiers import (  # noqa: E402 - after the sys.path tweak
+# Imported after the sys.path tweak so the script runs from a checkout without installing.
+from creditplus.subjects.identifiers import (
     USCC_ALPHABET,
     check_resident_id,
     check_uscc,

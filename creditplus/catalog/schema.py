@@ -13,6 +13,19 @@ from typing import Any
 from creditplus.catalog.choices import FIELD_TYPES, SubjectKind
 from creditplus.errors import DomainError
 
+# Subject fields that a registration item may fill (see ItemSpec.registry).
+REGISTRY_FIELDS = frozenset(
+    {
+        "legal_rep_name",
+        "enterprise_type",
+        "industry",
+        "address",
+        "registered_capital",
+        "established_on",
+        "status",
+        "business_scope",
+    }
+)
 CONDITION_OPS = (
     "in",
     "not_in",
@@ -139,6 +152,7 @@ class ItemSpec:
     decision_date: str | None
     fields: tuple[FieldSpec, ...]
     publicity: dict[str, Any] = field(default_factory=dict)
+    registry: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, code: str, name: str, definition: dict[str, Any]) -> ItemSpec:
@@ -158,12 +172,17 @@ class ItemSpec:
             decision_date=definition.get("decision_date"),
             fields=fields,
             publicity=dict(definition.get("publicity") or {}),
+            registry={str(k): str(v) for k, v in (definition.get("registry") or {}).items()},
         )
         by_code = set(codes)
         refs = [*spec.natural_key]
         refs += [v for v in vars(spec.subject).values() if v and v not in SubjectKind.values]
         if spec.decision_date:
             refs.append(spec.decision_date)
+        refs += list(spec.registry.values())
+        unknown_registry = set(spec.registry) - REGISTRY_FIELDS
+        if unknown_registry:
+            raise _invalid(where, f"registry 含未知的主体字段 {sorted(unknown_registry)}")
         for key in ("date_field", "end_field"):
             if spec.publicity.get(key):
                 refs.append(spec.publicity[key])

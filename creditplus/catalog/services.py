@@ -16,7 +16,15 @@ from creditplus.catalog.models import BehaviorRule, CalendarDay, CatalogItem, Co
 from creditplus.catalog.schema import Condition, ItemSpec
 from creditplus.errors import DomainError
 
-ITEM_KEYS = ("subject_kinds", "subject", "natural_key", "decision_date", "publicity", "fields")
+ITEM_KEYS = (
+    "subject_kinds",
+    "subject",
+    "registry",
+    "natural_key",
+    "decision_date",
+    "publicity",
+    "fields",
+)
 
 
 def _upsert(

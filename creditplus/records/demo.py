@@ -10,10 +10,10 @@ fields no hook knows.
 
 The work is vectorized (NumPy for random draws and check characters, Polars for strings
 and writing) and streamed: one chunk of at most ``CHUNK_ROWS`` rows is built and written at
-a time. Output is deterministic for a given seed, subject count and ``today``.
+a time. Output is deterministic for a given seed, subject count, ``today`` and catalog.
 
 About 2–3 % of the rows of most files are deliberately invalid, with exactly one problem
-each (see ``BAD_KINDS``); the manifest counts them per file and per kind.
+each (``BAD_KINDS``); the manifest counts them per file and per kind.
 """
 
 from __future__ import annotations
@@ -40,19 +40,18 @@ SCALES = {"tiny": 300, "small": 3_000, "medium": 30_000, "pudong": 300_000}
 RECORDS_PER_SUBJECT = 56  # 16.9M records for 300,000 subjects
 MAX_FILE_ROWS = 1_000_000
 MAX_XLSX_ROWS = 50_000
-MAX_XLSX_TOTAL = 600_000  # xlsx rows in one run, beyond that CSV (xlsx costs the most)
+MAX_XLSX_TOTAL = 600_000  # xlsx rows in one run; beyond that CSV
 MAX_JSON_ROWS = 300_000
 CHUNK_ROWS = 100_000
 MIN_FILE_ROWS = 5
 FORMATS = ("csv-utf8", "csv-utf8-bom", "csv-gb18030", "xlsx", "json")
-EXTENSIONS = {"xlsx": "xlsx", "json": "json"}
 BAD_KINDS = (
     "uscc_check",  # wrong check character of the subject's USCC
-    "id_date",  # resident ID with an impossible birth date (check digit right)
+    "id_date",  # resident ID with an impossible birth date (check character right)
     "missing_required",
-    "unknown_code",  # a value not in the field's code table
+    "unknown_code",  # a value that is not in the field's code table
     "future_date",  # a not_future date after today
-    "end_before_start",  # a not_before date earlier than its start
+    "end_before_start",  # a not_before date earlier than the date it follows
     "negative_amount",
     "overlong_text",
     "conditional_missing",  # required_if holds but the field is empty (fine without amount…)
@@ -69,7 +68,7 @@ class DemoFile:
     headers: str  # "labels" (Chinese labels) or "codes" (field codes)
     rows: int
     bad_rows: int  # rows deliberately invalid
-    bad_kinds: dict[str, int] = field(default_factory=dict)
+    bad_kinds: dict[str, int] = field(default_factory=dict)  # BAD_KINDS → rows
 
 
 # --------------------------------------------------------------------------- identifiers
@@ -100,7 +99,7 @@ def _strings(matrix: np.ndarray) -> pl.Series:
 
 
 def uscc_check_values(m17: np.ndarray) -> np.ndarray:
-    """GB 32100 check value (0–30) of (n, 17) uint8 USCC bodies."""
+    """GB 32100 check values (0–30) of (n, 17) uint8 USCC bodies."""
     return (31 - (_USCC_VALUE[m17] @ _USCC_WEIGHTS) % 31) % 31
 
 
@@ -111,7 +110,7 @@ def with_uscc_check(bodies: pl.Series) -> pl.Series:
 
 
 def org_check_chars(m8: np.ndarray) -> np.ndarray:
-    """GB 11714 check character (as ASCII) of (n, 8) organisation code bodies."""
+    """GB 11714 check characters (ASCII) of (n, 8) organisation code bodies."""
     c = 11 - (_ORG_VALUE[m8] @ _ORG_WEIGHTS) % 11
     return np.where(c == 10, ord("X"), np.where(c == 11, ord("0"), c + 48)).astype(np.uint8)
 
@@ -126,18 +125,19 @@ def with_ric_check(bodies: pl.Series) -> pl.Series:
 
 # --------------------------------------------------------------------------- word lists
 
+# fmt: off
 _SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
     "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝"
     "龚邵万钱严覃武戴莫孔向汤倪施瞿浦"
 )
 _SURNAME_BOOST = {"沈": 4, "陆": 4, "顾": 4, "朱": 3, "徐": 3, "钱": 3, "张": 2, "王": 2, "陈": 2}
-_GIVEN_M = "伟强磊军勇杰涛斌浩俊峰建明华国平波辉宇鹏飞刚文斌志刚海东晨昊浩然子轩宏亮晓东振华家豪"
-_GIVEN_F = "芳娜敏静丽艳娟霞燕玲婷雪琳颖慧洁倩莉萍红琴晶欣怡佳蕾梅丹瑶诗涵雨萱思琪雅晓蓉"
+_GIVEN_M = "伟强磊军勇杰涛斌浩俊峰建明华国平波辉宇鹏飞刚文志海东晨昊然轩宏亮振家豪"
+_GIVEN_F = "芳娜敏静丽艳娟霞燕玲婷雪琳颖慧洁倩莉萍红琴晶欣怡佳蕾梅丹瑶诗涵雨萱思琪雅蓉"
 _BRAND_CHARS = (
     "华信恒瑞鑫达盛泰丰源通博创力诚德汇宏腾锦嘉祥安康明光正新天宇海浦江金银东方中联合科凯捷迅"
     "睿智晟昊骏航远卓越润泽志坤元亨利贞永昌隆兴旺和顺佳美乐优尚品众赢拓展鼎峰君豪汉唐宸逸朗"
-    "晨曦星辰云帆蓝图绿洲启航易迈百川万象千禧谷雨春秋青禾沐阳思远致远宜家弘毅铭泓澜沁"
+    "晨曦星辰云帆蓝图绿洲启易迈百川万象千禧谷雨春秋青禾沐阳思致宜家弘毅铭泓澜沁"
 )
 _BRAND_WORDS = (
     "华信 恒瑞 鑫达 盛泰 博源 创力 诚德 汇通 宏腾 锦嘉 祥安 康明 正新 天宇 海浦 金银 东方 中联 凯捷 "
@@ -147,118 +147,43 @@ _BRAND_WORDS = (
 ).split()
 # (name word, GB/T 4754 section, weight)
 _INDUSTRY_WORDS = (
-    ("科技", "M", 12),
-    ("信息科技", "I", 6),
-    ("网络科技", "I", 5),
-    ("软件技术", "I", 2),
-    ("智能科技", "I", 3),
-    ("数据科技", "I", 1),
-    ("电子科技", "C", 3),
-    ("集成电路", "C", 1.5),
-    ("半导体", "C", 1),
-    ("生物医药", "C", 2),
-    ("生物科技", "M", 3),
-    ("医药科技", "M", 1.5),
-    ("医疗器械", "C", 1.5),
-    ("新材料", "C", 1),
-    ("机械设备", "C", 2),
-    ("精密机械", "C", 1),
-    ("汽车零部件", "C", 1),
-    ("食品", "C", 1),
-    ("贸易", "F", 10),
-    ("商贸", "F", 5),
-    ("国际贸易", "F", 3),
-    ("电子商务", "F", 3),
-    ("实业", "L", 3),
-    ("供应链管理", "L", 2),
-    ("物流", "G", 4),
-    ("国际货运代理", "G", 2),
-    ("运输", "G", 1.5),
-    ("餐饮管理", "H", 3),
-    ("酒店管理", "H", 1),
-    ("建设工程", "E", 3),
-    ("建筑装饰工程", "E", 2),
-    ("建筑劳务", "E", 1),
-    ("房地产开发", "K", 1),
-    ("物业管理", "K", 2),
-    ("企业管理咨询", "L", 4),
-    ("投资管理", "L", 2),
-    ("商务咨询", "L", 3),
-    ("人力资源", "L", 1.5),
-    ("广告", "L", 2),
-    ("会展服务", "L", 1),
-    ("文化传播", "R", 3),
-    ("文化传媒", "R", 2),
-    ("影视", "R", 0.5),
-    ("教育科技", "P", 1.5),
-    ("健康管理", "Q", 1),
-    ("环保科技", "N", 1.5),
-    ("园林绿化", "N", 1),
-    ("家政服务", "O", 1),
-    ("汽车服务", "O", 0.5),
-    ("检测技术", "M", 1),
-    ("工程技术", "M", 1.5),
-    ("建筑设计", "M", 1),
-    ("融资租赁", "J", 0.5),
-    ("金融信息服务", "J", 0.5),
-    ("农业科技", "A", 0.5),
+    ("科技", "M", 12), ("信息科技", "I", 6), ("网络科技", "I", 5), ("软件技术", "I", 2),
+    ("智能科技", "I", 3), ("数据科技", "I", 1), ("电子科技", "C", 3), ("集成电路", "C", 1.5),
+    ("半导体", "C", 1), ("生物医药", "C", 2), ("生物科技", "M", 3), ("医药科技", "M", 1.5),
+    ("医疗器械", "C", 1.5), ("新材料", "C", 1), ("机械设备", "C", 2), ("精密机械", "C", 1),
+    ("汽车零部件", "C", 1), ("食品", "C", 1), ("贸易", "F", 10), ("商贸", "F", 5),
+    ("国际贸易", "F", 3), ("电子商务", "F", 3), ("实业", "L", 3), ("供应链管理", "L", 2),
+    ("物流", "G", 4), ("国际货运代理", "G", 2), ("运输", "G", 1.5), ("餐饮管理", "H", 3),
+    ("酒店管理", "H", 1), ("建设工程", "E", 3), ("建筑装饰工程", "E", 2), ("建筑劳务", "E", 1),
+    ("房地产开发", "K", 1), ("物业管理", "K", 2), ("企业管理咨询", "L", 4), ("投资管理", "L", 2),
+    ("商务咨询", "L", 3), ("人力资源", "L", 1.5), ("广告", "L", 2), ("会展服务", "L", 1),
+    ("文化传播", "R", 3), ("文化传媒", "R", 2), ("影视", "R", 0.5), ("教育科技", "P", 1.5),
+    ("健康管理", "Q", 1), ("环保科技", "N", 1.5), ("园林绿化", "N", 1), ("家政服务", "O", 1),
+    ("汽车服务", "O", 0.5), ("检测技术", "M", 1), ("工程技术", "M", 1.5), ("建筑设计", "M", 1),
+    ("融资租赁", "J", 0.5), ("金融信息服务", "J", 0.5), ("农业科技", "A", 0.5),
 )
-# (SCZTLX form, name suffix, weight)
+# (市场主体类型 as in code table SCZTLX, name suffix, weight)
 _FORMS = (
-    ("有限责任公司", "有限公司", 78),
-    ("股份有限公司", "股份有限公司", 4.5),
-    ("股份有限公司（上市）", "股份有限公司", 0.3),
-    ("公司分公司", "有限公司{town}分公司", 4),
-    ("有限合伙企业", "合伙企业（有限合伙）", 3),
-    ("个人独资企业", "商行", 3),
-    ("有限责任公司（外商投资）", "有限公司", 5),
-    ("有限责任公司（国有独资）", "有限公司", 1),
-    ("非公司企业法人", "总公司", 0.2),
-    ("普通合伙企业", "合伙企业", 1),
+    ("有限责任公司", "有限公司", 78), ("股份有限公司", "股份有限公司", 4.5),
+    ("股份有限公司（上市）", "股份有限公司", 0.3), ("公司分公司", "有限公司{town}分公司", 4),
+    ("有限合伙企业", "合伙企业（有限合伙）", 3), ("个人独资企业", "商行", 3),
+    ("有限责任公司（外商投资）", "有限公司", 5), ("有限责任公司（国有独资）", "有限公司", 1),
+    ("非公司企业法人", "总公司", 0.2), ("普通合伙企业", "合伙企业", 1),
 )
 _SHOPS = (
-    ("小吃店", "H"),
-    ("便利店", "F"),
-    ("五金店", "F"),
-    ("理发店", "O"),
-    ("水果店", "F"),
-    ("烟杂店", "F"),
-    ("服装店", "F"),
-    ("汽车修理部", "O"),
-    ("面馆", "H"),
-    ("早餐店", "H"),
-    ("美甲店", "O"),
-    ("洗衣店", "O"),
-    ("快餐店", "H"),
-    ("副食品店", "F"),
-    ("建材经营部", "F"),
-    ("电器维修部", "O"),
-    ("日用百货商店", "F"),
-    ("花店", "F"),
-    ("茶叶店", "F"),
-    ("饭店", "H"),
+    ("小吃店", "H"), ("便利店", "F"), ("五金店", "F"), ("理发店", "O"), ("水果店", "F"),
+    ("烟杂店", "F"), ("服装店", "F"), ("汽车修理部", "O"), ("面馆", "H"), ("早餐店", "H"),
+    ("美甲店", "O"), ("洗衣店", "O"), ("快餐店", "H"), ("副食品店", "F"), ("建材经营部", "F"),
+    ("电器维修部", "O"), ("日用百货商店", "F"), ("花店", "F"), ("茶叶店", "F"), ("饭店", "H"),
 )
-# (USCC prefix, SCZTLX form, GB/T 4754 section, name pattern, weight)
+# (USCC prefix, 市场主体类型, GB/T 4754 section, name pattern, kinds, weight)
 _OTHER_ORGS = (
-    (
-        "12",
-        "其他",
-        "P",
-        "上海市浦东新区{brand}{kind}",
-        ("小学", "中学", "幼儿园", "职业技术学校"),
-        25,
-    ),
-    ("12", "其他", "Q", "上海市浦东新区{town}{kind}", ("社区卫生服务中心", "文化服务中心"), 5),
+    ("12", "其他", "P", "上海市浦东新区{brand}{kind}", ("小学", "中学", "幼儿园", "职业技术学校"), 25),
+    ("12", "其他", "Q", "上海市浦东新区{town}{brand}{kind}", ("社区卫生服务站", "文化服务中心"), 5),
     ("51", "其他", "S", "上海市浦东新区{word}{kind}", ("协会", "商会", "促进会", "联合会"), 15),
     ("52", "其他", "P", "上海浦东新区{brand}{kind}", ("培训中心", "艺术培训学校", "养老院"), 25),
-    (
-        "93",
-        "农民专业合作社",
-        "A",
-        "上海{brand}{kind}",
-        ("蔬菜专业合作社", "水蜜桃专业合作社", "西瓜专业合作社", "葡萄专业合作社"),
-        15,
-    ),
+    ("93", "农民专业合作社", "A", "上海{brand}{kind}",
+     ("蔬菜专业合作社", "水蜜桃专业合作社", "西瓜专业合作社", "葡萄专业合作社"), 15),
     ("N2", "其他", "A", "上海市浦东新区{town}{brand}村股份经济合作社", ("",), 15),
 )
 # (town, weight, roads)
@@ -290,42 +215,18 @@ _OTHER_DISTRICTS = {
     "310112": "上海市闵行区 沪闵路 七莘路 虹井路",
 }
 _SECTIONS = {
-    "A": "农、林、牧、渔业",
-    "C": "制造业",
-    "E": "建筑业",
-    "F": "批发和零售业",
-    "G": "交通运输、仓储和邮政业",
-    "H": "住宿和餐饮业",
-    "I": "信息传输、软件和信息技术服务业",
-    "J": "金融业",
-    "K": "房地产业",
-    "L": "租赁和商务服务业",
-    "M": "科学研究和技术服务业",
-    "N": "水利、环境和公共设施管理业",
-    "O": "居民服务、修理和其他服务业",
-    "P": "教育",
-    "Q": "卫生和社会工作",
-    "R": "文化、体育和娱乐业",
-    "S": "公共管理、社会保障和社会组织",
+    "A": "农、林、牧、渔业", "C": "制造业", "E": "建筑业", "F": "批发和零售业",
+    "G": "交通运输、仓储和邮政业", "H": "住宿和餐饮业", "I": "信息传输、软件和信息技术服务业",
+    "J": "金融业", "K": "房地产业", "L": "租赁和商务服务业", "M": "科学研究和技术服务业",
+    "N": "水利、环境和公共设施管理业", "O": "居民服务、修理和其他服务业", "P": "教育",
+    "Q": "卫生和社会工作", "R": "文化、体育和娱乐业", "S": "公共管理、社会保障和社会组织",
 }
 _CLASSES = {
-    "A": "0141 0151 0412",
-    "C": "3973 2710 3589 3841 1492",
-    "E": "4710 4790 5011",
-    "F": "5137 5191 5211 5292 5189",
-    "G": "5438 5990 5822",
-    "H": "6110 6210 6241",
-    "I": "6513 6520 6531 6420",
-    "J": "7112 6940",
-    "K": "7010 7020",
-    "L": "7212 7242 7251 7281",
-    "M": "7320 7340 7450 7484",
-    "N": "7722 7852",
-    "O": "8010 8070 8111",
-    "P": "8321 8331 8391",
-    "Q": "8411 8423 8514",
-    "R": "8710 8790 8890",
-    "S": "9521 9522",
+    "A": "0141 0151 0412", "C": "3973 2710 3589 3841 1492", "E": "4710 4790 5011",
+    "F": "5137 5191 5211 5292 5189", "G": "5438 5990 5822", "H": "6110 6210 6241",
+    "I": "6513 6520 6531 6420", "J": "7112 6940", "K": "7010 7020", "L": "7212 7242 7251 7281",
+    "M": "7320 7340 7450 7484", "N": "7722 7852", "O": "8010 8070 8111", "P": "8321 8331 8391",
+    "Q": "8411 8423 8514", "R": "8710 8790 8890", "S": "9521 9522",
 }
 _SCOPE = {
     "A": "蔬菜、水果种植；农产品初加工服务；农业技术推广服务",
@@ -335,12 +236,12 @@ _SCOPE = {
     "G": "国内货物运输代理；普通货物仓储服务（不含危险化学品等需许可审批的项目）；装卸搬运",
     "H": "餐饮管理；食品销售（仅销售预包装食品）；外卖递送服务",
     "I": "技术服务、技术开发、技术咨询、技术交流、技术转让、技术推广；软件开发；信息系统集成服务；"
-    "计算机系统服务；数据处理服务",
+         "计算机系统服务；数据处理服务",
     "J": "融资租赁业务；租赁业务；向国内外购买租赁财产；租赁财产的残值处理及维修",
     "K": "房地产开发经营；物业管理；停车场服务；房地产咨询",
     "L": "企业管理咨询；信息咨询服务（不含许可类信息咨询服务）；会议及展览服务；市场营销策划",
     "M": "技术服务、技术开发、技术咨询、技术交流、技术转让、技术推广；工程和技术研究和试验发展；"
-    "检验检测服务",
+         "检验检测服务",
     "N": "园林绿化工程施工；环保咨询服务；城市绿化管理；污水处理及其再生利用",
     "O": "家政服务；洗染服务；机动车修理和维护；日用电器修理",
     "P": "教育咨询服务（不含涉许可审批的教育培训活动）；文艺培训；体育培训",
@@ -348,402 +249,130 @@ _SCOPE = {
     "R": "组织文化艺术交流活动；文艺创作；电影摄制服务；广告设计、代理",
     "S": "组织开展行业交流、培训、咨询服务；承接政府委托事项",
 }
-_SCOPE_NEW = "一般项目：{scope}。（除依法须经批准的项目外，凭营业执照依法自主开展经营活动）"
-_SCOPE_OLD = "{scope}。【依法须经批准的项目，经相关部门批准后方可开展经营活动】"
-_LICENSED = {
-    "H": "食品经营",
-    "Q": "医疗服务",
-    "G": "道路货物运输（不含危险货物）",
-    "E": "建设工程施工",
-    "R": "营业性演出",
-    "C": "食品生产",
-}
-# person birth place: (division, first year valid, last year valid, weight) — stdnum's table
+_SCOPE_NEW = ("一般项目：", "。（除依法须经批准的项目外，凭营业执照依法自主开展经营活动）")
+_SCOPE_OLD = ("", "。【依法须经批准的项目，经相关部门批准后方可开展经营活动】")
+_LICENSED = {"H": "食品经营", "Q": "医疗服务", "G": "道路货物运输（不含危险货物）",
+             "E": "建设工程施工", "R": "营业性演出", "C": "食品生产"}
+# natural persons' birth place: (division, first and last birth year stdnum accepts, weight)
 _BIRTH_DIVISIONS = (
-    ("310115", 1992, 2100, 30),
-    ("310101", 0, 2100, 5),
-    ("310104", 0, 2100, 5),
-    ("310105", 0, 2100, 3),
-    ("310106", 0, 2100, 4),
-    ("310107", 0, 2100, 4),
-    ("310109", 0, 2100, 4),
-    ("310110", 0, 2100, 5),
-    ("310112", 1981, 2100, 5),
-    ("310113", 1988, 2100, 3),
-    ("310114", 1992, 2100, 2),
-    ("310103", 0, 2011, 3),
-    ("310108", 0, 2015, 3),
-    ("310102", 0, 2000, 2),
-    ("310225", 1982, 2001, 8),
-    ("310230", 1982, 2016, 2),
-    ("310226", 1982, 2001, 1),
-    ("310116", 1997, 2100, 1),
-    ("310117", 1998, 2100, 1),
-    ("310118", 1999, 2100, 1),
-    ("310120", 2001, 2100, 1),
+    ("310115", 1992, 2100, 30), ("310101", 0, 2100, 5), ("310104", 0, 2100, 5),
+    ("310105", 0, 2100, 3), ("310106", 0, 2100, 4), ("310107", 0, 2100, 4),
+    ("310109", 0, 2100, 4), ("310110", 0, 2100, 5), ("310112", 1981, 2100, 5),
+    ("310113", 1988, 2100, 3), ("310114", 1992, 2100, 2), ("310103", 0, 2011, 3),
+    ("310108", 0, 2015, 3), ("310102", 0, 2000, 2), ("310225", 1982, 2001, 8),
+    ("310230", 1982, 2016, 2), ("310226", 1982, 2001, 1), ("310116", 1997, 2100, 1),
+    ("310117", 1998, 2100, 1), ("310118", 1999, 2100, 1), ("310120", 2001, 2100, 1),
 )
-
-# per department: document prefix, subject preferences (sections or USCC prefixes),
-# natural-person share, and realistic weights as provider of CF and XK.
+# department: (document prefix, preferred subjects (sections or USCC prefixes),
+#              natural-person share, weight as CF provider, weight as XK provider)
 _DEPT_HINTS: dict[str, tuple[str, str, float, float, float]] = {
-    # code: (doc prefix, preferred, person share, CF weight, XK weight)
-    "FGW": ("沪浦发改", "", 0.0, 0.3, 2),
-    "SCJG": ("沪浦市监", "", 0.03, 22, 25),
-    "SW": ("沪浦税", "", 0.02, 10, 6),
-    "STHJ": ("沪浦环", "C N", 0.0, 5, 5),
-    "RSJ": ("沪浦人社", "", 0.0, 3, 3),
-    "JSJT": ("沪浦建", "E G K", 0.05, 8, 12),
-    "GHZY": ("沪浦规划资源", "K E", 0.05, 2, 6),
-    "WJW": ("沪浦卫", "Q", 0.08, 4, 8),
-    "JYJ": ("沪浦教", "P 12 52", 0.0, 0.5, 2),
-    "MZJ": ("沪浦民", "51 52 Q", 0.0, 0.5, 2),
-    "SWW": ("沪浦商务", "F H", 0.0, 0.5, 3),
-    "KJJJ": ("沪浦科经", "I M C", 0.0, 0.3, 2),
-    "WTL": ("沪浦文旅", "R H", 0.05, 2, 4),
-    "YJGL": ("沪浦应急", "C G", 0.0, 4, 3),
-    "CGZF": ("沪浦城管", "H F 92", 0.1, 18, 3),
-    "GAFJ": ("沪公浦", "H R", 0.3, 8, 4),
-    "FY": ("沪0115", "", 0.3, 0, 0),
-    "CZJ": ("沪浦财", "", 0.0, 0.3, 0.5),
-    "SJJ": ("沪浦审", "", 0.0, 0, 0),
-    "NYNC": ("沪浦农", "A 93 N2", 0.1, 1, 2),
-    "SWU": ("沪浦水", "N C", 0.0, 2, 3),
-    "SFJ": ("沪浦司", "L", 0.05, 0.5, 1),
-    "GZW": ("沪浦国资", "", 0.0, 0, 0),
-    "XFJY": ("沪浦消", "H F R", 0.02, 6, 4),
-    "HG": ("浦关", "F C", 0.02, 2, 2),
-    "ZSCQ": ("沪浦知", "C M I", 0.0, 1, 1),
+    "FGW": ("沪浦发改", "", 0.0, 0.3, 2), "SCJG": ("沪浦市监", "", 0.03, 22, 25),
+    "SW": ("沪浦税", "", 0.02, 10, 6), "STHJ": ("沪浦环", "C N", 0.0, 5, 5),
+    "RSJ": ("沪浦人社", "", 0.0, 3, 3), "JSJT": ("沪浦建", "E G K", 0.05, 8, 12),
+    "GHZY": ("沪浦规划资源", "K E", 0.05, 2, 6), "WJW": ("沪浦卫", "Q", 0.08, 4, 8),
+    "JYJ": ("沪浦教", "P 12 52", 0.0, 0.5, 2), "MZJ": ("沪浦民", "51 52 Q", 0.0, 0.5, 2),
+    "SWW": ("沪浦商务", "F H", 0.0, 0.5, 3), "KJJJ": ("沪浦科经", "I M C", 0.0, 0.3, 2),
+    "WTL": ("沪浦文旅", "R H", 0.05, 2, 4), "YJGL": ("沪浦应急", "C G", 0.0, 4, 3),
+    "CGZF": ("沪浦城管", "H F 92", 0.1, 18, 3), "GAFJ": ("沪公浦", "H R", 0.3, 8, 4),
+    "FY": ("沪0115", "", 0.3, 0, 0), "CZJ": ("沪浦财", "", 0.0, 0.3, 0.5),
+    "SJJ": ("沪浦审", "", 0.0, 0, 0), "NYNC": ("沪浦农", "A 93 N2", 0.1, 1, 2),
+    "SWU": ("沪浦水", "N C", 0.0, 2, 3), "SFJ": ("沪浦司", "L", 0.05, 0.5, 1),
+    "GZW": ("沪浦国资", "", 0.0, 0, 0), "XFJY": ("沪浦消", "H F R", 0.02, 6, 4),
+    "HG": ("浦关", "F C", 0.02, 2, 2), "ZSCQ": ("沪浦知", "C M I", 0.0, 1, 1),
 }
-# (violation type, what happened, law, article)
+# department: (violation type, what happened, law, article)
 _VIOLATIONS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
     "SCJG": (
-        (
-            "经营超过保质期的食品",
-            "经营超过保质期的食品",
-            "《中华人民共和国食品安全法》",
-            "第一百二十四条第一款",
-        ),
-        (
-            "发布虚假广告",
-            "通过网络店铺发布含有虚假内容的广告",
-            "《中华人民共和国广告法》",
-            "第五十五条第一款",
-        ),
+        ("经营超过保质期的食品", "经营超过保质期的食品", "《中华人民共和国食品安全法》", "第一百二十四条第一款"),
+        ("发布虚假广告", "通过网络店铺发布含有虚假内容的广告", "《中华人民共和国广告法》", "第五十五条第一款"),
         ("不明码标价", "销售商品未按照规定明码标价", "《中华人民共和国价格法》", "第四十二条"),
-        (
-            "销售不合格产品",
-            "销售的产品经抽样检验不合格",
-            "《中华人民共和国产品质量法》",
-            "第四十九条",
-        ),
+        ("销售不合格产品", "销售的产品经抽样检验不合格", "《中华人民共和国产品质量法》", "第四十九条"),
         ("无照经营", "未依法取得营业执照从事经营活动", "《无证无照经营查处办法》", "第十三条"),
-        (
-            "销售侵犯注册商标专用权的商品",
-            "销售侵犯注册商标专用权的商品",
-            "《中华人民共和国商标法》",
-            "第六十条第二款",
-        ),
-        (
-            "使用未经检验的特种设备",
-            "使用未经定期检验的特种设备",
-            "《中华人民共和国特种设备安全法》",
-            "第八十四条",
-        ),
+        ("销售侵犯注册商标专用权的商品", "销售侵犯注册商标专用权的商品", "《中华人民共和国商标法》", "第六十条第二款"),
+        ("使用未经检验的特种设备", "使用未经定期检验的特种设备", "《中华人民共和国特种设备安全法》", "第八十四条"),
     ),
     "CGZF": (
-        (
-            "占道经营",
-            "擅自占用城市道路从事经营活动",
-            "《上海市市容环境卫生管理条例》",
-            "第二十二条",
-        ),
-        (
-            "未按规定分类投放生活垃圾",
-            "未按规定分类投放生活垃圾",
-            "《上海市生活垃圾管理条例》",
-            "第六十一条",
-        ),
-        (
-            "擅自设置户外广告设施",
-            "未经许可擅自设置户外广告设施",
-            "《上海市户外广告设施管理办法》",
-            "第三十五条",
-        ),
-        (
-            "餐饮油烟未经处理排放",
-            "餐饮服务未安装油烟净化设施",
-            "《中华人民共和国大气污染防治法》",
-            "第一百一十八条",
-        ),
+        ("占道经营", "擅自占用城市道路从事经营活动", "《上海市市容环境卫生管理条例》", "第二十二条"),
+        ("未按规定分类投放生活垃圾", "未按规定分类投放生活垃圾", "《上海市生活垃圾管理条例》", "第六十一条"),
+        ("擅自设置户外广告设施", "未经许可擅自设置户外广告设施", "《上海市户外广告设施管理办法》", "第三十五条"),
+        ("餐饮油烟未经处理排放", "餐饮服务未安装油烟净化设施", "《中华人民共和国大气污染防治法》", "第一百一十八条"),
     ),
     "SW": (
-        (
-            "未按期申报",
-            "未按照规定期限办理纳税申报和报送纳税资料",
-            "《中华人民共和国税收征收管理法》",
-            "第六十二条",
-        ),
+        ("未按期申报", "未按照规定期限办理纳税申报和报送纳税资料", "《中华人民共和国税收征收管理法》", "第六十二条"),
         ("未按规定开具发票", "未按照规定开具发票", "《中华人民共和国发票管理办法》", "第三十五条"),
         ("偷税", "采取虚假申报手段少缴应纳税款", "《中华人民共和国税收征收管理法》", "第六十三条"),
-        (
-            "未按规定保管账簿",
-            "未按照规定设置、保管账簿或者记账凭证",
-            "《中华人民共和国税收征收管理法》",
-            "第六十条",
-        ),
+        ("未按规定保管账簿", "未按照规定设置、保管账簿或者记账凭证", "《中华人民共和国税收征收管理法》", "第六十条"),
     ),
     "STHJ": (
-        (
-            "超标排放大气污染物",
-            "排放大气污染物超过国家和地方规定的排放标准",
-            "《中华人民共和国大气污染防治法》",
-            "第九十九条",
-        ),
-        (
-            "未批先建",
-            "建设项目环境影响报告表未经批准擅自开工建设",
-            "《中华人民共和国环境影响评价法》",
-            "第三十一条",
-        ),
-        (
-            "未按规定贮存危险废物",
-            "未按照规定贮存危险废物",
-            "《中华人民共和国固体废物污染环境防治法》",
-            "第一百一十二条",
-        ),
-        (
-            "超标排放水污染物",
-            "超过水污染物排放标准排放水污染物",
-            "《中华人民共和国水污染防治法》",
-            "第八十三条",
-        ),
+        ("超标排放大气污染物", "排放大气污染物超过国家和地方规定的排放标准", "《中华人民共和国大气污染防治法》", "第九十九条"),
+        ("未批先建", "建设项目环境影响报告表未经批准擅自开工建设", "《中华人民共和国环境影响评价法》", "第三十一条"),
+        ("未按规定贮存危险废物", "未按照规定贮存危险废物", "《中华人民共和国固体废物污染环境防治法》", "第一百一十二条"),
+        ("超标排放水污染物", "超过水污染物排放标准排放水污染物", "《中华人民共和国水污染防治法》", "第八十三条"),
     ),
     "JSJT": (
-        (
-            "未取得施工许可擅自施工",
-            "未取得施工许可证擅自施工",
-            "《建筑工程施工许可管理办法》",
-            "第十二条",
-        ),
+        ("未取得施工许可擅自施工", "未取得施工许可证擅自施工", "《建筑工程施工许可管理办法》", "第十二条"),
         ("违法超限运输", "车辆违法超限运输", "《公路安全保护条例》", "第六十四条"),
-        (
-            "未经许可从事道路运输经营",
-            "未取得道路运输经营许可擅自从事道路运输经营",
-            "《中华人民共和国道路运输条例》",
-            "第六十三条",
-        ),
-        (
-            "施工扬尘污染",
-            "施工工地未采取有效扬尘防治措施",
-            "《中华人民共和国大气污染防治法》",
-            "第一百一十五条",
-        ),
+        ("未经许可从事道路运输经营", "未取得道路运输经营许可擅自从事道路运输经营", "《中华人民共和国道路运输条例》", "第六十三条"),
+        ("施工扬尘污染", "施工工地未采取有效扬尘防治措施", "《中华人民共和国大气污染防治法》", "第一百一十五条"),
     ),
     "GAFJ": (
-        (
-            "未按规定登记住宿旅客信息",
-            "旅馆未按规定登记住宿旅客信息",
-            "《中华人民共和国治安管理处罚法》",
-            "第五十六条",
-        ),
-        (
-            "娱乐场所未按规定安装视频监控",
-            "娱乐场所未按规定安装运行视频监控",
-            "《娱乐场所管理条例》",
-            "第五十一条",
-        ),
-        (
-            "扰乱公共秩序",
-            "在公共场所寻衅滋事，扰乱公共秩序",
-            "《中华人民共和国治安管理处罚法》",
-            "第二十三条",
-        ),
+        ("未按规定登记住宿旅客信息", "旅馆未按规定登记住宿旅客信息", "《中华人民共和国治安管理处罚法》", "第五十六条"),
+        ("娱乐场所未按规定安装视频监控", "娱乐场所未按规定安装运行视频监控", "《娱乐场所管理条例》", "第五十一条"),
+        ("扰乱公共秩序", "在公共场所寻衅滋事，扰乱公共秩序", "《中华人民共和国治安管理处罚法》", "第二十三条"),
     ),
     "XFJY": (
-        (
-            "消防设施未保持完好有效",
-            "消防设施、器材未保持完好有效",
-            "《中华人民共和国消防法》",
-            "第六十条第一款第一项",
-        ),
-        (
-            "占用堵塞疏散通道",
-            "占用、堵塞、封闭疏散通道、安全出口",
-            "《中华人民共和国消防法》",
-            "第六十条第一款第三项",
-        ),
-        (
-            "未经消防安全检查擅自营业",
-            "公众聚集场所未经消防安全检查擅自投入使用、营业",
-            "《中华人民共和国消防法》",
-            "第五十八条第一款第四项",
-        ),
+        ("消防设施未保持完好有效", "消防设施、器材未保持完好有效", "《中华人民共和国消防法》", "第六十条第一款第一项"),
+        ("占用堵塞疏散通道", "占用、堵塞、封闭疏散通道、安全出口", "《中华人民共和国消防法》", "第六十条第一款第三项"),
+        ("未经消防安全检查擅自营业", "公众聚集场所未经消防安全检查擅自投入使用、营业", "《中华人民共和国消防法》", "第五十八条第一款第四项"),
     ),
     "WJW": (
-        (
-            "使用非卫生技术人员",
-            "使用非卫生技术人员从事医疗卫生技术工作",
-            "《医疗机构管理条例》",
-            "第四十七条",
-        ),
-        (
-            "从业人员无健康合格证明",
-            "公共场所从业人员未取得有效健康合格证明从事服务工作",
-            "《公共场所卫生管理条例实施细则》",
-            "第三十八条",
-        ),
-        (
-            "未组织职业健康检查",
-            "未按照规定组织劳动者进行职业健康检查",
-            "《中华人民共和国职业病防治法》",
-            "第七十一条",
-        ),
+        ("使用非卫生技术人员", "使用非卫生技术人员从事医疗卫生技术工作", "《医疗机构管理条例》", "第四十七条"),
+        ("从业人员无健康合格证明", "公共场所从业人员未取得有效健康合格证明从事服务工作", "《公共场所卫生管理条例实施细则》", "第三十八条"),
+        ("未组织职业健康检查", "未按照规定组织劳动者进行职业健康检查", "《中华人民共和国职业病防治法》", "第七十一条"),
     ),
     "YJGL": (
-        (
-            "未开展安全生产教育培训",
-            "未按照规定对从业人员进行安全生产教育和培训",
-            "《中华人民共和国安全生产法》",
-            "第九十七条",
-        ),
-        (
-            "未及时消除事故隐患",
-            "未采取措施消除事故隐患",
-            "《中华人民共和国安全生产法》",
-            "第一百零二条",
-        ),
-        (
-            "未经许可经营危险化学品",
-            "未取得危险化学品经营许可证经营危险化学品",
-            "《危险化学品安全管理条例》",
-            "第七十七条",
-        ),
+        ("未开展安全生产教育培训", "未按照规定对从业人员进行安全生产教育和培训", "《中华人民共和国安全生产法》", "第九十七条"),
+        ("未及时消除事故隐患", "未采取措施消除事故隐患", "《中华人民共和国安全生产法》", "第一百零二条"),
+        ("未经许可经营危险化学品", "未取得危险化学品经营许可证经营危险化学品", "《危险化学品安全管理条例》", "第七十七条"),
     ),
     "RSJ": (
-        (
-            "违法延长工作时间",
-            "违反国家规定延长劳动者工作时间",
-            "《劳动保障监察条例》",
-            "第二十五条",
-        ),
+        ("违法延长工作时间", "违反国家规定延长劳动者工作时间", "《劳动保障监察条例》", "第二十五条"),
         ("拖欠劳动报酬", "克扣或者无故拖欠劳动者工资报酬", "《劳动保障监察条例》", "第二十六条"),
         ("非法使用童工", "非法使用童工", "《禁止使用童工规定》", "第六条"),
     ),
     "WTL": (
-        (
-            "网吧接纳未成年人",
-            "互联网上网服务营业场所接纳未成年人进入",
-            "《互联网上网服务营业场所管理条例》",
-            "第三十一条",
-        ),
-        (
-            "擅自从事营业性演出",
-            "未经批准擅自举办营业性演出",
-            "《营业性演出管理条例》",
-            "第四十三条",
-        ),
+        ("网吧接纳未成年人", "互联网上网服务营业场所接纳未成年人进入", "《互联网上网服务营业场所管理条例》", "第三十一条"),
+        ("擅自从事营业性演出", "未经批准擅自举办营业性演出", "《营业性演出管理条例》", "第四十三条"),
     ),
     "SWU": (
-        (
-            "未取得排水许可排放污水",
-            "未取得排水许可向城镇排水设施排放污水",
-            "《城镇排水与污水处理条例》",
-            "第五十条",
-        ),
-        (
-            "未经批准擅自取水",
-            "未经批准擅自取水",
-            "《取水许可和水资源费征收管理条例》",
-            "第四十八条",
-        ),
+        ("未取得排水许可排放污水", "未取得排水许可向城镇排水设施排放污水", "《城镇排水与污水处理条例》", "第五十条"),
+        ("未经批准擅自取水", "未经批准擅自取水", "《取水许可和水资源费征收管理条例》", "第四十八条"),
     ),
     "GHZY": (
         ("非法占用土地", "未经批准非法占用集体土地", "《中华人民共和国土地管理法》", "第七十七条"),
-        (
-            "未取得规划许可进行建设",
-            "未取得建设工程规划许可证进行建设",
-            "《中华人民共和国城乡规划法》",
-            "第六十四条",
-        ),
+        ("未取得规划许可进行建设", "未取得建设工程规划许可证进行建设", "《中华人民共和国城乡规划法》", "第六十四条"),
     ),
     "HG": (
-        (
-            "申报不实",
-            "进出口货物申报不实影响海关统计准确性",
-            "《中华人民共和国海关行政处罚实施条例》",
-            "第十五条",
-        ),
-        (
-            "擅自销售未经检验的进口商品",
-            "擅自销售未经检验的进口商品",
-            "《中华人民共和国进出口商品检验法实施条例》",
-            "第四十三条",
-        ),
+        ("申报不实", "进出口货物申报不实影响海关统计准确性", "《中华人民共和国海关行政处罚实施条例》", "第十五条"),
+        ("擅自销售未经检验的进口商品", "擅自销售未经检验的进口商品", "《中华人民共和国进出口商品检验法实施条例》", "第四十三条"),
     ),
     "ZSCQ": (("假冒专利", "在产品包装上标注他人专利号", "《中华人民共和国专利法》", "第六十八条"),),
     "NYNC": (
         ("经营劣质农药", "经营劣质农药", "《农药管理条例》", "第五十六条"),
         ("违法使用兽药", "未按照规定使用兽药", "《兽药管理条例》", "第六十二条"),
     ),
-    "JYJ": (
-        (
-            "擅自举办培训机构",
-            "未经审批擅自举办校外培训机构",
-            "《中华人民共和国民办教育促进法》",
-            "第六十四条",
-        ),
-    ),
-    "MZJ": (
-        (
-            "未按规定办理变更登记",
-            "社会团体未按照规定办理变更登记",
-            "《社会团体登记管理条例》",
-            "第三十条",
-        ),
-    ),
-    "SWW": (
-        (
-            "未履行预付卡备案义务",
-            "未按规定履行单用途预付卡备案义务",
-            "《单用途商业预付卡管理办法（试行）》",
-            "第三十六条",
-        ),
-    ),
-    "CZJ": (
-        (
-            "提供虚假材料谋取中标",
-            "在政府采购活动中提供虚假材料谋取中标",
-            "《中华人民共和国政府采购法》",
-            "第七十七条",
-        ),
-    ),
-    "SFJ": (
-        (
-            "律师事务所违规执业",
-            "律师事务所违反规定接受委托、收取费用",
-            "《中华人民共和国律师法》",
-            "第五十条",
-        ),
-    ),
-    "KJJJ": (
-        (
-            "未落实节能审查意见",
-            "未按规定落实节能审查意见",
-            "《中华人民共和国节约能源法》",
-            "第六十八条",
-        ),
-    ),
+    "JYJ": (("擅自举办培训机构", "未经审批擅自举办校外培训机构", "《中华人民共和国民办教育促进法》", "第六十四条"),),
+    "MZJ": (("未按规定办理变更登记", "社会团体未按照规定办理变更登记", "《社会团体登记管理条例》", "第三十条"),),
+    "SWW": (("未履行预付卡备案义务", "未按规定履行单用途预付卡备案义务", "《单用途商业预付卡管理办法（试行）》", "第三十六条"),),
+    "CZJ": (("提供虚假材料谋取中标", "在政府采购活动中提供虚假材料谋取中标", "《中华人民共和国政府采购法》", "第七十七条"),),
+    "SFJ": (("律师事务所违规执业", "律师事务所违反规定接受委托、收取费用", "《中华人民共和国律师法》", "第五十条"),),
+    "KJJJ": (("未落实节能审查意见", "未按规定落实节能审查意见", "《中华人民共和国节约能源法》", "第六十八条"),),
     "": (("违反管理规定", "未按照规定履行相关义务", "《上海市浦东新区相关管理规定》", "第二十条"),),
 }
-# (permit name, number prefix, content, 许可类别)
+# department: (permit name, number prefix, content, 许可类别)
 _PERMITS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
     "SCJG": (
-        (
-            "食品经营许可证",
-            "JY3",
-            "经营项目：预包装食品销售（含冷藏冷冻食品）、热食类食品制售",
-            "普通",
-        ),
+        ("食品经营许可证", "JY3", "经营项目：预包装食品销售（含冷藏冷冻食品）、热食类食品制售", "普通"),
         ("特种设备使用登记证", "梯", "电梯使用登记", "登记"),
         ("工业产品生产许可证", "XK", "产品名称：电线电缆", "普通"),
     ),
@@ -761,33 +390,15 @@ _PERMITS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
         ("网络文化经营许可证", "沪网文", "利用信息网络经营音乐娱乐产品、演出剧（节）目", "普通"),
         ("营业性演出许可证", "3101151", "营业性演出经纪", "普通"),
     ),
-    "XFJY": (
-        (
-            "公众聚集场所投入使用、营业前消防安全检查合格证",
-            "沪浦消安检字",
-            "准予投入使用、营业",
-            "认可",
-        ),
-    ),
-    "SW": (
-        (
-            "增值税专用发票最高开票限额审批",
-            "沪浦税许",
-            "准予增值税专用发票最高开票限额十万元",
-            "普通",
-        ),
-    ),
+    "XFJY": (("公众聚集场所投入使用、营业前消防安全检查合格证", "沪浦消安检字", "准予投入使用、营业", "认可"),),
+    "SW": (("增值税专用发票最高开票限额审批", "沪浦税许", "准予增值税专用发票最高开票限额十万元", "普通"),),
     "RSJ": (
         ("人力资源服务许可证", "浦人社", "职业中介、人力资源供求信息的收集和发布", "普通"),
         ("劳务派遣经营许可证", "浦人社派", "准予经营劳务派遣业务", "普通"),
     ),
-    "YJGL": (
-        ("危险化学品经营许可证", "沪浦安经字", "经营品种：见附件（不带储存设施经营）", "普通"),
-    ),
-    "SWU": (
-        ("取水许可证", "取水沪浦字", "取水量：每年五万立方米", "特许"),
-        ("排水许可证", "沪浦排字", "排水许可", "普通"),
-    ),
+    "YJGL": (("危险化学品经营许可证", "沪浦安经字", "经营品种：见附件（不带储存设施经营）", "普通"),),
+    "SWU": (("取水许可证", "取水沪浦字", "取水量：每年五万立方米", "特许"),
+            ("排水许可证", "沪浦排字", "准予向城镇排水设施排放污水", "普通")),
     "GAFJ": (("特种行业许可证", "沪公特", "旅馆业", "普通"),),
     "JYJ": (("民办学校办学许可证", "教民", "办学内容：文化艺术培训", "普通"),),
     "NYNC": (("农药经营许可证", "农药经许", "准予经营农药（不含限制使用农药）", "普通"),),
@@ -795,61 +406,112 @@ _PERMITS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
     "SFJ": (("律师事务所执业许可证", "律所", "准予设立律师事务所", "认可"),),
     "HG": (("保税仓库注册登记证书", "浦关保", "准予保税仓储", "登记"),),
     "CZJ": (("代理记账许可证书", "DLJZ", "准予从事代理记账业务", "普通"),),
-    "": (
-        (
-            "准予行政许可决定书",
-            "沪浦许",
-            "经审查，申请材料齐全、符合法定形式，准予行政许可",
-            "普通",
-        ),
-    ),
+    "": (("准予行政许可决定书", "沪浦许", "经审查，申请材料齐全、符合法定形式，准予行政许可", "普通"),),
 }
-# realistic penalty category combinations: (categories, weight); the natural-person mix adds
-# administrative detention and job bans.
+# realistic penalty category combinations (categories, weight); natural persons differ
 _PENALTIES = (
-    (("罚款",), 42),
-    (("警告",), 22),
-    (("警告", "罚款"), 10),
-    (("罚款", "没收违法所得"), 9),
-    (("没收违法所得", "没收非法财物", "罚款"), 3),
-    (("罚款", "没收非法财物"), 3),
-    (("通报批评",), 2),
-    (("责令停产停业", "罚款"), 2),
-    (("暂扣许可证件",), 1),
-    (("吊销许可证件", "罚款"), 1),
-    (("吊销许可证件",), 0.5),
-    (("限制开展生产经营活动",), 1),
-    (("降低资质等级",), 0.5),
-    (("责令关闭",), 0.3),
-    (("其他",), 1),
+    (("罚款",), 42), (("警告",), 22), (("警告", "罚款"), 10), (("罚款", "没收违法所得"), 9),
+    (("没收违法所得", "没收非法财物", "罚款"), 3), (("罚款", "没收非法财物"), 3),
+    (("通报批评",), 2), (("责令停产停业", "罚款"), 2), (("暂扣许可证件",), 1),
+    (("吊销许可证件", "罚款"), 1), (("吊销许可证件",), 0.5), (("限制开展生产经营活动",), 1),
+    (("降低资质等级",), 0.5), (("责令关闭",), 0.3), (("其他",), 1),
 )
 _PENALTIES_PERSON = (
-    (("罚款",), 50),
-    (("警告",), 25),
-    (("行政拘留",), 10),
-    (("行政拘留", "罚款"), 8),
-    (("限制从业",), 2),
-    (("警告", "罚款"), 5),
+    (("罚款",), 50), (("警告",), 25), (("行政拘留",), 10), (("行政拘留", "罚款"), 8),
+    (("限制从业",), 2), (("警告", "罚款"), 5),
 )
 _SERIOUS = ("吊销许可证件", "责令关闭", "责令停产停业", "限制从业", "行政拘留")
-_UNKNOWN_VALUES = {
-    "XKLB": "一般",
-    "CFLB": "责令改正",
-    "XK_ZT": "注销",
-    "ZJLX": "军官证",
-    "XDR_LB": "企业法人",
-    "SCZTLX": "有限公司",
-    "DJZT": "正常",
-    "HYML": "Z",
-}
+_UNKNOWN_VALUES = {"XKLB": "一般", "CFLB": "责令改正", "XK_ZT": "注销", "ZJLX": "军官证",
+                   "XDR_LB": "企业法人", "SCZTLX": "有限公司", "DJZT": "正常", "HYML": "Z"}
 _DJZT_WEIGHTS = {"存续": 90, "在业": 3, "吊销": 2, "注销": 4, "撤销": 0.3, "迁出": 0.7}
+_CLOSE_REASONS = {"注销": "决议解散", "吊销": "成立后无正当理由超过六个月未开业",
+                  "撤销": "提交虚假材料取得登记", "迁出": "住所迁出本区"}
 _REMARKS = ("无", "简易程序", "已履行完毕", "首次违法", "当事人已整改", "延续", "变更")
 _FILLER = "当事人对上述事实无异议，已当场改正并承诺今后严格遵守相关法律法规的规定。"
 _FACTS = (
-    ("经查，当事人", "{name}", "于", "{when}", "{fact}，上述行为违反了", "{law}", "的规定。"),
-    ("", "{when}", "，执法人员对当事人", "{name}", "进行检查，发现其", "{fact}", "。"),
-    ("当事人", "{name}", "{fact}，经立案调查，事实清楚、证据确凿，违反了", "{law}", "的规定。"),
+    ("经查，当事人", "{name}", "于", "{when}", "{fact}", "，上述行为违反了", "{law}", "的规定。"),
+    ("{when}", "，执法人员对当事人", "{name}", "进行检查，发现其", "{fact}", "。"),
+    ("当事人", "{name}", "{fact}", "，经立案调查，事实清楚、证据确凿，违反了", "{law}", "的规定。"),
 )
+# fmt: on
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _choice(rng: np.random.Generator, n: int, weights) -> np.ndarray:
+    p = np.asarray(weights, np.float64)
+    return rng.choice(len(p), size=n, p=p / p.sum())
+
+
+def _pick(values, idx: np.ndarray) -> pl.Series:
+    return pl.Series(list(values), dtype=pl.String).gather(idx)
+
+
+def _when(mask, then, otherwise=None) -> pl.Series:
+    """Row-wise choice between two Series/values (null where no ``otherwise``)."""
+    mask = pl.Series(mask) if isinstance(mask, np.ndarray) else mask
+    then = then if isinstance(then, pl.Series) else pl.lit(then)
+    expr = pl.when(mask).then(then)
+    if otherwise is not None:
+        other = otherwise if isinstance(otherwise, pl.Series) else pl.lit(otherwise)
+        expr = expr.otherwise(other)
+    return pl.select(expr.alias("v")).to_series()
+
+
+def _const(value, n: int) -> pl.Series:
+    return pl.Series([value] * n, dtype=pl.String)
+
+
+def _digits(rng: np.random.Generator, n: int, width: int) -> pl.Series:
+    return pl.Series(rng.integers(0, 10**width, n)).cast(pl.String).str.zfill(width)
+
+
+def _alnum(rng: np.random.Generator, n: int, width: int) -> pl.Series:
+    return _strings(_USCC_BYTES[rng.integers(0, 31, (n, width))])
+
+
+def _days(d: date) -> int:
+    return (d - EPOCH).days
+
+
+def _dates(days: np.ndarray) -> pl.Series:
+    return pl.Series(np.asarray(days, np.int32)).cast(pl.Date)
+
+
+def _day_numbers(d: pl.Series) -> np.ndarray:
+    return d.cast(pl.Int32).fill_null(0).to_numpy().astype(np.int64)
+
+
+def _shift(d: pl.Series, days: np.ndarray) -> pl.Series:
+    return (d.cast(pl.Int32) + pl.Series(np.asarray(days, np.int32))).cast(pl.Date)
+
+
+def _add_months(base: pl.Series, months: np.ndarray) -> pl.Series:
+    """``base`` + months − 1 day: the last day of a validity that starts on ``base``."""
+    df = pl.DataFrame({"d": base, "by": pl.Series(months).cast(pl.String) + "mo"})
+    return df.select(pl.col("d").dt.offset_by(pl.col("by")).dt.offset_by("-1d")).to_series()
+
+
+def _unique(make: Callable[[int], pl.DataFrame], n: int, taken: set[str], key: str) -> pl.DataFrame:
+    """Draw rows with ``make`` until ``n`` rows have a ``key`` value unique and not taken."""
+    got: list[pl.DataFrame] = []
+    have = 0
+    seen = pl.Series(sorted(taken), dtype=pl.String)
+    for _ in range(100):
+        if have >= n:
+            break
+        cand = make(max(64, int((n - have) * 1.3)))
+        cand = cand.filter(~pl.col(key).is_in(seen.implode()) & pl.col(key).is_first_distinct())
+        cand = cand.head(n - have)
+        got.append(cand)
+        have += cand.height
+        seen = pl.concat([seen, cand[key]])
+    if have < n:
+        raise RuntimeError(f"could not draw {n} unique values of {key}")
+    out = pl.concat(got)
+    taken.update(out[key].to_list())
+    return out
 
 
 # --------------------------------------------------------------------------- reference data
@@ -861,14 +523,14 @@ def load_reference(ref_dir: Path = REFERENCE_DIR) -> tuple[list[dict], list[dict
     for path in sorted((ref_dir / "catalog").glob("*.yaml")):
         try:
             spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:  # a file being written right now
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:  # being written right now
             log.warning("skipping %s: %s", path.name, exc)
             continue
-        if isinstance(spec, dict) and spec.get("code") and spec.get("fields"):
+        if isinstance(spec, dict) and spec.get("code") and isinstance(spec.get("fields"), list):
             items.append(spec)
-    departments = yaml.safe_load((ref_dir / "departments.yaml").read_text("utf-8"))["departments"]
-    tables = yaml.safe_load((ref_dir / "code_tables.yaml").read_text("utf-8"))["tables"]
-    return sorted(items, key=lambda s: s["code"]), departments, tables
+    departments = yaml.safe_load((ref_dir / "departments.yaml").read_text("utf-8"))
+    tables = yaml.safe_load((ref_dir / "code_tables.yaml").read_text("utf-8"))
+    return sorted(items, key=lambda s: str(s["code"])), departments["departments"], tables["tables"]
 
 
 # --------------------------------------------------------------------------- population
@@ -876,7 +538,7 @@ def load_reference(ref_dir: Path = REFERENCE_DIR) -> tuple[list[dict], list[dict
 
 @dataclass
 class Population:
-    orgs: pl.DataFrame  # legal and individual subjects; row 0 is 上海张江高科技园区开发股份有限公司
+    orgs: pl.DataFrame  # legal and individual subjects; row 0 is the Zhangjiang company
     persons: pl.DataFrame  # natural persons: legal representatives and record subjects
 
 
@@ -893,98 +555,38 @@ ZHANGJIANG = {
     "address": "中国（上海）自由贸易试验区龙东大道200号",
     "scope": "在张江高科技园区内从事土地的综合开发经营，园区内房地产开发经营，物业管理；"
     "高科技项目的投资与经营。【依法须经批准的项目，经相关部门批准后方可开展经营活动】",
+    "rep": 0,
+    "division": "310000",
 }
-
-
-def _choice(rng: np.random.Generator, n: int, weights) -> np.ndarray:
-    p = np.asarray(weights, np.float64)
-    return rng.choice(len(p), size=n, p=p / p.sum())
-
-
-def _pick(values, idx: np.ndarray) -> pl.Series:
-    return pl.Series(list(values), dtype=pl.String).gather(idx)
-
-
-def _digits(rng: np.random.Generator, n: int, width: int) -> pl.Series:
-    return pl.Series(rng.integers(0, 10**width, n)).cast(pl.String).str.zfill(width)
-
-
-def _alnum(rng: np.random.Generator, n: int, width: int) -> pl.Series:
-    m = _USCC_BYTES[rng.integers(0, 31, (n, width))]
-    return _strings(m)
-
-
-def _days(d: date) -> int:
-    return (d - EPOCH).days
-
-
-def _dates(days: np.ndarray) -> pl.Series:
-    return pl.Series(np.asarray(days, np.int32)).cast(pl.Date)
-
-
-def _shift(d: pl.Series, days: np.ndarray) -> pl.Series:
-    return (d.cast(pl.Int32) + pl.Series(np.asarray(days, np.int32))).cast(pl.Date)
-
-
-def _unique(make: Callable[[int], pl.DataFrame], n: int, taken: set[str], key: str) -> pl.DataFrame:
-    """Draw rows with ``make`` until ``n`` rows have a ``key`` value unique and not taken."""
-    got: list[pl.DataFrame] = []
-    have = 0
-    seen = pl.Series(sorted(taken), dtype=pl.String)
-    for _ in range(60):
-        if have >= n:
-            break
-        cand = make(max(64, int((n - have) * 1.3)))
-        cand = cand.filter(~pl.col(key).is_in(seen.implode()) & pl.col(key).is_first_distinct())
-        cand = cand.head(n - have)
-        got.append(cand)
-        have += cand.height
-        seen = pl.concat([seen, cand[key]])
-    if have < n:
-        raise RuntimeError(f"could not draw {n} unique values of {key}")
-    out = pl.concat(got)
-    taken.update(out[key].to_list())
-    return out
 
 
 def _persons(rng: np.random.Generator, n: int) -> pl.DataFrame:
     def make(k: int) -> pl.DataFrame:
         male = rng.random(k) < 0.55
         year = np.clip(np.rint(rng.normal(1976, 11, k)), 1950, 2004).astype(np.int64)
-        start = np.array([_days(date(int(y), 1, 1)) for y in range(1950, 2006)])
-        day = start[year - 1950] + (rng.random(k) * (start[year - 1949] - start[year - 1950]))
-        birth = _dates(day.astype(np.int64))
+        jan1 = np.array([_days(date(y, 1, 1)) for y in range(1950, 2006)])
+        length = jan1[year - 1949] - jan1[year - 1950]
+        birth = _dates(jan1[year - 1950] + (rng.random(k) * length).astype(np.int64))
         div = np.empty(k, dtype=object)
         for y in np.unique(year):
             ok = [(c, w) for c, a, b, w in _BIRTH_DIVISIONS if a <= y <= b]
             rows = np.flatnonzero(year == y)
             div[rows] = np.array([c for c, _ in ok])[_choice(rng, rows.size, [w for _, w in ok])]
         seq = pl.Series(rng.integers(0, 500, k) * 2 + male).cast(pl.String).str.zfill(3)
-        body = pl.Series(div.tolist(), dtype=pl.String) + birth.dt.strftime("%Y%m%d") + seq
-        pid = with_ric_check(body)
-        doc = _choice(rng, k, [985, 10, 5])  # 身份证, 港澳居民来往内地通行证, 护照
-        pid = pl.select(
-            pl.when(pl.lit(doc) == 1)
-            .then(pl.lit("H") + _digits(rng, k, 8))
-            .when(pl.lit(doc) == 2)
-            .then(pl.lit("E") + _digits(rng, k, 8))
-            .otherwise(pl.lit(pid))
-        ).to_series()
-        sw = [_SURNAME_BOOST.get(c, 1) * (3 if i < 20 else 1) for i, c in enumerate(_SURNAMES)]
-        sur = _pick(_SURNAMES, _choice(rng, k, sw))
-        pool_m, pool_f = list(_GIVEN_M), list(_GIVEN_F)
-        g1 = pl.select(
-            pl.when(pl.lit(male))
-            .then(_pick(pool_m, rng.integers(0, len(pool_m), k)))
-            .otherwise(_pick(pool_f, rng.integers(0, len(pool_f), k)))
-        ).to_series()
-        g2 = pl.select(
-            pl.when(pl.lit(male))
-            .then(_pick(pool_m, rng.integers(0, len(pool_m), k)))
-            .otherwise(_pick(pool_f, rng.integers(0, len(pool_f), k)))
-        ).to_series()
-        two = pl.Series(rng.random(k) < 0.75)
-        name = sur + g1 + pl.select(pl.when(two).then(g2).otherwise(pl.lit(""))).to_series()
+        ric = with_ric_check(
+            pl.Series(div.tolist(), dtype=pl.String) + birth.dt.strftime("%Y%m%d") + seq
+        )
+        doc = _choice(rng, k, [985, 10, 5])  # 0 身份证, 1 港澳居民来往内地通行证, 2 护照
+        other = _when(doc == 1, "H" + _digits(rng, k, 8), "E" + _digits(rng, k, 8))
+        pid = _when(doc == 0, ric, other)
+        weights = [_SURNAME_BOOST.get(c, 1) * (3 if i < 20 else 1) for i, c in enumerate(_SURNAMES)]
+        surname = _pick(_SURNAMES, _choice(rng, k, weights))
+        given = []
+        for _ in range(2):
+            m = _pick(_GIVEN_M, rng.integers(0, len(_GIVEN_M), k))
+            f = _pick(_GIVEN_F, rng.integers(0, len(_GIVEN_F), k))
+            given.append(_when(male, m, f))
+        name = surname + given[0] + _when(rng.random(k) < 0.75, given[1], "")
         return pl.DataFrame(
             {"pname": name, "pid": pid, "pdoc": doc.astype(np.int8), "birth": birth, "male": male}
         )
@@ -992,15 +594,13 @@ def _persons(rng: np.random.Generator, n: int) -> pl.DataFrame:
     return _unique(make, n, set(), "pid")
 
 
-def _addresses(rng: np.random.Generator, n: int, division: pl.Series) -> pl.DataFrame:
+def _addresses(rng: np.random.Generator, division: pl.Series) -> pl.DataFrame:
+    n = division.len()
     towns = _choice(rng, n, [t[1] for t in _TOWNS])
-    roads = [t[2].split() for t in _TOWNS]
-    road = pl.Series(
-        [
-            roads[t][i % len(roads[t])]
-            for t, i in zip(towns.tolist(), rng.integers(0, 1000, n).tolist(), strict=True)
-        ]
-    )
+    roads = [r for t in _TOWNS for r in t[2].split()]
+    first = np.cumsum([0] + [len(t[2].split()) for t in _TOWNS])
+    counts = np.diff(first)
+    road = _pick(roads, first[towns] + rng.integers(0, 1 << 30, n) % counts[towns])
     num = pl.Series((np.floor(rng.pareto(1.2, n) * 60) % 2500 + 1).astype(np.int64)).cast(pl.String)
     room = (
         pl.Series(rng.integers(1, 12, n)).cast(pl.String)
@@ -1009,66 +609,37 @@ def _addresses(rng: np.random.Generator, n: int, division: pl.Series) -> pl.Data
         + "室"
     )
     town = _pick([t[0] for t in _TOWNS], towns)
-    show_town = pl.Series(rng.random(n) < 0.5)
-    with_room = pl.Series(rng.random(n) < 0.45)
-    ftz = pl.Series(rng.random(n) < 0.08) & town.is_in(["张江镇", "陆家嘴街道", "金桥镇", "高桥镇"])
-    other = {d: v.split() for d, v in _OTHER_DISTRICTS.items()}
-    odiv = division.to_list()
-    pick = rng.integers(0, 3, n).tolist()
-    orow = pl.Series(
+    ftz = (rng.random(n) < 0.08) & town.is_in(
+        ["张江镇", "陆家嘴街道", "金桥镇", "高桥镇"]
+    ).to_numpy()
+    pudong = _when(
+        ftz, "中国（上海）自由贸易试验区", "上海市浦东新区" + _when(rng.random(n) < 0.5, town, "")
+    )
+    streets = pl.DataFrame(
         [
-            other[d][0] + other[d][1 + p] if d in other else None
-            for d, p in zip(odiv, pick, strict=True)
+            (d, p, v.split()[0] + v.split()[p])
+            for d, v in _OTHER_DISTRICTS.items()
+            for p in (1, 2, 3)
         ],
-        dtype=pl.String,
+        schema={"d": pl.String, "p": pl.Int64, "text": pl.String},
+        orient="row",
     )
-    address = pl.select(
-        pl.when(orow.is_not_null())
-        .then(orow + num + "号")
-        .otherwise(
-            pl.when(ftz)
-            .then(pl.lit("中国（上海）自由贸易试验区"))
-            .otherwise(
-                pl.lit("上海市浦东新区") + pl.when(show_town).then(town).otherwise(pl.lit(""))
-            )
-            + road
-            + num
-            + "号"
-        )
-        + pl.when(with_room).then(room).otherwise(pl.lit(""))
-    ).to_series()
-    return pl.DataFrame(
-        {"town": pl.select(pl.when(orow.is_null()).then(town)).to_series(), "address": address}
-    )
+    where = pl.DataFrame({"d": division, "p": rng.integers(1, 4, n)})
+    other = where.join(streets, on=["d", "p"], how="left", maintain_order="left")["text"]
+    address = _when(other.is_not_null(), other, pudong + road) + num + "号"
+    address = address + _when(rng.random(n) < 0.45, room, "")
+    return pl.DataFrame({"town": _when(other.is_null(), town), "address": address})
 
 
-def _org_codes(
-    rng: np.random.Generator, prefix: pl.Series, division: pl.Series, style: pl.Series
-) -> pl.Series:
-    """USCC with valid GB 11714 and GB 32100 check characters; style: MA1/MA7/MAC/MJ/num."""
+def _org_codes(rng, prefix: pl.Series, division: pl.Series, style: pl.Series) -> pl.Series:
+    """USCCs with valid GB 11714 and GB 32100 check characters; style MA1/MA7/MAC/MJ/num."""
     n = prefix.len()
     numeric = pl.Series(rng.choice(np.array(list("1567")), n)) + _digits(rng, n, 7)
-    body = pl.select(
-        pl.when(style == "num").then(numeric).otherwise(style + _alnum(rng, n, 8).str.slice(0, 5))
-    ).to_series()
-    body = pl.select(
-        pl.when(body.str.len_chars() == 7).then(body + _alnum(rng, n, 1)).otherwise(body)
-    ).to_series()
+    letters = style + _alnum(rng, n, 6)
+    body = _when(style == "num", numeric, letters.str.slice(0, 8))
     m8 = _matrix(body, 8)
     org = _strings(np.hstack([m8, org_check_chars(m8)[:, None]]))
     return with_uscc_check(prefix + division + org)
-
-
-def _style(est: pl.Series) -> pl.Series:
-    return pl.select(
-        pl.when(est < date(2015, 10, 1))
-        .then(pl.lit("num"))
-        .when(est < date(2021, 1, 1))
-        .then(pl.lit("MA1"))
-        .when(est < date(2023, 1, 1))
-        .then(pl.lit("MA7"))
-        .otherwise(pl.lit("MAC"))
-    ).to_series()
 
 
 def build_population(subjects: int, seed: int, today: date) -> Population:
@@ -1080,14 +651,12 @@ def build_population(subjects: int, seed: int, today: date) -> Population:
     n_ind = round(subjects * 0.08) if subjects >= 30 else 0
     n_oth = round(subjects * 0.03) if subjects >= 30 else 0
     n_ent = subjects - 1 - n_ind - n_oth
-    t_days = _days(today)
-    taken_names = {ZHANGJIANG["name"]}
-    rep_of = lambda k: (n_person * rng.random(k) ** 1.3).astype(np.int64)  # noqa: E731
+    taken = {ZHANGJIANG["name"]}
 
-    def ent(k: int) -> pl.DataFrame:
-        iw = _choice(rng, k, [w[2] for w in _INDUSTRY_WORDS])
-        form = _choice(rng, k, [f[2] for f in _FORMS])
-        brand_kind = rng.random(k)
+    def rep_of(k: int) -> pl.Series:  # a few persons represent many companies
+        return pl.Series((n_person * rng.random(k) ** 1.3).astype(np.int64))
+
+    def brand(k: int) -> pl.Series:
         chars = list(_BRAND_CHARS)
         pair = _pick(chars, rng.integers(0, len(chars), k)) + _pick(
             chars, rng.integers(0, len(chars), k)
@@ -1095,104 +664,91 @@ def build_population(subjects: int, seed: int, today: date) -> Population:
         word = _pick(_BRAND_WORDS, rng.integers(0, len(_BRAND_WORDS), k))
         word2 = _pick(_BRAND_WORDS, rng.integers(0, len(_BRAND_WORDS), k))
         extra = _pick(chars, rng.integers(0, len(chars), k))
-        brand = pl.select(
-            pl.when(pl.lit(brand_kind < 0.35))
-            .then(word)
-            .when(pl.lit(brand_kind < 0.8))
-            .then(pair)
-            .when(pl.lit(brand_kind < 0.9))
-            .then(word + extra)
-            .otherwise(word + word2)
-        ).to_series()
-        form_code = _pick([f[0] for f in _FORMS], form)
-        suffix = _pick([f[1] for f in _FORMS], form).str.replace(
-            "{town}",
-            _pick([t[0][:2] for t in _TOWNS], _choice(rng, k, [t[1] for t in _TOWNS])),
-            literal=True,
-        )
-        foreign = form_code == "有限责任公司（外商投资）"
-        p = rng.random(k)
-        prefix = pl.select(
-            pl.when(foreign & pl.lit(p < 0.6))
-            .then(pl.lit(""))
-            .when(pl.lit(p < 0.04))
-            .then(pl.lit("上海张江"))
-            .when(pl.lit(p < 0.07))
-            .then(pl.lit("上海浦东"))
-            .when(pl.lit(p < 0.09))
-            .then(pl.lit("上海市"))
-            .otherwise(pl.lit("上海"))
-        ).to_series()
-        mid = pl.select(
-            pl.when(prefix == "").then(pl.lit("（上海）")).otherwise(pl.lit(""))
-        ).to_series()
-        words = _pick([w[0] for w in _INDUSTRY_WORDS], iw)
-        name = prefix + brand + mid + words + suffix
-        return pl.DataFrame(
-            {
-                "name": name,
-                "form": form_code,
-                "industry": _pick([w[1] for w in _INDUSTRY_WORDS], iw),
-            }
+        r = rng.random(k)
+        return _when(
+            r < 0.35, word, _when(r < 0.8, pair, _when(r < 0.9, word + extra, word + word2))
         )
 
-    def ind(k: int) -> pl.DataFrame:
+    def enterprises(k: int) -> pl.DataFrame:
+        iw = _choice(rng, k, [w[2] for w in _INDUSTRY_WORDS])
+        form = _choice(rng, k, [f[2] for f in _FORMS])
+        form_code = _pick([f[0] for f in _FORMS], form)
+        town = _pick([t[0][:2] for t in _TOWNS], _choice(rng, k, [t[1] for t in _TOWNS]))
+        suffix = (
+            pl.DataFrame({"s": _pick([f[1] for f in _FORMS], form), "t": town})
+            .select(pl.col("s").str.replace("{town}", pl.col("t"), literal=True))
+            .to_series()
+        )
+        foreign = (form_code == "有限责任公司（外商投资）").to_numpy()
+        p = rng.random(k)
+        prefix = _when(
+            foreign & (p < 0.6),
+            "",
+            _when(
+                p < 0.04, "上海张江", _when(p < 0.07, "上海浦东", _when(p < 0.09, "上海市", "上海"))
+            ),
+        )
+        mid = _when(prefix == "", "（上海）", "")
+        name = prefix + brand(k) + mid + _pick([w[0] for w in _INDUSTRY_WORDS], iw) + suffix
+        industry = _pick([w[1] for w in _INDUSTRY_WORDS], iw)
+        return pl.DataFrame({"name": name, "form": form_code, "industry": industry})
+
+    def individuals(k: int) -> pl.DataFrame:
         rep = rep_of(k)
-        sur = persons["pname"].gather(rep).str.slice(0, 1)
+        surname = persons["pname"].gather(rep).str.slice(0, 1)
         shop = rng.integers(0, len(_SHOPS), k)
         mark = _pick(("记", "氏", "家", "", "记", "阿"), rng.integers(0, 6, k))
         town = _pick([t[0] for t in _TOWNS], _choice(rng, k, [t[1] for t in _TOWNS]))
-        show = pl.Series(rng.random(k) < 0.6)
-        brand = _pick(_BRAND_WORDS, rng.integers(0, len(_BRAND_WORDS), k))
-        use_brand = pl.Series(rng.random(k) < 0.3)
-        core = pl.select(
-            pl.when(use_brand).then(brand).when(mark == "阿").then(mark + sur).otherwise(sur + mark)
-        ).to_series()
-        town_part = pl.select(pl.when(show).then(town).otherwise(pl.lit(""))).to_series()
-        name = "浦东新区" + town_part + core + _pick([s[0] for s in _SHOPS], shop)
+        core = _when(mark == "阿", mark + surname, surname + mark)
+        core = _when(
+            rng.random(k) < 0.3, _pick(_BRAND_WORDS, rng.integers(0, len(_BRAND_WORDS), k)), core
+        )
+        name = (
+            "浦东新区"
+            + _when(rng.random(k) < 0.6, town, "")
+            + core
+            + _pick([s[0] for s in _SHOPS], shop)
+        )
         return pl.DataFrame(
             {"name": name, "rep": rep, "industry": _pick([s[1] for s in _SHOPS], shop)}
         )
 
-    def oth(k: int) -> pl.DataFrame:
+    def others(k: int) -> pl.DataFrame:
         t = _choice(rng, k, [o[5] for o in _OTHER_ORGS])
-        kinds = [rng.integers(0, len(o[4]), k) for o in _OTHER_ORGS]
-        brand = _pick(_BRAND_WORDS, rng.integers(0, len(_BRAND_WORDS), k))
-        town = _pick([t[0] for t in _TOWNS], rng.integers(0, len(_TOWNS), k))
-        word = _pick([w[0] for w in _INDUSTRY_WORDS], rng.integers(0, len(_INDUSTRY_WORDS), k))
-        names = []
-        for i, (tt, kk) in enumerate(
-            zip(t.tolist(), zip(*[x.tolist() for x in kinds], strict=True), strict=True)
-        ):
-            o = _OTHER_ORGS[tt]
-            names.append(o[3].format(brand=brand[i], town=town[i], word=word[i], kind=o[4][kk[tt]]))
+        kinds = np.concatenate([[0], np.cumsum([len(o[4]) for o in _OTHER_ORGS])])
+        kind_words = [w for o in _OTHER_ORGS for w in o[4]]
+        kind = _pick(kind_words, kinds[t] + rng.integers(0, 1 << 30, k) % np.diff(kinds)[t])
+        frame = pl.DataFrame(
+            {
+                "pattern": _pick([o[3] for o in _OTHER_ORGS], t),
+                "brand": _pick(_BRAND_WORDS, rng.integers(0, len(_BRAND_WORDS), k)),
+                "town": _pick([x[0] for x in _TOWNS], rng.integers(0, len(_TOWNS), k)),
+                "word": _pick(
+                    [w[0] for w in _INDUSTRY_WORDS], rng.integers(0, len(_INDUSTRY_WORDS), k)
+                ),
+                "kind": kind,
+            }
+        )
+        name = frame.select(
+            pl.col("pattern")
+            .str.replace("{brand}", pl.col("brand"), literal=True)
+            .str.replace("{town}", pl.col("town"), literal=True)
+            .str.replace("{word}", pl.col("word"), literal=True)
+            .str.replace("{kind}", pl.col("kind"), literal=True)
+        ).to_series()
         return pl.DataFrame(
             {
-                "name": names,
+                "name": name,
                 "prefix": _pick([o[0] for o in _OTHER_ORGS], t),
                 "form": _pick([o[1] for o in _OTHER_ORGS], t),
                 "industry": _pick([o[2] for o in _OTHER_ORGS], t),
             }
         )
 
-    e = _unique(ent, n_ent, taken_names, "name")
-    i = (
-        _unique(ind, n_ind, taken_names, "name")
-        if n_ind
-        else pl.DataFrame(schema={"name": pl.String, "rep": pl.Int64, "industry": pl.String})
-    )
-    o = (
-        _unique(oth, n_oth, taken_names, "name")
-        if n_oth
-        else pl.DataFrame(
-            schema={
-                "name": pl.String,
-                "prefix": pl.String,
-                "form": pl.String,
-                "industry": pl.String,
-            }
-        )
-    )
+    e = _unique(enterprises, n_ent, taken, "name")
+    i = _unique(individuals, n_ind, taken, "name") if n_ind else individuals(1).head(0)
+    o = _unique(others, n_oth, taken, "name") if n_oth else others(1).head(0)
+    t_days = _days(today)
     span = t_days - _days(date(1990, 1, 1))
     est_e = t_days - 30 - (span * rng.random(n_ent) ** 2.5).astype(np.int64)
     est_i = (
@@ -1201,13 +757,13 @@ def build_population(subjects: int, seed: int, today: date) -> Population:
         - ((t_days - _days(date(2005, 1, 1))) * rng.random(n_ind) ** 1.5).astype(np.int64)
     )
     est_o = t_days - 30 - (span * rng.random(n_oth)).astype(np.int64)
-    div_codes = ["310115", "310000", "310101", "310104", "310106", "310110", "310112"]
-    div_e = _pick(div_codes, _choice(rng, n_ent, [85, 7, 2, 2, 1.5, 1.5, 1]))
+    divisions = ["310115", "310000", "310101", "310104", "310106", "310110", "310112"]
+    div_e = _pick(divisions, _choice(rng, n_ent, [85, 7, 2, 2, 1.5, 1.5, 1]))
     frames = [
         e.with_columns(
             prefix=pl.lit("91"),
             kind=pl.lit("legal"),
-            rep=pl.Series(rep_of(n_ent)),
+            rep=rep_of(n_ent),
             est=_dates(est_e),
             division=div_e,
         ),
@@ -1219,72 +775,66 @@ def build_population(subjects: int, seed: int, today: date) -> Population:
             division=pl.lit("310115"),
         ),
         o.with_columns(
-            kind=pl.lit("legal"),
-            rep=pl.Series(rep_of(n_oth)),
-            est=_dates(est_o),
-            division=pl.lit("310115"),
+            kind=pl.lit("legal"), rep=rep_of(n_oth), est=_dates(est_o), division=pl.lit("310115")
         ),
     ]
     cols = ["name", "prefix", "kind", "form", "industry", "rep", "est", "division"]
     orgs = pl.concat([f.select(cols) for f in frames])
     n = orgs.height
-    style = (
-        pl.select(
-            pl.when(pl.col("prefix").is_in(["51", "52"]))
-            .then(pl.lit("MJ"))
-            .when(pl.col("prefix").is_in(["12", "N2"]))
-            .then(pl.lit("num"))
-            .otherwise(_style(orgs["est"]))
-        ).to_series()
-        if n
-        else pl.Series([], dtype=pl.String)
+    est = orgs["est"]
+    style = _when(
+        orgs["prefix"].is_in(["51", "52"]),
+        "MJ",
+        _when(
+            orgs["prefix"].is_in(["12", "N2"]) | (est < date(2015, 10, 1)),
+            "num",
+            _when(est < date(2021, 1, 1), "MA1", _when(est < date(2023, 1, 1), "MA7", "MAC")),
+        ),
     )
-    taken_codes = [ZHANGJIANG["uscc"]]
     uscc = _org_codes(rng, orgs["prefix"], orgs["division"], style)
-    dup = ~uscc.is_first_distinct() | uscc.is_in(list(taken_codes))
+    dup = ~uscc.is_first_distinct() | (uscc == ZHANGJIANG["uscc"])
     while dup.any():  # rare collisions of random organisation codes: redraw those rows
         rows = np.flatnonzero(dup.to_numpy())
         redo = _org_codes(
             rng, orgs["prefix"].gather(rows), orgs["division"].gather(rows), style.gather(rows)
         )
         uscc = uscc.scatter(rows, redo)
-        dup = ~uscc.is_first_distinct() | uscc.is_in(list(taken_codes))
-    cap_common = np.array([10, 50, 100, 200, 300, 500, 1000, 2000, 5000, 10000], np.float64)
+        dup = ~uscc.is_first_distinct() | (uscc == ZHANGJIANG["uscc"])
+    common = np.array([10, 50, 100, 200, 300, 500, 1000, 2000, 5000, 10000], np.float64)
     cap = np.where(
         rng.random(n) < 0.7,
-        cap_common[rng.integers(0, 10, n)],
+        common[rng.integers(0, 10, n)],
         np.round(np.exp(rng.normal(np.log(200), 1.4, n)), 1),
     )
     cap = np.where(orgs["kind"].to_numpy() == "individual", rng.integers(1, 50, n), cap)
-    capital = np.rint(np.clip(cap, 1, 2_000_000) * 10_000).astype(np.int64)
-    addr = _addresses(rng, n, orgs["division"])
-    year = orgs["est"].dt.year()
-    scope = pl.select(
-        pl.when(year >= 2021).then(pl.lit(_SCOPE_NEW.split("{scope}")[0])).otherwise(pl.lit(""))
+    capital = pl.Series(np.rint(np.clip(cap, 1, 2_000_000) * 10_000).astype(np.int64))
+    addr = _addresses(rng, orgs["division"])
+    new = est.dt.year() >= 2021
+    scope = (
+        _when(new, _SCOPE_NEW[0], _SCOPE_OLD[0])
         + orgs["industry"].replace_strict(_SCOPE, default=_SCOPE["L"])
-        + pl.when(year >= 2021)
-        .then(pl.lit(_SCOPE_NEW.split("{scope}")[1]))
-        .otherwise(pl.lit(_SCOPE_OLD.split("{scope}")[1]))
-    ).to_series()
+        + _when(new, _SCOPE_NEW[1], _SCOPE_OLD[1])
+    )
     orgs = orgs.with_columns(
-        uscc=uscc,
-        capital=capital,
-        scope=scope,
-        rep=pl.col("rep").cast(pl.Int64),
-        **{c: addr[c] for c in addr.columns},
+        uscc=uscc, capital=capital, scope=scope, town=addr["town"], address=addr["address"]
     )
-    zj = pl.DataFrame(
-        {k: [v] for k, v in ZHANGJIANG.items()} | {"rep": [0], "division": ["310000"]}
+    zj = (
+        pl.DataFrame({k: [v] for k, v in ZHANGJIANG.items()}).select(orgs.columns).cast(orgs.schema)
     )
-    orgs = pl.concat([zj.select(orgs.columns).cast(orgs.schema), orgs])
-    return Population(orgs=orgs, persons=persons)
+    return Population(orgs=pl.concat([zj, orgs]), persons=persons)
 
 
 # --------------------------------------------------------------------------- catalog items
 
+_AUTHORITY = re.compile(
+    r"(机关|来源单位|数据来源|认定单位|决定单位|作出单位|实施单位|受理单位|执行法院|发证单位)(名称)?$"
+)
+
 
 @dataclass
 class Item:
+    """A catalog item as the generator sees it: fields with their generation roles."""
+
     spec: dict
     tables: dict
     code: str = ""
@@ -1306,13 +856,14 @@ class Item:
         self.code, self.name = str(s["code"]), str(s.get("name", s["code"]))
         self.fields = [f for f in s["fields"] if isinstance(f, dict) and f.get("code")]
         self.by_code = {f["code"]: f for f in self.fields}
-        self.subject = {k: v for k, v in (s.get("subject") or {}).items() if v in self.by_code}
-        kinds = s.get("subject_kinds") or [s.get("subject", {}).get("fixed_kind", "legal")]
+        subject = s.get("subject") or {}
+        self.subject = {k: v for k, v in subject.items() if v in self.by_code}
+        kinds = s.get("subject_kinds") or [subject.get("fixed_kind", "legal")]
         self.kinds = tuple(k for k in ("legal", "individual", "person") if k in kinds) or ("legal",)
         self.natural_key = [k for k in s.get("natural_key") or [] if k in self.by_code]
         dec = s.get("decision_date") or (s.get("publicity") or {}).get("date_field")
         self.decision = dec if dec in self.by_code else None
-        labels = [f.get("label", f["code"]) for f in self.fields]
+        labels = [str(f.get("label") or f["code"]) for f in self.fields]
         self.labels_unique = len(set(labels)) == len(labels)
         role_of = {v: k for k, v in self.subject.items()}
         for f in self.fields:
@@ -1321,11 +872,7 @@ class Item:
                 role = "subj." + role_of[code]
             elif typ == "uscc":
                 role = "auth.uscc"
-            elif typ == "text" and re.search(
-                r"(机关|来源单位|数据来源|认定单位|决定单位|作出单位|"
-                r"实施单位|受理单位|执行法院|发证单位)(名称)?$",
-                label,
-            ):
+            elif typ == "text" and _AUTHORITY.search(label):
                 role = "auth.name"
             elif typ == "text" and (
                 re.search(r"文号|文书号|决定书号|案号", label)
@@ -1339,38 +886,34 @@ class Item:
                 self.penalty_field = code
             if typ == "code" and {"个体工商户", "有限责任公司"} <= set(self.table_codes(f)):
                 self.market_only = True
-        id_fields = {self.subject.get(k) for k in ("uscc", "id_number", "name")} - {None}
+        ids = {self.subject.get(k) for k in ("uscc", "id_number", "name")} - {None}
         self.per_subject = self.code == "DJ" or (
-            bool(self.natural_key) and set(self.natural_key) <= id_fields
+            bool(self.natural_key) and set(self.natural_key) <= ids
         )
 
     def table(self, f: dict) -> list[dict]:
-        t = self.tables.get(f.get("code_table") or "", {})
+        t = self.tables.get(f.get("code_table") or "", {}) or {}
         return [v for v in t.get("values", []) if isinstance(v, dict) and "code" in v]
 
     def table_codes(self, f: dict) -> list[str]:
         return [str(v["code"]) for v in self.table(f)]
 
-    def to_code(self, f: dict, values) -> set[str]:
+    def to_codes(self, f: dict, values) -> list[str]:
         label_to_code = {str(v.get("label")): str(v["code"]) for v in self.table(f)}
-        return {label_to_code.get(str(v), str(v)) for v in values}
+        return sorted({label_to_code.get(str(v), str(v)) for v in values})
 
     @property
     def keyed_by_construction(self) -> bool:
+        """Natural keys unique without checking: document numbers, or one row per subject."""
         return self.per_subject or any(self.roles[k] == "doc" for k in self.natural_key)
 
     def weight(self) -> float:
+        """Relative volume among the items that are not one-row-per-subject."""
         text = self.code + self.name + str(self.spec.get("category", ""))
         for pattern, w in (
-            ("^XK", 30),
-            ("^CF", 14),
-            ("荣誉|表彰|奖励", 0.3),
-            ("失信|严重|黑名单", 0.5),
-            ("承诺", 3),
-            ("检查|抽查", 4),
-            ("异常", 1.5),
-            ("评价|等级|级别", 1.2),
-        ):
+            ("^XK", 30), ("^CF", 14), ("荣誉|表彰|奖励", 0.3), ("失信|严重|黑名单", 0.5),
+            ("承诺", 3), ("检查|抽查", 4), ("异常", 1.5), ("评价|等级|级别", 1.2),
+        ):  # fmt: skip
             if re.search(pattern, text):
                 return w
         return 2.0
@@ -1381,7 +924,7 @@ class Item:
 
 @dataclass
 class Stream:
-    """One department's supply of one item: one or more files with the same style."""
+    """One department's supply of one item: one or more files in the same style."""
 
     item: Item
     dept: dict
@@ -1389,31 +932,33 @@ class Stream:
     format: str = "csv-utf8"
     headers: str = "labels"
     date_fmt: str = "%Y-%m-%d"
-    labels_for_codes: bool = False
+    labels_for_codes: bool = False  # code fields given by their labels (居民身份证, 有效…)
     separator: str = ";"
     bad_rate: float = 0.025
     person_share: float = 0.0
-    subject_slice: tuple[int, int] | None = None  # per-subject items: range of the item's pool
+    subject_slice: tuple[int, int] | None = None  # one-row-per-subject items: part of the pool
     files: list[tuple[str, int]] = field(default_factory=list)
+
+
+def _eligible(item: Item, pop: Population) -> np.ndarray:
+    """Indices into pop.orgs of the organisations the item may be about."""
+    mask = pop.orgs["kind"].is_in([k for k in item.kinds if k != "person"])
+    if item.market_only:
+        mask = mask & pop.orgs["prefix"].is_in(["91", "92", "93"])
+    return np.flatnonzero(mask.to_numpy())
 
 
 def _providers(item: Item, departments: list[dict], total: int) -> list[tuple[dict, int]]:
     by_code = {d["code"]: d for d in departments}
     prov = item.spec.get("providers", "*")
     col = 4 if item.code == "XK" else 3
-    if prov == "*" or prov == ["*"]:
-        hinted = [(d, _DEPT_HINTS.get(d["code"], ("", "", 0, 1, 1))[col]) for d in departments]
+    hint = lambda code: _DEPT_HINTS.get(code, ("", "", 0.0, 1.0, 1.0))[col]  # noqa: E731
+    if prov in ("*", ["*"]):
         floor = 0.01 if item.code in ("XK", "CF") else 2
-        chosen = [(d, w) for d, w in hinted if w >= floor]
+        chosen = [(d, hint(d["code"])) for d in departments if hint(d["code"]) >= floor]
     else:
         codes = [prov] if isinstance(prov, str) else list(prov)
-        chosen = [
-            (by_code[c], max(_DEPT_HINTS.get(c, ("", "", 0, 1, 1))[col], 0.5))
-            for c in codes
-            if c in by_code
-        ]
-    if not chosen:
-        return []
+        chosen = [(by_code[c], max(hint(c), 0.5)) for c in codes if c in by_code]
     wsum = sum(w for _, w in chosen)
     return [(d, max(MIN_FILE_ROWS, round(total * w / wsum))) for d, w in chosen]
 
@@ -1421,6 +966,7 @@ def _providers(item: Item, departments: list[dict], total: int) -> list[tuple[di
 def _plan(
     items: list[Item], departments: list[dict], pop: Population, subjects: int, seed: int
 ) -> list[Stream]:
+    """Streams (item × provider) with rows, format, header style and file parts."""
     eligible = {it.code: _eligible(it, pop).size for it in items}
     fixed = sum(eligible[it.code] for it in items if it.per_subject)
     budget = max(subjects * RECORDS_PER_SUBJECT - fixed, 0)
@@ -1430,150 +976,110 @@ def _plan(
         total = eligible[it.code] if it.per_subject else round(budget * it.weight() / wsum)
         provs = _providers(it, departments, total)
         if it.per_subject:  # every eligible subject exactly once, split among the providers
-            start, left = 0, total
+            start = 0
             for k, (d, _) in enumerate(provs):
-                share = left if k == len(provs) - 1 else min(left, round(total / len(provs)))
+                share = total - start if k == len(provs) - 1 else total // len(provs)
                 streams.append(Stream(it, d, share, subject_slice=(start, start + share)))
-                start, left = start + share, left - share
+                start += share
         else:
             streams += [Stream(it, d, rows) for d, rows in provs]
+    streams = [s for s in streams if s.rows > 0]
     rng = np.random.default_rng([seed, 2])
-    pattern = [
-        "csv-utf8",
-        "csv-utf8-bom",
-        "xlsx",
-        "csv-gb18030",
-        "json",
-        "csv-utf8",
-        "xlsx",
-        "csv-utf8-bom",
-        "csv-utf8",
-        "csv-gb18030",
-    ]
+    pattern = ["csv-utf8", "csv-utf8-bom", "xlsx", "csv-gb18030", "json", "csv-utf8", "xlsx",
+               "csv-utf8-bom", "csv-utf8", "csv-gb18030"]  # fmt: skip
     offset = int(rng.integers(0, len(pattern)))
     xlsx_rows = 0
-    for n, s in enumerate(s for s in streams if s.rows > 0):
+    for n, s in enumerate(streams):
         fmt = pattern[(n + offset) % len(pattern)]
         if fmt == "xlsx" and (s.rows > 3 * MAX_XLSX_ROWS or xlsx_rows + s.rows > MAX_XLSX_TOTAL):
-            fmt = "csv-utf8-bom"  # what Excel users save as when the sheet is too big
+            fmt = "csv-utf8-bom"  # what Excel users save when the sheet is too big
         if fmt == "json" and s.rows > MAX_JSON_ROWS:
             fmt = "csv-utf8"
         xlsx_rows += s.rows if fmt == "xlsx" else 0
         s.format = fmt
         s.headers = "labels" if (rng.random() < 0.6 and s.item.labels_unique) else "codes"
-        s.date_fmt = (
-            "%Y-%m-%d"
-            if fmt == "json"
-            else str(rng.choice(["%Y-%m-%d"] * 8 + ["%Y/%m/%d", "%Y%m%d"]))
-        )
+        dates = ["%Y-%m-%d"] * 8 + ["%Y/%m/%d", "%Y%m%d"]
+        s.date_fmt = "%Y-%m-%d" if fmt == "json" else str(rng.choice(dates))
         s.labels_for_codes = bool(rng.random() < 0.15)
         s.separator = str(rng.choice([";", ";", ";", "、", "；"]))
         s.bad_rate = 0.0 if rng.random() < 0.15 else float(rng.uniform(0.02, 0.03))
-        hint = _DEPT_HINTS.get(s.dept["code"], ("", "", 0.05, 1, 1))
-        s.person_share = (
-            (max(hint[2], 0.05) if hint[2] else 0.05) if "person" in s.item.kinds else 0
-        )
+        if "person" in s.item.kinds:
+            s.person_share = max(_DEPT_HINTS.get(s.dept["code"], ("", "", 0.05))[2], 0.05)
         limit = MAX_XLSX_ROWS if fmt == "xlsx" else MAX_FILE_ROWS
         parts = max(1, math.ceil(s.rows / limit))
-        ext = EXTENSIONS.get(fmt, "csv")
+        ext = {"xlsx": "xlsx", "json": "json"}.get(fmt, "csv")
         for p in range(parts):
             rows = s.rows // parts + (1 if p < s.rows % parts else 0)
             suffix = f"-{p + 1}" if parts > 1 else ""
             s.files.append((f"{s.item.code}/{s.item.code}-{s.dept['code']}{suffix}.{ext}", rows))
-    return [s for s in streams if s.rows > 0]
-
-
-def _eligible(item: Item, pop: Population) -> np.ndarray:
-    """Indices into pop.orgs of the organisations this item may be about (persons apart)."""
-    kind = pop.orgs["kind"]
-    mask = kind.is_in([k for k in item.kinds if k != "person"])
-    if item.market_only:
-        mask = mask & pop.orgs["prefix"].is_in(["91", "92", "93"])
-    return np.flatnonzero(mask.to_numpy())
+    return streams
 
 
 # --------------------------------------------------------------------------- records
 
 
-class _Item:
-    """Per-item state shared by its streams: subject pools and their order."""
+class _Pools:
+    """Per-item subject pools shared by the item's streams."""
 
     def __init__(self, item: Item, pop: Population, seed: int) -> None:
-        self.item = item
         rng = np.random.default_rng([seed, 3, zlib.crc32(item.code.encode())])
         pool = _eligible(item, pop)
-        order = rng.permutation(pool.size)
-        self.pool = pool[order]
-        if item.per_subject and 0 in pool:  # the literal Zhangjiang company opens the first file
+        self.pool = pool[rng.permutation(pool.size)]
+        if item.per_subject and 0 in pool:  # the Zhangjiang company opens the first file
             self.pool = np.concatenate([[0], self.pool[self.pool != 0]])
+        self.industry = pop.orgs["industry"].to_numpy()
+        self.prefix = pop.orgs["prefix"].to_numpy()
         self.prefs: dict[str, np.ndarray | None] = {}
-        orgs = pop.orgs.select("industry", "prefix").to_dict(as_series=False)
-        self.industry = np.array(orgs["industry"])
-        self.prefix = np.array(orgs["prefix"])
 
     def preferred(self, dept: str) -> np.ndarray | None:
+        """The department's usual subjects (sections or USCC prefixes), if enough of them."""
         if dept not in self.prefs:
             want = _DEPT_HINTS.get(dept, ("", "", 0, 0, 0))[1].split()
-            if not want:
-                self.prefs[dept] = None
-            else:
-                ok = np.isin(self.industry[self.pool], want) | np.isin(self.prefix[self.pool], want)
-                sub = self.pool[ok]
-                self.prefs[dept] = sub if sub.size >= 20 else None
+            sub = self.pool[
+                np.isin(self.industry[self.pool], want) | np.isin(self.prefix[self.pool], want)
+            ]
+            self.prefs[dept] = sub if want and sub.size >= 20 else None
         return self.prefs[dept]
 
 
 class _Chunk:
-    """Builds ``n`` rows of one stream as a DataFrame of strings keyed by field code."""
+    """Builds ``n`` rows of one stream: a DataFrame of strings keyed by field code."""
 
-    def __init__(
-        self,
-        stream: Stream,
-        shared: _Item,
-        pop: Population,
-        state: dict,
-        n: int,
-        rng: np.random.Generator,
-        today: date,
-        first: bool,
-    ) -> None:
-        self.s, self.it, self.pop, self.state, self.n = stream, stream.item, pop, state, n
-        self.rng, self.today, self.first = rng, today, first
-        self.shared = shared
+    def __init__(self, stream: Stream, pools: _Pools, pop: Population, state: dict, n: int,
+                 rng: np.random.Generator, today: date, first: bool) -> None:  # fmt: skip
+        self.s, self.it, self.pools, self.pop, self.state = stream, stream.item, pools, pop, state
+        self.n, self.rng, self.today, self.first = n, rng, today, first
         self.cache: dict[str, object] = {}
         self.out: dict[str, pl.Series] = {}
         self.dates: dict[str, pl.Series] = {}
         self.multi: dict[str, pl.Series] = {}
-        self.bad: dict[str, int] = {}
+        self.bad = np.full(n, -1, np.int8)  # index into BAD_KINDS, -1 for a good row
 
     # ---- subjects
     def subjects(self) -> pl.DataFrame:
-        n, rng, it = self.n, self.rng, self.it
+        n, rng, it, pool = self.n, self.rng, self.it, self.pools.pool
         if self.s.subject_slice is not None:
-            a = self.s.subject_slice[0] + self.state.setdefault("pos", 0)
-            org = self.shared.pool[a : a + n]
-            self.state["pos"] += n
+            start = self.s.subject_slice[0] + self.state.get("pos", 0)
+            org = pool[start : start + n]
+            self.state["pos"] = self.state.get("pos", 0) + n
             is_p = np.zeros(n, bool)
-        else:
-            pool = self.shared.pool
+        elif pool.size:
             skew = 1.6 if it.penalty_field else 1.25
-            if pool.size:
-                org = pool[(pool.size * rng.random(n) ** skew).astype(np.int64)]
-                pref = self.shared.preferred(self.s.dept["code"])
-                if pref is not None:
-                    m = rng.random(n) < 0.6
-                    org[m] = pref[(pref.size * rng.random(int(m.sum())) ** skew).astype(np.int64)]
-                is_p = rng.random(n) < self.s.person_share
-            else:
-                org, is_p = np.zeros(n, np.int64), np.ones(n, bool)
-            if self.first and "legal" in it.kinds:
-                org[0], is_p[0] = 0, False  # the literal Zhangjiang company, for search tests
+            org = pool[(pool.size * rng.random(n) ** skew).astype(np.int64)]
+            pref = self.pools.preferred(self.s.dept["code"])
+            if pref is not None:
+                m = rng.random(n) < 0.6
+                org[m] = pref[(pref.size * rng.random(int(m.sum())) ** skew).astype(np.int64)]
+            is_p = rng.random(n) < self.s.person_share
+        else:
+            org, is_p = np.zeros(n, np.int64), np.ones(n, bool)
+        if self.first and "legal" in it.kinds and pool.size:
+            org[0], is_p[0] = 0, False  # the literal Zhangjiang company, for search tests
         orgs = self.pop.orgs[org]
-        pers_idx = np.where(
-            is_p, self.rng.integers(0, self.pop.persons.height, n), orgs["rep"].to_numpy()
+        who = np.where(is_p, rng.integers(0, self.pop.persons.height, n), orgs["rep"].to_numpy())
+        return pl.concat([orgs, self.pop.persons[who]], how="horizontal").with_columns(
+            is_p=pl.Series(is_p)
         )
-        pers = self.pop.persons[pers_idx]
-        return pl.concat([orgs, pers], how="horizontal").with_columns(is_p=pl.Series(is_p))
 
     # ---- dates
     def base_dates(self, w: pl.DataFrame) -> pl.Series:
@@ -1581,45 +1087,39 @@ class _Chunk:
         label = str(self.it.by_code.get(self.it.decision or "", {}).get("label", ""))
         if re.search(r"成立|设立|注册日期", label):
             return w["est"]
-        if self.it.per_subject:  # latest approval of a registration: between founding and today
-            est = w["est"].cast(pl.Int32).to_numpy().astype(np.int64)
+        if self.it.per_subject:  # latest registration approval: between founding and today
+            est = _day_numbers(w["est"])
             return _dates(est + ((t - est) * self.rng.random(n) ** 0.4).astype(np.int64))
-        back = (5 * 365.25 * self.rng.random(n) ** 1.3).astype(np.int64)
-        d = t - back
-        wd = (d + 3) % 7  # Monday = 0
-        shift = np.where(wd == 5, -1, np.where(wd == 6, -2, 0))
-        d = d + np.where(self.rng.random(n) < 0.97, shift, 0)
-        return _dates(d)
+        d = t - (5 * 365.25 * self.rng.random(n) ** 1.3).astype(np.int64)  # more recent, more
+        weekday = (d + 3) % 7  # Monday 0
+        shift = np.where(weekday == 5, -1, np.where(weekday == 6, -2, 0))
+        return _dates(d + np.where(self.rng.random(n) < 0.97, shift, 0))
 
     def make_dates(self, w: pl.DataFrame) -> None:
         it, rng, n = self.it, self.rng, self.n
         d0 = self.base_dates(w)
-        today = pl.lit(self.today)
         severity = self.penalty()[3] if it.penalty_field else None
-        todo = [f for f in it.fields if f.get("type") == "date"]
 
         def resolve(f: dict, depth: int = 0) -> pl.Series:
-            code, label = f["code"], str(f.get("label", ""))
+            code, label, ref = f["code"], str(f.get("label", "")), f.get("not_before")
             if code in self.dates:
                 return self.dates[code]
-            ref = f.get("not_before")
             if code == it.decision:
                 d = d0
-            elif re.search(r"成立|设立", label):
+            elif re.search(r"成立|设立|营业期限自|经营期限自", label):
                 d = w["est"]
-            elif re.search(r"出生", label):
+            elif "出生" in label:
                 d = w["birth"]
-            elif re.search(r"营业期限自|经营期限自", label):
-                d = w["est"]
-            elif ref in it.by_code and depth < 5:
+            elif ref in it.by_code and depth < 8:
                 base = resolve(it.by_code[ref], depth + 1)
                 if re.search(r"公示截止|公示期|有效期", label) and severity is not None:
-                    months = np.array([3, 12, 36])[severity]
-                    d = self._add_months(base, months)
+                    d = _add_months(base, np.array([3, 12, 36])[severity])
                 elif re.search(r"营业期限至|经营期限至", label):
-                    d = self._add_months(base, rng.choice([120, 240, 360, 600], n))
+                    d = _add_months(base, rng.choice([120, 240, 360, 600], n))
+                    if "长期" in label and not f.get("required"):  # empty means 长期
+                        d = _when(rng.random(n) < 0.4, d)
                 elif re.search(r"至|止|截止|届满|到期", label):
-                    d = self._add_months(base, rng.choice([12, 36, 36, 60, 60, 72], n))
+                    d = _add_months(base, rng.choice([12, 36, 36, 60, 60, 72], n))
                 elif re.search(r"注销|吊销|撤销", label):
                     d = d0
                 else:
@@ -1629,198 +1129,198 @@ class _Chunk:
             else:
                 d = _shift(d0, rng.integers(0, 31, n))
             if f.get("not_future"):
-                d = pl.select(pl.min_horizontal(pl.lit(d), today)).to_series()
-            if ref in it.by_code and ref in self.dates:  # keep the order the catalog asks for
-                d = pl.select(pl.max_horizontal(pl.lit(d), pl.lit(self.dates[ref]))).to_series()
-            self.dates[code] = d.alias(code)
+                d = pl.select(pl.min_horizontal(pl.lit(d), pl.lit(self.today))).to_series()
+            if ref in self.dates:  # keep the order the catalog asks for
+                d = _when(
+                    d.is_null(),
+                    None,
+                    pl.select(pl.max_horizontal(pl.lit(d), pl.lit(self.dates[ref]))).to_series(),
+                )
+            self.dates[code] = d.cast(pl.Date).alias(code)
             return self.dates[code]
 
-        for f in todo:
-            resolve(f)
+        for f in it.fields:
+            if f.get("type") == "date":
+                resolve(f)
 
-    @staticmethod
-    def _add_months(base: pl.Series, months: np.ndarray) -> pl.Series:
-        by = pl.Series(months).cast(pl.String) + "mo"
-        df = pl.DataFrame({"d": base, "by": by})
-        return df.select(pl.col("d").dt.offset_by(pl.col("by")).dt.offset_by("-1d")).to_series()
-
-    # ---- profiles
+    # ---- row profiles
     def penalty(self) -> tuple[pl.Series, np.ndarray, np.ndarray, np.ndarray]:
         """(categories as lists, fine in yuan, confiscation in yuan, severity 0/1/2)."""
-        if "penalty" in self.cache:
-            return self.cache["penalty"]  # type: ignore[return-value]
-        n, rng = self.n, self.rng
-        allowed = set(self.it.table_codes(self.it.by_code[self.it.penalty_field]))
-        org = [(c, w) for c, w in _PENALTIES if set(c) <= allowed] or [(("罚款",), 1)]
-        per = [(c, w) for c, w in _PENALTIES_PERSON if set(c) <= allowed] or org
-        co = _choice(rng, n, [w for _, w in org])
-        cp = _choice(rng, n, [w for _, w in per])
-        is_p = self.cache["is_p"]
-        lists = pl.Series([list(c) for c, _ in org] + [list(c) for c, _ in per])
-        cats = lists.gather(np.where(is_p, cp + len(org), co))
-        small = np.array([200, 500, 1000, 2000, 3000, 5000])[rng.integers(0, 6, n)]
-        r = rng.random(n)
-        fine = np.where(
-            r < 0.6,
-            small,
-            np.where(
-                r < 0.88,
-                np.exp(rng.normal(np.log(12_000), 0.8, n)),
-                np.where(
-                    r < 0.98,
-                    np.exp(rng.normal(np.log(200_000), 0.6, n)),
-                    np.exp(rng.normal(np.log(1_500_000), 0.9, n)),
-                ),
-            ),
-        )
-        fine = np.maximum(np.rint(fine / 100) * 100, 100).astype(np.int64)
-        fine = np.where(is_p, np.minimum(fine, 5000), fine)
-        conf = np.maximum(np.rint(np.exp(rng.normal(np.log(8_000), 1.2, n)) / 10) * 10, 50)
-        has = lambda c: cats.list.contains(c).to_numpy()  # noqa: E731
-        fine = np.where(has("罚款"), fine, 0)
-        conf = np.where(has("没收违法所得") | has("没收非法财物"), conf.astype(np.int64), 0)
-        serious = np.zeros(n, bool)
-        for c in _SERIOUS:
-            serious |= has(c)
-        serious |= fine >= 1_000_000
-        minor = ~serious & ((fine <= 3000) & ~has("没收违法所得") & ~has("暂扣许可证件"))
-        sev = np.where(serious, 2, np.where(minor, 0, 1))
-        self.cache["penalty"] = (cats, fine, conf, sev)
+        if "penalty" not in self.cache:
+            n, rng, is_p = self.n, self.rng, self.cache["is_p"]
+            allowed = set(self.it.table_codes(self.it.by_code[self.it.penalty_field]))
+            org = [(c, w) for c, w in _PENALTIES if set(c) <= allowed] or [(("罚款",), 1)]
+            per = [(c, w) for c, w in _PENALTIES_PERSON if set(c) <= allowed] or org
+            pick = np.where(
+                is_p,
+                _choice(rng, n, [w for _, w in per]) + len(org),
+                _choice(rng, n, [w for _, w in org]),
+            )
+            cats = pl.Series([list(c) for c, _ in org + per]).gather(pick)
+            small = np.array([200, 500, 1000, 2000, 3000, 5000])[rng.integers(0, 6, n)]
+            r = rng.random(n)
+            fine = np.where(
+                r < 0.6, small, np.where(r < 0.88, np.exp(rng.normal(np.log(12_000), 0.8, n)), np.where(
+                    r < 0.98, np.exp(rng.normal(np.log(200_000), 0.6, n)), np.exp(rng.normal(np.log(1_500_000), 0.9, n)))),
+            )  # fmt: skip
+            fine = np.maximum(np.rint(fine / 100) * 100, 100).astype(np.int64)
+            fine = np.where(is_p, np.minimum(fine, 5000), fine)
+            conf = np.maximum(
+                np.rint(np.exp(rng.normal(np.log(8_000), 1.2, n)) / 10) * 10, 50
+            ).astype(np.int64)
+
+            def has(c: str) -> np.ndarray:
+                return cats.list.contains(c).to_numpy()
+
+            fine = np.where(has("罚款"), fine, 0)
+            conf = np.where(has("没收违法所得") | has("没收非法财物"), conf, 0)
+            serious = (fine >= 1_000_000) | np.any([has(c) for c in _SERIOUS], axis=0)
+            minor = ~serious & (fine <= 3000) & ~has("没收违法所得") & ~has("暂扣许可证件")
+            self.cache["penalty"] = (cats, fine, conf, np.where(serious, 2, np.where(minor, 0, 1)))
         return self.cache["penalty"]  # type: ignore[return-value]
 
-    def violation(self) -> pl.DataFrame:
-        if "violation" not in self.cache:
-            rows = _VIOLATIONS.get(self.s.dept["code"], _VIOLATIONS[""])
+    def _profile(self, name: str, table: dict, schema: list[str]) -> pl.DataFrame:
+        if name not in self.cache:
+            rows = table.get(self.s.dept["code"], table[""])
             idx = self.rng.integers(0, len(rows), self.n)
-            self.cache["violation"] = pl.DataFrame(
-                [list(r) for r in rows], schema=["vtype", "vfact", "vlaw", "vart"], orient="row"
-            )[idx]
-        return self.cache["violation"]  # type: ignore[return-value]
+            self.cache[name] = pl.DataFrame([list(r) for r in rows], schema=schema, orient="row")[
+                idx
+            ]
+        return self.cache[name]  # type: ignore[return-value]
+
+    def violation(self) -> pl.DataFrame:
+        return self._profile("violation", _VIOLATIONS, ["vtype", "vfact", "vlaw", "vart"])
 
     def permit(self) -> pl.DataFrame:
-        if "permit" not in self.cache:
-            rows = _PERMITS.get(self.s.dept["code"], _PERMITS[""])
-            idx = self.rng.integers(0, len(rows), self.n)
-            self.cache["permit"] = pl.DataFrame(
-                [list(r) for r in rows],
-                schema=["pname", "pprefix", "pcontent", "pcat"],
-                orient="row",
-            )[idx]
-        return self.cache["permit"]  # type: ignore[return-value]
+        return self._profile("permit", _PERMITS, ["pname", "pprefix", "pcontent", "pcat"])
+
+    def rep_keep(self) -> np.ndarray:
+        """Rows that give the legal representative's document (type and number together)."""
+        if "rep_keep" not in self.cache:
+            self.cache["rep_keep"] = self.rng.random(self.n) < 0.95
+        return self.cache["rep_keep"]  # type: ignore[return-value]
 
     # ---- value helpers
     def counter(self, key: str, years: pl.Series) -> pl.Series:
-        """Increasing serial numbers per year, continued across chunks (with realistic gaps)."""
+        """Serial numbers per year, increasing across chunks, with realistic gaps."""
         offsets: dict[int, int] = self.state.setdefault(key, {})
-        steps = pl.Series(self.rng.integers(1, 4, self.n))
-        df = pl.DataFrame({"y": years, "step": steps}).with_row_index("i")
-        df = df.with_columns(seq=pl.col("step").cum_sum().over("y"))
-        base = years.replace_strict(offsets, default=0, return_dtype=pl.Int64)
-        seq = df["seq"] + base
-        tops = pl.DataFrame({"y": years, "s": seq}).group_by("y").agg(pl.col("s").max())
-        for y, m in tops.iter_rows():
-            offsets[int(y)] = int(m)
+        df = pl.DataFrame({"y": years, "step": self.rng.integers(1, 4, self.n)})
+        seq = df.select(pl.col("step").cum_sum().over("y")).to_series()
+        seq = seq + years.replace_strict(offsets, default=0, return_dtype=pl.Int64)
+        for y, top in (
+            pl.DataFrame({"y": years, "s": seq}).group_by("y").agg(pl.col("s").max()).iter_rows()
+        ):
+            offsets[int(y)] = int(top)
         return seq
 
+    def decision_years(self) -> pl.Series:
+        if self.it.decision in self.dates:
+            return self.dates[self.it.decision].dt.year().fill_null(self.today.year)
+        return pl.Series([self.today.year] * self.n, dtype=pl.Int32)
+
     def doc_numbers(self, f: dict) -> pl.Series:
-        years = (
-            self.dates[self.it.decision] if self.it.decision else pl.Series([self.today] * self.n)
-        ).dt.year()
+        """沪浦市监处〔2025〕1234号 — unique per authority, item and field."""
+        years = self.decision_years()
         seq = self.counter("doc:" + f["code"], years).cast(pl.String)
-        dept = self.s.dept["code"]
+        y = years.cast(pl.String)
         if "案号" in str(f.get("label", "")):
             word = "执" if "执行" in self.it.name else "民初"
-            return "（" + years.cast(pl.String) + "）沪0115" + word + seq + "号"
+            return "（" + y + "）沪0115" + word + seq + "号"
         kind = {"CF": "处", "XK": "许"}.get(self.it.code) or self.it.name.removeprefix("行政")[:1]
+        dept = self.s.dept["code"]
         prefix = _DEPT_HINTS.get(dept, (f"沪浦{dept}",))[0]
-        return prefix + kind + "〔" + years.cast(pl.String) + "〕" + seq + "号"
+        return prefix + kind + "〔" + y + "〕" + seq + "号"
 
-    def amount(self, f: dict, yuan: np.ndarray, present: np.ndarray | None = None) -> pl.Series:
-        label, scale = str(f.get("label", "")), int(f.get("scale", 2) or 0)
-        y = pl.Series(yuan.astype(np.int64))
-        if "万元" in label:
-            unit = 10_000
-            y = (y / 10 ** max(0, 4 - scale)).round(0).cast(pl.Int64) * 10 ** max(0, 4 - scale)
-        else:
-            unit = 1
-        ip = (y // unit).cast(pl.String)
-        if unit == 1:
-            out = ip + pl.Series(np.where(self.rng.random(self.n) < 0.5, ".00", ""))
-        else:
-            fr = (y % unit).cast(pl.String).str.zfill(4).str.strip_chars_end("0")
-            out = pl.select(pl.when(fr == "").then(ip).otherwise(ip + "." + fr)).to_series()
-        if present is not None:
-            out = pl.select(pl.when(pl.lit(present)).then(out)).to_series()
-        return out
+    def amount(self, f: dict, yuan: np.ndarray) -> pl.Series:
+        """Yuan amounts as the field wants them: 万元 when its label says so, ≤ scale decimals."""
+        scale = int(f.get("scale", 2) if f.get("scale") is not None else 2)
+        y = pl.Series(np.asarray(yuan, np.int64))
+        if "万元" in str(f.get("label", "")):
+            step = 10 ** max(0, 4 - scale)
+            y = (y / step).round(0).cast(pl.Int64) * step
+            frac = (y % 10_000).cast(pl.String).str.zfill(4).str.strip_chars_end("0")
+            whole = (y // 10_000).cast(pl.String)
+            return _when(frac == "", whole, whole + "." + frac)
+        return y.cast(pl.String) + _when(self.rng.random(self.n) < 0.5, ".00", "")
 
     # ---- field values
+    def value(self, f: dict, w: pl.DataFrame) -> pl.Series:
+        typ, role, n, is_p = f.get("type", "text"), self.it.roles[f["code"]], self.n, w["is_p"]
+        if role == "subj.uscc":
+            return _when(~is_p, w["uscc"])
+        if role == "auth.uscc":
+            return _const(str(self.s.dept["uscc"]), n)
+        if role == "subj.id_number":
+            return _when(is_p, w["pid"])
+        if typ == "id_number":
+            return _when(~is_p & pl.Series(self.rep_keep()), w["pid"])
+        if typ == "code":
+            return self.code_value(f, w)
+        if typ == "multicode":
+            self.multi[f["code"]] = self.multi_value(f)
+            return self.multi[f["code"]].list.join(";")
+        if typ in ("decimal", "integer"):
+            return self.number(f, w)
+        if typ.startswith("date"):
+            return _const(None, n)  # formatted at the end, after the bad rows
+        return self.text_value(f, w)
+
     def code_value(self, f: dict, w: pl.DataFrame) -> pl.Series:
         n, rng, role = self.n, self.rng, self.it.roles[f["code"]]
         vals = self.it.table(f)
         codes = [str(v["code"]) for v in vals]
+        labels = [str(v.get("label", "")) for v in vals]
         if not codes:
-            return pl.Series([None] * n, dtype=pl.String)
-        find = lambda *words: next(
-            (
-                c
-                for c, v in zip(codes, vals, strict=True)  # noqa: E731
-                if all(x in c + str(v.get("label", "")) for x in words)
-            ),
-            None,
-        )
+            return _const(None, n)
+
+        def find(*words: str) -> str | None:
+            return next(
+                (
+                    c
+                    for c, lab in zip(codes, labels, strict=True)
+                    if all(x in c + lab for x in words)
+                ),
+                None,
+            )
+
         if role == "subj.kind":
             legal = find("法人") or codes[0]
-            person, indiv = find("自然人") or legal, find("个体") or legal
-            return pl.select(
-                pl.when(w["is_p"])
-                .then(pl.lit(person))
-                .when(w["kind"] == "individual")
-                .then(pl.lit(indiv))
-                .otherwise(pl.lit(legal))
-            ).to_series()
-        if role in ("subj.id_type", "subj.legal_rep_id_type") or find("身份证") in codes[:1]:
-            idc = find("身份证") or codes[0]
+            person, individual = find("自然人") or legal, find("个体") or legal
+            return _when(w["is_p"], person, _when(w["kind"] == "individual", individual, legal))
+        if find("身份证") and (role.endswith("id_type") or codes[0] == find("身份证")):
+            idc = find("身份证")
             doc = w["pdoc"].replace_strict(
                 {0: idc, 1: find("港澳") or idc, 2: find("护照") or idc}, return_dtype=pl.String
             )
             if role == "subj.id_type":
-                return pl.select(pl.when(w["is_p"]).then(doc)).to_series()
-            return pl.select(pl.when(~w["is_p"]).then(doc)).to_series()
-        if "罚款" not in codes and {"个体工商户", "有限责任公司"} <= set(codes):
-            return w["form"].replace_strict({c: c for c in codes}, default=codes[0])
-        if set(_SECTIONS) & set(codes) and "I" in codes:
+                return _when(w["is_p"], doc)
+            return _when(~w["is_p"] & pl.Series(self.rep_keep()), doc)
+        if {"个体工商户", "有限责任公司"} <= set(codes):
+            return w["form"].replace_strict({c: c for c in codes}, default=codes[-1])
+        if "I" in codes and "F" in codes:
             return w["industry"].replace_strict({c: c for c in codes}, default=codes[-1])
         if "CNY" in codes:
-            foreign = w["form"].str.contains("外商|外国")
-            fx = _pick(
-                [c for c in ("USD", "HKD", "EUR", "JPY") if c in codes] or ["CNY"],
-                rng.integers(0, 4, n)
-                % max(1, len([c for c in ("USD", "HKD", "EUR", "JPY") if c in codes])),
+            fx = [c for c in ("USD", "HKD", "EUR", "JPY") if c in codes] or ["CNY"]
+            return _when(
+                w["form"].str.contains("外商|外国"), _pick(fx, rng.integers(0, len(fx), n)), "CNY"
             )
-            return pl.select(pl.when(foreign).then(fx).otherwise(pl.lit("CNY"))).to_series()
         if "存续" in codes:
-            wts = [_DJZT_WEIGHTS.get(c, 0.5) for c in codes]
-            return _pick(codes, _choice(rng, n, wts))
-        if self.it.penalty_field is None and "permit" in self.cache and find("普通"):
+            return _pick(codes, _choice(rng, n, [_DJZT_WEIGHTS.get(c, 0.5) for c in codes]))
+        skewed = _pick(codes, _choice(rng, n, [1 / (i + 1) ** 1.2 for i in range(len(codes))]))
+        if find("普通") and find("特许"):  # 许可类别 follows the permit
             pc = self.permit()["pcat"]
-            other = _pick(codes, _choice(rng, n, [1 / (i + 1) ** 1.5 for i in range(len(codes))]))
-            return pl.select(
-                pl.when(pc.is_in(codes) & pl.lit(rng.random(n) < 0.9)).then(pc).otherwise(other)
-            ).to_series()
-        labels = [str(v.get("label", "")) for v in vals]
-        if any("无效" in x for x in labels) and any(x.startswith("有效") for x in labels):
+            return _when(pc.is_in(codes) & pl.Series(rng.random(n) < 0.9), pc, skewed)
+        valid = next(
+            (c for c, lab in zip(codes, labels, strict=True) if lab.startswith("有效")), None
+        )
+        invalid = next((c for c, lab in zip(codes, labels, strict=True) if "无效" in lab), None)
+        if valid and invalid:  # 当前状态 follows the end of validity
             end = self.end_date()
-            valid = codes[next(i for i, x in enumerate(labels) if x.startswith("有效"))]
-            invalid = codes[next(i for i, x in enumerate(labels) if "无效" in x)]
-            ok = (end >= self.today) if end is not None else pl.Series([True] * n)
-            return pl.select(
-                pl.when(ok & pl.lit(rng.random(n) < 0.97))
-                .then(pl.lit(valid))
-                .otherwise(pl.lit(invalid))
-            ).to_series()
+            ok = (end >= self.today).fill_null(True) if end is not None else pl.Series([True] * n)
+            return _when(ok & pl.Series(rng.random(n) < 0.97), valid, invalid)
         if codes == ["是", "否"]:
             return _pick(codes, _choice(rng, n, [1, 3]))
-        return _pick(codes, _choice(rng, n, [1 / (i + 1) ** 1.2 for i in range(len(codes))]))
+        return skewed
 
     def end_date(self) -> pl.Series | None:
         end = (self.it.spec.get("publicity") or {}).get("end_field")
@@ -1832,167 +1332,15 @@ class _Chunk:
     def multi_value(self, f: dict) -> pl.Series:
         if f["code"] == self.it.penalty_field:
             return self.penalty()[0]
-        codes = self.it.table_codes(f)
-        n = self.n
+        codes, n = self.it.table_codes(f), self.n
+        if not codes:
+            return pl.Series([[]] * n, dtype=pl.List(pl.String))
         a = _pick(codes, _choice(self.rng, n, [1 / (i + 1) for i in range(len(codes))]))
         b = _pick(codes, self.rng.integers(0, len(codes), n))
         two = pl.Series(self.rng.random(n) < 0.2) & (a != b)
         return pl.select(
             pl.when(two).then(pl.concat_list(a, b)).otherwise(pl.concat_list(a))
         ).to_series()
-
-    def text_value(self, f: dict, w: pl.DataFrame) -> pl.Series:  # noqa: C901 — one hook a line
-        n, rng = self.n, self.rng
-        label, role, dept = str(f.get("label", "")), self.it.roles[f["code"]], self.s.dept
-        null = pl.Series([None] * n, dtype=pl.String)
-        if role == "subj.name":
-            return pl.select(pl.when(w["is_p"]).then(w["pname"]).otherwise(w["name"])).to_series()
-        if role == "subj.legal_rep":
-            return pl.select(pl.when(~w["is_p"]).then(w["pname"])).to_series()
-        if role == "auth.name":
-            return pl.Series([dept["name"]] * n)
-        if role == "doc":
-            return self.doc_numbers(f)
-        if re.search(r"违法行为类型|违法行为名称|案由", label):
-            return self.violation()["vtype"]
-        if re.search(r"违法事实|事实", label):
-            v = self.violation()
-            when = self.dates[self.it.decision] if self.it.decision else pl.Series([self.today] * n)
-            when = (
-                (when.cast(pl.Int32) - rng.integers(10, 90, n))
-                .cast(pl.Date)
-                .dt.strftime("%Y年%-m月%-d日")
-            )
-            name = pl.select(pl.when(w["is_p"]).then(w["pname"]).otherwise(w["name"])).to_series()
-            parts = {"{name}": name, "{when}": when, "{fact}": v["vfact"], "{law}": v["vlaw"]}
-            texts = [pl.concat_str([parts.get(p, pl.Series([p] * n)) for p in t]) for t in _FACTS]
-            pick = rng.integers(0, len(texts), n)
-            return pl.select(
-                pl.when(pl.lit(pick == 0))
-                .then(texts[0])
-                .when(pl.lit(pick == 1))
-                .then(texts[1])
-                .otherwise(texts[2])
-            ).to_series()
-        if re.search(r"处罚依据|依据", label):
-            v = self.violation()
-            return "依据" + v["vlaw"] + v["vart"] + "的规定"
-        if re.search(r"暂扣或吊销|证照名称及编号", label):
-            p = self.permit()
-            return p["pname"] + "（" + p["pprefix"] + _digits(rng, n, 8) + "）"
-        if re.search(r"处罚内容|处罚结果", label) and self.it.penalty_field:
-            cats, fine, conf, _ = self.penalty()
-            p = self.permit()["pname"]
-            parts = []
-            for c in self.it.table_codes(self.it.by_code[self.it.penalty_field]):
-                text = {
-                    "罚款": "罚款人民币" + pl.Series(fine).cast(pl.String) + "元",
-                    "没收违法所得": "没收违法所得人民币" + pl.Series(conf).cast(pl.String) + "元",
-                    "暂扣许可证件": "暂扣" + p + "三个月",
-                    "吊销许可证件": "吊销" + p,
-                    "责令停产停业": pl.Series(["责令停产停业三十日"] * n),
-                    "行政拘留": pl.Series(["行政拘留五日"] * n),
-                }.get(c, pl.Series([c] * n))
-                parts.append(pl.when(cats.list.contains(c)).then(text))
-            return pl.select(pl.concat_str(parts, separator="；", ignore_nulls=True)).to_series()
-        if re.search(r"文书名称", label):
-            return _pick(
-                ("准予行政许可决定书", "行政许可决定书", "准予许可决定书"),
-                _choice(rng, n, [7, 2, 1]),
-            )
-        if re.search(r"证书名称|许可证名称|证件名称", label):
-            return self.permit()["pname"]
-        if re.search(r"许可内容", label):
-            return "经审查，准予" + self.permit()["pname"] + "。" + self.permit()["pcontent"]
-        if re.search(r"许可项目", label):
-            v = w["industry"].replace_strict(_LICENSED, default=None, return_dtype=pl.String)
-            return pl.select(pl.when(pl.lit(rng.random(n) < 0.8)).then(v)).to_series()
-        if re.search(r"注册号", label):
-            old = w["est"] < date(2015, 10, 1)
-            return pl.select(
-                pl.when(old & pl.lit(rng.random(n) < 0.5) & ~w["is_p"]).then(
-                    "310115" + _digits(rng, n, 9)
-                )
-            ).to_series()
-        if re.search(r"组织机构代码", label):
-            return pl.select(
-                pl.when(~w["is_p"] & pl.lit(rng.random(n) < 0.15)).then(w["uscc"].str.slice(8, 9))
-            ).to_series()
-        if re.search(r"税务登记号|事业单位证书号|社会组织登记证号", label):
-            return null
-        if re.search(r"法定代表人|负责人|经营者|投资人", label):
-            return pl.select(pl.when(~w["is_p"]).then(w["pname"])).to_series()
-        if re.search(r"街道|镇", label):
-            return w["town"]
-        if re.search(r"地址|住所|经营场所", label):
-            return w["address"]
-        if re.search(r"经营范围|业务范围", label):
-            return w["scope"]
-        if re.search(r"行业代码", label):
-            classes = {k: v.split() for k, v in _CLASSES.items()}
-            pick = rng.integers(0, 5, n)
-            return pl.Series(
-                [
-                    classes.get(s, ["7299"])[p % len(classes.get(s, ["7299"]))]
-                    for s, p in zip(w["industry"].to_list(), pick.tolist(), strict=True)
-                ]
-            )
-        if re.search(r"行业", label):
-            return w["industry"].replace_strict(_SECTIONS, default="其他")
-        if re.search(r"电话|手机|联系方式", label):
-            mobile = "1" + _pick("3589", rng.integers(0, 4, n)) + _digits(rng, n, 9)
-            return pl.select(
-                pl.when(pl.lit(rng.random(n) < 0.7))
-                .then(mobile)
-                .otherwise("021-" + _pick("56", rng.integers(0, 2, n)) + _digits(rng, n, 7))
-            ).to_series()
-        if re.search(r"编号|证号|证书号", label):
-            p = self.permit()
-            years = pl.Series([self.today] * n).dt.year()
-            seq = self.counter("permit:" + f["code"], years * 0)
-            return p["pprefix"] + (seq + 1000).cast(pl.String).str.zfill(6)
-        if re.search(r"原因|理由", label):
-            return pl.select(
-                pl.when(pl.lit(rng.random(n) < 0.5))
-                .then(pl.lit("决议解散"))
-                .otherwise(pl.lit("经营期限届满"))
-            ).to_series()
-        if re.search(r"备注", label):
-            return pl.select(
-                pl.when(pl.lit(rng.random(n) < 0.08)).then(
-                    _pick(_REMARKS, rng.integers(0, len(_REMARKS), n))
-                )
-            ).to_series()
-        if re.search(r"名称$", label):
-            return self.it.name + "（" + _pick(("一", "二", "三"), rng.integers(0, 3, n)) + "）"
-        v = self.violation()
-        return pl.select(
-            pl.when(pl.lit(rng.random(n) < 0.5))
-            .then(v["vfact"])
-            .otherwise(pl.lit(f"{self.it.name}：已按规定办理"))
-        ).to_series()
-
-    def value(self, f: dict, w: pl.DataFrame) -> pl.Series:
-        typ, role, n = f.get("type", "text"), self.it.roles[f["code"]], self.n
-        if role == "subj.uscc":
-            return pl.select(pl.when(~w["is_p"]).then(w["uscc"])).to_series()
-        if role == "auth.uscc":
-            return pl.Series([str(self.s.dept["uscc"])] * n)
-        if role == "subj.id_number":
-            return pl.select(pl.when(w["is_p"]).then(w["pid"])).to_series()
-        if role == "subj.legal_rep_id_number" or (typ == "id_number"):
-            keep = pl.Series(self.rng.random(n) < 0.95)
-            return pl.select(pl.when(~w["is_p"] & keep).then(w["pid"])).to_series()
-        if typ == "code":
-            return self.code_value(f, w)
-        if typ == "multicode":
-            self.multi[f["code"]] = self.multi_value(f)
-            return self.multi[f["code"]].list.join(";")
-        if typ in ("decimal", "integer"):
-            return self.number(f, w)
-        if typ == "date" or typ.startswith("date"):
-            return pl.Series([None] * n, dtype=pl.String)  # formatted later
-        return self.text_value(f, w)
 
     def number(self, f: dict, w: pl.DataFrame) -> pl.Series:
         label, n, rng = str(f.get("label", "")), self.n, self.rng
@@ -2002,235 +1350,312 @@ class _Chunk:
                     np.maximum(1, np.exp(rng.normal(2.5, 1.2, n))).astype(np.int64)
                 ).cast(pl.String)
             if re.search(r"年度|年份", label):
-                return pl.Series([self.today.year - 1] * n).cast(pl.String)
+                return _const(str(self.today.year - 1), n)
             return pl.Series(rng.integers(1, 100, n)).cast(pl.String)
-        if re.search(r"罚款", label) and self.it.penalty_field:
-            fine = self.penalty()[1]
-            return self.amount(f, fine)
-        if re.search(r"没收", label) and self.it.penalty_field:
+        if "罚款" in label and self.it.penalty_field:
+            return self.amount(f, self.penalty()[1])
+        if "没收" in label and self.it.penalty_field:
             return self.amount(f, self.penalty()[2])
         if re.search(r"注册资本|出资|资金数额", label):
             return self.amount(f, w["capital"].to_numpy())
         return self.amount(f, np.rint(np.exp(rng.normal(np.log(50_000), 1.3, n)) / 100) * 100)
 
+    def text_value(self, f: dict, w: pl.DataFrame) -> pl.Series:  # noqa: C901, PLR0911, PLR0912
+        n, rng, dept = self.n, self.rng, self.s.dept
+        label, role = str(f.get("label", "")), self.it.roles[f["code"]]
+        name = _when(w["is_p"], w["pname"], w["name"])
+        if role == "subj.name":
+            return name
+        if role == "subj.legal_rep" or re.search(r"法定代表人|负责人|经营者|投资人", label):
+            return _when(~w["is_p"], w["pname"])
+        if role == "auth.name":
+            return _const(dept["name"], n)
+        if role == "doc":
+            return self.doc_numbers(f)
+        if re.search(r"违法行为类型|违法行为名称|案由", label):
+            return self.violation()["vtype"]
+        if re.search(r"事实", label):
+            v = self.violation()
+            d = self.dates.get(self.it.decision or "", pl.Series([self.today] * n))
+            when = _shift(d, -rng.integers(10, 90, n)).dt.strftime("%Y年%-m月%-d日")
+            parts = {"{name}": name, "{when}": when, "{fact}": v["vfact"], "{law}": v["vlaw"]}
+            texts = [pl.concat_str([parts.get(p, pl.lit(p)) for p in t]) for t in _FACTS]
+            pick = rng.integers(0, len(texts), n)
+            return _when(pick == 0, pl.select(texts[0]).to_series(),
+                         _when(pick == 1, pl.select(texts[1]).to_series(), pl.select(texts[2]).to_series()))  # fmt: skip
+        if re.search(r"依据", label):
+            v = self.violation()
+            return "依据" + v["vlaw"] + v["vart"] + "的规定"
+        if re.search(r"暂扣或吊销|证照名称及编号", label):
+            p = self.permit()
+            return p["pname"] + "（" + p["pprefix"] + _digits(rng, n, 8) + "）"
+        if re.search(r"处罚内容|处罚结果", label) and self.it.penalty_field:
+            return self.penalty_text()
+        if "文书名称" in label:
+            return _pick(
+                ("准予行政许可决定书", "行政许可决定书", "准予许可决定书"),
+                _choice(rng, n, [7, 2, 1]),
+            )
+        if re.search(r"证书名称|许可证名称|证件名称", label):
+            return self.permit()["pname"]
+        if "许可内容" in label:
+            return "经审查，准予" + self.permit()["pname"] + "。" + self.permit()["pcontent"]
+        if "许可项目" in label:
+            v = w["industry"].replace_strict(_LICENSED, default=None, return_dtype=pl.String)
+            return _when(rng.random(n) < 0.8, v)
+        if "注册号" in label:
+            old = (w["est"] < date(2015, 10, 1)) & pl.Series(rng.random(n) < 0.5) & ~w["is_p"]
+            return _when(old, "310115" + _digits(rng, n, 9))
+        if "组织机构代码" in label:
+            return _when(~w["is_p"] & pl.Series(rng.random(n) < 0.15), w["uscc"].str.slice(8, 9))
+        if re.search(r"税务登记号|事业单位证书号|社会组织登记证号", label):
+            return _const(None, n)
+        if re.search(r"街道|镇", label):
+            return w["town"]
+        if re.search(r"地址|住所|经营场所", label):
+            return w["address"]
+        if re.search(r"经营范围|业务范围", label):
+            return w["scope"]
+        if "行业代码" in label:
+            codes = pl.DataFrame({"s": list(_CLASSES), "c": [v.split() for v in _CLASSES.values()]})
+            c = w.select("industry").join(codes, left_on="industry", right_on="s", how="left")["c"]
+            c = c.fill_null(pl.lit(["7299"], dtype=pl.List(pl.String)))
+            return c.list.get(
+                pl.Series(rng.integers(0, 1 << 20, n)) % c.list.len(), null_on_oob=True
+            )
+        if "行业" in label:
+            return w["industry"].replace_strict(_SECTIONS, default="其他")
+        if re.search(r"电话|手机|联系方式", label):
+            mobile = "1" + _pick("3589", rng.integers(0, 4, n)) + _digits(rng, n, 9)
+            return _when(
+                rng.random(n) < 0.7,
+                mobile,
+                "021-" + _pick("56", rng.integers(0, 2, n)) + _digits(rng, n, 7),
+            )
+        if re.search(r"编号|证号|证书号", label):
+            seq = self.counter("permit:" + f["code"], pl.Series([0] * n))
+            return self.permit()["pprefix"] + (seq + 1000).cast(pl.String).str.zfill(6)
+        if re.search(r"原因|理由", label):
+            status = next(
+                (c for c, v in self.out.items() if v.is_in(list(_CLOSE_REASONS)).any()), None
+            )
+            if status and re.search(r"注销|吊销|撤销", label):
+                return self.out[status].replace_strict(
+                    _CLOSE_REASONS, default=None, return_dtype=pl.String
+                )
+            return _pick(("情节轻微", "已整改到位", "按规定处理"), rng.integers(0, 3, n))
+        if "备注" in label:
+            return _when(rng.random(n) < 0.08, _pick(_REMARKS, rng.integers(0, len(_REMARKS), n)))
+        if label.endswith("名称"):
+            return self.it.name + "（" + _pick("一二三", rng.integers(0, 3, n)) + "）"
+        return _when(
+            rng.random(n) < 0.5, self.violation()["vfact"], f"{self.it.name}：已按规定办理"
+        )
+
+    def penalty_text(self) -> pl.Series:
+        """处罚内容 from the categories: 警告；罚款人民币5000元；吊销食品经营许可证…"""
+        cats, fine, conf, _ = self.penalty()
+        n, permit = self.n, self.permit()["pname"]
+        parts = []
+        for c in self.it.table_codes(self.it.by_code[self.it.penalty_field]):
+            text = {
+                "罚款": "罚款人民币" + pl.Series(fine).cast(pl.String) + "元",
+                "没收违法所得": "没收违法所得人民币" + pl.Series(conf).cast(pl.String) + "元",
+                "暂扣许可证件": "暂扣" + permit + "三个月",
+                "吊销许可证件": "吊销" + permit,
+                "责令停产停业": _const("责令停产停业三十日", n),
+                "行政拘留": _const("行政拘留五日", n),
+            }.get(c, _const(c, n))
+            parts.append(pl.when(cats.list.contains(c)).then(text))
+        return pl.select(pl.concat_str(parts, separator="；", ignore_nulls=True)).to_series()
+
     # ---- required_if
-    def condition(self, rule: dict, codes: dict[str, pl.Series]) -> pl.Series | None:
+    def condition(self, rule: dict, codes: dict[str, pl.Series]) -> np.ndarray | None:
         other = self.it.by_code.get(rule.get("field", ""))
         if other is None or other["code"] not in codes:
             return None
-        want = list(self.it.to_code(other, rule.get("in") or rule.get("contains") or []))
+        want = self.it.to_codes(other, rule.get("in") or rule.get("contains") or [])
         if other["code"] in self.multi:
             lst = self.multi[other["code"]]
-            return lst.list.eval(pl.element().is_in(want)).list.any().fill_null(False)
-        return codes[other["code"]].is_in(want).fill_null(False)
+            hit = lst.list.eval(pl.element().is_in(want)).list.any()
+        else:
+            hit = codes[other["code"]].is_in(want)
+        return hit.fill_null(False).to_numpy()
 
     # ---- build
-    def build(self) -> tuple[pl.DataFrame, dict[str, int]]:
+    def build(self) -> tuple[pl.DataFrame, np.ndarray]:
+        """(rows as strings keyed by field code, the bad kind of every row or -1)."""
         w = self.subjects()
         self.cache["is_p"] = w["is_p"].to_numpy()
-        if self.it.decision or any(f.get("type") == "date" for f in self.it.fields):
-            self.make_dates(w)
-        out: dict[str, pl.Series] = {}
+        self.make_dates(w)
+        out = self.out
         for f in self.it.fields:
             out[f["code"]] = self.value(f, w).cast(pl.String).alias(f["code"])
         codes = dict(out)
         for f in self.it.fields:  # conditional fields exist only when their condition holds
             rule = f.get("required_if")
-            if isinstance(rule, dict) and not f.get("required"):
-                cond = self.condition(rule, codes)
-                if cond is not None:
-                    out[f["code"]] = pl.select(pl.when(cond).then(out[f["code"]])).to_series()
-                    if f["code"] in self.dates:
-                        self.dates[f["code"]] = pl.select(
-                            pl.when(cond).then(self.dates[f["code"]])
-                        ).to_series()
+            cond = (
+                self.condition(rule, codes)
+                if isinstance(rule, dict) and not f.get("required")
+                else None
+            )
+            if cond is not None:
+                out[f["code"]] = _when(cond, out[f["code"]])
+                if f["code"] in self.dates:
+                    self.dates[f["code"]] = _when(cond, self.dates[f["code"]])
         for f in self.it.fields:  # text never longer than allowed
             if f.get("max_length") and f.get("type", "text") == "text":
                 out[f["code"]] = out[f["code"]].str.slice(0, int(f["max_length"]))
-        self.out = out
         self.spoil(codes)
         for c, d in self.dates.items():
             out[c] = d.dt.strftime(self.s.date_fmt)
-        for c, lst in self.multi.items():  # multicode with the file's own separator
-            if self.s.separator != ";":
+        if self.s.separator != ";":  # multicode with the file's own separator
+            for c in self.multi:
                 out[c] = out[c].str.replace_all(";", self.s.separator, literal=True)
         if self.s.labels_for_codes:
             for f in self.it.fields:
                 if f.get("type") == "code":
-                    mapping = {
-                        str(v["code"]): str(v.get("label", v["code"])) for v in self.it.table(f)
-                    }
-                    out[f["code"]] = out[f["code"]].replace(mapping)
-        return pl.DataFrame([out[f["code"]] for f in self.it.fields]), self.bad
+                    out[f["code"]] = out[f["code"]].replace(
+                        {str(v["code"]): str(v.get("label") or v["code"]) for v in self.it.table(f)}
+                    )
+        return pl.DataFrame([out[f["code"]].alias(f["code"]) for f in self.it.fields]), self.bad
 
     # ---- bad rows
-    def spoil(self, codes: dict[str, pl.Series]) -> None:
-        """Break about bad_rate of the rows, each with exactly one problem."""
-        n, rng, it, out = self.n, self.rng, self.it, self.out
-        count = int(round(n * self.s.bad_rate))
-        if count == 0:
-            return
+    def candidates(self, codes: dict[str, pl.Series]) -> dict[str, list[tuple[str, np.ndarray]]]:
+        """For every bad kind, (field, rows where that field can carry the problem)."""
+        it, out, n, is_p = self.it, self.out, self.n, self.cache["is_p"]
         present = {c: s.is_not_null().to_numpy() for c, s in out.items()}
-        for c, d in self.dates.items():
-            present[c] = d.is_not_null().to_numpy()
-        f_of = it.by_code
+        present |= {c: d.is_not_null().to_numpy() for c, d in self.dates.items()}
+        typ = {f["code"]: f.get("type", "text") for f in it.fields}
         role = it.roles
-        is_p = self.cache["is_p"]
-        cands: dict[str, list[tuple[str, np.ndarray]]] = {}
+        cands: dict[str, list[tuple[str, np.ndarray]]] = {k: [] for k in BAD_KINDS}
         if "uscc" in it.subject:
-            c = it.subject["uscc"]
-            cands["uscc_check"] = [(c, present[c])]
-        ids = []
+            cands["uscc_check"].append((it.subject["uscc"], present[it.subject["uscc"]]))
         for key, who in (("id_number", is_p), ("legal_rep_id_number", ~is_p)):
             c = it.subject.get(key)
             if c:
-                ok = out[c].str.len_chars().fill_null(0).to_numpy() == 18
-                ids.append(
-                    (
-                        c,
-                        present[c]
-                        & who
-                        & ok
-                        & out[c].str.contains(r"^\d{17}[\dX]$").fill_null(False).to_numpy(),
-                    )
-                )
-        cands["id_date"] = ids
-        cands["missing_required"] = [
-            (f["code"], present[f["code"]])
-            for f in it.fields
-            if f.get("required") and role[f["code"]] != "subj.kind"
-        ]
-        cands["unknown_code"] = [
-            (f["code"], present[f["code"]])
-            for f in it.fields
-            if f.get("type") in ("code", "multicode")
-            and it.table(f)
-            and role[f["code"]] not in ("subj.kind", "subj.id_type", "subj.legal_rep_id_type")
-        ]
-        cands["future_date"] = [
-            (f["code"], present[f["code"]])
-            for f in it.fields
-            if f.get("type") == "date" and f.get("not_future")
-        ]
-        cands["end_before_start"] = [
-            (f["code"], present[f["code"]] & present[f["not_before"]])
-            for f in it.fields
-            if f.get("type") == "date" and f.get("not_before") in self.dates
-        ]
-        cands["negative_amount"] = [
-            (f["code"], present[f["code"]])
-            for f in it.fields
-            if f.get("type") in ("decimal", "integer")
-        ]
-        cands["overlong_text"] = [
-            (f["code"], np.ones(n, bool))
-            for f in it.fields
-            if f.get("type", "text") == "text"
-            and f.get("max_length")
-            and role[f["code"]] not in ("subj.name",)
-        ]
-        cond = []
+                ric = out[c].str.contains(r"^\d{17}[\dX]$").fill_null(False).to_numpy()
+                cands["id_date"].append((c, ric & who))
+        not_null = lambda c: present[c]  # noqa: E731
+        guarded = {f.get("not_before") for f in it.fields if f.get("not_future")}
         for f in it.fields:
+            c = f["code"]
+            if f.get("required") and role[c] != "subj.kind":
+                cands["missing_required"].append((c, not_null(c)))
+            if typ[c] in ("code", "multicode") and it.table(f) and not role[c].startswith("subj."):
+                cands["unknown_code"].append((c, not_null(c)))
+            if typ[c] == "date" and f.get("not_future") and c not in guarded:
+                cands["future_date"].append((c, not_null(c)))
+            if typ[c] == "date" and f.get("not_before") in self.dates:
+                cands["end_before_start"].append((c, not_null(c) & present[f["not_before"]]))
+            if typ[c] in ("decimal", "integer"):
+                cands["negative_amount"].append((c, not_null(c)))
+            limit = int(f.get("max_length") or 0)
+            if typ[c] == "text" and role[c] == "text" and (limit >= 100 or 0 < limit < 18):
+                cands["overlong_text"].append((c, np.ones(n, bool)))
             rule = f.get("required_if")
-            if isinstance(rule, dict) and not f.get("required"):
-                ok = self.condition(rule, codes)
-                if ok is not None:
-                    cond.append((f["code"], ok.to_numpy() & present[f["code"]]))
-        cands["conditional_missing"] = cond
-        kinds = [k for k in BAD_KINDS if any(m.any() for _, m in cands.get(k, []))]
+            cond = (
+                self.condition(rule, codes)
+                if isinstance(rule, dict) and not f.get("required")
+                else None
+            )
+            if cond is not None:
+                cands["conditional_missing"].append((c, cond & not_null(c)))
+        return cands
+
+    def spoil(self, codes: dict[str, pl.Series]) -> None:
+        """Break about bad_rate of the rows, each with exactly one problem."""
+        count = round(self.n * self.s.bad_rate)
+        if count == 0:
+            return
+        cands = self.candidates(codes)
+        kinds = [k for k in BAD_KINDS if any(m.any() for _, m in cands[k])]
         if not kinds:
             return
-        weights = [
-            2.0 if k in ("conditional_missing", "uscc_check", "missing_required") else 1.0
-            for k in kinds
-        ]
-        quota = rng.multinomial(count, np.array(weights) / sum(weights))
-        taken = np.zeros(n, bool)
+        weights = np.array(
+            [
+                2.0 if k in ("conditional_missing", "uscc_check", "missing_required") else 1.0
+                for k in kinds
+            ]
+        )
+        quota = self.rng.multinomial(count, weights / weights.sum())
         for kind, q in zip(kinds, quota, strict=True):
             fields_ = cands[kind]
-            mat = np.stack([m for _, m in fields_], axis=1) & ~taken[:, None]
+            mat = np.stack([m for _, m in fields_], axis=1) & (self.bad < 0)[:, None]
             rows = np.flatnonzero(mat.any(axis=1))
             if q == 0 or rows.size == 0:
                 continue
-            rows = np.sort(rng.choice(rows, size=min(int(q), rows.size), replace=False))
-            pickf = np.argmax(rng.random((rows.size, len(fields_))) * mat[rows], axis=1)
-            taken[rows] = True
-            self.bad[kind] = self.bad.get(kind, 0) + int(rows.size)
+            rows = np.sort(self.rng.choice(rows, size=min(int(q), rows.size), replace=False))
+            which = np.argmax(self.rng.random((rows.size, len(fields_))) * mat[rows], axis=1)
+            self.bad[rows] = BAD_KINDS.index(kind)
             for j, (code, _) in enumerate(fields_):
-                r = rows[pickf == j]
-                if r.size:
-                    self.mutate(kind, f_of[code], r)
+                if (which == j).any():
+                    self.mutate(kind, self.it.by_code[code], rows[which == j])
 
-    def mutate(self, kind: str, f: dict, rows: np.ndarray) -> None:
-        code, rng, out, k = f["code"], self.rng, self.out, rows.size
-        mask = np.zeros(self.n, bool)
+    def dependents(self, code: str) -> list[str]:
+        """The date field and every date that must not be before it, transitively."""
+        found = [code]
+        for c in found:
+            found += [
+                f["code"]
+                for f in self.it.fields
+                if f.get("not_before") == c and f["code"] in self.dates and f["code"] not in found
+            ]
+        return found
+
+    def mutate(self, kind: str, f: dict, rows: np.ndarray) -> None:  # noqa: C901
+        code, rng, out, k, n = f["code"], self.rng, self.out, rows.size, self.n
+        mask = np.zeros(n, bool)
         mask[rows] = True
-        m = pl.Series(mask)
 
         def put(values: pl.Series) -> None:
-            full = pl.Series([None] * self.n, dtype=pl.String).scatter(rows, values)
-            out[code] = pl.select(pl.when(m).then(full).otherwise(out[code])).to_series()
+            out[code] = _when(mask, _const(None, n).scatter(rows, values), out[code])
 
         if kind == "uscc_check":
-            mat = _matrix(out[code].gather(rows), 18)
-            v = (uscc_check_values(mat[:, :17]) + rng.integers(1, 31, k)) % 31
-            mat[:, 17] = _USCC_BYTES[v]
-            put(_strings(mat))
+            m = _matrix(out[code].gather(rows), 18)
+            m[:, 17] = _USCC_BYTES[(uscc_check_values(m[:, :17]) + rng.integers(1, 31, k)) % 31]
+            put(_strings(m))
         elif kind == "id_date":
-            bad = _pick(
+            mmdd = _pick(
                 ("0230", "0231", "1301", "0015", "1232", "0431", "0631", "1131", "0000"),
                 rng.integers(0, 9, k),
             )
             s = out[code].gather(rows)
-            put(with_ric_check(s.str.slice(0, 10) + bad + s.str.slice(14, 3)))
+            put(with_ric_check(s.str.slice(0, 10) + mmdd + s.str.slice(14, 3)))
         elif kind in ("missing_required", "conditional_missing"):
-            out[code] = pl.select(pl.when(m).then(None).otherwise(out[code])).to_series()
+            out[code] = _when(mask, None, out[code])
             if code in self.dates:
-                self.dates[code] = pl.select(
-                    pl.when(m).then(None).otherwise(self.dates[code])
-                ).to_series()
+                self.dates[code] = _when(mask, None, self.dates[code])
         elif kind == "unknown_code":
-            table = str(f.get("code_table", ""))
             known = set(self.it.table_codes(f)) | {str(v.get("label")) for v in self.it.table(f)}
-            value = next(
-                v
-                for v in (_UNKNOWN_VALUES.get(table), "其它", "未知", "99", "Z9")
-                if v and v not in known
+            choices = (_UNKNOWN_VALUES.get(str(f.get("code_table"))), "其它", "未知", "99", "Z9")
+            value = next(v for v in choices if v and v not in known)
+            put(
+                out[code].gather(rows) + ";" + value
+                if f.get("type") == "multicode"
+                else _const(value, k)
             )
-            if f.get("type") == "multicode":
-                put(out[code].gather(rows) + ";" + value)
-            else:
-                put(pl.Series([value] * k))
         elif kind == "future_date":
-            d = self.dates[code].cast(pl.Int32).to_numpy().astype(np.int64)
-            delta = np.zeros(self.n, np.int64)
-            delta[rows] = _days(self.today) + rng.integers(1, 60, k) - d[rows]
-            for c in list(self.dates):  # shift the whole row so that only this date is wrong
-                self.dates[c] = (self.dates[c].cast(pl.Int32) + pl.Series(delta)).cast(pl.Date)
+            delta = np.zeros(n, np.int64)
+            delta[rows] = (
+                _days(self.today) + rng.integers(1, 60, k) - _day_numbers(self.dates[code])[rows]
+            )
+            for c in self.dependents(code):  # later dates move along: one problem only
+                self.dates[c] = _shift(self.dates[c], delta)
         elif kind == "end_before_start":
-            ref = self.dates[f["not_before"]].cast(pl.Int32).to_numpy().astype(np.int64)
-            d = self.dates[code].cast(pl.Int32).to_numpy().astype(np.int64)
-            d[rows] = ref[rows] - rng.integers(1, 60, k)
-            self.dates[code] = pl.select(
-                pl.when(self.dates[code].is_not_null()).then(_dates(d))
-            ).to_series()
+            d = _day_numbers(self.dates[code])
+            d[rows] = _day_numbers(self.dates[f["not_before"]])[rows] - rng.integers(1, 60, k)
+            self.dates[code] = _when(self.dates[code].is_not_null(), _dates(d))
         elif kind == "negative_amount":
             put("-" + out[code].gather(rows))
         elif kind == "overlong_text":
             limit = int(f["max_length"])
-            uscc = out.get(
-                self.it.subject.get("uscc", ""), pl.Series([None] * self.n, dtype=pl.String)
-            )
-            base = out[code].gather(rows).fill_null("")
-            long_ = (base + _FILLER * (limit // len(_FILLER) + 2)).str.slice(
-                0, limit + int(rng.integers(1, 40))
-            )
-            if limit < 18:  # someone pasted the whole USCC into the organisation code column
-                u = uscc.gather(rows)
-                long_ = pl.select(
-                    pl.when(u.is_not_null()).then(u).otherwise(pl.lit("X" * (limit + 3)))
-                ).to_series()
-            put(long_)
+            if limit < 18 and "uscc" in self.it.subject:  # the whole USCC pasted into 组织机构代码
+                u = out[self.it.subject["uscc"]].gather(rows)
+                put(_when(u.is_not_null(), u, "X" * (limit + 3)))
+            else:
+                long_ = out[code].gather(rows).fill_null("") + _FILLER * (limit // len(_FILLER) + 2)
+                put(long_.str.slice(0, limit + int(rng.integers(1, 40))))
 
 
 # --------------------------------------------------------------------------- writing
@@ -2245,96 +1670,77 @@ def _col(j: int) -> str:
     return s
 
 
-def _xml_escape(e: pl.Expr) -> pl.Expr:
-    return (
-        e.str.replace_all("&", "&amp;", literal=True)
-        .str.replace_all("<", "&lt;", literal=True)
-        .str.replace_all(">", "&gt;", literal=True)
-    )
+def _esc(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-_XLSX_PARTS = {
+_XLSX_STATIC = {
     "[Content_Types].xml": (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
-        'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
-        'officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/'
-        'sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.'
-        'worksheet+xml"/></Types>'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'
     ),
     "_rels/.rels": (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-        'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        '<Relationship Id="rId1" Target="xl/workbook.xml" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"/>'
+        "</Relationships>"
     ),
     "xl/_rels/workbook.xml.rels": (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-        'relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
+        '<Relationship Id="rId1" Target="worksheets/sheet1.xml" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"/>'
+        "</Relationships>"
+    ),
+    "xl/workbook.xml": (
+        '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        '<sheets><sheet name="{sheet}" sheetId="1" r:id="rId1"/></sheets></workbook>'
     ),
 }
-_XLSX_WORKBOOK = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-    '<sheets><sheet name="{name}" sheetId="1" r:id="rId1"/></sheets></workbook>'
-)
+_XML_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 
 def write_xlsx(path: Path, df: pl.DataFrame, sheet: str = "Sheet1") -> None:
-    """A minimal, valid XLSX with inline strings, built column-wise by Polars.
+    """A minimal valid XLSX with inline strings, its sheet XML built column-wise by Polars.
 
-    xlsxwriter writes a 50,000 × 30 sheet in ~18 s; this takes about one second and is
+    xlsxwriter needs ~18 s for a 50,000 × 30 sheet; this takes about a second and is
     byte-for-byte reproducible (fixed ZIP timestamps, no creation date).
     """
-    names = df.columns
-    rownum = (pl.int_range(pl.len()) + 2).cast(pl.String)
+    row = (pl.int_range(pl.len()) + 2).cast(pl.String)
     cells = [
         pl.when(pl.col(c).is_null() | (pl.col(c) == ""))
         .then(pl.lit(""))
         .otherwise(
             pl.concat_str(
-                [
-                    pl.lit(f'<c r="{_col(j)}'),
-                    rownum,
-                    pl.lit('" t="inlineStr"><is><t>'),
-                    _xml_escape(pl.col(c)),
-                    pl.lit("</t></is></c>"),
-                ]
-            )
+                pl.lit(f'<c r="{_col(j)}'),
+                row,
+                pl.lit('" t="inlineStr"><is><t>'),
+                pl.col(c)
+                .str.replace_all("&", "&amp;", literal=True)
+                .str.replace_all("<", "&lt;", literal=True)
+                .str.replace_all(">", "&gt;", literal=True),
+                pl.lit("</t></is></c>"),
+            )  # fmt: skip
         )
-        for j, c in enumerate(names)
+        for j, c in enumerate(df.columns)
     ]
-    body = (
-        df.select(
-            pl.concat_str(
-                [pl.lit('<row r="'), rownum, pl.lit('">'), *cells, pl.lit("</row>")]
-            ).str.join("")
-        ).item()
-        if df.height
-        else ""
+    rows = pl.concat_str(pl.lit('<row r="'), row, pl.lit('">'), *cells, pl.lit("</row>"))
+    body = df.select(rows.str.join("")).item() if df.height else ""
+    header = "".join(
+        f'<c r="{_col(j)}1" t="inlineStr"><is><t>{_esc(c)}</t></is></c>'
+        for j, c in enumerate(df.columns)
     )
-    esc = lambda s: s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # noqa: E731
-    header = (
-        '<row r="1">'
-        + "".join(
-            f'<c r="{_col(j)}1" t="inlineStr"><is><t>{esc(c)}</t></is></c>'
-            for j, c in enumerate(names)
-        )
-        + "</row>"
+    parts = {name: _XML_DECL + text for name, text in _XLSX_STATIC.items()}
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace("{sheet}", _esc(sheet[:31]))
+    parts["xl/worksheets/sheet1.xml"] = (
+        _XML_DECL + '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f'<sheetData><row r="1">{header}</row>{body}</sheetData></worksheet>'
     )
-    sheet_xml = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        f"<sheetData>{header}{body}</sheetData></worksheet>"
-    )
-    parts = dict(_XLSX_PARTS)
-    parts["xl/workbook.xml"] = _XLSX_WORKBOOK.format(name=esc(sheet[:31]))
-    parts["xl/worksheets/sheet1.xml"] = sheet_xml
     with zipfile.ZipFile(path, "w") as zf:
         for name, text in parts.items():
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
@@ -2346,8 +1752,7 @@ class _Writer:
     """Appends chunks to one file in its declared format and encoding."""
 
     def __init__(self, path: Path, fmt: str, sheet: str) -> None:
-        self.path, self.fmt, self.sheet = path, fmt, sheet
-        self.first = True
+        self.path, self.fmt, self.sheet, self.first = path, fmt, sheet, True
         self.pending: list[pl.DataFrame] = []
         self.fh = None if fmt == "xlsx" else path.open("wb")
         if fmt == "csv-utf8-bom":
@@ -2359,85 +1764,63 @@ class _Writer:
         if self.fmt == "xlsx":
             self.pending.append(df)
         elif self.fmt == "json":
-            body = df.write_json()[1:-1]
+            body = df.write_json()[1:-1] if df.height else ""
             if body:
-                self.fh.write((b"" if self.first else b",\n") + body.encode("utf-8"))
+                self.fh.write(("" if self.first else ",\n").encode() + body.encode("utf-8"))
+                self.first = False
         else:
             crlf = "\r\n" if self.fmt in ("csv-gb18030", "csv-utf8-bom") else "\n"
             text = df.write_csv(include_header=self.first, line_terminator=crlf)
             self.fh.write(text.encode("gb18030" if self.fmt == "csv-gb18030" else "utf-8"))
-        self.first = False
+            self.first = False
 
     def close(self) -> None:
         if self.fmt == "xlsx":
             write_xlsx(self.path, pl.concat(self.pending), self.sheet)
-        else:
-            if self.fmt == "json":
-                self.fh.write(b"]\n")
-            self.fh.close()
+            return
+        if self.fmt == "json":
+            self.fh.write(b"]\n")
+        self.fh.close()
 
 
 # --------------------------------------------------------------------------- entry point
 
 
-def _chunks(
-    stream: Stream, shared: _Item, pop: Population, seed: int, today: date, first_stream: bool
-) -> Iterator[tuple[int, int, pl.DataFrame, dict[str, int]]]:
-    """(file index, chunk rows, data, bad counts) for every chunk of the stream, in order."""
+def _chunks(stream: Stream, pools: _Pools, pop: Population, seed: int, today: date,
+            first_stream: bool) -> Iterator[tuple[int, int, pl.DataFrame, np.ndarray]]:  # fmt: skip
+    """(file index, rows planned, data, bad kind per row) for every chunk of a stream."""
     state: dict = {}
     it = stream.item
     for part, (_, rows) in enumerate(stream.files):
         done = 0
         while done < rows:
             n = min(CHUNK_ROWS, rows - done)
-            rng = np.random.default_rng(
-                [
-                    seed,
-                    4,
-                    zlib.crc32(it.code.encode()),
-                    zlib.crc32(stream.dept["code"].encode()),
-                    part,
-                    done,
-                ]
-            )
-            chunk = _Chunk(
-                stream,
-                shared,
-                pop,
-                state,
-                n,
-                rng,
-                today,
-                first=first_stream and part == 0 and done == 0,
-            )
-            df, bad = chunk.build()
-            if not it.keyed_by_construction and it.natural_key:
-                df = _dedupe(df, it.natural_key, state)
+            crc = [zlib.crc32(it.code.encode()), zlib.crc32(stream.dept["code"].encode())]
+            rng = np.random.default_rng([seed, 4, *crc, part, done])
+            first = first_stream and part == 0 and done == 0
+            df, bad = _Chunk(stream, pools, pop, state, n, rng, today, first).build()
+            if it.natural_key and not it.keyed_by_construction:
+                keep = _new_keys(df, it.natural_key, state)
+                df, bad = df.filter(pl.Series(keep)), bad[keep]
             yield part, n, df, bad
             done += n
 
 
-def _dedupe(df: pl.DataFrame, key: list[str], state: dict) -> pl.DataFrame:
-    """Drop rows whose natural key was already used in this stream (rare for subject keys)."""
-    h = df.select(pl.struct(key).hash(7).alias("h"))["h"]
-    seen: pl.Series = state.get("seen", pl.Series("h", [], dtype=pl.UInt64))
-    keep = h.is_first_distinct() & ~h.is_in(seen.implode())
-    state["seen"] = pl.concat([seen, h.filter(keep)])
-    return df.filter(keep)
+def _new_keys(df: pl.DataFrame, key: list[str], state: dict) -> np.ndarray:
+    """Rows whose natural key is new to this stream (rows with an empty key part are kept)."""
+    complete = df.select(pl.all_horizontal(pl.col(key).is_not_null())).to_series()
+    h = df.select(pl.struct(key).hash(7)).to_series()
+    seen: pl.Series = state.get("seen", pl.Series([], dtype=pl.UInt64))
+    keep = ~complete | (h.is_first_distinct() & ~h.is_in(seen.implode()))
+    state["seen"] = pl.concat([seen, h.filter(complete & keep)])
+    return keep.to_numpy()
 
 
-def generate(
-    out_dir: Path,
-    subjects: int = 3_000,
-    *,
-    scale: str | None = None,
-    seed: int = 20171115,
-    today: date | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> list[DemoFile]:
+def generate(out_dir: Path, subjects: int = 3_000, *, scale: str | None = None, seed: int = 20171115,
+             today: date | None = None, progress: Callable[[int, int], None] | None = None) -> list[DemoFile]:  # fmt: skip
     """Write demo files for every catalog item and provider department, plus manifest.json.
 
-    ``scale`` names a preset (``SCALES``: tiny, small, medium, pudong) and then overrides
+    ``scale`` names a preset of ``SCALES`` (tiny, small, medium, pudong) and then replaces
     ``subjects``. About ``subjects × 56`` records are written (16.9M for pudong).
     """
     if scale is not None:
@@ -2449,37 +1832,34 @@ def generate(
     items = [Item(spec, tables) for spec in specs]
     pop = build_population(subjects, seed, today)
     streams = _plan(items, departments, pop, subjects, seed)
-    total = sum(s.rows for s in streams)
-    done = 0
+    total, done = sum(s.rows for s in streams), 0
     files: list[DemoFile] = []
-    seen_items: set[str] = set()
-    shared: dict[str, _Item] = {}
+    pools: dict[str, _Pools] = {}
     for s in streams:
         it = s.item
-        if it.code not in shared:
-            shared[it.code] = _Item(it, pop, seed)
-        first_stream = it.code not in seen_items
-        seen_items.add(it.code)
-        header_names = {
-            f["code"]: (f.get("label") or f["code"]) if s.headers == "labels" else f["code"]
+        first_stream = it.code not in pools
+        if first_stream:
+            pools[it.code] = _Pools(it, pop, seed)
+        names = {
+            f["code"]: str(f.get("label") or f["code"]) if s.headers == "labels" else f["code"]
             for f in it.fields
         }
         current, writer, meta = -1, None, None
-        for part, n, df, bad in _chunks(s, shared[it.code], pop, seed, today, first_stream):
+        for part, n, df, bad in _chunks(s, pools[it.code], pop, seed, today, first_stream):
             if part != current:
                 if writer:
                     writer.close()
-                current = part
-                rel = s.files[part][0]
+                current, rel = part, s.files[part][0]
                 (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
                 writer = _Writer(out_dir / rel, s.format, it.name)
                 meta = DemoFile(rel, it.code, s.dept["code"], s.format, s.headers, 0, 0, {})
                 files.append(meta)
-            writer.write(df.rename(header_names))
+            writer.write(df.rename(names))
             meta.rows += df.height
-            meta.bad_rows += sum(bad.values())
-            for k, v in bad.items():
-                meta.bad_kinds[k] = meta.bad_kinds.get(k, 0) + v
+            kinds, counts = np.unique(bad[bad >= 0], return_counts=True)
+            meta.bad_rows += int(counts.sum())
+            for k, c in zip(kinds.tolist(), counts.tolist(), strict=True):
+                meta.bad_kinds[BAD_KINDS[k]] = meta.bad_kinds.get(BAD_KINDS[k], 0) + c
             done += n
             if progress:
                 progress(done, total)
@@ -2495,7 +1875,6 @@ def generate(
         "bad_rows": sum(f.bad_rows for f in files),
         "files": [asdict(f) for f in files],
     }
-    (out_dir / "manifest.json").write_text(
-        json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
-    )
+    text = json.dumps(manifest, ensure_ascii=False, indent=1)
+    (out_dir / "manifest.json").write_text(text + "\n", encoding="utf-8")
     return files

@@ -40,7 +40,12 @@ from creditplus.records.validation import (
     natural_key_expr,
 )
 from creditplus.subjects import pii
-from creditplus.subjects.services import resolve_subjects, touch_subjects
+from creditplus.subjects.services import (
+    link_legal_representatives,
+    resolve_subjects,
+    touch_subjects,
+    update_registry,
+)
 
 Progress = Callable[[str, int, int], None]
 RECORD_TABLE = "records_creditrecord"
@@ -368,6 +373,9 @@ def _write(
 
     # -- rejected rows, with the row as submitted -------------------------------------------
     insert_frame(ERROR_TABLE, _error_rows(table, errors, batch))
+    if spec.registry:
+        update_registry(to_write, spec)
+    link_legal_representatives(to_write, spec, now)
     touch_subjects(to_write.get_column("subject_id").unique().to_list(), now)
     batch.stats["events"] = events.height
     IngestBatch.objects.filter(pk=batch.pk).update(stats=batch.stats)

@@ -70,19 +70,32 @@ def _parse_date(expr: pl.Expr) -> pl.Expr:
 
 
 def condition_expr(cond: Condition, frame_types: dict[str, str]) -> pl.Expr:
-    """A boolean expression for a behavior-list / required_if condition on normalized values."""
+    """A boolean expression for a behavior-list / required_if condition on normalized values.
+
+    On a multicode field (values joined by ";"): ``in`` holds when every value is in the
+    list, ``not_in`` when none is, ``contains``/``contains_any`` when at least one is. A
+    condition on an empty field is false, except ``present: false``.
+    """
     col = pl.col(cond.field)
-    ftype = frame_types.get(cond.field, "text")
+    multi = frame_types.get(cond.field) == "multicode"
     if cond.op == "present":
         result = col.is_not_null() if cond.value in (True, "true", None) else col.is_null()
-    elif cond.op in ("in", "eq") and ftype != "multicode":
-        values = cond.value if isinstance(cond.value, list) else [str(cond.value)]
-        result = col.is_in(values) if cond.op == "in" else col == str(cond.value)
+        return result
+    if multi and cond.op in ("in", "not_in", "contains", "contains_any"):
+        parts = col.str.split(";")
+        hits = parts.list.eval(pl.element().is_in(cond.value))
+        result = {
+            "in": hits.list.all(),
+            "not_in": ~hits.list.any(),
+            "contains": hits.list.any(),
+            "contains_any": hits.list.any(),
+        }[cond.op]
+    elif cond.op in ("in", "contains", "contains_any"):
+        result = col.is_in(cond.value)
     elif cond.op == "not_in":
         result = ~col.is_in(cond.value)
-    elif cond.op in ("contains", "contains_any", "in"):
-        parts = col.str.split(";")
-        result = pl.any_horizontal([parts.list.contains(v) for v in cond.value])
+    elif cond.op == "eq" and frame_types.get(cond.field) not in ("decimal", "integer"):
+        result = col == str(cond.value)
     else:
         number = col.cast(pl.Float64, strict=False)
         bound = float(cond.value)
@@ -93,7 +106,7 @@ def condition_expr(cond: Condition, frame_types: dict[str, str]) -> pl.Expr:
             "lte": number <= bound,
             "eq": number == bound,
         }[cond.op]
-    return result.fill_null(False)
+    return (col.is_not_null() & result).fill_null(False)
 
 
 class RowValidator:
@@ -360,4 +373,6 @@ def _label(label: str, message: str) -> str:
 
 def natural_key_expr(spec: ItemSpec) -> pl.Expr:
     """The record's business key as text: the key fields' normalized values joined by "|"."""
-    return pl.concat_str([pl.col(c) for c in spec.natural_key], separator="|")
+    # Empty parts stay empty (not null): e.g. 失信被执行人 is keyed by case number plus the
+    # USCC *or* the ID number of the debtor.
+    return pl.concat_str([pl.col(c).fill_null("") for c in spec.natural_key], separator="|")

@@ -5,8 +5,12 @@ Two ways to validate, with the same rules and the same answers:
 * :func:`check_uscc` / :func:`check_resident_id` — one value, for forms and the API; the
   result carries a Chinese message naming the problem.
 * :func:`uscc_checks` / :func:`resident_id_checks` — a whole Polars series at once, for
-  ingest (millions of rows). Pure Polars expressions, no Python per row. The error column
-  holds codes only; :func:`describe` renders the message of a rejected row when needed.
+  ingest (millions of rows); :func:`with_uscc_checks` / :func:`with_resident_id_checks`
+  add the same columns inside a larger lazy query. Pure Polars expressions, no Python per
+  row (about 0.3–0.4 s per million values on two cores). The error column holds codes
+  only; :func:`describe` renders the message of a rejected row when needed.
+
+The two are kept in agreement by property tests over arbitrary and near-valid strings.
 
 Normalisation (both ways): strip surrounding whitespace (ASCII whitespace, no-break space,
 ideographic space, BOM, zero-width space — what spreadsheets and Chinese IMEs leave
@@ -98,6 +102,9 @@ __all__ = [
     "ERROR_MESSAGES",
     "KNOWN_DIVISIONS",
     "PROVINCE_CODES",
+    "STRIP_CHARS",
+    "USCC_ALPHABET",
+    "USCC_AUTHORITIES",
     "IdentifierCheck",
     "check_resident_id",
     "check_uscc",

@@ -9,6 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from creditplus.bulk import fetch_in, insert_frame, timestamp_text
+from creditplus.catalog.schema import ItemSpec
 from creditplus.subjects import pii
 
 SUBJECT_TABLE = "subjects_subject"
@@ -148,3 +149,63 @@ def touch_subjects(subject_ids: list[int], now: datetime | None = None) -> None:
             cursor.execute(
                 f"UPDATE {SUBJECT_TABLE} SET changed_at = %s WHERE id IN ({marks})", [stamp, *chunk]
             )
+
+
+def update_registry(frame: pl.DataFrame, spec: ItemSpec) -> int:
+    """Copy the registration item's facts onto the subjects (registration is authoritative for
+    a subject's name and basics; other items never rename a subject)."""
+    columns = {"name": spec.subject.name, **spec.registry}
+    rows = frame.select(
+        [pl.col(src).alias(dst) for dst, src in columns.items()] + [pl.col("subject_id")]
+    ).unique("subject_id", keep="last")
+    text_cols = [c for c in columns if c not in ("registered_capital", "established_on")]
+    rows = rows.with_columns([pl.col(c).fill_null("") for c in text_cols])
+    assignments = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in columns)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {SUBJECT_TABLE} SET {assignments}, registered = %s WHERE id = %s",
+            [(*row[:-1], True, row[-1]) for row in rows.iter_rows()],
+        )
+    return rows.height
+
+
+def link_legal_representatives(frame: pl.DataFrame, spec: ItemSpec, now: datetime) -> int:
+    """Create the natural persons named as legal representatives (by ID number) and their
+    relation to the organisation, so that a person's other companies can be found."""
+    s = spec.subject
+    if not (s.legal_rep and s.legal_rep_id_number):
+        return 0
+    reps = frame.filter(
+        pl.col(s.legal_rep_id_number).is_not_null() & (pl.col("__kind") != "person")
+    ).select(
+        pl.col("subject_id").alias("organisation_id"),
+        pl.lit("person").alias("kind"),
+        pl.lit(None, dtype=pl.Utf8).alias("uscc"),
+        (pl.col(s.legal_rep_id_type) if s.legal_rep_id_type else pl.lit(None, dtype=pl.Utf8)).alias(
+            "id_type"
+        ),
+        pl.col(s.legal_rep_id_number).alias("id_number"),
+        pl.col(s.legal_rep).fill_null("").alias("name"),
+    )
+    if reps.height == 0:
+        return 0
+    resolved, _ = resolve_subjects(reps.drop("organisation_id").with_row_index("_i"), now=now)
+    pairs = reps.with_row_index("_i").join(
+        resolved.select("_i", pl.col("subject_id").alias("person_id")), on="_i"
+    )
+    pairs = pairs.select("organisation_id", "person_id").unique()
+    existing = fetch_in(
+        "SELECT organisation_id, person_id FROM subjects_subjectrelation WHERE role = %s AND organisation_id IN ({in})",
+        pairs.get_column("organisation_id").unique().to_list(),
+        extra=["legal_rep"],
+        schema={"organisation_id": pl.Int64, "person_id": pl.Int64},
+    )
+    new = pairs.join(existing, on=["organisation_id", "person_id"], how="anti")
+    return insert_frame(
+        "subjects_subjectrelation",
+        new.with_columns(
+            pl.lit("legal_rep").alias("role"),
+            pl.lit(None, dtype=pl.Utf8).alias("since"),
+            pl.lit(timestamp_text(now)).alias("created_at"),
+        ),
+    )
