@@ -422,10 +422,33 @@ _PENALTIES_PERSON = (
 )
 _SERIOUS = ("吊销许可证件", "责令关闭", "责令停产停业", "限制从业", "行政拘留")
 _UNKNOWN_VALUES = {"XKLB": "一般", "CFLB": "责令改正", "XK_ZT": "注销", "ZJLX": "军官证",
-                   "XDR_LB": "企业法人", "SCZTLX": "有限公司", "DJZT": "正常", "HYML": "Z"}
+                   "XDR_LB": "企业法人", "SCZTLX": "有限公司", "DJZT": "正常", "HYML": "Z",
+                   "SF": "Y", "NSXYJB": "AA", "RYJB": "县级"}
 _DJZT_WEIGHTS = {"存续": 90, "在业": 3, "吊销": 2, "注销": 4, "撤销": 0.3, "迁出": 0.7}
 _CLOSE_REASONS = {"注销": "决议解散", "吊销": "成立后无正当理由超过六个月未开业",
                   "撤销": "提交虚假材料取得登记", "迁出": "住所迁出本区"}
+# realistic value weights of some code tables (a generic skew toward the first value otherwise)
+_TABLE_WEIGHTS = {
+    "HGXYDJ": {"高级认证企业": 3, "一般信用企业": 90, "失信企业": 7},
+    "HJXYDJ": {"环保诚信": 25, "环保良好": 60, "环保警示": 10, "环保不良": 5},
+    "RYJB": {"国家级": 3, "省级": 15, "地市级": 20, "区级": 50, "行业组织": 12},
+    "SXBZX_LXQK": {"全部未履行": 80, "部分未履行": 20},
+    "QXGZ_QCZT": {"未清偿": 30, "部分清偿": 20, "已全部清偿": 50},
+    "SBJNZT": {"未缴纳": 40, "部分补缴": 20, "已全部补缴": 40},
+    "XFZGQK": {"已整改": 70, "整改中": 20, "逾期未整改": 10},
+    "CNLXZT": {"全部履行": 30, "部分履行": 30, "全部未履行": 40},
+    "GKLX": {"可向社会公开": 80, "特定范围内公开": 15, "不可公开": 5},
+    "JZZTLX": {"施工单位": 50, "建设单位": 10, "设计单位": 6, "工程监理单位": 12, "勘察单位": 4},
+    "SF": {"是": 1, "否": 6},
+    "SGDJ": {"一般事故": 90, "较大事故": 9, "重大事故": 1, "特别重大事故": 0.1},
+}
+_SPARSE_TABLES = {"SGDJ": 0.15}  # optional fields of these tables are mostly empty
+_HONOURS = ("诚信示范企业", "文明单位", "优秀企业", "科技小巨人企业", "先进集体", "质量金奖",
+            "慈善之星", "劳动关系和谐企业", "专精特新中小企业", "守合同重信用企业")
+_PROJECTS = ("地块商品住宅项目", "路道路改建工程", "科创园区厂房新建工程", "学校新建工程",
+             "社区卫生服务中心改扩建工程", "河道综合整治工程", "商业综合体项目")
+_MATTERS = ("申请食品经营许可", "办理建设工程施工许可", "申领人力资源服务许可证", "申请政府专项扶持资金",
+            "参与政府采购活动", "申请信用修复", "办理公共场所卫生许可", "申请高新技术企业认定")
 _REMARKS = ("无", "简易程序", "已履行完毕", "首次违法", "当事人已整改", "延续", "变更")
 _FILLER = "当事人对上述事实无异议，已当场改正并承诺今后严格遵守相关法律法规的规定。"
 _FACTS = (
@@ -826,9 +849,15 @@ def build_population(subjects: int, seed: int, today: date) -> Population:
 
 # --------------------------------------------------------------------------- catalog items
 
-_AUTHORITY = re.compile(
-    r"(机关|来源单位|数据来源|认定单位|决定单位|作出单位|实施单位|受理单位|执行法院|发证单位)(名称)?$"
-)
+_AUTHORITY = re.compile(r"(机关|单位|海关|法院|数据来源)(名称)?$")
+_DOC = re.compile(r"文号|文书号|文书编号|决定书号|案号|顺序号")
+_EVENT = re.compile(r"移出|删除|撤销|解除|终止|注销")  # optional dates of a later event
+_REASON_TABLE = re.compile(r"违法|情形|事由|失信|不良|案件性质|原因")
+
+
+def _core(label: str) -> str:
+    """The label without a trailing parenthetical: 授予机关（单位） → 授予机关."""
+    return re.sub(r"[（(][^（()）]*[）)]$", "", label)
 
 
 @dataclass
@@ -849,6 +878,7 @@ class Item:
     per_subject: bool = False
     market_only: bool = False
     penalty_field: str | None = None
+    reason_field: str | None = None  # a code field saying what happened (违法行为类型, 失信情形…)
     labels_unique: bool = True
 
     def __post_init__(self) -> None:
@@ -866,17 +896,22 @@ class Item:
         labels = [str(f.get("label") or f["code"]) for f in self.fields]
         self.labels_unique = len(set(labels)) == len(labels)
         role_of = {v: k for k, v in self.subject.items()}
+        doc_in_key = any(_DOC.search(str(self.by_code[k].get("label", ""))) for k in self.natural_key)
+        self.reason_field = next(
+            (f["code"] for f in self.fields if f.get("type") == "code" and _REASON_TABLE.search(
+                str((self.tables.get(f.get("code_table") or "") or {}).get("name", "")))),
+            None,
+        )  # fmt: skip
         for f in self.fields:
             code, label, typ = f["code"], str(f.get("label", "")), f.get("type", "text")
             if code in role_of:
                 role = "subj." + role_of[code]
             elif typ == "uscc":
                 role = "auth.uscc"
-            elif typ == "text" and _AUTHORITY.search(label):
+            elif typ == "text" and _AUTHORITY.search(_core(label)):
                 role = "auth.name"
             elif typ == "text" and (
-                re.search(r"文号|文书号|决定书号|案号", label)
-                or (code in self.natural_key and not re.search(r"名称|日期|年度", label))
+                _DOC.search(label) or (code in self.natural_key and not doc_in_key and not re.search(r"名称|年度|代码", label))
             ):
                 role = "doc"
             else:
@@ -1064,7 +1099,7 @@ class _Chunk:
             self.state["pos"] = self.state.get("pos", 0) + n
             is_p = np.zeros(n, bool)
         elif pool.size:
-            skew = 1.6 if it.penalty_field else 1.25
+            skew = 1.0 if not it.keyed_by_construction else 1.6 if it.penalty_field else 1.25
             org = pool[(pool.size * rng.random(n) ** skew).astype(np.int64)]
             pref = self.pools.preferred(self.s.dept["code"])
             if pref is not None:
@@ -1099,29 +1134,43 @@ class _Chunk:
         it, rng, n = self.it, self.rng, self.n
         d0 = self.base_dates(w)
         severity = self.penalty()[3] if it.penalty_field else None
+        starts = {it.by_code[it.decision].get("not_before")} if it.decision else set()
 
         def resolve(f: dict, depth: int = 0) -> pl.Series:
             code, label, ref = f["code"], str(f.get("label", "")), f.get("not_before")
             if code in self.dates:
                 return self.dates[code]
+            optional = not f.get("required")
             if code == it.decision:
                 d = d0
             elif re.search(r"成立|设立|营业期限自|经营期限自", label):
                 d = w["est"]
             elif "出生" in label:
                 d = w["birth"]
+            elif code in starts:  # a date the decision must not precede: 立案日期, 承诺作出日期
+                d = _shift(d0, -rng.integers(0, 366, n))
+            elif re.search(r"期间起|所属期起|期起$", label):
+                d = _shift(d0, -rng.integers(30, 721, n))
             elif ref in it.by_code and depth < 8:
                 base = resolve(it.by_code[ref], depth + 1)
-                if re.search(r"公示截止|公示期|有效期", label) and severity is not None:
+                if re.search(r"公示截止|公布截止|公示期|有效期", label) and severity is not None:
                     d = _add_months(base, np.array([3, 12, 36])[severity])
                 elif re.search(r"营业期限至|经营期限至", label):
                     d = _add_months(base, rng.choice([120, 240, 360, 600], n))
-                    if "长期" in label and not f.get("required"):  # empty means 长期
+                    if "长期" in label and optional:  # empty means 长期
                         d = _when(rng.random(n) < 0.4, d)
-                elif re.search(r"至|止|截止|届满|到期", label):
-                    d = _add_months(base, rng.choice([12, 36, 36, 60, 60, 72], n))
+                elif re.search(r"期间止|所属期止|期止$", label):
+                    end = _day_numbers(d0)
+                    d = _dates(np.minimum(_day_numbers(base) + rng.integers(30, 366, n), end))
+                elif _EVENT.search(label) and optional:  # removed / deleted later, if at all
+                    d = _shift(base, rng.integers(30, 721, n))
+                    d = _when((d <= self.today) & pl.Series(rng.random(n) < 0.25), d)
                 elif re.search(r"注销|吊销|撤销", label):
                     d = d0
+                elif re.search(r"起始|开始|起$|自$|公布日期|发布日期|公示日期", label):
+                    d = _shift(base, np.where(rng.random(n) < 0.5, 0, rng.integers(1, 16, n)))
+                elif re.search(r"至|止|截止|届满|到期", label):
+                    d = _add_months(base, rng.choice([12, 36, 36, 60, 60, 72], n))
                 else:
                     d = _shift(base, rng.integers(0, 181, n))
             elif re.search(r"自$|起始|开始|起$", label):
@@ -1131,11 +1180,8 @@ class _Chunk:
             if f.get("not_future"):
                 d = pl.select(pl.min_horizontal(pl.lit(d), pl.lit(self.today))).to_series()
             if ref in self.dates:  # keep the order the catalog asks for
-                d = _when(
-                    d.is_null(),
-                    None,
-                    pl.select(pl.max_horizontal(pl.lit(d), pl.lit(self.dates[ref]))).to_series(),
-                )
+                later = pl.select(pl.max_horizontal(pl.lit(d), pl.lit(self.dates[ref]))).to_series()
+                d = _when(d.is_null(), None, later)
             self.dates[code] = d.cast(pl.Date).alias(code)
             return self.dates[code]
 
@@ -1306,7 +1352,15 @@ class _Chunk:
             )
         if "存续" in codes:
             return _pick(codes, _choice(rng, n, [_DJZT_WEIGHTS.get(c, 0.5) for c in codes]))
-        skewed = _pick(codes, _choice(rng, n, [1 / (i + 1) ** 1.2 for i in range(len(codes))]))
+        named = [c for c, lab in zip(codes, labels, strict=True) if len(lab) > 1 and lab in self.it.name]
+        if named:  # 纳税信用A级纳税人: the item is about one value
+            return _const(named[0], n)
+        table = str(f.get("code_table", ""))
+        known = _TABLE_WEIGHTS.get(table, {})
+        weights = [known.get(c, 0.5) if known else 1 / (i + 1) ** 1.2 for i, c in enumerate(codes)]
+        skewed = _pick(codes, _choice(rng, n, weights))
+        if table in _SPARSE_TABLES and not f.get("required"):
+            return _when(rng.random(n) < _SPARSE_TABLES[table], skewed)
         if find("普通") and find("特许"):  # 许可类别 follows the permit
             pc = self.permit()["pcat"]
             return _when(pc.is_in(codes) & pl.Series(rng.random(n) < 0.9), pc, skewed)
@@ -1318,8 +1372,6 @@ class _Chunk:
             end = self.end_date()
             ok = (end >= self.today).fill_null(True) if end is not None else pl.Series([True] * n)
             return _when(ok & pl.Series(rng.random(n) < 0.97), valid, invalid)
-        if codes == ["是", "否"]:
-            return _pick(codes, _choice(rng, n, [1, 3]))
         return skewed
 
     def end_date(self) -> pl.Series | None:
@@ -1360,12 +1412,33 @@ class _Chunk:
             return self.amount(f, w["capital"].to_numpy())
         return self.amount(f, np.rint(np.exp(rng.normal(np.log(50_000), 1.3, n)) / 100) * 100)
 
-    def text_value(self, f: dict, w: pl.DataFrame) -> pl.Series:  # noqa: C901, PLR0911, PLR0912
+    def fact(self, name: pl.Series) -> pl.Series:
+        """违法事实: what happened (the item's reason code, else the department's usual case)."""
+        n, rng, v = self.n, self.rng, self.violation()
+        what = v["vfact"]
+        reason = self.it.reason_field
+        if reason and reason in self.out:
+            labels = {str(x["code"]): str(x.get("label") or x["code"]) for x in self.it.table(self.it.by_code[reason])}
+            what = self.out[reason].replace_strict(labels, default="", return_dtype=pl.String)
+            what = _when(what.str.starts_with("其他") | (what == ""), v["vfact"], what)
+        d = self.dates.get(self.it.decision or "", pl.Series([self.today] * n))
+        when = _shift(d.fill_null(self.today), -rng.integers(10, 90, n)).dt.strftime("%Y年%-m月%-d日")
+        parts = {"{name}": name, "{when}": when, "{fact}": what, "{law}": v["vlaw"]}
+        texts = [pl.select(pl.concat_str([parts.get(p, pl.lit(p)) for p in t])).to_series() for t in _FACTS]
+        pick = rng.integers(0, len(texts), n)
+        return _when(pick == 0, texts[0], _when(pick == 1, texts[1], texts[2]))
+
+    def text_value(self, f: dict, w: pl.DataFrame) -> pl.Series:
+        """A text field, by the first hook its label matches."""
         n, rng, dept = self.n, self.rng, self.s.dept
         label, role = str(f.get("label", "")), self.it.roles[f["code"]]
         name = _when(w["is_p"], w["pname"], w["name"])
+        someone = self.pop.persons["pname"].gather(rng.integers(0, self.pop.persons.height, n))
+        decision_year = self.decision_years()
         if role == "subj.name":
             return name
+        if re.search(r"直接责任|有关人员|财务负责人|人员$|姓名$", label):
+            return _when(~w["is_p"] & pl.Series(rng.random(n) < 0.6), someone)
         if role == "subj.legal_rep" or re.search(r"法定代表人|负责人|经营者|投资人", label):
             return _when(~w["is_p"], w["pname"])
         if role == "auth.name":
@@ -1374,28 +1447,21 @@ class _Chunk:
             return self.doc_numbers(f)
         if re.search(r"违法行为类型|违法行为名称|案由", label):
             return self.violation()["vtype"]
-        if re.search(r"事实", label):
-            v = self.violation()
-            d = self.dates.get(self.it.decision or "", pl.Series([self.today] * n))
-            when = _shift(d, -rng.integers(10, 90, n)).dt.strftime("%Y年%-m月%-d日")
-            parts = {"{name}": name, "{when}": when, "{fact}": v["vfact"], "{law}": v["vlaw"]}
-            texts = [pl.concat_str([parts.get(p, pl.lit(p)) for p in t]) for t in _FACTS]
-            pick = rng.integers(0, len(texts), n)
-            return _when(pick == 0, pl.select(texts[0]).to_series(),
-                         _when(pick == 1, pl.select(texts[1]).to_series(), pl.select(texts[2]).to_series()))  # fmt: skip
+        if re.search(r"事实|失信行为|违法行为", label):
+            return self.fact(name)
         if re.search(r"依据", label):
             v = self.violation()
             return "依据" + v["vlaw"] + v["vart"] + "的规定"
         if re.search(r"暂扣或吊销|证照名称及编号", label):
             p = self.permit()
             return p["pname"] + "（" + p["pprefix"] + _digits(rng, n, 8) + "）"
-        if re.search(r"处罚内容|处罚结果", label) and self.it.penalty_field:
-            return self.penalty_text()
+        if re.search(r"处罚内容|处罚结果|处理.{0,4}内容", label):
+            if self.it.penalty_field:
+                return self.penalty_text()
+            outcome = ("予以警告", "责令改正并罚款人民币一万元", "通报批评", "责令限期改正", "罚款人民币五千元")
+            return _pick(outcome, _choice(rng, n, [3, 3, 1, 2, 2]))
         if "文书名称" in label:
-            return _pick(
-                ("准予行政许可决定书", "行政许可决定书", "准予许可决定书"),
-                _choice(rng, n, [7, 2, 1]),
-            )
+            return _pick(("准予行政许可决定书", "行政许可决定书", "准予许可决定书"), _choice(rng, n, [7, 2, 1]))
         if re.search(r"证书名称|许可证名称|证件名称", label):
             return self.permit()["pname"]
         if "许可内容" in label:
@@ -1410,6 +1476,8 @@ class _Chunk:
             return _when(~w["is_p"] & pl.Series(rng.random(n) < 0.15), w["uscc"].str.slice(8, 9))
         if re.search(r"税务登记号|事业单位证书号|社会组织登记证号", label):
             return _const(None, n)
+        if re.search(r"场所名称", label):
+            return _when(w["is_p"], w["address"], w["name"])
         if re.search(r"街道|镇", label):
             return w["town"]
         if re.search(r"地址|住所|经营场所", label):
@@ -1420,37 +1488,75 @@ class _Chunk:
             codes = pl.DataFrame({"s": list(_CLASSES), "c": [v.split() for v in _CLASSES.values()]})
             c = w.select("industry").join(codes, left_on="industry", right_on="s", how="left")["c"]
             c = c.fill_null(pl.lit(["7299"], dtype=pl.List(pl.String)))
-            return c.list.get(
-                pl.Series(rng.integers(0, 1 << 20, n)) % c.list.len(), null_on_oob=True
-            )
+            return c.list.get(pl.Series(rng.integers(0, 1 << 20, n)) % c.list.len(), null_on_oob=True)
         if "行业" in label:
             return w["industry"].replace_strict(_SECTIONS, default="其他")
         if re.search(r"电话|手机|联系方式", label):
             mobile = "1" + _pick("3589", rng.integers(0, 4, n)) + _digits(rng, n, 9)
-            return _when(
-                rng.random(n) < 0.7,
-                mobile,
-                "021-" + _pick("56", rng.integers(0, 2, n)) + _digits(rng, n, 7),
-            )
+            return _when(rng.random(n) < 0.7, mobile, "021-" + _pick("56", rng.integers(0, 2, n)) + _digits(rng, n, 7))
+        if "年度" in label:  # 2024—2025年度
+            return (decision_year - 2).cast(pl.String) + "—" + (decision_year - 1).cast(pl.String) + "年度"
+        if "荣誉名称" in label:
+            return decision_year.cast(pl.String) + "年度浦东新区" + _pick(_HONOURS, rng.integers(0, len(_HONOURS), n))
+        if re.search(r"项目名称|工程名称", label):
+            place = _pick([t[0][:2] for t in _TOWNS], rng.integers(0, len(_TOWNS), n))
+            return "浦东新区" + place + _pick(_BRAND_WORDS, rng.integers(0, len(_BRAND_WORDS), n)) + _pick(
+                _PROJECTS, rng.integers(0, len(_PROJECTS), n))  # fmt: skip
+        if "项目代码" in label:
+            ym = (decision_year - 1).cast(pl.String).str.slice(2, 2) + _pick(("03", "06", "09", "11"), rng.integers(0, 4, n))
+            return ym + "-310115-04-01-" + _digits(rng, n, 6)
+        if "资质证书" in label:
+            return "D2" + _digits(rng, n, 8)
+        if "不良行为代码" in label:
+            return _pick("ABCDEF", rng.integers(0, 6, n)) + pl.Series(rng.integers(1, 4, n)).cast(pl.String) + "-" + pl.Series(rng.integers(1, 8, n)).cast(pl.String)
+        if "海关编码" in label:
+            return "3122" + _digits(rng, n, 6)
+        if "海关" in label:
+            return _pick(("浦东海关", "外高桥港区海关", "洋山海关", "浦东国际机场海关"), rng.integers(0, 4, n))
+        if re.search(r"专利号|商标|申请号", label):
+            patent = "ZL" + decision_year.cast(pl.String) + "1" + _digits(rng, n, 7) + "." + _digits(rng, n, 1)
+            return _when(rng.random(n) < 0.6, patent, "第" + _digits(rng, n, 8) + "号商标")
+        if "食品" in label and re.search(r"编号|证号", label):
+            return "JY3" + "1011" + _digits(rng, n, 9)
+        if re.search(r"登记编号|单位编号", label):
+            return _digits(rng, n, 10)
         if re.search(r"编号|证号|证书号", label):
             seq = self.counter("permit:" + f["code"], pl.Series([0] * n))
             return self.permit()["pprefix"] + (seq + 1000).cast(pl.String).str.zfill(6)
+        if re.search(r"编码", label):
+            return _digits(rng, n, min(int(f.get("max_length") or 10), 18))
+        if "中介机构" in label:
+            firm = "上海" + _pick(_BRAND_WORDS, rng.integers(0, len(_BRAND_WORDS), n)) + "税务师事务所有限公司"
+            return _when(rng.random(n) < 0.1, firm)
+        if "从业禁止" in label:
+            return _when(rng.random(n) < 0.05, "五年内不得从事相关生产经营管理工作")
+        if "追究" in label:
+            return _pick(("撤销相关行政许可决定", "记入信用记录并依法予以惩戒", "取消享受的优惠政策"), rng.integers(0, 3, n))
+        if "未履行" in label:
+            return _pick(("未在承诺期限内补齐申请材料", "承诺事项与实际情况不符", "未按承诺落实整改"), rng.integers(0, 3, n))
+        if re.search(r"违诺责任|违约责任", label):
+            return _const("如违反承诺，自愿接受撤销相关许可、记入信用记录等处理，并承担相应法律责任。", n)
+        if "承诺内容" in label:
+            return _const("本单位（本人）承诺所提交的申请材料真实、合法、有效，已知晓相关条件和要求，"
+                          "如有不实，愿承担相应法律责任。", n)  # fmt: skip
+        if "事由" in label:
+            return _pick(_MATTERS, rng.integers(0, len(_MATTERS), n))
+        if "已履行" in label:
+            paid = pl.Series(np.rint(np.exp(rng.normal(9, 1, n)) / 100) * 100).cast(pl.Int64).cast(pl.String)
+            return _when(rng.random(n) < 0.3, "已履行人民币" + paid + "元")
+        if "义务" in label:
+            owed = pl.Series(np.rint(np.exp(rng.normal(11, 1.2, n)) / 100) * 100).cast(pl.Int64).cast(pl.String)
+            return "被执行人应支付申请执行人款项人民币" + owed + "元及相应利息"
         if re.search(r"原因|理由", label):
-            status = next(
-                (c for c, v in self.out.items() if v.is_in(list(_CLOSE_REASONS)).any()), None
-            )
+            status = next((c for c, v in self.out.items() if v.is_in(list(_CLOSE_REASONS)).any()), None)
             if status and re.search(r"注销|吊销|撤销", label):
-                return self.out[status].replace_strict(
-                    _CLOSE_REASONS, default=None, return_dtype=pl.String
-                )
-            return _pick(("情节轻微", "已整改到位", "按规定处理"), rng.integers(0, 3, n))
+                return self.out[status].replace_strict(_CLOSE_REASONS, default=None, return_dtype=pl.String)
+            return _pick(("已履行相关义务，申请移出", "已补报并公示", "期限届满"), rng.integers(0, 3, n))
         if "备注" in label:
             return _when(rng.random(n) < 0.08, _pick(_REMARKS, rng.integers(0, len(_REMARKS), n)))
         if label.endswith("名称"):
             return self.it.name + "（" + _pick("一二三", rng.integers(0, 3, n)) + "）"
-        return _when(
-            rng.random(n) < 0.5, self.violation()["vfact"], f"{self.it.name}：已按规定办理"
-        )
+        return _when(rng.random(n) < 0.5, self.violation()["vfact"], f"{self.it.name}：已按规定办理")
 
     def penalty_text(self) -> pl.Series:
         """处罚内容 from the categories: 警告；罚款人民币5000元；吊销食品经营许可证…"""
@@ -1491,6 +1597,12 @@ class _Chunk:
         out = self.out
         for f in self.it.fields:
             out[f["code"]] = self.value(f, w).cast(pl.String).alias(f["code"])
+        for f in self.it.fields:  # 移出原因, 移出机关… exist only when the event happened
+            word = _EVENT.search(_core(str(f.get("label", ""))))
+            if word and f.get("type") != "date" and not f.get("required"):
+                when = next((d for c, d in self.dates.items() if word.group() in str(self.it.by_code[c].get("label"))), None)
+                if when is not None:
+                    out[f["code"]] = _when(when.is_not_null(), out[f["code"]])
         codes = dict(out)
         for f in self.it.fields:  # conditional fields exist only when their condition holds
             rule = f.get("required_if")
