@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
+from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
 from creditplus.accounts.models import Department
 from creditplus.accounts.permissions import get_for_user, require_perm
@@ -78,7 +78,7 @@ def _source(request: HttpRequest) -> str:
 @router.post(
     "/batches", response={201: BatchOut, 200: BatchOut}, auth=AUTH, summary="报送 JSON 数据行"
 )
-def submit_rows(request: HttpRequest, payload: RowsIn) -> tuple[int, IngestBatch]:
+def submit_rows(request: HttpRequest, payload: RowsIn) -> Status:
     item, department = _context(request, payload.item, payload.department)
     replay = _known_batch(department, payload.batch_id)
     batch = ingest_rows(
@@ -91,7 +91,7 @@ def submit_rows(request: HttpRequest, payload: RowsIn) -> tuple[int, IngestBatch
             actor=request.auth.get_username(),
         ),
     )
-    return (200 if replay else 201), batch
+    return Status(200 if replay else 201, batch)
 
 
 @router.post(
@@ -106,7 +106,7 @@ def submit_file(
     item: Form[str],
     batch_id: Form[str] = "",
     department: Form[str | None] = None,
-) -> tuple[int, IngestBatch]:
+) -> Status:
     catalog_item, dept = _context(request, item, department)
     if file.size and file.size > MAX_UPLOAD:
         raise DomainError("file_too_large", "文件超过 200 MB，请拆分后报送", "file", status=413)
@@ -122,7 +122,7 @@ def submit_file(
             actor=request.auth.get_username(),
         ),
     )
-    return (200 if replay else 201), batch
+    return Status(200 if replay else 201, batch)
 
 
 def _known_batch(department: Department, batch_id: str) -> bool:

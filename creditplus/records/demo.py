@@ -1269,11 +1269,16 @@ class _Chunk:
         years = self.decision_years()
         seq = self.counter("doc:" + f["code"], years).cast(pl.String)
         y = years.cast(pl.String)
-        if "案号" in str(f.get("label", "")):
-            word = "执" if "执行" in self.it.name else "民初"
-            return "（" + y + "）沪0115" + word + seq + "号"
-        kind = {"CF": "处", "XK": "许"}.get(self.it.code) or self.it.name.removeprefix("行政")[:1]
+        label = str(f.get("label", ""))
+        if "行政区划" in label:  # 承诺编码: division + date + serial
+            d = self.dates.get(self.it.decision or "", pl.Series([self.today] * self.n))
+            return "310115" + d.fill_null(self.today).dt.strftime("%Y%m%d") + seq.str.zfill(6)
         dept = self.s.dept["code"]
+        if "案号" in label or dept == "FY":  # court style
+            word = "执" if "案号" in label and "执行" in self.it.name else "民初"
+            return "（" + y + "）沪0115" + word + seq + "号"
+        kind = "处" if "处罚" in label else {"CF": "处", "XK": "许"}.get(self.it.code)
+        kind = kind or ("列" if "列入" in label else self.it.name.removeprefix("行政")[:1])
         prefix = _DEPT_HINTS.get(dept, (f"沪浦{dept}",))[0]
         return prefix + kind + "〔" + y + "〕" + seq + "号"
 
@@ -1401,8 +1406,14 @@ class _Chunk:
                 return pl.Series(
                     np.maximum(1, np.exp(rng.normal(2.5, 1.2, n))).astype(np.int64)
                 ).cast(pl.String)
-            if re.search(r"年度|年份", label):
-                return _const(str(self.today.year - 1), n)
+            if re.search(r"年度|年份", label):  # evaluated the year before publication
+                return (self.decision_years() - 1).cast(pl.String)
+            if "死亡" in label:
+                return _pick("0111123", rng.integers(0, 7, n))
+            if re.search(r"月数", label):
+                return pl.Series(rng.integers(1, 25, n)).cast(pl.String)
+            if re.search(r"年数", label):
+                return pl.Series(rng.integers(1, 11, n)).cast(pl.String)
             return pl.Series(rng.integers(1, 100, n)).cast(pl.String)
         if "罚款" in label and self.it.penalty_field:
             return self.amount(f, self.penalty()[1])
@@ -1410,6 +1421,11 @@ class _Chunk:
             return self.amount(f, self.penalty()[2])
         if re.search(r"注册资本|出资|资金数额", label):
             return self.amount(f, w["capital"].to_numpy())
+        if re.search(r"得分|分数|评分", label):
+            score = pl.Series(np.clip(rng.normal(82, 8, n), 40, 100)).round(int(f.get("scale") or 0))
+            return score.cast(pl.String)
+        if "滞纳金" in label:
+            return self.amount(f, np.rint(np.exp(rng.normal(np.log(3_000), 1.0, n)) / 10) * 10)
         return self.amount(f, np.rint(np.exp(rng.normal(np.log(50_000), 1.3, n)) / 100) * 100)
 
     def fact(self, name: pl.Series) -> pl.Series:
@@ -1715,7 +1731,7 @@ class _Chunk:
             ]
         return found
 
-    def mutate(self, kind: str, f: dict, rows: np.ndarray) -> None:  # noqa: C901
+    def mutate(self, kind: str, f: dict, rows: np.ndarray) -> None:
         code, rng, out, k, n = f["code"], self.rng, self.out, rows.size, self.n
         mask = np.zeros(n, bool)
         mask[rows] = True
