@@ -50,7 +50,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _database(tmp: Path) -> Iterator[str]:
+def throwaway_database(tmp: Path) -> Iterator[str]:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         yield f"sqlite:///{tmp / 'server.sqlite3'}"
@@ -72,7 +72,7 @@ def _database(tmp: Path) -> Iterator[str]:
 @contextmanager
 def app_server(tmp: Path) -> Iterator[AppServer]:
     """Migrate a fresh database, load reference data, and serve it until the block ends."""
-    with _database(tmp) as database_url:
+    with throwaway_database(tmp) as database_url:
         port = _free_port()
         env = {**os.environ, "DATABASE_URL": database_url, "CREDITPLUS_VAR_DIR": str(tmp)}
         server = AppServer(f"http://127.0.0.1:{port}", env)

@@ -11,7 +11,6 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from stdnum.cn import uscc
 
 from creditplus.accounts.choices import (
     DEPARTMENT_ROLES,
@@ -24,8 +23,14 @@ from creditplus.accounts.choices import (
 
 def validate_uscc(value: str) -> None:
     """Reject a unified social credit code whose check character does not match."""
-    if not uscc.is_valid(value):
-        raise ValidationError(_("统一社会信用代码校验失败：%(value)s"), params={"value": value})
+    from creditplus.subjects.identifiers import check_uscc  # the project's one USCC rule
+
+    result = check_uscc(str(value))
+    if not result.ok:
+        raise ValidationError(
+            _("统一社会信用代码校验失败：%(value)s（%(reason)s）"),
+            params={"value": value, "reason": result.message},
+        )
 
 
 class Department(models.Model):

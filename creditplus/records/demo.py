@@ -21,10 +21,13 @@ from __future__ import annotations
 import json
 import logging
 import math
+import multiprocessing
+import os
 import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -40,9 +43,10 @@ SCALES = {"tiny": 300, "small": 3_000, "medium": 30_000, "pudong": 300_000}
 RECORDS_PER_SUBJECT = 56  # 16.9M records for 300,000 subjects
 MAX_FILE_ROWS = 1_000_000
 MAX_XLSX_ROWS = 50_000
-MAX_XLSX_TOTAL = 600_000  # xlsx rows in one run; beyond that CSV
+MAX_XLSX_TOTAL = 400_000  # xlsx rows in one run; beyond that CSV
 MAX_JSON_ROWS = 300_000
 CHUNK_ROWS = 100_000
+PARALLEL_ROWS = 1_000_000  # above this many rows, use two processes
 MIN_FILE_ROWS = 5
 FORMATS = ("csv-utf8", "csv-utf8-bom", "csv-gb18030", "xlsx", "json")
 BAD_KINDS = (
@@ -180,7 +184,7 @@ _SHOPS = (
 _OTHER_ORGS = (
     ("12", "其他", "P", "上海市浦东新区{brand}{kind}", ("小学", "中学", "幼儿园", "职业技术学校"), 25),
     ("12", "其他", "Q", "上海市浦东新区{town}{brand}{kind}", ("社区卫生服务站", "文化服务中心"), 5),
-    ("51", "其他", "S", "上海市浦东新区{word}{kind}", ("协会", "商会", "促进会", "联合会"), 15),
+    ("51", "其他", "S", "上海市浦东新区{town}{word}{kind}", ("协会", "商会", "促进会", "联合会"), 10),
     ("52", "其他", "P", "上海浦东新区{brand}{kind}", ("培训中心", "艺术培训学校", "养老院"), 25),
     ("93", "农民专业合作社", "A", "上海{brand}{kind}",
      ("蔬菜专业合作社", "水蜜桃专业合作社", "西瓜专业合作社", "葡萄专业合作社"), 15),
@@ -406,7 +410,13 @@ _PERMITS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
     "SFJ": (("律师事务所执业许可证", "律所", "准予设立律师事务所", "认可"),),
     "HG": (("保税仓库注册登记证书", "浦关保", "准予保税仓储", "登记"),),
     "CZJ": (("代理记账许可证书", "DLJZ", "准予从事代理记账业务", "普通"),),
-    "": (("准予行政许可决定书", "沪浦许", "经审查，申请材料齐全、符合法定形式，准予行政许可", "普通"),),
+    "FGW": (("企业投资项目核准批复", "沪浦发改核", "准予核准企业投资项目", "核准"),),
+    "KJJJ": (("技术进出口合同登记证书", "31011520", "准予技术进出口合同登记", "登记"),),
+    "CGZF": (("户外广告设施设置许可", "沪浦户广", "准予设置户外广告设施", "普通"),
+             ("城市道路临时占用许可", "沪浦占道", "准予临时占用城市道路", "普通")),
+    "MZJ": (("民办非企业单位登记证书", "52310115", "准予民办非企业单位成立登记", "登记"),),
+    "ZSCQ": (("专利代理机构执业许可证", "31", "准予从事专利代理业务", "认可"),),
+    "": (("行政许可证", "沪浦许", "经审查，申请材料齐全、符合法定形式，准予行政许可", "普通"),),
 }
 # realistic penalty category combinations (categories, weight); natural persons differ
 _PENALTIES = (
@@ -443,6 +453,8 @@ _TABLE_WEIGHTS = {
     "SGDJ": {"一般事故": 90, "较大事故": 9, "重大事故": 1, "特别重大事故": 0.1},
 }
 _SPARSE_TABLES = {"SGDJ": 0.15}  # optional fields of these tables are mostly empty
+_COMMON_WORDS = {"违法", "行为", "信息", "失信", "严重", "主体", "名单", "记录", "行政", "相关", "领域",
+                 "管理", "企业", "信用"}
 _HONOURS = ("诚信示范企业", "文明单位", "优秀企业", "科技小巨人企业", "先进集体", "质量金奖",
             "慈善之星", "劳动关系和谐企业", "专精特新中小企业", "守合同重信用企业")
 _PROJECTS = ("地块商品住宅项目", "路道路改建工程", "科创园区厂房新建工程", "学校新建工程",
@@ -483,7 +495,7 @@ def _when(mask, then, otherwise=None) -> pl.Series:
 
 
 def _const(value, n: int) -> pl.Series:
-    return pl.Series([value] * n, dtype=pl.String)
+    return pl.repeat(value, n, dtype=pl.String, eager=True)
 
 
 def _digits(rng: np.random.Generator, n: int, width: int) -> pl.Series:
@@ -744,7 +756,7 @@ def build_population(subjects: int, seed: int, today: date) -> Population:
         frame = pl.DataFrame(
             {
                 "pattern": _pick([o[3] for o in _OTHER_ORGS], t),
-                "brand": _pick(_BRAND_WORDS, rng.integers(0, len(_BRAND_WORDS), k)),
+                "brand": brand(k),
                 "town": _pick([x[0] for x in _TOWNS], rng.integers(0, len(_TOWNS), k)),
                 "word": _pick(
                     [w[0] for w in _INDUSTRY_WORDS], rng.integers(0, len(_INDUSTRY_WORDS), k)
@@ -896,7 +908,9 @@ class Item:
         labels = [str(f.get("label") or f["code"]) for f in self.fields]
         self.labels_unique = len(set(labels)) == len(labels)
         role_of = {v: k for k, v in self.subject.items()}
-        doc_in_key = any(_DOC.search(str(self.by_code[k].get("label", ""))) for k in self.natural_key)
+        doc_in_key = any(
+            _DOC.search(str(self.by_code[k].get("label", ""))) for k in self.natural_key
+        )
         self.reason_field = next(
             (f["code"] for f in self.fields if f.get("type") == "code" and _REASON_TABLE.search(
                 str((self.tables.get(f.get("code_table") or "") or {}).get("name", "")))),
@@ -908,10 +922,19 @@ class Item:
                 role = "subj." + role_of[code]
             elif typ == "uscc":
                 role = "auth.uscc"
-            elif typ == "text" and _AUTHORITY.search(_core(label)):
+            elif (
+                typ == "text"
+                and _AUTHORITY.search(_core(label))
+                and not re.search(r"注册地|所属", label)
+            ):
                 role = "auth.name"
             elif typ == "text" and (
-                _DOC.search(label) or (code in self.natural_key and not doc_in_key and not re.search(r"名称|年度|代码", label))
+                _DOC.search(label)
+                or (
+                    code in self.natural_key
+                    and not doc_in_key
+                    and not re.search(r"名称|年度|代码", label)
+                )
             ):
                 role = "doc"
             else:
@@ -1040,7 +1063,7 @@ def _plan(
         s.bad_rate = 0.0 if rng.random() < 0.15 else float(rng.uniform(0.02, 0.03))
         if "person" in s.item.kinds:
             s.person_share = max(_DEPT_HINTS.get(s.dept["code"], ("", "", 0.05))[2], 0.05)
-        limit = MAX_XLSX_ROWS if fmt == "xlsx" else MAX_FILE_ROWS
+        limit = min(MAX_XLSX_ROWS, MAX_FILE_ROWS) if fmt == "xlsx" else MAX_FILE_ROWS
         parts = max(1, math.ceil(s.rows / limit))
         ext = {"xlsx": "xlsx", "json": "json"}.get(fmt, "csv")
         for p in range(parts):
@@ -1162,11 +1185,11 @@ class _Chunk:
                 elif re.search(r"期间止|所属期止|期止$", label):
                     end = _day_numbers(d0)
                     d = _dates(np.minimum(_day_numbers(base) + rng.integers(30, 366, n), end))
+                elif re.search(r"注销|吊销|撤销", label) and f.get("required_if"):
+                    d = d0  # the status change is the latest registration act
                 elif _EVENT.search(label) and optional:  # removed / deleted later, if at all
                     d = _shift(base, rng.integers(30, 721, n))
                     d = _when((d <= self.today) & pl.Series(rng.random(n) < 0.25), d)
-                elif re.search(r"注销|吊销|撤销", label):
-                    d = d0
                 elif re.search(r"起始|开始|起$|自$|公布日期|发布日期|公示日期", label):
                     d = _shift(base, np.where(rng.random(n) < 0.5, 0, rng.integers(1, 16, n)))
                 elif re.search(r"至|止|截止|届满|到期", label):
@@ -1178,7 +1201,8 @@ class _Chunk:
             else:
                 d = _shift(d0, rng.integers(0, 31, n))
             if f.get("not_future"):
-                d = pl.select(pl.min_horizontal(pl.lit(d), pl.lit(self.today))).to_series()
+                capped = pl.select(pl.min_horizontal(pl.lit(d), pl.lit(self.today))).to_series()
+                d = _when(d.is_null(), None, capped)
             if ref in self.dates:  # keep the order the catalog asks for
                 later = pl.select(pl.max_horizontal(pl.lit(d), pl.lit(self.dates[ref]))).to_series()
                 d = _when(d.is_null(), None, later)
@@ -1223,6 +1247,7 @@ class _Chunk:
             serious = (fine >= 1_000_000) | np.any([has(c) for c in _SERIOUS], axis=0)
             minor = ~serious & (fine <= 3000) & ~has("没收违法所得") & ~has("暂扣许可证件")
             self.cache["penalty"] = (cats, fine, conf, np.where(serious, 2, np.where(minor, 0, 1)))
+            self.cache["combos"] = ([c for c, _ in org + per], pick)
         return self.cache["penalty"]  # type: ignore[return-value]
 
     def _profile(self, name: str, table: dict, schema: list[str]) -> pl.DataFrame:
@@ -1235,7 +1260,18 @@ class _Chunk:
         return self.cache[name]  # type: ignore[return-value]
 
     def violation(self) -> pl.DataFrame:
-        return self._profile("violation", _VIOLATIONS, ["vtype", "vfact", "vlaw", "vart"])
+        """The department's usual cases, those that fit the item's name first (食品, 消防…)."""
+        if "violation" not in self.cache:
+            rows = _VIOLATIONS.get(self.s.dept["code"], _VIOLATIONS[""])
+            words = {self.it.name[i : i + 2] for i in range(len(self.it.name) - 1)} - _COMMON_WORDS
+            score = [sum(w in "".join(r) for w in words) for r in rows]
+            rows = [r for r, sc in zip(rows, score, strict=True) if sc == max(score)]
+            idx = self.rng.integers(0, len(rows), self.n)
+            frame = pl.DataFrame(
+                [list(r) for r in rows], schema=["vtype", "vfact", "vlaw", "vart"], orient="row"
+            )
+            self.cache["violation"] = frame[idx]
+        return self.cache["violation"]  # type: ignore[return-value]
 
     def permit(self) -> pl.DataFrame:
         return self._profile("permit", _PERMITS, ["pname", "pprefix", "pcontent", "pcat"])
@@ -1357,7 +1393,9 @@ class _Chunk:
             )
         if "存续" in codes:
             return _pick(codes, _choice(rng, n, [_DJZT_WEIGHTS.get(c, 0.5) for c in codes]))
-        named = [c for c, lab in zip(codes, labels, strict=True) if len(lab) > 1 and lab in self.it.name]
+        named = [
+            c for c, lab in zip(codes, labels, strict=True) if len(lab) > 1 and lab in self.it.name
+        ]
         if named:  # 纳税信用A级纳税人: the item is about one value
             return _const(named[0], n)
         table = str(f.get("code_table", ""))
@@ -1402,14 +1440,14 @@ class _Chunk:
     def number(self, f: dict, w: pl.DataFrame) -> pl.Series:
         label, n, rng = str(f.get("label", "")), self.n, self.rng
         if f.get("type") == "integer":
+            if "死亡" in label:
+                return _pick("0111123", rng.integers(0, 7, n))
             if re.search(r"人数|员工|职工|人次", label):
                 return pl.Series(
                     np.maximum(1, np.exp(rng.normal(2.5, 1.2, n))).astype(np.int64)
                 ).cast(pl.String)
             if re.search(r"年度|年份", label):  # evaluated the year before publication
                 return (self.decision_years() - 1).cast(pl.String)
-            if "死亡" in label:
-                return _pick("0111123", rng.integers(0, 7, n))
             if re.search(r"月数", label):
                 return pl.Series(rng.integers(1, 25, n)).cast(pl.String)
             if re.search(r"年数", label):
@@ -1422,7 +1460,9 @@ class _Chunk:
         if re.search(r"注册资本|出资|资金数额", label):
             return self.amount(f, w["capital"].to_numpy())
         if re.search(r"得分|分数|评分", label):
-            score = pl.Series(np.clip(rng.normal(82, 8, n), 40, 100)).round(int(f.get("scale") or 0))
+            score = pl.Series(np.clip(rng.normal(82, 8, n), 40, 100)).round(
+                int(f.get("scale") or 0)
+            )
             return score.cast(pl.String)
         if "滞纳金" in label:
             return self.amount(f, np.rint(np.exp(rng.normal(np.log(3_000), 1.0, n)) / 10) * 10)
@@ -1434,13 +1474,21 @@ class _Chunk:
         what = v["vfact"]
         reason = self.it.reason_field
         if reason and reason in self.out:
-            labels = {str(x["code"]): str(x.get("label") or x["code"]) for x in self.it.table(self.it.by_code[reason])}
+            labels = {
+                str(x["code"]): str(x.get("label") or x["code"])
+                for x in self.it.table(self.it.by_code[reason])
+            }
             what = self.out[reason].replace_strict(labels, default="", return_dtype=pl.String)
             what = _when(what.str.starts_with("其他") | (what == ""), v["vfact"], what)
         d = self.dates.get(self.it.decision or "", pl.Series([self.today] * n))
-        when = _shift(d.fill_null(self.today), -rng.integers(10, 90, n)).dt.strftime("%Y年%-m月%-d日")
+        when = _shift(d.fill_null(self.today), -rng.integers(10, 90, n)).dt.strftime(
+            "%Y年%-m月%-d日"
+        )
         parts = {"{name}": name, "{when}": when, "{fact}": what, "{law}": v["vlaw"]}
-        texts = [pl.select(pl.concat_str([parts.get(p, pl.lit(p)) for p in t])).to_series() for t in _FACTS]
+        texts = [
+            pl.select(pl.concat_str([parts.get(p, pl.lit(p)) for p in t])).to_series()
+            for t in _FACTS
+        ]
         pick = rng.integers(0, len(texts), n)
         return _when(pick == 0, texts[0], _when(pick == 1, texts[1], texts[2]))
 
@@ -1453,6 +1501,23 @@ class _Chunk:
         decision_year = self.decision_years()
         if role == "subj.name":
             return name
+        if "中介机构" in label:
+            firm = (
+                "上海"
+                + _pick(_BRAND_WORDS, rng.integers(0, len(_BRAND_WORDS), n))
+                + "税务师事务所有限公司"
+            )
+            return _when(rng.random(n) < 0.1, firm)
+        if re.search(r"专利号|商标|申请号", label):
+            patent = (
+                "ZL"
+                + decision_year.cast(pl.String)
+                + "1"
+                + _digits(rng, n, 7)
+                + "."
+                + _digits(rng, n, 1)
+            )
+            return _when(rng.random(n) < 0.6, patent, "第" + _digits(rng, n, 8) + "号商标")
         if re.search(r"直接责任|有关人员|财务负责人|人员$|姓名$", label):
             return _when(~w["is_p"] & pl.Series(rng.random(n) < 0.6), someone)
         if role == "subj.legal_rep" or re.search(r"法定代表人|负责人|经营者|投资人", label):
@@ -1474,14 +1539,28 @@ class _Chunk:
         if re.search(r"处罚内容|处罚结果|处理.{0,4}内容", label):
             if self.it.penalty_field:
                 return self.penalty_text()
-            outcome = ("予以警告", "责令改正并罚款人民币一万元", "通报批评", "责令限期改正", "罚款人民币五千元")
+            outcome = (
+                "予以警告",
+                "责令改正并罚款人民币一万元",
+                "通报批评",
+                "责令限期改正",
+                "罚款人民币五千元",
+            )
             return _pick(outcome, _choice(rng, n, [3, 3, 1, 2, 2]))
         if "文书名称" in label:
-            return _pick(("准予行政许可决定书", "行政许可决定书", "准予许可决定书"), _choice(rng, n, [7, 2, 1]))
+            return _pick(
+                ("准予行政许可决定书", "行政许可决定书", "准予许可决定书"),
+                _choice(rng, n, [7, 2, 1]),
+            )
         if re.search(r"证书名称|许可证名称|证件名称", label):
             return self.permit()["pname"]
         if "许可内容" in label:
-            return "经审查，准予" + self.permit()["pname"] + "。" + self.permit()["pcontent"]
+            p = self.permit()
+            return _when(
+                p["pcontent"].str.starts_with("准予"),
+                p["pcontent"],
+                "准予核发" + p["pname"] + "。" + p["pcontent"],
+            )
         if "许可项目" in label:
             v = w["industry"].replace_strict(_LICENSED, default=None, return_dtype=pl.String)
             return _when(rng.random(n) < 0.8, v)
@@ -1504,34 +1583,56 @@ class _Chunk:
             codes = pl.DataFrame({"s": list(_CLASSES), "c": [v.split() for v in _CLASSES.values()]})
             c = w.select("industry").join(codes, left_on="industry", right_on="s", how="left")["c"]
             c = c.fill_null(pl.lit(["7299"], dtype=pl.List(pl.String)))
-            return c.list.get(pl.Series(rng.integers(0, 1 << 20, n)) % c.list.len(), null_on_oob=True)
+            return c.list.get(
+                pl.Series(rng.integers(0, 1 << 20, n)) % c.list.len(), null_on_oob=True
+            )
         if "行业" in label:
             return w["industry"].replace_strict(_SECTIONS, default="其他")
         if re.search(r"电话|手机|联系方式", label):
             mobile = "1" + _pick("3589", rng.integers(0, 4, n)) + _digits(rng, n, 9)
-            return _when(rng.random(n) < 0.7, mobile, "021-" + _pick("56", rng.integers(0, 2, n)) + _digits(rng, n, 7))
+            return _when(
+                rng.random(n) < 0.7,
+                mobile,
+                "021-" + _pick("56", rng.integers(0, 2, n)) + _digits(rng, n, 7),
+            )
         if "年度" in label:  # 2024—2025年度
-            return (decision_year - 2).cast(pl.String) + "—" + (decision_year - 1).cast(pl.String) + "年度"
+            return (
+                (decision_year - 2).cast(pl.String)
+                + "—"
+                + (decision_year - 1).cast(pl.String)
+                + "年度"
+            )
         if "荣誉名称" in label:
-            return decision_year.cast(pl.String) + "年度浦东新区" + _pick(_HONOURS, rng.integers(0, len(_HONOURS), n))
+            return (
+                decision_year.cast(pl.String)
+                + "年度浦东新区"
+                + _pick(_HONOURS, rng.integers(0, len(_HONOURS), n))
+            )
         if re.search(r"项目名称|工程名称", label):
             place = _pick([t[0][:2] for t in _TOWNS], rng.integers(0, len(_TOWNS), n))
             return "浦东新区" + place + _pick(_BRAND_WORDS, rng.integers(0, len(_BRAND_WORDS), n)) + _pick(
                 _PROJECTS, rng.integers(0, len(_PROJECTS), n))  # fmt: skip
         if "项目代码" in label:
-            ym = (decision_year - 1).cast(pl.String).str.slice(2, 2) + _pick(("03", "06", "09", "11"), rng.integers(0, 4, n))
+            ym = (decision_year - 1).cast(pl.String).str.slice(2, 2) + _pick(
+                ("03", "06", "09", "11"), rng.integers(0, 4, n)
+            )
             return ym + "-310115-04-01-" + _digits(rng, n, 6)
         if "资质证书" in label:
             return "D2" + _digits(rng, n, 8)
         if "不良行为代码" in label:
-            return _pick("ABCDEF", rng.integers(0, 6, n)) + pl.Series(rng.integers(1, 4, n)).cast(pl.String) + "-" + pl.Series(rng.integers(1, 8, n)).cast(pl.String)
+            return (
+                _pick("ABCDEF", rng.integers(0, 6, n))
+                + pl.Series(rng.integers(1, 4, n)).cast(pl.String)
+                + "-"
+                + pl.Series(rng.integers(1, 8, n)).cast(pl.String)
+            )
         if "海关编码" in label:
             return "3122" + _digits(rng, n, 6)
         if "海关" in label:
-            return _pick(("浦东海关", "外高桥港区海关", "洋山海关", "浦东国际机场海关"), rng.integers(0, 4, n))
-        if re.search(r"专利号|商标|申请号", label):
-            patent = "ZL" + decision_year.cast(pl.String) + "1" + _digits(rng, n, 7) + "." + _digits(rng, n, 1)
-            return _when(rng.random(n) < 0.6, patent, "第" + _digits(rng, n, 8) + "号商标")
+            return _pick(
+                ("浦东海关", "外高桥港区海关", "洋山海关", "浦东国际机场海关"),
+                rng.integers(0, 4, n),
+            )
         if "食品" in label and re.search(r"编号|证号", label):
             return "JY3" + "1011" + _digits(rng, n, 9)
         if re.search(r"登记编号|单位编号", label):
@@ -1541,55 +1642,78 @@ class _Chunk:
             return self.permit()["pprefix"] + (seq + 1000).cast(pl.String).str.zfill(6)
         if re.search(r"编码", label):
             return _digits(rng, n, min(int(f.get("max_length") or 10), 18))
-        if "中介机构" in label:
-            firm = "上海" + _pick(_BRAND_WORDS, rng.integers(0, len(_BRAND_WORDS), n)) + "税务师事务所有限公司"
-            return _when(rng.random(n) < 0.1, firm)
         if "从业禁止" in label:
             return _when(rng.random(n) < 0.05, "五年内不得从事相关生产经营管理工作")
         if "追究" in label:
-            return _pick(("撤销相关行政许可决定", "记入信用记录并依法予以惩戒", "取消享受的优惠政策"), rng.integers(0, 3, n))
+            return _pick(
+                ("撤销相关行政许可决定", "记入信用记录并依法予以惩戒", "取消享受的优惠政策"),
+                rng.integers(0, 3, n),
+            )
         if "未履行" in label:
-            return _pick(("未在承诺期限内补齐申请材料", "承诺事项与实际情况不符", "未按承诺落实整改"), rng.integers(0, 3, n))
+            return _pick(
+                ("未在承诺期限内补齐申请材料", "承诺事项与实际情况不符", "未按承诺落实整改"),
+                rng.integers(0, 3, n),
+            )
         if re.search(r"违诺责任|违约责任", label):
-            return _const("如违反承诺，自愿接受撤销相关许可、记入信用记录等处理，并承担相应法律责任。", n)
+            return _const(
+                "如违反承诺，自愿接受撤销相关许可、记入信用记录等处理，并承担相应法律责任。", n
+            )
         if "承诺内容" in label:
             return _const("本单位（本人）承诺所提交的申请材料真实、合法、有效，已知晓相关条件和要求，"
                           "如有不实，愿承担相应法律责任。", n)  # fmt: skip
         if "事由" in label:
             return _pick(_MATTERS, rng.integers(0, len(_MATTERS), n))
         if "已履行" in label:
-            paid = pl.Series(np.rint(np.exp(rng.normal(9, 1, n)) / 100) * 100).cast(pl.Int64).cast(pl.String)
+            paid = (
+                pl.Series(np.rint(np.exp(rng.normal(9, 1, n)) / 100) * 100)
+                .cast(pl.Int64)
+                .cast(pl.String)
+            )
             return _when(rng.random(n) < 0.3, "已履行人民币" + paid + "元")
         if "义务" in label:
-            owed = pl.Series(np.rint(np.exp(rng.normal(11, 1.2, n)) / 100) * 100).cast(pl.Int64).cast(pl.String)
+            owed = (
+                pl.Series(np.rint(np.exp(rng.normal(11, 1.2, n)) / 100) * 100)
+                .cast(pl.Int64)
+                .cast(pl.String)
+            )
             return "被执行人应支付申请执行人款项人民币" + owed + "元及相应利息"
         if re.search(r"原因|理由", label):
-            status = next((c for c, v in self.out.items() if v.is_in(list(_CLOSE_REASONS)).any()), None)
+            status = next(
+                (c for c, v in self.out.items() if v.is_in(list(_CLOSE_REASONS)).any()), None
+            )
             if status and re.search(r"注销|吊销|撤销", label):
-                return self.out[status].replace_strict(_CLOSE_REASONS, default=None, return_dtype=pl.String)
-            return _pick(("已履行相关义务，申请移出", "已补报并公示", "期限届满"), rng.integers(0, 3, n))
+                return self.out[status].replace_strict(
+                    _CLOSE_REASONS, default=None, return_dtype=pl.String
+                )
+            return _pick(
+                ("已履行相关义务，申请移出", "已补报并公示", "期限届满"), rng.integers(0, 3, n)
+            )
         if "备注" in label:
             return _when(rng.random(n) < 0.08, _pick(_REMARKS, rng.integers(0, len(_REMARKS), n)))
         if label.endswith("名称"):
             return self.it.name + "（" + _pick("一二三", rng.integers(0, 3, n)) + "）"
-        return _when(rng.random(n) < 0.5, self.violation()["vfact"], f"{self.it.name}：已按规定办理")
+        return self.violation()["vfact"]
 
     def penalty_text(self) -> pl.Series:
         """处罚内容 from the categories: 警告；罚款人民币5000元；吊销食品经营许可证…"""
-        cats, fine, conf, _ = self.penalty()
-        n, permit = self.n, self.permit()["pname"]
-        parts = []
-        for c in self.it.table_codes(self.it.by_code[self.it.penalty_field]):
-            text = {
-                "罚款": "罚款人民币" + pl.Series(fine).cast(pl.String) + "元",
-                "没收违法所得": "没收违法所得人民币" + pl.Series(conf).cast(pl.String) + "元",
-                "暂扣许可证件": "暂扣" + permit + "三个月",
-                "吊销许可证件": "吊销" + permit,
-                "责令停产停业": _const("责令停产停业三十日", n),
-                "行政拘留": _const("行政拘留五日", n),
-            }.get(c, _const(c, n))
-            parts.append(pl.when(cats.list.contains(c)).then(text))
-        return pl.select(pl.concat_str(parts, separator="；", ignore_nulls=True)).to_series()
+        _, fine, conf, _ = self.penalty()
+        combos, pick = self.cache["combos"]  # type: ignore[misc]
+        words = {"罚款": "罚款人民币{F}元", "没收违法所得": "没收违法所得人民币{C}元",
+                 "暂扣许可证件": "暂扣{P}三个月", "吊销许可证件": "吊销{P}",
+                 "责令停产停业": "责令停产停业三十日", "行政拘留": "行政拘留五日"}  # fmt: skip
+        text = _pick(["；".join(words.get(c, c) for c in combo) for combo in combos], pick)
+        for mark, value in (
+            ("{F}", pl.Series(fine)),
+            ("{C}", pl.Series(conf)),
+            ("{P}", self.permit()["pname"]),
+        ):
+            if text.str.contains(mark, literal=True).any():
+                text = (
+                    pl.DataFrame({"t": text, "v": value.cast(pl.String)})
+                    .select(pl.col("t").str.replace(mark, pl.col("v"), literal=True))
+                    .to_series()
+                )
+        return text
 
     # ---- required_if
     def condition(self, rule: dict, codes: dict[str, pl.Series]) -> np.ndarray | None:
@@ -1616,7 +1740,14 @@ class _Chunk:
         for f in self.it.fields:  # 移出原因, 移出机关… exist only when the event happened
             word = _EVENT.search(_core(str(f.get("label", ""))))
             if word and f.get("type") != "date" and not f.get("required"):
-                when = next((d for c, d in self.dates.items() if word.group() in str(self.it.by_code[c].get("label"))), None)
+                when = next(
+                    (
+                        d
+                        for c, d in self.dates.items()
+                        if word.group() in str(self.it.by_code[c].get("label"))
+                    ),
+                    None,
+                )
                 if when is not None:
                     out[f["code"]] = _when(when.is_not_null(), out[f["code"]])
         codes = dict(out)
@@ -1737,7 +1868,7 @@ class _Chunk:
         mask[rows] = True
 
         def put(values: pl.Series) -> None:
-            out[code] = _when(mask, _const(None, n).scatter(rows, values), out[code])
+            out[code] = out[code].clone().scatter(rows, values)
 
         if kind == "uscc_check":
             m = _matrix(out[code].gather(rows), 18)
@@ -1896,10 +2027,13 @@ class _Writer:
             if body:
                 self.fh.write(("" if self.first else ",\n").encode() + body.encode("utf-8"))
                 self.first = False
+        elif self.fmt == "csv-gb18030":
+            text = df.write_csv(include_header=self.first, line_terminator="\r\n")
+            self.fh.write(text.encode("gb18030"))
+            self.first = False
         else:
-            crlf = "\r\n" if self.fmt in ("csv-gb18030", "csv-utf8-bom") else "\n"
-            text = df.write_csv(include_header=self.first, line_terminator=crlf)
-            self.fh.write(text.encode("gb18030" if self.fmt == "csv-gb18030" else "utf-8"))
+            crlf = "\r\n" if self.fmt == "csv-utf8-bom" else "\n"
+            df.write_csv(self.fh, include_header=self.first, line_terminator=crlf)
             self.first = False
 
     def close(self) -> None:
@@ -1944,12 +2078,62 @@ def _new_keys(df: pl.DataFrame, key: list[str], state: dict) -> np.ndarray:
     return keep.to_numpy()
 
 
+def _write_stream(out_dir: Path, s: Stream, pools: _Pools, pop: Population, seed: int, today: date,
+                  first_stream: bool, advance: Callable[[int], None]) -> list[DemoFile]:  # fmt: skip
+    """Generate and write one stream's files; ``advance(rows)`` after every chunk."""
+    it = s.item
+    key = "label" if s.headers == "labels" else "code"
+    names = {f["code"]: str(f.get(key) or f["code"]) for f in it.fields}
+    files: list[DemoFile] = []
+    current, writer, meta = -1, None, None
+    for part, n, df, bad in _chunks(s, pools, pop, seed, today, first_stream):
+        if part != current:
+            if writer:
+                writer.close()
+            current, rel = part, s.files[part][0]
+            (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            writer = _Writer(out_dir / rel, s.format, it.name)
+            meta = DemoFile(rel, it.code, s.dept["code"], s.format, s.headers, 0, 0, {})
+            files.append(meta)
+        writer.write(df.rename(names))
+        meta.rows += df.height
+        kinds, counts = np.unique(bad[bad >= 0], return_counts=True)
+        meta.bad_rows += int(counts.sum())
+        for k, c in zip(kinds.tolist(), counts.tolist(), strict=True):
+            meta.bad_kinds[BAD_KINDS[k]] = meta.bad_kinds.get(BAD_KINDS[k], 0) + c
+        advance(n)
+    if writer:
+        writer.close()
+    return files
+
+
+_WORKER: dict = {}
+
+
+def _worker_init(subjects: int, seed: int, today: date) -> None:
+    _WORKER.update(pop=build_population(subjects, seed, today), pools={})
+
+
+def _worker_run(
+    out_dir: Path, s: Stream, seed: int, today: date, first_stream: bool
+) -> list[DemoFile]:
+    pop, pools = _WORKER["pop"], _WORKER["pools"]
+    if s.item.code not in pools:
+        pools[s.item.code] = _Pools(s.item, pop, seed)
+    return _write_stream(
+        out_dir, s, pools[s.item.code], pop, seed, today, first_stream, lambda n: None
+    )
+
+
 def generate(out_dir: Path, subjects: int = 3_000, *, scale: str | None = None, seed: int = 20171115,
-             today: date | None = None, progress: Callable[[int, int], None] | None = None) -> list[DemoFile]:  # fmt: skip
+             today: date | None = None, progress: Callable[[int, int], None] | None = None,
+             workers: int | None = None) -> list[DemoFile]:  # fmt: skip
     """Write demo files for every catalog item and provider department, plus manifest.json.
 
     ``scale`` names a preset of ``SCALES`` (tiny, small, medium, pudong) and then replaces
     ``subjects``. About ``subjects × 56`` records are written (16.9M for pudong).
+    ``workers`` processes share the streams (default: 2 for runs above ``PARALLEL_ROWS``
+    rows when the machine has 2 cores, else 1); the bytes written do not depend on it.
     """
     if scale is not None:
         subjects = SCALES[scale]
@@ -1960,43 +2144,49 @@ def generate(out_dir: Path, subjects: int = 3_000, *, scale: str | None = None, 
     items = [Item(spec, tables) for spec in specs]
     pop = build_population(subjects, seed, today)
     streams = _plan(items, departments, pop, subjects, seed)
-    total, done = sum(s.rows for s in streams), 0
-    files: list[DemoFile] = []
-    pools: dict[str, _Pools] = {}
+    total, persons = sum(s.rows for s in streams), pop.persons.height
+    firsts, seen = [], set()
     for s in streams:
-        it = s.item
-        first_stream = it.code not in pools
-        if first_stream:
-            pools[it.code] = _Pools(it, pop, seed)
-        names = {
-            f["code"]: str(f.get("label") or f["code"]) if s.headers == "labels" else f["code"]
-            for f in it.fields
-        }
-        current, writer, meta = -1, None, None
-        for part, n, df, bad in _chunks(s, pools[it.code], pop, seed, today, first_stream):
-            if part != current:
-                if writer:
-                    writer.close()
-                current, rel = part, s.files[part][0]
-                (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-                writer = _Writer(out_dir / rel, s.format, it.name)
-                meta = DemoFile(rel, it.code, s.dept["code"], s.format, s.headers, 0, 0, {})
-                files.append(meta)
-            writer.write(df.rename(names))
-            meta.rows += df.height
-            kinds, counts = np.unique(bad[bad >= 0], return_counts=True)
-            meta.bad_rows += int(counts.sum())
-            for k, c in zip(kinds.tolist(), counts.tolist(), strict=True):
-                meta.bad_kinds[BAD_KINDS[k]] = meta.bad_kinds.get(BAD_KINDS[k], 0) + c
-            done += n
-            if progress:
-                progress(done, total)
-        if writer:
-            writer.close()
+        firsts.append(s.item.code not in seen)
+        seen.add(s.item.code)
+    if workers is None:
+        workers = min(2, os.cpu_count() or 1) if total > PARALLEL_ROWS else 1
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, total)
+
+    results: list[list[DemoFile]] = [[] for _ in streams]
+    if workers <= 1:
+        pools: dict[str, _Pools] = {}
+        for k, s in enumerate(streams):
+            if s.item.code not in pools:
+                pools[s.item.code] = _Pools(s.item, pop, seed)
+            results[k] = _write_stream(
+                out_dir, s, pools[s.item.code], pop, seed, today, firsts[k], advance
+            )
+    else:
+        del pop  # each worker builds the same population itself
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
+                                 initargs=(subjects, seed, today)) as pool_:  # fmt: skip
+            order = sorted(range(len(streams)), key=lambda k: -streams[k].rows)  # largest first
+            futures = {
+                pool_.submit(_worker_run, out_dir, streams[k], seed, today, firsts[k]): k
+                for k in order
+            }
+            for future in as_completed(futures):
+                k = futures[future]
+                results[k] = future.result()
+                advance(streams[k].rows)
+    files = [f for r in results for f in r]
     manifest = {
         "seed": seed,
         "subjects": subjects,
-        "persons": pop.persons.height,
+        "persons": persons,
         "today": today.isoformat(),
         "scale": scale,
         "records": sum(f.rows for f in files),

@@ -127,17 +127,20 @@ class RowValidator:
         errors: list[pl.DataFrame] = []
         warnings: list[pl.DataFrame] = []
         normalized: list[pl.Expr] = []
+        self._pending = []
         for f in spec.fields:
             expr, checks, warns = self._field(f, frame)
             normalized.append(expr.alias(f.code))
             errors.extend(checks)
             warnings.extend(warns)
+        errors.extend(self._evaluate(frame, frame))
         out = frame.with_columns(normalized)
         # Conditions (required_if, not_before) compare normalized values.
         for f in spec.fields:
             errors.extend(self._cross_field(f, out, frame))
         out, kind_errors = self._kind(out)
         errors.extend(kind_errors)
+        errors.extend(self._evaluate(out, frame))
         found = pl.concat(errors, how="vertical") if errors else pl.DataFrame(schema=ERROR_SCHEMA)
         return Validated(
             out,
@@ -263,18 +266,11 @@ class RowValidator:
         checks = []
         if f.required_if:
             cond = condition_expr(f.required_if, self.types)
-            mask = out.select((cond & pl.col(f.code).is_null()).alias("m")).get_column("m")
-            checks.append(self._rows(raw, mask, f, "required"))
+            checks.append(self._rows(out, cond & pl.col(f.code).is_null(), f, "required"))
         if f.not_before:
             other = self.spec.field(f.not_before)
-            mask = out.select(
-                (
-                    pl.col(f.code).is_not_null()
-                    & pl.col(f.not_before).is_not_null()
-                    & (pl.col(f.code) < pl.col(f.not_before))
-                ).alias("m")
-            ).get_column("m")
-            checks.append(self._rows(raw, mask, f, "date_order", other=other.label))
+            later = pl.col(f.code) < pl.col(f.not_before)
+            checks.append(self._rows(out, later, f, "date_order", other=other.label))
         return checks
 
     def _kind(self, out: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
@@ -315,10 +311,12 @@ class RowValidator:
         code: str,
         **params: object,
     ) -> pl.DataFrame:
+        """Error rows where ``mask`` holds. An expression mask is only recorded here and
+        evaluated later with all others in one pass over the frame (see :meth:`_evaluate`)."""
         if isinstance(mask, pl.Expr):
-            mask = frame.select(mask.fill_null(False).alias("m")).get_column("m")
-        else:
-            mask = mask.fill_null(False)
+            self._pending.append((mask, f, code, params))
+            return pl.DataFrame(schema=ERROR_SCHEMA)
+        mask = mask.fill_null(False)
         hits = frame.filter(mask).select(
             ROW,
             pl.col(f.code).alias("value")
@@ -347,6 +345,21 @@ class RowValidator:
             schema=ERROR_SCHEMA,
         )
 
+    def _evaluate(self, frame: pl.DataFrame, values: pl.DataFrame) -> list[pl.DataFrame]:
+        """Evaluate the recorded masks over ``frame`` in one pass; messages quote ``values``."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return []
+        masks = frame.select(
+            [m.fill_null(False).alias(f"m{i}") for i, (m, _, _, _) in enumerate(pending)]
+        )
+        hits = masks.select(pl.all().any()).row(0)
+        return [
+            self._rows(values, masks.get_column(f"m{i}"), f, code, **params)
+            for i, (_, f, code, params) in enumerate(pending)
+            if hits[i]
+        ]
+
     def _identifier_rows(
         self, frame: pl.DataFrame, mask: pl.Series, result: pl.DataFrame, column: str, f: FieldSpec
     ) -> pl.DataFrame:
@@ -355,11 +368,15 @@ class RowValidator:
             return pl.DataFrame(schema=ERROR_SCHEMA)
         rows = frame.get_column(ROW).filter(mask)
         codes = result.get_column(column).filter(mask).to_list()
-        values = result.get_column("value").filter(mask).to_list()
-        messages = [
-            _label(f.label, identifiers.describe(c, v, self.today))
-            for c, v in zip(codes, values, strict=True)
-        ]
+        if column == "warning":
+            # Warnings are counted and flagged on the record; nobody reads 100,000 messages.
+            messages = [""] * len(codes)
+        else:
+            values = result.get_column("value").filter(mask).to_list()
+            messages = [
+                _label(f.label, identifiers.describe(c, v, self.today))
+                for c, v in zip(codes, values, strict=True)
+            ]
         return pl.DataFrame(
             {ROW: rows, "field": [f.code] * len(codes), "code": codes, "message": messages},
             schema=ERROR_SCHEMA,

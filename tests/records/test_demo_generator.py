@@ -83,7 +83,9 @@ class Checker:
         if value is None:
             return None
         table = self.values[code]
-        parts = re.split(r"[;；、,]", value) if self.by_code[code]["type"] == "multicode" else [value]
+        parts = (
+            re.split(r"[;；、,]", value) if self.by_code[code]["type"] == "multicode" else [value]
+        )
         return [table.get(p.strip(), "?" + p) for p in parts]
 
     def problems(self, row: dict) -> list[str]:
@@ -102,7 +104,9 @@ class Checker:
                     found.append(f"{c}: unknown code {v}")
             elif typ == "date":
                 try:
-                    d = datetime.strptime(v.replace("/", "-"), "%Y-%m-%d" if len(v) == 10 else "%Y%m%d")
+                    d = datetime.strptime(
+                        v.replace("/", "-"), "%Y-%m-%d" if len(v) == 10 else "%Y%m%d"
+                    )
                     dates[c] = d.date()
                 except ValueError:
                     found.append(f"{c}: bad date {v}")
@@ -127,12 +131,20 @@ class Checker:
             rule = f.get("required_if")
             if rule and not row.get(c) and row.get(rule["field"]):
                 have = self.codes(rule["field"], row[rule["field"]])
-                wanted = {self.values[rule["field"]].get(x, x) for x in rule.get("in") or rule.get("contains")}
+                wanted = {
+                    self.values[rule["field"]].get(x, x)
+                    for x in rule.get("in") or rule.get("contains")
+                }
                 if wanted & set(have):
                     found.append(f"{c}: required_if")
         for number, kind in self.id_pairs:
             value, kind_value = row.get(number), row.get(kind) if kind else "身份证"
-            if value and kind_value and self.codes(kind, kind_value) == ["身份证"] and not ric.is_valid(value):
+            if (
+                value
+                and kind_value
+                and self.codes(kind, kind_value) == ["身份证"]
+                and not ric.is_valid(value)
+            ):
                 found.append(f"{number}: bad resident id {value}")
         return found
 
@@ -236,7 +248,9 @@ def test_good_rows_are_valid_and_bad_rows_have_exactly_one_problem(generated, ca
     kinds_seen = set()
     for meta, df in frames(generated):
         checker = Checker(specs[meta["item"]], tables)
-        counts = [len(checker.problems(r)) for r in to_codes(df, checker.spec).iter_rows(named=True)]
+        counts = [
+            len(checker.problems(r)) for r in to_codes(df, checker.spec).iter_rows(named=True)
+        ]
         bad = [c for c in counts if c]
         assert len(bad) == meta["bad_rows"], (meta["path"], meta["bad_kinds"])
         assert set(bad) <= {1}, meta["path"]
@@ -258,9 +272,14 @@ def test_identifiers_of_good_rows_pass_python_stdnum(generated, catalog):
             if code and code[:8].isdigit():
                 assert uscc.is_valid(code), code
                 checked["uscc"] += 1
-            for number, kind in (("id_number", "id_type"), ("legal_rep_id_number", "legal_rep_id_type")):
+            for number, kind in (
+                ("id_number", "id_type"),
+                ("legal_rep_id_number", "legal_rep_id_type"),
+            ):
                 value = row.get(subject.get(number, ""))
-                if value and checker.codes(subject.get(kind), row.get(subject.get(kind, ""))) == ["身份证"]:
+                if value and checker.codes(subject.get(kind), row.get(subject.get(kind, ""))) == [
+                    "身份证"
+                ]:
                     assert ric.is_valid(value), value
                     checked["ric"] += 1
     assert checked["uscc"] > 1000 and checked["ric"] > 100
@@ -307,12 +326,12 @@ def test_document_numbers_look_like_the_real_ones(generated, catalog):
 
 
 def test_large_items_are_split_into_parts(tmp_path, monkeypatch):
-    monkeypatch.setattr(demo, "MAX_FILE_ROWS", 2_000)
-    monkeypatch.setattr(demo, "CHUNK_ROWS", 700)
+    monkeypatch.setattr(demo, "MAX_FILE_ROWS", 500)
+    monkeypatch.setattr(demo, "CHUNK_ROWS", 200)
     files = demo.generate(tmp_path, 300, today=TODAY)
     parts = [f for f in files if re.search(r"-\d+\.\w+$", f.path)]
     assert parts
-    assert all(f.rows <= 2_000 for f in files)
+    assert all(f.rows <= 500 for f in files)
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     for meta in manifest["files"]:
         assert read(tmp_path / meta["path"], meta["format"]).height == meta["rows"]
