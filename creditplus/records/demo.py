@@ -144,9 +144,12 @@ _BRAND_CHARS = (
     "晨曦星辰云帆蓝图绿洲启易迈百川万象千禧谷雨春秋青禾沐阳思致宜家弘毅铭泓澜沁"
 )
 _BRAND_WORDS = (
-    "华信 恒瑞 鑫达 盛泰 博源 创力 诚德 汇通 宏腾 锦嘉 祥安 康明 正新 天宇 海浦 金银 东方 中联 凯捷 "
-    "迅睿 智晟 昊骏 远航 卓越 润泽 志坤 元亨 永昌 隆兴 佳美 优尚 众赢 拓展 鼎峰 君豪 汉唐 宸逸 朗晨 "
-    "星辰 云帆 蓝图 绿洲 启航 易迈 百川 万象 千禧 谷雨 春秋 青禾 沐阳 思远 致远 宜家 弘毅 铭泓 澜沁 "
+    "华信 恒瑞 鑫达 盛泰 博源 创力 诚德 汇通 宏腾 锦嘉 "
+    "祥安 康明 正新 天宇 海浦 金银 东方 中联 凯捷 "
+    "迅睿 智晟 昊骏 远航 卓越 润泽 志坤 元亨 永昌 隆兴 "
+    "佳美 优尚 众赢 拓展 鼎峰 君豪 汉唐 宸逸 朗晨 "
+    "星辰 云帆 蓝图 绿洲 启航 易迈 百川 万象 千禧 谷雨 "
+    "春秋 青禾 沐阳 思远 致远 宜家 弘毅 铭泓 澜沁 "
     "申江 沪浦 张衡 晶鼎 芯源 微创 旭日 久和 恒通 新欣 德利 瑞丰 浦新 东海 金桥 亿诚 伟业 同济 华申"
 ).split()
 # (name word, GB/T 4754 section, weight)
@@ -182,9 +185,11 @@ _SHOPS = (
 )
 # (USCC prefix, 市场主体类型, GB/T 4754 section, name pattern, kinds, weight)
 _OTHER_ORGS = (
-    ("12", "其他", "P", "上海市浦东新区{brand}{kind}", ("小学", "中学", "幼儿园", "职业技术学校"), 25),
+    ("12", "其他", "P", "上海市浦东新区{brand}{kind}", ("小学", "中学", "幼儿园", "职业技术学校"),
+     25),
     ("12", "其他", "Q", "上海市浦东新区{town}{brand}{kind}", ("社区卫生服务站", "文化服务中心"), 5),
-    ("51", "其他", "S", "上海市浦东新区{town}{word}{kind}", ("协会", "商会", "促进会", "联合会"), 10),
+    ("51", "其他", "S", "上海市浦东新区{town}{word}{kind}", ("协会", "商会", "促进会", "联合会"),
+     10),
     ("52", "其他", "P", "上海浦东新区{brand}{kind}", ("培训中心", "艺术培训学校", "养老院"), 25),
     ("93", "农民专业合作社", "A", "上海{brand}{kind}",
      ("蔬菜专业合作社", "水蜜桃专业合作社", "西瓜专业合作社", "葡萄专业合作社"), 15),
@@ -277,8 +282,8 @@ _DEPT_HINTS: dict[str, tuple[str, str, float, float, float]] = {
     "JYJ": ("沪浦教", "P 12 52", 0.0, 0.5, 2), "MZJ": ("沪浦民", "51 52 Q", 0.0, 0.5, 2),
     "SWW": ("沪浦商务", "F H", 0.0, 0.5, 3), "KJJJ": ("沪浦科经", "I M C", 0.0, 0.3, 2),
     "WTL": ("沪浦文旅", "R H", 0.05, 2, 4), "YJGL": ("沪浦应急", "C G", 0.0, 4, 3),
-    "CGZF": ("沪浦城管", "H F 92", 0.1, 18, 3), "GAFJ": ("沪公浦", "H R", 0.3, 8, 4),
-    "FY": ("沪0115", "", 0.3, 0, 0), "CZJ": ("沪浦财", "", 0.0, 0.3, 0.5),
+    "CGZF": ("沪浦城管", "H F 92", 0.1, 18, 3), "GAFJ": ("沪公浦", "H R", 0.2, 8, 4),
+    "FY": ("沪0115", "", 0.2, 0, 0), "CZJ": ("沪浦财", "", 0.0, 0.3, 0.5),
     "SJJ": ("沪浦审", "", 0.0, 0, 0), "NYNC": ("沪浦农", "A 93 N2", 0.1, 1, 2),
     "SWU": ("沪浦水", "N C", 0.0, 2, 3), "SFJ": ("沪浦司", "L", 0.05, 0.5, 1),
     "GZW": ("沪浦国资", "", 0.0, 0, 0), "XFJY": ("沪浦消", "H F R", 0.02, 6, 4),
@@ -287,96 +292,153 @@ _DEPT_HINTS: dict[str, tuple[str, str, float, float, float]] = {
 # department: (violation type, what happened, law, article)
 _VIOLATIONS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
     "SCJG": (
-        ("经营超过保质期的食品", "经营超过保质期的食品", "《中华人民共和国食品安全法》", "第一百二十四条第一款"),
-        ("发布虚假广告", "通过网络店铺发布含有虚假内容的广告", "《中华人民共和国广告法》", "第五十五条第一款"),
+        ("经营超过保质期的食品", "经营超过保质期的食品", "《中华人民共和国食品安全法》",
+         "第一百二十四条第一款"),
+        ("发布虚假广告", "通过网络店铺发布含有虚假内容的广告", "《中华人民共和国广告法》",
+         "第五十五条第一款"),
         ("不明码标价", "销售商品未按照规定明码标价", "《中华人民共和国价格法》", "第四十二条"),
-        ("销售不合格产品", "销售的产品经抽样检验不合格", "《中华人民共和国产品质量法》", "第四十九条"),
+        ("销售不合格产品", "销售的产品经抽样检验不合格", "《中华人民共和国产品质量法》",
+         "第四十九条"),
         ("无照经营", "未依法取得营业执照从事经营活动", "《无证无照经营查处办法》", "第十三条"),
-        ("销售侵犯注册商标专用权的商品", "销售侵犯注册商标专用权的商品", "《中华人民共和国商标法》", "第六十条第二款"),
-        ("使用未经检验的特种设备", "使用未经定期检验的特种设备", "《中华人民共和国特种设备安全法》", "第八十四条"),
+        ("销售侵犯注册商标专用权的商品", "销售侵犯注册商标专用权的商品",
+         "《中华人民共和国商标法》", "第六十条第二款"),
+        ("使用未经检验的特种设备", "使用未经定期检验的特种设备",
+         "《中华人民共和国特种设备安全法》", "第八十四条"),
     ),
     "CGZF": (
-        ("占道经营", "擅自占用城市道路从事经营活动", "《上海市市容环境卫生管理条例》", "第二十二条"),
-        ("未按规定分类投放生活垃圾", "未按规定分类投放生活垃圾", "《上海市生活垃圾管理条例》", "第六十一条"),
-        ("擅自设置户外广告设施", "未经许可擅自设置户外广告设施", "《上海市户外广告设施管理办法》", "第三十五条"),
-        ("餐饮油烟未经处理排放", "餐饮服务未安装油烟净化设施", "《中华人民共和国大气污染防治法》", "第一百一十八条"),
+        ("占道经营", "擅自占用城市道路从事经营活动", "《上海市市容环境卫生管理条例》",
+         "第二十二条"),
+        ("未按规定分类投放生活垃圾", "未按规定分类投放生活垃圾", "《上海市生活垃圾管理条例》",
+         "第六十一条"),
+        ("擅自设置户外广告设施", "未经许可擅自设置户外广告设施", "《上海市户外广告设施管理办法》",
+         "第三十五条"),
+        ("餐饮油烟未经处理排放", "餐饮服务未安装油烟净化设施", "《中华人民共和国大气污染防治法》",
+         "第一百一十八条"),
     ),
     "SW": (
-        ("未按期申报", "未按照规定期限办理纳税申报和报送纳税资料", "《中华人民共和国税收征收管理法》", "第六十二条"),
+        ("未按期申报", "未按照规定期限办理纳税申报和报送纳税资料",
+         "《中华人民共和国税收征收管理法》", "第六十二条"),
         ("未按规定开具发票", "未按照规定开具发票", "《中华人民共和国发票管理办法》", "第三十五条"),
         ("偷税", "采取虚假申报手段少缴应纳税款", "《中华人民共和国税收征收管理法》", "第六十三条"),
-        ("未按规定保管账簿", "未按照规定设置、保管账簿或者记账凭证", "《中华人民共和国税收征收管理法》", "第六十条"),
+        ("未按规定保管账簿", "未按照规定设置、保管账簿或者记账凭证",
+         "《中华人民共和国税收征收管理法》", "第六十条"),
     ),
     "STHJ": (
-        ("超标排放大气污染物", "排放大气污染物超过国家和地方规定的排放标准", "《中华人民共和国大气污染防治法》", "第九十九条"),
-        ("未批先建", "建设项目环境影响报告表未经批准擅自开工建设", "《中华人民共和国环境影响评价法》", "第三十一条"),
-        ("未按规定贮存危险废物", "未按照规定贮存危险废物", "《中华人民共和国固体废物污染环境防治法》", "第一百一十二条"),
-        ("超标排放水污染物", "超过水污染物排放标准排放水污染物", "《中华人民共和国水污染防治法》", "第八十三条"),
+        ("超标排放大气污染物", "排放大气污染物超过国家和地方规定的排放标准",
+         "《中华人民共和国大气污染防治法》", "第九十九条"),
+        ("未批先建", "建设项目环境影响报告表未经批准擅自开工建设",
+         "《中华人民共和国环境影响评价法》", "第三十一条"),
+        ("未按规定贮存危险废物", "未按照规定贮存危险废物",
+         "《中华人民共和国固体废物污染环境防治法》", "第一百一十二条"),
+        ("超标排放水污染物", "超过水污染物排放标准排放水污染物", "《中华人民共和国水污染防治法》",
+         "第八十三条"),
     ),
     "JSJT": (
-        ("未取得施工许可擅自施工", "未取得施工许可证擅自施工", "《建筑工程施工许可管理办法》", "第十二条"),
+        ("未取得施工许可擅自施工", "未取得施工许可证擅自施工", "《建筑工程施工许可管理办法》",
+         "第十二条"),
         ("违法超限运输", "车辆违法超限运输", "《公路安全保护条例》", "第六十四条"),
-        ("未经许可从事道路运输经营", "未取得道路运输经营许可擅自从事道路运输经营", "《中华人民共和国道路运输条例》", "第六十三条"),
-        ("施工扬尘污染", "施工工地未采取有效扬尘防治措施", "《中华人民共和国大气污染防治法》", "第一百一十五条"),
+        ("未经许可从事道路运输经营", "未取得道路运输经营许可擅自从事道路运输经营",
+         "《中华人民共和国道路运输条例》", "第六十三条"),
+        ("施工扬尘污染", "施工工地未采取有效扬尘防治措施", "《中华人民共和国大气污染防治法》",
+         "第一百一十五条"),
     ),
     "GAFJ": (
-        ("未按规定登记住宿旅客信息", "旅馆未按规定登记住宿旅客信息", "《中华人民共和国治安管理处罚法》", "第五十六条"),
-        ("娱乐场所未按规定安装视频监控", "娱乐场所未按规定安装运行视频监控", "《娱乐场所管理条例》", "第五十一条"),
-        ("扰乱公共秩序", "在公共场所寻衅滋事，扰乱公共秩序", "《中华人民共和国治安管理处罚法》", "第二十三条"),
+        ("未按规定登记住宿旅客信息", "旅馆未按规定登记住宿旅客信息",
+         "《中华人民共和国治安管理处罚法》", "第五十六条"),
+        ("娱乐场所未按规定安装视频监控", "娱乐场所未按规定安装运行视频监控",
+         "《娱乐场所管理条例》", "第五十一条"),
+        ("扰乱公共秩序", "在公共场所寻衅滋事，扰乱公共秩序", "《中华人民共和国治安管理处罚法》",
+         "第二十三条"),
     ),
     "XFJY": (
-        ("消防设施未保持完好有效", "消防设施、器材未保持完好有效", "《中华人民共和国消防法》", "第六十条第一款第一项"),
-        ("占用堵塞疏散通道", "占用、堵塞、封闭疏散通道、安全出口", "《中华人民共和国消防法》", "第六十条第一款第三项"),
-        ("未经消防安全检查擅自营业", "公众聚集场所未经消防安全检查擅自投入使用、营业", "《中华人民共和国消防法》", "第五十八条第一款第四项"),
+        ("消防设施未保持完好有效", "消防设施、器材未保持完好有效", "《中华人民共和国消防法》",
+         "第六十条第一款第一项"),
+        ("占用堵塞疏散通道", "占用、堵塞、封闭疏散通道、安全出口", "《中华人民共和国消防法》",
+         "第六十条第一款第三项"),
+        ("未经消防安全检查擅自营业", "公众聚集场所未经消防安全检查擅自投入使用、营业",
+         "《中华人民共和国消防法》", "第五十八条第一款第四项"),
     ),
     "WJW": (
-        ("使用非卫生技术人员", "使用非卫生技术人员从事医疗卫生技术工作", "《医疗机构管理条例》", "第四十七条"),
-        ("从业人员无健康合格证明", "公共场所从业人员未取得有效健康合格证明从事服务工作", "《公共场所卫生管理条例实施细则》", "第三十八条"),
-        ("未组织职业健康检查", "未按照规定组织劳动者进行职业健康检查", "《中华人民共和国职业病防治法》", "第七十一条"),
+        ("使用非卫生技术人员", "使用非卫生技术人员从事医疗卫生技术工作", "《医疗机构管理条例》",
+         "第四十七条"),
+        ("从业人员无健康合格证明", "公共场所从业人员未取得有效健康合格证明从事服务工作",
+         "《公共场所卫生管理条例实施细则》", "第三十八条"),
+        ("未组织职业健康检查", "未按照规定组织劳动者进行职业健康检查",
+         "《中华人民共和国职业病防治法》", "第七十一条"),
     ),
     "YJGL": (
-        ("未开展安全生产教育培训", "未按照规定对从业人员进行安全生产教育和培训", "《中华人民共和国安全生产法》", "第九十七条"),
-        ("未及时消除事故隐患", "未采取措施消除事故隐患", "《中华人民共和国安全生产法》", "第一百零二条"),
-        ("未经许可经营危险化学品", "未取得危险化学品经营许可证经营危险化学品", "《危险化学品安全管理条例》", "第七十七条"),
+        ("未开展安全生产教育培训", "未按照规定对从业人员进行安全生产教育和培训",
+         "《中华人民共和国安全生产法》", "第九十七条"),
+        ("未及时消除事故隐患", "未采取措施消除事故隐患", "《中华人民共和国安全生产法》",
+         "第一百零二条"),
+        ("未经许可经营危险化学品", "未取得危险化学品经营许可证经营危险化学品",
+         "《危险化学品安全管理条例》", "第七十七条"),
     ),
     "RSJ": (
-        ("违法延长工作时间", "违反国家规定延长劳动者工作时间", "《劳动保障监察条例》", "第二十五条"),
+        ("违法延长工作时间", "违反国家规定延长劳动者工作时间", "《劳动保障监察条例》",
+         "第二十五条"),
         ("拖欠劳动报酬", "克扣或者无故拖欠劳动者工资报酬", "《劳动保障监察条例》", "第二十六条"),
         ("非法使用童工", "非法使用童工", "《禁止使用童工规定》", "第六条"),
     ),
     "WTL": (
-        ("网吧接纳未成年人", "互联网上网服务营业场所接纳未成年人进入", "《互联网上网服务营业场所管理条例》", "第三十一条"),
-        ("擅自从事营业性演出", "未经批准擅自举办营业性演出", "《营业性演出管理条例》", "第四十三条"),
+        ("网吧接纳未成年人", "互联网上网服务营业场所接纳未成年人进入",
+         "《互联网上网服务营业场所管理条例》", "第三十一条"),
+        ("擅自从事营业性演出", "未经批准擅自举办营业性演出", "《营业性演出管理条例》",
+         "第四十三条"),
     ),
     "SWU": (
-        ("未取得排水许可排放污水", "未取得排水许可向城镇排水设施排放污水", "《城镇排水与污水处理条例》", "第五十条"),
-        ("未经批准擅自取水", "未经批准擅自取水", "《取水许可和水资源费征收管理条例》", "第四十八条"),
+        ("未取得排水许可排放污水", "未取得排水许可向城镇排水设施排放污水",
+         "《城镇排水与污水处理条例》", "第五十条"),
+        ("未经批准擅自取水", "未经批准擅自取水", "《取水许可和水资源费征收管理条例》",
+         "第四十八条"),
     ),
     "GHZY": (
         ("非法占用土地", "未经批准非法占用集体土地", "《中华人民共和国土地管理法》", "第七十七条"),
-        ("未取得规划许可进行建设", "未取得建设工程规划许可证进行建设", "《中华人民共和国城乡规划法》", "第六十四条"),
+        ("未取得规划许可进行建设", "未取得建设工程规划许可证进行建设",
+         "《中华人民共和国城乡规划法》", "第六十四条"),
     ),
     "HG": (
-        ("申报不实", "进出口货物申报不实影响海关统计准确性", "《中华人民共和国海关行政处罚实施条例》", "第十五条"),
-        ("擅自销售未经检验的进口商品", "擅自销售未经检验的进口商品", "《中华人民共和国进出口商品检验法实施条例》", "第四十三条"),
+        ("申报不实", "进出口货物申报不实影响海关统计准确性",
+         "《中华人民共和国海关行政处罚实施条例》", "第十五条"),
+        ("擅自销售未经检验的进口商品", "擅自销售未经检验的进口商品",
+         "《中华人民共和国进出口商品检验法实施条例》", "第四十三条"),
     ),
     "ZSCQ": (("假冒专利", "在产品包装上标注他人专利号", "《中华人民共和国专利法》", "第六十八条"),),
     "NYNC": (
         ("经营劣质农药", "经营劣质农药", "《农药管理条例》", "第五十六条"),
         ("违法使用兽药", "未按照规定使用兽药", "《兽药管理条例》", "第六十二条"),
     ),
-    "JYJ": (("擅自举办培训机构", "未经审批擅自举办校外培训机构", "《中华人民共和国民办教育促进法》", "第六十四条"),),
-    "MZJ": (("未按规定办理变更登记", "社会团体未按照规定办理变更登记", "《社会团体登记管理条例》", "第三十条"),),
-    "SWW": (("未履行预付卡备案义务", "未按规定履行单用途预付卡备案义务", "《单用途商业预付卡管理办法（试行）》", "第三十六条"),),
-    "CZJ": (("提供虚假材料谋取中标", "在政府采购活动中提供虚假材料谋取中标", "《中华人民共和国政府采购法》", "第七十七条"),),
-    "SFJ": (("律师事务所违规执业", "律师事务所违反规定接受委托、收取费用", "《中华人民共和国律师法》", "第五十条"),),
-    "KJJJ": (("未落实节能审查意见", "未按规定落实节能审查意见", "《中华人民共和国节约能源法》", "第六十八条"),),
+    "JYJ": (
+        ("擅自举办培训机构", "未经审批擅自举办校外培训机构", "《中华人民共和国民办教育促进法》",
+         "第六十四条"),
+    ),
+    "MZJ": (
+        ("未按规定办理变更登记", "社会团体未按照规定办理变更登记", "《社会团体登记管理条例》",
+         "第三十条"),
+    ),
+    "SWW": (
+        ("未履行预付卡备案义务", "未按规定履行单用途预付卡备案义务",
+         "《单用途商业预付卡管理办法（试行）》", "第三十六条"),
+    ),
+    "CZJ": (
+        ("提供虚假材料谋取中标", "在政府采购活动中提供虚假材料谋取中标",
+         "《中华人民共和国政府采购法》", "第七十七条"),
+    ),
+    "SFJ": (
+        ("律师事务所违规执业", "律师事务所违反规定接受委托、收取费用", "《中华人民共和国律师法》",
+         "第五十条"),
+    ),
+    "KJJJ": (
+        ("未落实节能审查意见", "未按规定落实节能审查意见", "《中华人民共和国节约能源法》",
+         "第六十八条"),
+    ),
     "": (("违反管理规定", "未按照规定履行相关义务", "《上海市浦东新区相关管理规定》", "第二十条"),),
 }
 # department: (permit name, number prefix, content, 许可类别)
 _PERMITS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
     "SCJG": (
-        ("食品经营许可证", "JY3", "经营项目：预包装食品销售（含冷藏冷冻食品）、热食类食品制售", "普通"),
+        ("食品经营许可证", "JY3", "经营项目：预包装食品销售（含冷藏冷冻食品）、热食类食品制售",
+         "普通"),
         ("特种设备使用登记证", "梯", "电梯使用登记", "登记"),
         ("工业产品生产许可证", "XK", "产品名称：电线电缆", "普通"),
     ),
@@ -394,13 +456,21 @@ _PERMITS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
         ("网络文化经营许可证", "沪网文", "利用信息网络经营音乐娱乐产品、演出剧（节）目", "普通"),
         ("营业性演出许可证", "3101151", "营业性演出经纪", "普通"),
     ),
-    "XFJY": (("公众聚集场所投入使用、营业前消防安全检查合格证", "沪浦消安检字", "准予投入使用、营业", "认可"),),
-    "SW": (("增值税专用发票最高开票限额审批", "沪浦税许", "准予增值税专用发票最高开票限额十万元", "普通"),),
+    "XFJY": (
+        ("公众聚集场所投入使用、营业前消防安全检查合格证", "沪浦消安检字", "准予投入使用、营业",
+         "认可"),
+    ),
+    "SW": (
+        ("增值税专用发票最高开票限额审批", "沪浦税许", "准予增值税专用发票最高开票限额十万元",
+         "普通"),
+    ),
     "RSJ": (
         ("人力资源服务许可证", "浦人社", "职业中介、人力资源供求信息的收集和发布", "普通"),
         ("劳务派遣经营许可证", "浦人社派", "准予经营劳务派遣业务", "普通"),
     ),
-    "YJGL": (("危险化学品经营许可证", "沪浦安经字", "经营品种：见附件（不带储存设施经营）", "普通"),),
+    "YJGL": (
+        ("危险化学品经营许可证", "沪浦安经字", "经营品种：见附件（不带储存设施经营）", "普通"),
+    ),
     "SWU": (("取水许可证", "取水沪浦字", "取水量：每年五万立方米", "特许"),
             ("排水许可证", "沪浦排字", "准予向城镇排水设施排放污水", "普通")),
     "GAFJ": (("特种行业许可证", "沪公特", "旅馆业", "普通"),),
@@ -453,14 +523,15 @@ _TABLE_WEIGHTS = {
     "SGDJ": {"一般事故": 90, "较大事故": 9, "重大事故": 1, "特别重大事故": 0.1},
 }
 _SPARSE_TABLES = {"SGDJ": 0.15}  # optional fields of these tables are mostly empty
-_COMMON_WORDS = {"违法", "行为", "信息", "失信", "严重", "主体", "名单", "记录", "行政", "相关", "领域",
-                 "管理", "企业", "信用"}
+_COMMON_WORDS = {"违法", "行为", "信息", "失信", "严重", "主体", "名单", "记录", "行政",
+                 "相关", "领域", "管理", "企业", "信用"}
 _HONOURS = ("诚信示范企业", "文明单位", "优秀企业", "科技小巨人企业", "先进集体", "质量金奖",
             "慈善之星", "劳动关系和谐企业", "专精特新中小企业", "守合同重信用企业")
 _PROJECTS = ("地块商品住宅项目", "路道路改建工程", "科创园区厂房新建工程", "学校新建工程",
              "社区卫生服务中心改扩建工程", "河道综合整治工程", "商业综合体项目")
-_MATTERS = ("申请食品经营许可", "办理建设工程施工许可", "申领人力资源服务许可证", "申请政府专项扶持资金",
-            "参与政府采购活动", "申请信用修复", "办理公共场所卫生许可", "申请高新技术企业认定")
+_MATTERS = ("申请食品经营许可", "办理建设工程施工许可", "申领人力资源服务许可证",
+            "申请政府专项扶持资金", "参与政府采购活动", "申请信用修复", "办理公共场所卫生许可",
+            "申请高新技术企业认定")
 _REMARKS = ("无", "简易程序", "已履行完毕", "首次违法", "当事人已整改", "延续", "变更")
 _FILLER = "当事人对上述事实无异议，已当场改正并承诺今后严格遵守相关法律法规的规定。"
 _FACTS = (
@@ -912,10 +983,16 @@ class Item:
             _DOC.search(str(self.by_code[k].get("label", ""))) for k in self.natural_key
         )
         self.reason_field = next(
-            (f["code"] for f in self.fields if f.get("type") == "code" and _REASON_TABLE.search(
-                str((self.tables.get(f.get("code_table") or "") or {}).get("name", "")))),
+            (
+                f["code"]
+                for f in self.fields
+                if f.get("type") == "code"
+                and _REASON_TABLE.search(
+                    str((self.tables.get(f.get("code_table") or "") or {}).get("name", ""))
+                )
+            ),
             None,
-        )  # fmt: skip
+        )
         for f in self.fields:
             code, label, typ = f["code"], str(f.get("label", "")), f.get("type", "text")
             if code in role_of:
@@ -969,9 +1046,15 @@ class Item:
         """Relative volume among the items that are not one-row-per-subject."""
         text = self.code + self.name + str(self.spec.get("category", ""))
         for pattern, w in (
-            ("^XK", 30), ("^CF", 14), ("荣誉|表彰|奖励", 0.3), ("失信|严重|黑名单", 0.5),
-            ("承诺", 3), ("检查|抽查", 4), ("异常", 1.5), ("评价|等级|级别", 1.2),
-        ):  # fmt: skip
+            ("^XK", 30),
+            ("^CF", 14),
+            ("荣誉|表彰|奖励", 0.3),
+            ("失信|严重|黑名单", 0.5),
+            ("承诺", 3),
+            ("检查|抽查", 4),
+            ("异常", 1.5),
+            ("评价|等级|级别", 0.6),
+        ):
             if re.search(pattern, text):
                 return w
         return 2.0
@@ -1043,13 +1126,25 @@ def _plan(
             streams += [Stream(it, d, rows) for d, rows in provs]
     streams = [s for s in streams if s.rows > 0]
     rng = np.random.default_rng([seed, 2])
-    pattern = ["csv-utf8", "csv-utf8-bom", "xlsx", "csv-gb18030", "json", "csv-utf8", "xlsx",
-               "csv-utf8-bom", "csv-utf8", "csv-gb18030"]  # fmt: skip
+    pattern = [
+        "csv-utf8",
+        "csv-utf8-bom",
+        "xlsx",
+        "csv-gb18030",
+        "json",
+        "csv-utf8",
+        "xlsx",
+        "csv-utf8-bom",
+        "csv-utf8",
+        "csv-gb18030",
+    ]
     offset = int(rng.integers(0, len(pattern)))
-    xlsx_rows = 0
+    xlsx_rows, xlsx_cap = 0, min(MAX_XLSX_TOTAL, sum(s.rows for s in streams) // 20)
     for n, s in enumerate(streams):
         fmt = pattern[(n + offset) % len(pattern)]
-        if fmt == "xlsx" and (s.rows > 3 * MAX_XLSX_ROWS or xlsx_rows + s.rows > MAX_XLSX_TOTAL):
+        if fmt == "xlsx" and (
+            s.rows > 3 * MAX_XLSX_ROWS or xlsx_rows + s.rows > max(xlsx_cap, 2_000)
+        ):
             fmt = "csv-utf8-bom"  # what Excel users save when the sheet is too big
         if fmt == "json" and s.rows > MAX_JSON_ROWS:
             fmt = "csv-utf8"
@@ -1103,8 +1198,17 @@ class _Pools:
 class _Chunk:
     """Builds ``n`` rows of one stream: a DataFrame of strings keyed by field code."""
 
-    def __init__(self, stream: Stream, pools: _Pools, pop: Population, state: dict, n: int,
-                 rng: np.random.Generator, today: date, first: bool) -> None:  # fmt: skip
+    def __init__(
+        self,
+        stream: Stream,
+        pools: _Pools,
+        pop: Population,
+        state: dict,
+        n: int,
+        rng: np.random.Generator,
+        today: date,
+        first: bool,
+    ) -> None:
         self.s, self.it, self.pools, self.pop, self.state = stream, stream.item, pools, pop, state
         self.n, self.rng, self.today, self.first = n, rng, today, first
         self.cache: dict[str, object] = {}
@@ -1229,12 +1333,17 @@ class _Chunk:
             cats = pl.Series([list(c) for c, _ in org + per]).gather(pick)
             small = np.array([200, 500, 1000, 2000, 3000, 5000])[rng.integers(0, 6, n)]
             r = rng.random(n)
-            fine = np.where(
-                r < 0.6, small, np.where(r < 0.88, np.exp(rng.normal(np.log(12_000), 0.8, n)), np.where(
-                    r < 0.98, np.exp(rng.normal(np.log(200_000), 0.6, n)), np.exp(rng.normal(np.log(1_500_000), 0.9, n)))),
-            )  # fmt: skip
+            # most fines small, some moderate, a few large, very few huge (≥ 100万元: serious)
+            typical = [np.log(12_000), np.log(200_000), np.log(1_500_000)]
+            spread = rng.normal(0, 1, n) * np.where(r < 0.88, 0.8, np.where(r < 0.98, 0.6, 0.9))
+            large = np.exp(
+                np.where(r < 0.88, typical[0], np.where(r < 0.98, typical[1], typical[2])) + spread
+            )
+            fine = np.where(r < 0.6, small, large)
             fine = np.maximum(np.rint(fine / 100) * 100, 100).astype(np.int64)
-            fine = np.where(is_p, np.minimum(fine, 5000), fine)
+            fine = np.where(
+                is_p, np.array([50, 100, 200, 200, 500, 1000, 2000])[rng.integers(0, 7, n)], fine
+            )
             conf = np.maximum(
                 np.rint(np.exp(rng.normal(np.log(8_000), 1.2, n)) / 10) * 10, 50
             ).astype(np.int64)
@@ -1283,17 +1392,25 @@ class _Chunk:
         return self.cache["rep_keep"]  # type: ignore[return-value]
 
     # ---- value helpers
-    def counter(self, key: str, years: pl.Series) -> pl.Series:
-        """Serial numbers per year, increasing across chunks, with realistic gaps."""
+    def counter(self, key: str, years: pl.Series, order: pl.Series | None = None) -> pl.Series:
+        """Serial numbers per year, in ``order`` (dates) within a chunk and increasing across
+        chunks, with realistic gaps."""
         offsets: dict[int, int] = self.state.setdefault(key, {})
-        df = pl.DataFrame({"y": years, "step": self.rng.integers(1, 4, self.n)})
-        seq = df.select(pl.col("step").cum_sum().over("y")).to_series()
-        seq = seq + years.replace_strict(offsets, default=0, return_dtype=pl.Int64)
-        for y, top in (
-            pl.DataFrame({"y": years, "s": seq}).group_by("y").agg(pl.col("s").max()).iter_rows()
-        ):
+        df = pl.DataFrame(
+            {
+                "y": years,
+                "o": order if order is not None else years,
+                "step": self.rng.integers(1, 4, self.n),
+            }
+        )
+        df = df.with_row_index("i").sort("o", "i")
+        df = df.with_columns(
+            seq=pl.col("step").cum_sum().over("y")
+            + pl.col("y").replace_strict(offsets, default=0, return_dtype=pl.Int64)
+        )
+        for y, top in df.group_by("y").agg(pl.col("seq").max()).iter_rows():
             offsets[int(y)] = int(top)
-        return seq
+        return df.sort("i")["seq"]
 
     def decision_years(self) -> pl.Series:
         if self.it.decision in self.dates:
@@ -1303,7 +1420,8 @@ class _Chunk:
     def doc_numbers(self, f: dict) -> pl.Series:
         """沪浦市监处〔2025〕1234号 — unique per authority, item and field."""
         years = self.decision_years()
-        seq = self.counter("doc:" + f["code"], years).cast(pl.String)
+        order = self.dates[self.it.decision] if self.it.decision in self.dates else None
+        seq = self.counter("doc:" + f["code"], years, order).cast(pl.String)
         y = years.cast(pl.String)
         label = str(f.get("label", ""))
         if "行政区划" in label:  # 承诺编码: division + date + serial
@@ -1610,8 +1728,12 @@ class _Chunk:
             )
         if re.search(r"项目名称|工程名称", label):
             place = _pick([t[0][:2] for t in _TOWNS], rng.integers(0, len(_TOWNS), n))
-            return "浦东新区" + place + _pick(_BRAND_WORDS, rng.integers(0, len(_BRAND_WORDS), n)) + _pick(
-                _PROJECTS, rng.integers(0, len(_PROJECTS), n))  # fmt: skip
+            return (
+                "浦东新区"
+                + place
+                + _pick(_BRAND_WORDS, rng.integers(0, len(_BRAND_WORDS), n))
+                + _pick(_PROJECTS, rng.integers(0, len(_PROJECTS), n))
+            )
         if "项目代码" in label:
             ym = (decision_year - 1).cast(pl.String).str.slice(2, 2) + _pick(
                 ("03", "06", "09", "11"), rng.integers(0, 4, n)
@@ -1659,8 +1781,11 @@ class _Chunk:
                 "如违反承诺，自愿接受撤销相关许可、记入信用记录等处理，并承担相应法律责任。", n
             )
         if "承诺内容" in label:
-            return _const("本单位（本人）承诺所提交的申请材料真实、合法、有效，已知晓相关条件和要求，"
-                          "如有不实，愿承担相应法律责任。", n)  # fmt: skip
+            promise = (
+                "本单位（本人）承诺所提交的申请材料真实、合法、有效，"
+                "已知晓相关条件和要求，如有不实，愿承担相应法律责任。"
+            )
+            return _const(promise, n)
         if "事由" in label:
             return _pick(_MATTERS, rng.integers(0, len(_MATTERS), n))
         if "已履行" in label:
@@ -1698,9 +1823,14 @@ class _Chunk:
         """处罚内容 from the categories: 警告；罚款人民币5000元；吊销食品经营许可证…"""
         _, fine, conf, _ = self.penalty()
         combos, pick = self.cache["combos"]  # type: ignore[misc]
-        words = {"罚款": "罚款人民币{F}元", "没收违法所得": "没收违法所得人民币{C}元",
-                 "暂扣许可证件": "暂扣{P}三个月", "吊销许可证件": "吊销{P}",
-                 "责令停产停业": "责令停产停业三十日", "行政拘留": "行政拘留五日"}  # fmt: skip
+        words = {
+            "罚款": "罚款人民币{F}元",
+            "没收违法所得": "没收违法所得人民币{C}元",
+            "暂扣许可证件": "暂扣{P}三个月",
+            "吊销许可证件": "吊销{P}",
+            "责令停产停业": "责令停产停业三十日",
+            "行政拘留": "行政拘留五日",
+        }
         text = _pick(["；".join(words.get(c, c) for c in combo) for combo in combos], pick)
         for mark, value in (
             ("{F}", pl.Series(fine)),
@@ -1936,7 +2066,8 @@ def _esc(s: str) -> str:
 _XLSX_STATIC = {
     "[Content_Types].xml": (
         '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="rels" '
+        'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
         '<Default Extension="xml" ContentType="application/xml"/>'
         '<Override PartName="/xl/workbook.xml" '
         'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
@@ -1971,24 +2102,24 @@ def write_xlsx(path: Path, df: pl.DataFrame, sheet: str = "Sheet1") -> None:
     byte-for-byte reproducible (fixed ZIP timestamps, no creation date).
     """
     row = (pl.int_range(pl.len()) + 2).cast(pl.String)
-    cells = [
-        pl.when(pl.col(c).is_null() | (pl.col(c) == ""))
-        .then(pl.lit(""))
-        .otherwise(
+    cells = []
+    for j, c in enumerate(df.columns):
+        value = pl.col(c)
+        if df[c].str.contains("[&<>]").any():
+            value = value.str.replace_all("&", "&amp;", literal=True).str.replace_all(
+                "<", "&lt;", literal=True
+            )
+            value = value.str.replace_all(">", "&gt;", literal=True)
+        # null (empty) values make the whole cell null, and the row skips it
+        start = pl.lit(f'<c r="{_col(j)}')
+        cells.append(
             pl.concat_str(
-                pl.lit(f'<c r="{_col(j)}'),
-                row,
-                pl.lit('" t="inlineStr"><is><t>'),
-                pl.col(c)
-                .str.replace_all("&", "&amp;", literal=True)
-                .str.replace_all("<", "&lt;", literal=True)
-                .str.replace_all(">", "&gt;", literal=True),
-                pl.lit("</t></is></c>"),
-            )  # fmt: skip
+                start, row, pl.lit('" t="inlineStr"><is><t>'), value, pl.lit("</t></is></c>")
+            )
         )
-        for j, c in enumerate(df.columns)
-    ]
-    rows = pl.concat_str(pl.lit('<row r="'), row, pl.lit('">'), *cells, pl.lit("</row>"))
+    rows = pl.concat_str(
+        pl.lit('<row r="'), row, pl.lit('">'), *cells, pl.lit("</row>"), ignore_nulls=True
+    )
     body = df.select(rows.str.join("")).item() if df.height else ""
     header = "".join(
         f'<c r="{_col(j)}1" t="inlineStr"><is><t>{_esc(c)}</t></is></c>'
@@ -2048,8 +2179,9 @@ class _Writer:
 # --------------------------------------------------------------------------- entry point
 
 
-def _chunks(stream: Stream, pools: _Pools, pop: Population, seed: int, today: date,
-            first_stream: bool) -> Iterator[tuple[int, int, pl.DataFrame, np.ndarray]]:  # fmt: skip
+def _chunks(
+    stream: Stream, pools: _Pools, pop: Population, seed: int, today: date, first_stream: bool
+) -> Iterator[tuple[int, int, pl.DataFrame, np.ndarray]]:
     """(file index, rows planned, data, bad kind per row) for every chunk of a stream."""
     state: dict = {}
     it = stream.item
@@ -2078,8 +2210,16 @@ def _new_keys(df: pl.DataFrame, key: list[str], state: dict) -> np.ndarray:
     return keep.to_numpy()
 
 
-def _write_stream(out_dir: Path, s: Stream, pools: _Pools, pop: Population, seed: int, today: date,
-                  first_stream: bool, advance: Callable[[int], None]) -> list[DemoFile]:  # fmt: skip
+def _write_stream(
+    out_dir: Path,
+    s: Stream,
+    pools: _Pools,
+    pop: Population,
+    seed: int,
+    today: date,
+    first_stream: bool,
+    advance: Callable[[int], None],
+) -> list[DemoFile]:
     """Generate and write one stream's files; ``advance(rows)`` after every chunk."""
     it = s.item
     key = "label" if s.headers == "labels" else "code"
@@ -2125,9 +2265,16 @@ def _worker_run(
     )
 
 
-def generate(out_dir: Path, subjects: int = 3_000, *, scale: str | None = None, seed: int = 20171115,
-             today: date | None = None, progress: Callable[[int, int], None] | None = None,
-             workers: int | None = None) -> list[DemoFile]:  # fmt: skip
+def generate(
+    out_dir: Path,
+    subjects: int = 3_000,
+    *,
+    scale: str | None = None,
+    seed: int = 20171115,
+    today: date | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
+) -> list[DemoFile]:
     """Write demo files for every catalog item and provider department, plus manifest.json.
 
     ``scale`` names a preset of ``SCALES`` (tiny, small, medium, pudong) and then replaces
@@ -2171,8 +2318,9 @@ def generate(out_dir: Path, subjects: int = 3_000, *, scale: str | None = None, 
     else:
         del pop  # each worker builds the same population itself
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
-                                 initargs=(subjects, seed, today)) as pool_:  # fmt: skip
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_worker_init, initargs=(subjects, seed, today)
+        ) as pool_:
             order = sorted(range(len(streams)), key=lambda k: -streams[k].rows)  # largest first
             futures = {
                 pool_.submit(_worker_run, out_dir, streams[k], seed, today, firsts[k]): k

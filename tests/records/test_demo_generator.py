@@ -176,7 +176,7 @@ def test_another_seed_gives_other_data(tmp_path):
 
 
 def test_manifest_counts_equal_the_rows_in_the_files(generated):
-    out, files, manifest = generated
+    _, files, manifest = generated
     assert [demo.DemoFile(**f) for f in manifest["files"]] == files
     assert manifest["subjects"] == SUBJECTS
     assert manifest["seed"] == 20171115

@@ -1,0 +1,166 @@
+"""Ingest benchmark: generate department files, ingest them through the full validated path
+(parse, validate, deduplicate, store, index) and print rows/s and peak memory, next to a bare
+insert of the same rows into an unindexed table, then time a 10,000-row daily batch into the
+loaded database.
+
+    .venv/bin/python bench/ingest.py --subjects 3000            # SQLite (+ PostgreSQL if DATABASE_URL is one)
+    .venv/bin/python bench/ingest.py --scale pudong --db sqlite  # 300,000 subjects, ~16.9M records
+    scripts/with-postgres.sh .venv/bin/python bench/ingest.py --subjects 30000 --db postgres
+
+Each database run happens in a child process on a fresh database. Results go to stdout as
+lines "RESULT {json}" (one per database) after a human-readable summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def child(args: argparse.Namespace) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "creditplus.settings")
+    import django
+
+    django.setup()
+    from io import StringIO
+
+    import polars as pl
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from creditplus.bulk import insert_frame
+    from creditplus.records.loading import load_demo_files
+    from creditplus.records.readers import read_table
+
+    call_command("migrate", verbosity=0)
+    call_command("load_reference", stdout=StringIO())
+    data = Path(args.data)
+    manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
+    files = manifest["files"]
+
+    started = time.monotonic()
+    summary = load_demo_files(data, files, seed=manifest["seed"])
+    full_seconds = time.monotonic() - started
+
+    # Bare insert of the same rows: parse each file and insert its raw strings into an
+    # unindexed table with the same bulk path (executemany / COPY), no validation.
+    biggest = max(files, key=lambda f: f["rows"])
+    table = read_table((data / biggest["path"]).read_bytes(), biggest["path"])
+    frame = table.frame
+    columns = [f"c{i}" for i in range(frame.width)]
+    frame = frame.rename(dict(zip(frame.columns, columns, strict=True)))
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_bare")
+        cursor.execute(f"CREATE TABLE bench_bare ({', '.join(c + ' text' for c in columns)})")
+    t = time.monotonic()
+    with transaction.atomic():
+        insert_frame("bench_bare", frame)
+    bare_seconds = time.monotonic() - t
+    bare_rate = frame.height / bare_seconds
+
+    # A daily batch: 10,000 new penalty rows into the loaded database.
+    daily = Path(args.daily)
+    t = time.monotonic()
+    daily_summary = load_demo_files(daily, json.loads((daily / "manifest.json").read_text())["files"], seed=-1)
+    daily_seconds = time.monotonic() - t
+
+    rate = summary["submitted"] / full_seconds
+    result = {
+        "database": connection.vendor,
+        "subjects": manifest["subjects"],
+        "rows": summary["submitted"],
+        "accepted": summary["accepted"],
+        "rejected": summary["rejected"],
+        "seconds": round(full_seconds, 2),
+        "rows_per_second": round(rate),
+        "bare_insert_rows_per_second": round(bare_rate),
+        "ratio_to_bare_insert": round(rate / bare_rate, 3),
+        "daily_batch_rows": daily_summary["submitted"],
+        "daily_batch_seconds": round(daily_seconds, 2),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+    print(
+        f"{result['database']}: {result['rows']} rows in {result['seconds']} s = {result['rows_per_second']} rows/s "
+        f"(bare insert {result['bare_insert_rows_per_second']} rows/s, ratio {result['ratio_to_bare_insert']}); "
+        f"daily batch of {result['daily_batch_rows']} rows in {result['daily_batch_seconds']} s; "
+        f"peak memory {result['peak_rss_mib']} MiB"
+    )
+    print("RESULT " + json.dumps(result))
+    del pl
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--subjects", type=int, default=3000)
+    parser.add_argument("--scale", choices=["tiny", "small", "medium", "pudong"])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--work", default=None, help="directory for generated files (kept between runs)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--daily", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+
+    from datetime import date
+
+    from creditplus.records.demo import SCALES, generate, generate_daily
+
+    subjects = SCALES[args.scale] if args.scale else args.subjects
+    work = Path(args.work or tempfile.mkdtemp(prefix="creditplus-bench-"))
+    data = work / f"data-{subjects}"
+    if not (data / "manifest.json").exists():
+        t = time.monotonic()
+        files = generate(data, subjects, today=date(2026, 11, 1))
+        print(f"generated {sum(f.rows for f in files)} rows in {len(files)} files in {time.monotonic() - t:.1f} s")
+    daily = work / f"daily-{subjects}"
+    if not (daily / "manifest.json").exists():
+        generate_daily(daily, subjects, rows=10_000, today=date(2026, 11, 2))
+
+    url = os.environ.get("DATABASE_URL", "")
+    targets = []
+    if args.db in ("sqlite", "both"):
+        targets.append(("sqlite", f"sqlite:///{work / 'bench.sqlite3'}"))
+    if args.db in ("postgres", "both") and url.startswith("postgres"):
+        targets.append(("postgres", url))
+    elif args.db == "postgres":
+        sys.exit("--db postgres needs DATABASE_URL (e.g. run under scripts/with-postgres.sh)")
+    for name, target in targets:
+        if name == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{work / 'bench.sqlite3'}{suffix}").unlink(missing_ok=True)
+        else:
+            _reset_postgres(target)
+        env = {**os.environ, "DATABASE_URL": target, "DEBUG": "false", "CREDITPLUS_VAR_DIR": str(work)}
+        subprocess.run(
+            [sys.executable, __file__, "--child", "--data", str(data), "--daily", str(daily)],
+            env=env, check=True,
+        )
+
+
+def _reset_postgres(url: str) -> None:
+    import dj_database_url
+    import psycopg
+
+    cfg = dj_database_url.parse(url)
+    admin = f"host={cfg['HOST']} port={cfg['PORT']} user={cfg['USER']} dbname=postgres"
+    if cfg.get("PASSWORD"):
+        admin += f" password={cfg['PASSWORD']}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{cfg["NAME"]}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
+
+
+if __name__ == "__main__":
+    main()
