@@ -71,7 +71,9 @@ def child(args: argparse.Namespace) -> None:
     # A daily batch: 10,000 new penalty rows into the loaded database.
     daily = Path(args.daily)
     t = time.monotonic()
-    daily_summary = load_demo_files(daily, json.loads((daily / "manifest.json").read_text())["files"], seed=-1)
+    daily_summary = load_demo_files(
+        daily, json.loads((daily / "manifest.json").read_text())["files"], seed=-1
+    )
     daily_seconds = time.monotonic() - t
 
     rate = summary["submitted"] / full_seconds
@@ -100,11 +102,15 @@ def child(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--subjects", type=int, default=3000)
     parser.add_argument("--scale", choices=["tiny", "small", "medium", "pudong"])
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--work", default=None, help="directory for generated files (kept between runs)")
+    parser.add_argument(
+        "--work", default=None, help="directory for generated files (kept between runs)"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--daily", help=argparse.SUPPRESS)
@@ -123,7 +129,9 @@ def main() -> None:
     if not (data / "manifest.json").exists():
         t = time.monotonic()
         files = generate(data, subjects, today=date(2026, 11, 1))
-        print(f"generated {sum(f.rows for f in files)} rows in {len(files)} files in {time.monotonic() - t:.1f} s")
+        print(
+            f"generated {sum(f.rows for f in files)} rows in {len(files)} files in {time.monotonic() - t:.1f} s"
+        )
     daily = work / f"daily-{subjects}"
     if not (daily / "manifest.json").exists():
         generate_daily(daily, subjects, rows=10_000, today=date(2026, 11, 2))
@@ -142,10 +150,16 @@ def main() -> None:
                 Path(f"{work / 'bench.sqlite3'}{suffix}").unlink(missing_ok=True)
         else:
             _reset_postgres(target)
-        env = {**os.environ, "DATABASE_URL": target, "DEBUG": "false", "CREDITPLUS_VAR_DIR": str(work)}
+        env = {
+            **os.environ,
+            "DATABASE_URL": target,
+            "DEBUG": "false",
+            "CREDITPLUS_VAR_DIR": str(work),
+        }
         subprocess.run(
             [sys.executable, __file__, "--child", "--data", str(data), "--daily", str(daily)],
-            env=env, check=True,
+            env=env,
+            check=True,
         )
 
 

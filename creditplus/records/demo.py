@@ -623,19 +623,23 @@ def _unique(make: Callable[[int], pl.DataFrame], n: int, taken: set[str], key: s
 # --------------------------------------------------------------------------- reference data
 
 
+def _yaml(text: str):
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+
+
 def load_reference(ref_dir: Path = REFERENCE_DIR) -> tuple[list[dict], list[dict], dict]:
     """(catalog items sorted by code, departments, code tables) as read from the YAML files."""
     items = []
     for path in sorted((ref_dir / "catalog").glob("*.yaml")):
         try:
-            spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+            spec = _yaml(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:  # being written right now
             log.warning("skipping %s: %s", path.name, exc)
             continue
         if isinstance(spec, dict) and spec.get("code") and isinstance(spec.get("fields"), list):
             items.append(spec)
-    departments = yaml.safe_load((ref_dir / "departments.yaml").read_text("utf-8"))
-    tables = yaml.safe_load((ref_dir / "code_tables.yaml").read_text("utf-8"))
+    departments = _yaml((ref_dir / "departments.yaml").read_text("utf-8"))
+    tables = _yaml((ref_dir / "code_tables.yaml").read_text("utf-8"))
     return sorted(items, key=lambda s: str(s["code"])), departments["departments"], tables["tables"]
 
 

@@ -188,7 +188,7 @@ def map_headers(table: Table, spec: ItemSpec) -> tuple[pl.DataFrame, list[str]]:
 
 def _ingest_table(table: Table, options: IngestOptions, digest: str) -> IngestBatch:
     started = time.monotonic()
-    item, spec = options.item, options.item.spec
+    spec = options.item.spec
     today = options.today or timezone.localdate()
     progress = options.progress or (lambda stage, done, total: None)
     submitted = table.frame.height

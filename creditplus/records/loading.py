@@ -17,8 +17,13 @@ from creditplus.records.ingest import IngestOptions, ingest_file
 
 
 def load_demo_files(
-    out_dir: Path, files: list[dict[str, Any]], *, seed: int, actor: str = "",
-    show_progress: bool = False, stream: IO[str] | None = None,
+    out_dir: Path,
+    files: list[dict[str, Any]],
+    *,
+    seed: int,
+    actor: str = "",
+    show_progress: bool = False,
+    stream: IO[str] | None = None,
 ) -> dict[str, Any]:
     """Ingest every file of a demo manifest; each file is one batch whose batch id is derived
     from the seed and the file, so loading twice ingests nothing twice."""
@@ -27,13 +32,23 @@ def load_demo_files(
     ordered = sorted(files, key=lambda f: (f["item"] != "DJ", f["path"]))
     totals = dict.fromkeys(("submitted", "accepted", "updated", "unchanged", "rejected"), 0)
     started = time.monotonic()
-    bar = tqdm(total=sum(f["rows"] for f in ordered), unit="行", desc="归集", disable=not show_progress, file=stream)
+    bar = tqdm(
+        total=sum(f["rows"] for f in ordered),
+        unit="行",
+        desc="归集",
+        disable=not show_progress,
+        file=stream,
+    )
     for f in ordered:
         batch = ingest_file(
             (out_dir / f["path"]).read_bytes(),
             IngestOptions(
-                item=items[f["item"]], department=departments[f["department"]], source=BatchSource.CLI,
-                file_name=Path(f["path"]).name, external_id=_batch_id(seed, f["path"]), actor=actor,
+                item=items[f["item"]],
+                department=departments[f["department"]],
+                source=BatchSource.CLI,
+                file_name=Path(f["path"]).name,
+                external_id=_batch_id(seed, f["path"]),
+                actor=actor,
             ),
         )
         for key in totals:
@@ -41,8 +56,12 @@ def load_demo_files(
         bar.update(f["rows"])
     bar.close()
     seconds = time.monotonic() - started
-    return {**totals, "files": len(ordered), "seconds": seconds,
-            "rows_per_second": totals["submitted"] / seconds if seconds else 0.0}
+    return {
+        **totals,
+        "files": len(ordered),
+        "seconds": seconds,
+        "rows_per_second": totals["submitted"] / seconds if seconds else 0.0,
+    }
 
 
 def _batch_id(seed: int, path: str) -> str:

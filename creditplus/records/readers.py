@@ -112,7 +112,7 @@ def _read_csv(text: str, encoding: str) -> Table:
 def _read_xlsx(content: bytes) -> Table:
     try:
         frame = pl.read_excel(io.BytesIO(content), engine="calamine", infer_schema_length=0)
-    except (zipfile.BadZipFile, Exception) as exc:  # noqa: BLE001 — the reader raises many kinds
+    except (zipfile.BadZipFile, Exception) as exc:
         if isinstance(exc, DomainError):
             raise
         raise file_error(

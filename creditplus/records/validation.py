@@ -12,6 +12,7 @@ from datetime import date
 
 import polars as pl
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from creditplus.catalog.choices import XDR_LB_KIND
 from creditplus.catalog.schema import Condition, FieldSpec, ItemSpec
@@ -24,17 +25,17 @@ ERROR_SCHEMA = {ROW: pl.UInt32, "field": pl.Utf8, "code": pl.Utf8, "message": pl
 
 # Stable row error codes (see docs/ingest.md) with their Chinese message templates.
 MESSAGES = {
-    "required": "必填字段「{label}」为空",
-    "too_long": "「{label}」超过最大长度 {max_length} 个字符",
-    "code_unknown": "「{label}」的值「{value}」不在代码表 {table} 中",
-    "date_invalid": "「{label}」的值「{value}」不是有效日期（应为 YYYY-MM-DD）",
-    "date_future": "「{label}」{value} 晚于今天",
-    "date_order": "「{label}」{value} 早于「{other}」",
-    "number_invalid": "「{label}」的值「{value}」不是有效数字",
-    "amount_negative": "「{label}」的值「{value}」为负数",
-    "number_scale": "「{label}」的值「{value}」小数位数超过 {scale} 位",
-    "subject_kind_not_allowed": "本事项不接收类别为「{value}」的主体",
-    "duplicate_in_batch": "与本批次第 {value} 行业务主键重复",
+    "required": gettext_noop("必填字段「{label}」为空"),
+    "too_long": gettext_noop("「{label}」超过最大长度 {max_length} 个字符"),
+    "code_unknown": gettext_noop("「{label}」的值「{value}」不在代码表 {table} 中"),
+    "date_invalid": gettext_noop("「{label}」的值「{value}」不是有效日期（应为 YYYY-MM-DD）"),
+    "date_future": gettext_noop("「{label}」{value} 晚于今天"),
+    "date_order": gettext_noop("「{label}」{value} 早于「{other}」"),
+    "number_invalid": gettext_noop("「{label}」的值「{value}」不是有效数字"),
+    "amount_negative": gettext_noop("「{label}」的值「{value}」为负数"),
+    "number_scale": gettext_noop("「{label}」的值「{value}」小数位数超过 {scale} 位"),
+    "subject_kind_not_allowed": gettext_noop("本事项不接收类别为「{value}」的主体"),
+    "duplicate_in_batch": gettext_noop("与本批次第 {value} 行业务主键重复"),
 }
 
 

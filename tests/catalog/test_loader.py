@@ -20,7 +20,9 @@ def test_the_catalog_has_the_two_double_publicity_items_and_at_least_12_more(ref
     codes = set(CatalogItem.objects.values_list("code", flat=True))
     assert {"XK", "CF"} <= codes and len(codes) >= 14
     cf = CatalogItem.objects.get(code="CF").spec
-    assert {"CF_XDR_MC", "CF_XDR_SHXYM", "CF_CFLB", "CF_NR_FK", "CF_JDRQ", "CF_SJLYDM"} <= {f.code for f in cf.fields}
+    assert {"CF_XDR_MC", "CF_XDR_SHXYM", "CF_CFLB", "CF_NR_FK", "CF_JDRQ", "CF_SJLYDM"} <= {
+        f.code for f in cf.fields
+    }
     assert cf.field("CF_XDR_MC").label == "行政相对人名称"
 
 
@@ -44,10 +46,16 @@ def test_behavior_rules_and_matters_are_loaded(reference):
 
 def test_a_definition_referring_to_a_missing_field_is_refused():
     with pytest.raises(DomainError) as excinfo:
-        ItemSpec.parse("X", "x", {
-            "subject_kinds": ["legal"], "subject": {"name": "A", "fixed_kind": "legal"},
-            "natural_key": ["NOPE"], "fields": [{"code": "A", "label": "名称", "type": "text"}],
-        })
+        ItemSpec.parse(
+            "X",
+            "x",
+            {
+                "subject_kinds": ["legal"],
+                "subject": {"name": "A", "fixed_kind": "legal"},
+                "natural_key": ["NOPE"],
+                "fields": [{"code": "A", "label": "名称", "type": "text"}],
+            },
+        )
     assert excinfo.value.code == "catalog_invalid" and "NOPE" in excinfo.value.message
 
 
@@ -56,7 +64,11 @@ def test_catalog_api_lists_items_and_fields(reference):
     assert {"code", "name", "departments", "disclosure"} <= set(items[0])
     cf = Client().get("/api/v1/catalog/items/CF").json()
     cflb = next(f for f in cf["fields"] if f["code"] == "CF_CFLB")
-    assert cflb["label"] == "处罚类别" and cflb["required"] and {"code": "罚款", "label": "罚款"} in cflb["codes"]
+    assert (
+        cflb["label"] == "处罚类别"
+        and cflb["required"]
+        and {"code": "罚款", "label": "罚款"} in cflb["codes"]
+    )
     assert Client().get("/api/v1/catalog/items/NOPE").status_code == 404
     assert len(Client().get("/api/v1/matters").json()) >= 15
 

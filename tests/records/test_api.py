@@ -221,7 +221,7 @@ def test_officers_list_only_their_own_batches(officer, other_officer, scjg_batch
     ]
     assert client_for(other_officer).get("/api/v1/batches").json() == []
     assert (
-        "#%d" % scjg_batch.pk
+        f"#{scjg_batch.pk}"
         not in client_for(other_officer).get("/backoffice/records/batches/").content.decode()
     )
 

@@ -123,7 +123,7 @@ def test_a_killed_ingest_leaves_nothing_and_a_rerun_completes_it(tmp_path):
             assert count(env, f"SELECT count(*) FROM {table}") == 0, table
 
         done = subprocess.run(ingest, env=env, cwd=ROOT, capture_output=True, text=True, check=True)
-        assert '"accepted": %d' % ROWS in done.stdout.splitlines()[-1]
+        assert f'"accepted": {ROWS}' in done.stdout.splitlines()[-1]
         assert count(env, "SELECT count(*) FROM records_creditrecord") == ROWS
         assert count(env, "SELECT count(DISTINCT natural_key) FROM records_creditrecord") == ROWS
         assert count(env, "SELECT count(*) FROM subjects_subject") == SUBJECTS
@@ -132,5 +132,5 @@ def test_a_killed_ingest_leaves_nothing_and_a_rerun_completes_it(tmp_path):
         again = subprocess.run(
             ingest, env=env, cwd=ROOT, capture_output=True, text=True, check=True
         )
-        assert '"unchanged": %d' % ROWS in again.stdout.splitlines()[-1]
+        assert f'"unchanged": {ROWS}' in again.stdout.splitlines()[-1]
         assert count(env, "SELECT count(*) FROM records_creditrecord") == ROWS

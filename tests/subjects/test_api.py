@@ -16,9 +16,24 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def subjects(reference):
     rows = [penalty(i) for i in range(1, 4)]
-    rows.append(penalty(9, **{"行政相对人名称": "王五", "行政相对人类别": "自然人", "统一社会信用代码": "",
-                              "证件类型": "身份证", "证件号码": PERSON_ID}))
-    ingest_rows(rows, IngestOptions(item=CatalogItem.objects.get(code="CF"), department=Department.objects.get(code="SCJG")))
+    rows.append(
+        penalty(
+            9,
+            **{
+                "行政相对人名称": "王五",
+                "行政相对人类别": "自然人",
+                "统一社会信用代码": "",
+                "证件类型": "身份证",
+                "证件号码": PERSON_ID,
+            },
+        )
+    )
+    ingest_rows(
+        rows,
+        IngestOptions(
+            item=CatalogItem.objects.get(code="CF"), department=Department.objects.get(code="SCJG")
+        ),
+    )
 
 
 def test_search_by_name_substring_is_paginated(subjects):

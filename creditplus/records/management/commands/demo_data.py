@@ -15,13 +15,25 @@ class Command(AuditedCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--subjects", type=int, default=3000, help="市场主体数量（默认 3000）")
-        parser.add_argument("--scale", choices=sorted(SCALES), help="预设规模；pudong = 30 万主体、约 1690 万条记录")
+        parser.add_argument(
+            "--scale", choices=sorted(SCALES), help="预设规模；pudong = 30 万主体、约 1690 万条记录"
+        )
         parser.add_argument("--out", default=None, help="输出目录（默认 var/demo）")
         parser.add_argument("--seed", type=int, default=20171115)
-        parser.add_argument("--load", action="store_true", help="生成后逐个文件归集入库（可重复执行，不会重复归集）")
+        parser.add_argument(
+            "--load", action="store_true", help="生成后逐个文件归集入库（可重复执行，不会重复归集）"
+        )
 
-    def handle(self, *args: Any, subjects: int, scale: str | None, out: str | None, seed: int, load: bool,
-               **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        subjects: int,
+        scale: str | None,
+        out: str | None,
+        seed: int,
+        load: bool,
+        **options: Any,
+    ) -> None:
         out_dir = Path(out) if out else Path(settings.VAR_DIR) / "demo"
         count = SCALES[scale] if scale else subjects
         manifest = out_dir / "manifest.json"
@@ -29,7 +41,13 @@ class Command(AuditedCommand):
             files = json.loads(manifest.read_text(encoding="utf-8"))["files"]
             self.stdout.write(f"沿用已生成的演示数据：{out_dir}（{len(files)} 个文件）")
         else:
-            bar = tqdm(total=0, unit="行", desc="生成", disable=not self.stderr.isatty(), file=self.stderr._out)
+            bar = tqdm(
+                total=0,
+                unit="行",
+                desc="生成",
+                disable=not self.stderr.isatty(),
+                file=self.stderr._out,
+            )
 
             def progress(done: int, total: int) -> None:
                 bar.total = total
@@ -41,8 +59,14 @@ class Command(AuditedCommand):
             rows = sum(f["rows"] for f in files)
             self.stdout.write(f"已生成 {len(files)} 个文件、{rows} 行（{count} 个主体）：{out_dir}")
         if load:
-            summary = load_demo_files(out_dir, files, seed=seed, actor=self.actor_name,
-                                      show_progress=self.stderr.isatty(), stream=self.stderr._out)
+            summary = load_demo_files(
+                out_dir,
+                files,
+                seed=seed,
+                actor=self.actor_name,
+                show_progress=self.stderr.isatty(),
+                stream=self.stderr._out,
+            )
             self.stdout.write(
                 f"已归集 {summary['files']} 个文件：提交 {summary['submitted']}，新增 {summary['accepted']}，"
                 f"更新 {summary['updated']}，未变 {summary['unchanged']}，拒收 {summary['rejected']}"

@@ -1,0 +1,55 @@
+"""Data-quality figures: error rates by code, completeness, timeliness in working days."""
+
+from __future__ import annotations
+
+import pytest
+import time_machine
+from django.test import Client
+
+from creditplus.accounts.models import Department
+from creditplus.catalog.models import CatalogItem
+from creditplus.records import services
+from creditplus.records.ingest import IngestOptions, ingest_rows
+from creditplus.records.models import IngestBatch
+from tests.conftest import client_for
+from tests.records.files import penalty
+
+pytestmark = pytest.mark.django_db
+
+
+@time_machine.travel("2026-06-12 10:00 +0800", tick=False)
+def test_quality_figures_count_errors_completeness_and_timeliness(reference, officer):
+    rows = [
+        penalty(1, **{"处罚决定日期": "2026-06-10", "处罚有效期": "2027-06-10"}),  # 2 working days
+        penalty(
+            2, **{"处罚决定日期": "2026-05-01", "处罚有效期": "2027-05-01", "法定代表人": ""}
+        ),  # late
+        penalty(3, **{"处罚类别": "罚没"}),  # rejected
+    ]
+    ingest_rows(
+        rows,
+        IngestOptions(
+            item=CatalogItem.objects.get(code="CF"), department=Department.objects.get(code="SCJG")
+        ),
+    )
+    figures = services.quality_figures(IngestBatch.objects.all())
+    assert figures["totals"]["submitted"] == 3 and figures["totals"]["rejected"] == 1
+    assert figures["errors_by_code"] == {"code_unknown": 1}
+    assert figures["completeness"]["CF_FRDB"] == 0.5
+    assert figures["timeliness"] == {"timely": 1, "late": 1, "rate": 0.5}
+    assert figures["volume"] == [{"month": "2026-06", "submitted": 3, "rejected": 1}]
+    api = client_for(officer).get("/api/v1/quality").json()
+    assert api["sources"][0]["error_rate"] == round(1 / 3, 4)
+    page = client_for(officer).get("/backoffice/records/quality/").content.decode()
+    assert "chart-volume" in page and "echarts" in page
+
+
+def test_another_department_sees_none_of_these_figures(reference, other_officer):
+    ingest_rows(
+        [penalty(1)],
+        IngestOptions(
+            item=CatalogItem.objects.get(code="CF"), department=Department.objects.get(code="SCJG")
+        ),
+    )
+    assert client_for(other_officer).get("/api/v1/quality").json()["totals"]["submitted"] == 0
+    assert Client().get("/api/v1/quality").status_code == 401
