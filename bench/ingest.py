@@ -121,7 +121,7 @@ def main() -> None:
 
     from datetime import date
 
-    from creditplus.records.demo import SCALES, generate, generate_daily
+    from creditplus.records.demo import SCALES, generate
 
     subjects = SCALES[args.scale] if args.scale else args.subjects
     work = Path(args.work or tempfile.mkdtemp(prefix="creditplus-bench-"))
@@ -134,14 +134,20 @@ def main() -> None:
         )
     daily = work / f"daily-{subjects}"
     if not (daily / "manifest.json").exists():
-        generate_daily(daily, subjects, rows=10_000, today=date(2026, 11, 2))
+        make_daily_batch(data, daily, rows=10_000)
 
     url = os.environ.get("DATABASE_URL", "")
     targets = []
     if args.db in ("sqlite", "both"):
         targets.append(("sqlite", f"sqlite:///{work / 'bench.sqlite3'}"))
     if args.db in ("postgres", "both") and url.startswith("postgres"):
-        targets.append(("postgres", url))
+        # Never the configured database itself: a sibling database "<name>_bench".
+        targets.append(
+            (
+                "postgres",
+                url.rsplit("/", 1)[0] + "/" + url.rsplit("/", 1)[1].split("?")[0] + "_bench",
+            )
+        )
     elif args.db == "postgres":
         sys.exit("--db postgres needs DATABASE_URL (e.g. run under scripts/with-postgres.sh)")
     for name, target in targets:
@@ -161,6 +167,45 @@ def main() -> None:
             env=env,
             check=True,
         )
+
+
+def make_daily_batch(data: Path, daily: Path, rows: int) -> None:
+    """A day's penalties: rows like the generated ones, with new decision document numbers
+    (so they are new records, as a department's daily batch would be)."""
+    import polars as pl
+
+    from creditplus.records.readers import read_table
+
+    manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
+    penalties = [f for f in manifest["files"] if f["item"] == "CF" and f["format"] != "xlsx"]
+    by_department: dict[str, int] = {}
+    for f in penalties:
+        by_department[f["department"]] = by_department.get(f["department"], 0) + f["rows"]
+    department = max(by_department, key=by_department.__getitem__)  # the busiest department
+    frames: list[pl.DataFrame] = []
+    for f in (f for f in penalties if f["department"] == department):
+        frame = read_table((data / f["path"]).read_bytes(), f["path"]).frame
+        doc = "CF_WSH" if "CF_WSH" in frame.columns else "行政处罚决定书文号"
+        frames.append(frame.with_columns(pl.col(doc) + "-日报"))
+        if sum(x.height for x in frames) >= rows:
+            break
+    batch = pl.concat(frames, how="diagonal").head(rows)
+    daily.mkdir(parents=True, exist_ok=True)
+    batch.write_csv(daily / "daily.csv")
+    files = [
+        {
+            "path": "daily.csv",
+            "item": "CF",
+            "department": department,
+            "format": "csv-utf8",
+            "headers": "mixed",
+            "rows": batch.height,
+            "bad_rows": 0,
+        }
+    ]
+    (daily / "manifest.json").write_text(
+        json.dumps({"seed": -1, "subjects": 0, "files": files}), encoding="utf-8"
+    )
 
 
 def _reset_postgres(url: str) -> None:

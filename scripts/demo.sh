@@ -8,6 +8,9 @@ addr="${CREDITPLUS_DEMO_ADDR:-127.0.0.1:8000}"
 
 "$bin/creditplus" migrate --noinput -v0
 "$bin/creditplus" load_reference
+# A small district: 2,000 market subjects and their records from all departments, ingested
+# through the normal path (generated once, then reused; loading twice ingests nothing twice).
+"$bin/creditplus" demo_data --subjects "${CREDITPLUS_DEMO_SUBJECTS:-2000}" --load
 "$bin/creditplus" demo_accounts
 echo "信用浦东（演示）: http://$addr/   工作台: http://$addr/backoffice/   English: http://$addr/en/"
 exec "$bin/creditplus" runserver --noreload "$addr"

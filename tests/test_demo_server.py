@@ -30,7 +30,11 @@ def fetch(url: str) -> tuple[int, str]:
 def test_demo_script_serves_the_portal(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env |= {"CREDITPLUS_VAR_DIR": str(tmp_path), "CREDITPLUS_DEMO_ADDR": f"127.0.0.1:{port}"}
+    env |= {
+        "CREDITPLUS_VAR_DIR": str(tmp_path),
+        "CREDITPLUS_DEMO_ADDR": f"127.0.0.1:{port}",
+        "CREDITPLUS_DEMO_SUBJECTS": "300",  # the same script, a smaller district
+    }
     log = (tmp_path / "demo.log").open("w")
     proc = subprocess.Popen(
         [str(ROOT / "scripts/demo.sh")],
@@ -57,6 +61,7 @@ def test_demo_script_serves_the_portal(tmp_path):
         assert status == 200 and "Credit Pudong" in english
         output = (tmp_path / "demo.log").read_text()
         assert "xinyongban" in output and "区信用办" in output  # demo accounts printed
+        assert "已归集" in output  # demo data ingested through the normal path
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)

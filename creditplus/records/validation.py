@@ -7,6 +7,7 @@ labels, ISO dates, upper-cased identifiers) and one error row per problem found.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -211,7 +212,7 @@ class RowValidator:
                 .str.replace(r"\.$", "")
             )
         elif f.type == "uscc":
-            result = identifiers.uscc_checks(frame.get_column(f.code).fill_null(""))
+            result = _checked_once(identifiers.uscc_checks, frame.get_column(f.code))
             present = frame.get_column(f.code).is_not_null()
             bad = present & result.get_column("error").is_not_null()
             checks.append(self._identifier_rows(frame, bad, result, "error", f))
@@ -236,8 +237,9 @@ class RowValidator:
         else:
             is_ric = pl.lit(True)
         mask = frame.select((col.is_not_null() & is_ric).alias("m")).get_column("m")
-        result = identifiers.resident_id_checks(
-            frame.get_column(f.code).fill_null(""), today=self.today
+        result = _checked_once(
+            lambda values: identifiers.resident_id_checks(values, today=self.today),
+            frame.get_column(f.code),
         )
         bad = mask & result.get_column("error").is_not_null()
         warned = mask & ~bad & result.get_column("warning").is_not_null()
@@ -382,6 +384,17 @@ class RowValidator:
             {ROW: rows, "field": [f.code] * len(codes), "code": codes, "message": messages},
             schema=ERROR_SCHEMA,
         )
+
+
+def _checked_once(check: Callable[[pl.Series], pl.DataFrame], values: pl.Series) -> pl.DataFrame:
+    """Run an identifier check on the distinct values only and spread the results back to
+    every row: authority codes repeat on every row of a file, subjects on many."""
+    values = values.fill_null("").rename("input")
+    distinct = values.unique()
+    result = check(distinct).with_columns(distinct)
+    return (
+        values.to_frame().join(result, on="input", how="left", maintain_order="left").drop("input")
+    )
 
 
 def _label(label: str, message: str) -> str:

@@ -326,7 +326,11 @@ def test_document_numbers_look_like_the_real_ones(checked):
 def test_large_items_are_split_into_parts(tmp_path, monkeypatch):
     monkeypatch.setattr(demo, "MAX_FILE_ROWS", 300)
     monkeypatch.setattr(demo, "CHUNK_ROWS", 200)
-    files = demo.generate(tmp_path, 150, today=TODAY)
+    calls = []
+    files = demo.generate(
+        tmp_path, 150, today=TODAY, progress=lambda done, total: calls.append((done, total))
+    )
+    assert calls[-1][0] == calls[-1][1] and [c[0] for c in calls] == sorted(c[0] for c in calls)
     parts = [f for f in files if re.search(r"-\d+\.\w+$", f.path)]
     assert parts
     assert all(f.rows <= 300 for f in files)

@@ -1,0 +1,39 @@
+"""`creditplus demo_data --load`: every generated bad row is rejected, every good one
+accepted, and loading again ingests nothing twice."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Sum
+
+from creditplus.records.models import IngestBatch
+from creditplus.subjects.models import Subject
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+
+def test_demo_data_loads_through_the_ingest_path_and_reconciles(reference, tmp_path):
+    out = StringIO()
+    call_command("demo_data", "--subjects", "300", "--out", str(tmp_path), "--load", stdout=out)
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    files = manifest["files"]
+    totals = IngestBatch.objects.aggregate(s=Sum("submitted"), r=Sum("rejected"), a=Sum("accepted"))
+    assert IngestBatch.objects.count() == len(files)
+    assert totals["s"] == sum(f["rows"] for f in files)
+    assert totals["r"] == sum(f["bad_rows"] for f in files)  # exactly the deliberate errors
+    assert totals["a"] == totals["s"] - totals["r"]
+    assert not IngestBatch.objects.filter(status="failed").exists()
+    formats = {f["format"] for f in files}
+    assert {"csv-utf8", "csv-gb18030", "json"} <= formats
+    assert Subject.objects.filter(
+        name="上海张江高科技园区开发股份有限公司", registered=True
+    ).exists()
+
+    again = StringIO()
+    call_command("demo_data", "--subjects", "300", "--out", str(tmp_path), "--load", stdout=again)
+    assert "沿用已生成的演示数据" in again.getvalue()
+    assert IngestBatch.objects.count() == len(files)
