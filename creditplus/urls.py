@@ -12,6 +12,7 @@ urlpatterns = [
         path("admin/", admin.site.urls),
         path("backoffice/", include("creditplus.accounts.urls")),
         path("backoffice/records/", include("creditplus.records.urls")),
+        path("backoffice/subjects/", include("creditplus.subjects.urls")),
         path("", include("creditplus.portal.urls")),
         prefix_default_language=False,
     ),

@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 
+from creditplus.accounts.choices import Role
 from creditplus.errors import Forbidden, NotFound
 
 M = TypeVar("M", bound=Model)
@@ -66,7 +67,8 @@ def backoffice_view(perm: str | None = None) -> Callable[[View], View]:
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            if user.is_system or not (user.is_government or user.roles):
+            # Enterprise users act in the portal; the back office is for staff roles.
+            if user.is_system or not (user.roles - {Role.ENTERPRISE}):
                 raise PermissionDenied
             if perm and not user.has_perm(perm):
                 raise PermissionDenied

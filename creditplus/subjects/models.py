@@ -115,3 +115,28 @@ class SubjectRelation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} → {self.organisation}（{self.get_role_display()}）"
+
+
+class SubjectAccount(models.Model):
+    """An enterprise user bound to the one subject it acts for: bound by a window clerk who
+    checked the business license (or, where configured, by government single sign-on)."""
+
+    user = models.OneToOneField(
+        "accounts.User",
+        verbose_name=_("用户"),
+        on_delete=models.CASCADE,
+        related_name="subject_account",
+    )
+    subject = models.ForeignKey(
+        Subject, verbose_name=_("信用主体"), on_delete=models.PROTECT, related_name="accounts"
+    )
+    verified_by = models.CharField(_("核验方式"), max_length=64)
+    bound_by = models.CharField(_("经办人"), max_length=150)
+    created_at = models.DateTimeField(_("绑定时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("企业账号绑定")
+        verbose_name_plural = _("企业账号绑定")
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.subject}"

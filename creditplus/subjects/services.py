@@ -11,6 +11,7 @@ from django.utils import timezone
 from creditplus.bulk import fetch_in, insert_frame, timestamp_text
 from creditplus.catalog.schema import ItemSpec
 from creditplus.subjects import pii
+from creditplus.subjects.models import Subject, SubjectAccount
 
 SUBJECT_TABLE = "subjects_subject"
 RESIDENT_ID = "身份证"
@@ -209,3 +210,51 @@ def link_legal_representatives(frame: pl.DataFrame, spec: ItemSpec, now: datetim
             pl.lit(timestamp_text(now)).alias("created_at"),
         ),
     )
+
+
+def bind_enterprise_user(
+    username: str, code: str, *, verified_by: str, clerk: str
+) -> SubjectAccount:
+    """Bind an enterprise user to its subject after the clerk checked the business license;
+    the user gets the enterprise role. One subject per user; audited."""
+    from django.contrib.auth.models import Group
+    from django.db import transaction
+    from django.utils.translation import gettext as _
+
+    from creditplus.accounts import audit
+    from creditplus.accounts.choices import Role
+    from creditplus.accounts.models import User
+    from creditplus.errors import DomainError, NotFound
+
+    with transaction.atomic():
+        # Lock the user row: two clerks binding the same account at once must not both succeed.
+        user = (
+            User.objects.select_for_update()
+            .filter(username=username.strip(), is_system=False)
+            .first()
+        )
+        if user is None:
+            raise NotFound(_("用户不存在：%(u)s") % {"u": username}, "username")
+        if user.is_government or user.has_role(Role.FINANCIAL, Role.ASSESSOR):
+            raise DomainError(
+                "not_enterprise_user", _("政府部门或机构账号不能绑定企业"), "username"
+            )
+        subject = Subject.objects.organisations().filter(uscc=code.strip().upper()).first()
+        if subject is None:
+            raise NotFound(_("未找到统一社会信用代码为 %(c)s 的主体") % {"c": code}, "code")
+        if SubjectAccount.objects.filter(user=user).exists():
+            raise DomainError(
+                "already_bound", _("该用户已绑定企业，请先解除原绑定"), "username", status=409
+            )
+        account = SubjectAccount.objects.create(
+            user=user, subject=subject, verified_by=verified_by, bound_by=clerk
+        )
+        user.groups.add(Group.objects.get(name=Role.ENTERPRISE))
+        audit.record(
+            "subject.bind_account",
+            obj=account,
+            subject=subject.uscc or "",
+            purpose=verified_by,
+            after={"user": user.username, "subject": subject.uscc},
+        )
+    return account
