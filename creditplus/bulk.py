@@ -90,3 +90,26 @@ def timestamp_text(value: Any) -> str:
     if connection.vendor == "postgresql":
         return utc.isoformat()
     return utc.replace(tzinfo=None).isoformat(sep=" ")
+
+
+def reserve_ids(table: str, count: int) -> pl.Series:
+    """Allocate ``count`` primary keys of ``table`` for rows about to be bulk-inserted.
+
+    SQLite: the next ids after the table's AUTOINCREMENT counter — safe because ingest holds
+    the database's write lock (BEGIN IMMEDIATE) until it commits. PostgreSQL: values drawn
+    from the table's sequence, which no concurrent session can draw as well.
+    """
+    if count == 0:
+        return pl.Series("id", [], dtype=pl.Int64)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, count],
+            )
+            return pl.Series("id", [r[0] for r in cursor.fetchall()], dtype=pl.Int64)
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        row = cursor.fetchone()
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {connection.ops.quote_name(table)}")
+        start = max(row[0] if row else 0, cursor.fetchone()[0]) + 1
+    return pl.int_range(start, start + count, eager=True, dtype=pl.Int64).alias("id")

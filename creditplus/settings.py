@@ -163,6 +163,7 @@ WHITENOISE_USE_FINDERS = DEBUG
 # --- platform ---------------------------------------------------------------
 PLATFORM_NAME = _("信用浦东")
 DISTRICT_NAME = env_str("CREDITPLUS_DISTRICT", "浦东新区")
+SQLITE_INGEST_CACHE_MB = env_int("CREDITPLUS_SQLITE_INGEST_CACHE_MB", 256, minimum=2)
 API_PAGE_SIZE_MAX = env_int("CREDITPLUS_API_PAGE_SIZE_MAX", 100, minimum=10)
 
 LOGGING = {

@@ -17,13 +17,14 @@ from datetime import date, datetime
 from typing import Any
 
 import polars as pl
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from creditplus.accounts import audit
 from creditplus.accounts.models import Department
-from creditplus.bulk import fetch_frame, fetch_in, insert_frame, timestamp_text
+from creditplus.bulk import fetch_in, insert_frame, reserve_ids, timestamp_text
 from creditplus.catalog import calendar
 from creditplus.catalog.models import BehaviorRule, CatalogItem, CodeTable
 from creditplus.catalog.schema import ItemSpec
@@ -228,6 +229,10 @@ def _ingest_table(table: Table, options: IngestOptions, digest: str) -> IngestBa
     progress("validate", submitted, submitted)
 
     now = timezone.now()
+    if connection.vendor == "sqlite":
+        # Index maintenance on large tables is bound by the page cache (default 2 MB).
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = -{settings.SQLITE_INGEST_CACHE_MB * 1024}")
     with transaction.atomic():
         result = _write(
             table, options, digest, valid, errors, validated.warnings, ignored, today, now, progress
@@ -358,17 +363,15 @@ def _write(
         f"UPDATE {EVENT_TABLE} SET status = 'superseded' WHERE status = 'active' AND record_id IN ({{in}})",
         old_ids,
     )
+    # Ids are allocated up front, so that events can refer to their records without reading
+    # the new rows back.
+    to_write = to_write.with_columns(reserve_ids(RECORD_TABLE, to_write.height).alias("record_id"))
     records = _record_rows(to_write, spec, batch, options.department, now)
     insert_frame(RECORD_TABLE, records)
     progress("write", to_write.height, to_write.height)
 
     # -- behavior events -----------------------------------------------------------------
-    ids = fetch_frame(
-        f"SELECT id AS record_id, natural_key FROM {RECORD_TABLE} WHERE batch_id = %s",
-        [batch.pk],
-        schema={"record_id": pl.Int64, "natural_key": pl.Utf8},
-    )
-    events = behavior_events(to_write.join(ids, on="natural_key"), spec, item, today, now)
+    events = behavior_events(to_write, spec, item, today, now)
     insert_frame(EVENT_TABLE, events)
 
     # -- rejected rows, with the row as submitted -------------------------------------------
@@ -409,6 +412,7 @@ def _record_rows(
     amount = next((f.code for f in spec.fields if f.type == "decimal"), None)
     end_field = spec.publicity.get("end_field")
     return frame.select(
+        pl.col("record_id").alias("id"),
         pl.lit(batch.item_id).alias("item_id"),
         pl.col("subject_id"),
         pl.lit(department.pk).alias("department_id"),
