@@ -36,8 +36,9 @@ def insert_frame(table: str, frame: pl.DataFrame, columns: Sequence[str] | None 
             with cursor.cursor.copy(sql) as copy:
                 copy.write(buffer.getvalue())
         else:
-            marks = ", ".join(["%s"] * len(columns))
-            cursor.executemany(
+            # The driver's own cursor: Django's debug wrapper would format every row as SQL.
+            marks = ", ".join(["?"] * len(columns))
+            cursor.cursor.executemany(
                 f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) VALUES ({marks})",
                 frame.iter_rows(),
             )
