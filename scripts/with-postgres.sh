@@ -33,5 +33,6 @@ trap cleanup EXIT
   start >/dev/null
 echo "PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
 
+"$pgbin/createdb" -h 127.0.0.1 -p "$port" -U postgres creditplus
 export DATABASE_URL="postgres://postgres@127.0.0.1:$port/creditplus"
 "$@"
