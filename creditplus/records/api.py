@@ -6,6 +6,7 @@ from typing import Any, Literal
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
+from creditplus.accounts import audit
 from creditplus.accounts.models import Department
 from creditplus.accounts.permissions import get_for_user, require_perm
 from creditplus.api import AUTH
@@ -169,6 +170,7 @@ class RowErrorOut(Schema):
 def batch_errors(request: HttpRequest, batch_id: int, page: int = 1) -> list[RowError]:
     require_perm(request.auth, "records.view_ingestbatch")
     batch = get_for_user(services.batches_for(request.auth), request.auth, pk=batch_id)
+    audit.record("batch.view", obj=batch, purpose="查询错误行")
     start = (max(page, 1) - 1) * 100
     return list(batch.errors.order_by("row_no", "id")[start : start + 100])
 

@@ -375,7 +375,7 @@ def _write(
     insert_frame(EVENT_TABLE, events)
 
     # -- rejected rows, with the row as submitted -------------------------------------------
-    insert_frame(ERROR_TABLE, _error_rows(table, errors, batch))
+    insert_frame(ERROR_TABLE, _error_rows(table, errors, batch, spec))
     if spec.registry:
         update_registry(to_write, spec)
     link_legal_representatives(to_write, spec, now)
@@ -515,10 +515,26 @@ def behavior_events(
     )
 
 
-def _error_rows(table: Table, errors: pl.DataFrame, batch: IngestBatch) -> pl.DataFrame:
+def _error_rows(
+    table: Table, errors: pl.DataFrame, batch: IngestBatch, spec: ItemSpec
+) -> pl.DataFrame:
+    """Rejected rows as submitted (for the fix-and-resubmit download); personal columns are
+    sealed like everywhere else at rest."""
     if errors.height == 0:
         return pl.DataFrame()
+    rejected = errors.get_column(ROW).unique().implode()
     raw = table.frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.UInt32))
+    raw = raw.filter(pl.col(ROW).is_in(rejected))
+    headers = spec.header_map
+    personal = {f.code for f in spec.fields if f.personal}
+    for column in table.frame.columns:
+        if (headers.get(column) or headers.get(column.upper())) in personal:
+            sealed = {
+                v: pii.seal(v) for v in raw.get_column(column).drop_nulls().unique().to_list()
+            }
+            raw = raw.with_columns(
+                pl.col(column).replace_strict(sealed, default=None, return_dtype=pl.Utf8)
+            )
     raw = raw.select(
         ROW, pl.struct([c for c in table.frame.columns]).struct.json_encode().alias("raw")
     )

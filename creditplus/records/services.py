@@ -39,8 +39,9 @@ def records_for(user: Any) -> QuerySet[CreditRecord]:
 
 
 def rejected_rows_csv(batch: IngestBatch) -> bytes:
-    """The rejected rows as submitted, with 数据行号 and 错误原因 columns, as UTF-8 CSV with
+    """The rejected rows as submitted (audited: they may hold personal data), with 数据行号 and 错误原因 columns, as UTF-8 CSV with
     a BOM (so that spreadsheet software opens it correctly) — fix and submit again."""
+    audit.record("batch.rejected_rows", obj=batch, purpose="下载被拒收的行以更正后重新报送")
     errors = list(RowError.objects.filter(batch=batch).order_by("row_no", "id"))
     by_row: dict[int, list[RowError]] = defaultdict(list)
     for err in errors:
@@ -57,8 +58,15 @@ def rejected_rows_csv(batch: IngestBatch) -> bytes:
     writer = csv.writer(out)
     writer.writerow([_("数据行号"), *headers, _("错误原因")])
     for row_no, raw, reason in rows:
-        writer.writerow([row_no, *[raw.get(h) or "" for h in headers], reason])
+        writer.writerow([row_no, *[_clear(raw.get(h)) for h in headers], reason])
     return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+
+
+def _clear(value: Any) -> str:
+    """Stored rejected rows keep personal values sealed; the department gets them back."""
+    if isinstance(value, str) and value.startswith("s1:"):
+        return unseal(value)
+    return "" if value is None else str(value)
 
 
 @transaction.atomic

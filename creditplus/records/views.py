@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from creditplus.accounts import audit
 from creditplus.accounts.permissions import backoffice_view, get_for_user
 from creditplus.records import services
 from creditplus.records.choices import BatchSource
@@ -60,6 +61,7 @@ def batches(request: HttpRequest) -> HttpResponse:
 @backoffice_view("records.view_ingestbatch")
 def batch(request: HttpRequest, batch_id: int) -> HttpResponse:
     obj = get_for_user(services.batches_for(request.user), request.user, pk=batch_id)
+    audit.record("batch.view", obj=obj, purpose="查看归集批次及错误行")
     errors = Paginator(obj.errors.order_by("row_no", "id"), 50).get_page(request.GET.get("page"))
     labels = {f.code: f.label for f in obj.item.spec.fields}
     stats = obj.stats or {}

@@ -288,3 +288,24 @@ def test_each_batch_writes_one_audit_event(options):
     event = AuditEvent.objects.filter(action="ingest.batch").latest("id")
     assert AuditEvent.objects.filter(action="ingest.batch").count() == before + 1
     assert event.object_id == str(batch.pk) and event.after["accepted"] == 2
+
+
+def test_rejected_rows_keep_personal_numbers_sealed_and_give_them_back_on_download(options):
+    from creditplus.records.services import rejected_rows_csv
+
+    row = penalty(
+        1,
+        **{
+            "行政相对人名称": "王五",
+            "行政相对人类别": "自然人",
+            "统一社会信用代码": "",
+            "证件类型": "身份证",
+            "证件号码": PERSON_ID,
+            "处罚类别": "罚没",
+        },
+    )
+    batch = ingest_file(csv_bytes([row]), options(file_name="p.csv"))
+    error = batch.errors.get()
+    assert PERSON_ID not in error.raw
+    assert PERSON_ID in rejected_rows_csv(batch).decode("utf-8-sig")
+    assert AuditEvent.objects.filter(action="batch.rejected_rows", object_id=str(batch.pk)).exists()
