@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import json
-
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -95,11 +93,4 @@ def rejected_csv(request: HttpRequest, batch_id: int) -> HttpResponse:
 @backoffice_view("records.view_ingestbatch")
 def quality(request: HttpRequest) -> HttpResponse:
     figures = services.quality_figures(services.batches_for(request.user))
-    return render(
-        request,
-        "records/quality.html",
-        {
-            "figures": figures,
-            "figures_json": json.dumps(figures, ensure_ascii=False),
-        },
-    )
+    return render(request, "records/quality.html", {"figures": figures})
