@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
 from creditplus.accounts import audit
@@ -60,7 +61,9 @@ def _context(
     require_perm(user, "records.add_ingestbatch")
     item = CatalogItem.objects.filter(code=item_code.upper()).first()
     if item is None:
-        raise DomainError("item_unknown", f"信息事项不存在：{item_code}", "item", status=404)
+        raise DomainError(
+            "item_unknown", _("信息事项不存在：%(code)s") % {"code": item_code}, "item", status=404
+        )
     if user.is_platform_wide and department_code:
         department = Department.objects.filter(code=department_code.upper()).first()
         if department is None:
@@ -68,7 +71,7 @@ def _context(
     elif user.department_id:
         department = user.department
     else:
-        raise DomainError("department_required", "请指定报送部门（department）", "department")
+        raise DomainError("department_required", _("请指定报送部门（department）"), "department")
     return item, department
 
 
@@ -110,7 +113,7 @@ def submit_file(
 ) -> Status:
     catalog_item, dept = _context(request, item, department)
     if file.size and file.size > MAX_UPLOAD:
-        raise DomainError("file_too_large", "文件超过 200 MB，请拆分后报送", "file", status=413)
+        raise DomainError("file_too_large", _("文件超过 200 MB，请拆分后报送"), "file", status=413)
     replay = _known_batch(dept, batch_id)
     batch = ingest_file(
         file.read(),

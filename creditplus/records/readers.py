@@ -161,5 +161,7 @@ def rows_to_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
             return repr(v) if isinstance(v, float) else str(v)
         return json.dumps(v, ensure_ascii=False)
 
-    data = {c: [text(r.get(c)) for r in rows] for c in columns}
+    # Keys are compared stripped, as the headers of files are.
+    stripped = [{str(k).strip(): v for k, v in r.items()} for r in rows]
+    data = {c: [text(r.get(c)) for r in stripped] for c in columns}
     return pl.DataFrame(data, schema={c: pl.Utf8 for c in columns})

@@ -309,3 +309,9 @@ def test_rejected_rows_keep_personal_numbers_sealed_and_give_them_back_on_downlo
     assert PERSON_ID not in error.raw
     assert PERSON_ID in rejected_rows_csv(batch).decode("utf-8-sig")
     assert AuditEvent.objects.filter(action="batch.rejected_rows", object_id=str(batch.pk)).exists()
+
+
+def test_json_keys_with_surrounding_spaces_are_read_like_headers(options):
+    row = {f" {k} ": v for k, v in penalty(1).items()}
+    batch = ingest_rows([row], options())
+    assert batch.accepted == 1
