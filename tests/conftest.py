@@ -12,10 +12,15 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from hypothesis import settings
 
 from creditplus.accounts.choices import Role
 from creditplus.accounts.models import Department
 from tests.factories import make_user
+
+# `make test` runs with --hypothesis-profile=ci: the same examples on every run, so a red CI
+# is always reproducible. Plain `pytest` keeps exploring new examples.
+settings.register_profile("ci", derandomize=True, print_blob=True)
 
 
 @pytest.fixture
