@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "creditplus.catalog",
     "creditplus.subjects",
     "creditplus.records",
+    "creditplus.lists",
     "creditplus.portal",
     "django.contrib.admin",
     "django.contrib.auth",

@@ -233,3 +233,51 @@ class AuditEvent(models.Model):
     def compute_hash(self) -> str:
         message = (self.prev_hash + self.content()).encode()
         return hmac.new(settings.AUDIT_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+class NotificationQuerySet(models.QuerySet):
+    def for_user(self, user: Any) -> NotificationQuerySet:
+        """Messages addressed to ``user``, to their department, or to one of their roles."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        q = models.Q(user=user) | models.Q(role__in=list(user.roles), department__isnull=True)
+        if user.department_id:
+            q |= models.Q(department=user.department_id, user__isnull=True)
+        return self.filter(q)
+
+
+class Notification(models.Model):
+    """An in-platform message (站内通知) to a user, a department, or everyone in a role —
+    e.g. a list notice to a subject's account or an escalation to the credit office."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("接收人"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("接收部门"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    role = models.CharField(_("接收角色"), max_length=32, blank=True)
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("内容"), blank=True)
+    url = models.CharField(_("链接"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("站内通知")
+        verbose_name_plural = _("站内通知")
+
+    def __str__(self) -> str:
+        return self.title

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from creditplus.accounts import audit
 from creditplus.accounts.choices import Role
-from creditplus.accounts.models import ApiToken, Department, User, validate_uscc
+from creditplus.accounts.models import ApiToken, Department, Notification, User, validate_uscc
 from creditplus.errors import DomainError, NotFound
 
 REFERENCE_DIR = settings.BASE_DIR / "reference_data"
@@ -235,3 +235,20 @@ def create_demo_accounts(password: str) -> list[tuple[str, str]]:
             audit.record("user.create", obj=user, after={"role": role, "department": dept_code})
         result.append((username, str(Role(role).label)))
     return result
+
+
+def notify(
+    title: str,
+    body: str = "",
+    url: str = "",
+    *,
+    user: User | None = None,
+    department: Department | None = None,
+    role: str = "",
+) -> Notification:
+    """Leave an in-platform message for one user, a whole department, or a role."""
+    if not (user or department or role):
+        raise ValueError("a notification needs a recipient")
+    return Notification.objects.create(
+        user=user, department=department, role=role, title=title[:200], body=body, url=url
+    )

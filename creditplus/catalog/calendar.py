@@ -3,6 +3,7 @@ kept as data in ``CalendarDay`` (loaded from ``calendar.yaml``)."""
 
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -33,6 +34,14 @@ def is_workday(day: date) -> bool:
     if day in workdays:
         return True
     return day.weekday() < 5
+
+
+def add_months(start: date, months: int) -> date:
+    """``start`` plus ``months`` calendar months, clamped to the month's last day (31 January
+    + 1 month = 28/29 February), as publicity periods are counted."""
+    index = start.month - 1 + months
+    year, month = start.year + index // 12, index % 12 + 1
+    return date(year, month, min(start.day, monthrange(year, month)[1]))
 
 
 def add_working_days(start: date, days: int) -> date:

@@ -27,7 +27,7 @@ ITEM_KEYS = (
 )
 
 
-def _upsert(
+def upsert_reference(
     model: type[Model],
     key: dict[str, Any],
     version: int,
@@ -60,7 +60,7 @@ def _upsert(
     return "created" if created else "updated"
 
 
-def _summary(name: str, results: list[str]) -> str:
+def load_summary(name: str, results: list[str]) -> str:
     return (
         f"{name}：{len(results)} 项（新增 {results.count('created')}，更新 {results.count('updated')}，"
         f"保持 {results.count('kept')}）"
@@ -72,7 +72,7 @@ def load_code_tables() -> str:
     """Load ``code_tables.yaml``."""
     data = read_reference("code_tables.yaml")
     results = [
-        _upsert(
+        upsert_reference(
             CodeTable,
             {"code": code},
             data["version"],
@@ -80,7 +80,7 @@ def load_code_tables() -> str:
         )
         for code, table in data["tables"].items()
     ]
-    return _summary("代码表", results)
+    return load_summary("代码表", results)
 
 
 def _departments(codes: list[str] | str, where: str) -> tuple[bool, list[Department]]:
@@ -108,7 +108,7 @@ def load_catalog_items() -> str:
             raise DomainError("reference_invalid", f"{path.name}：代码表 {sorted(unknown)} 不存在")
         all_depts, providers = _departments(data.get("providers", "*"), path.name)
         results.append(
-            _upsert(
+            upsert_reference(
                 CatalogItem,
                 {"code": code},
                 data["version"],
@@ -124,7 +124,7 @@ def load_catalog_items() -> str:
                 m2m={"providers": providers},
             )
         )
-    return _summary("信息事项", results)
+    return load_summary("信息事项", results)
 
 
 @transaction.atomic
@@ -153,7 +153,7 @@ def load_behavior_rules() -> str:
         publicity = raw.get("publicity") or {}
         restoration = raw.get("restoration") or {}
         results.append(
-            _upsert(
+            upsert_reference(
                 BehaviorRule,
                 {"code": raw["code"]},
                 data["version"],
@@ -176,7 +176,7 @@ def load_behavior_rules() -> str:
                 },
             )
         )
-    return _summary("行为清单", results)
+    return load_summary("行为清单", results)
 
 
 @transaction.atomic
@@ -189,7 +189,7 @@ def load_matters() -> str:
     for raw in data["matters"]:
         _, departments = _departments(raw.get("departments", []), f"应用事项 {raw['code']}")
         results.append(
-            _upsert(
+            upsert_reference(
                 Matter,
                 {"code": raw["code"]},
                 data["version"],
@@ -203,7 +203,7 @@ def load_matters() -> str:
                 m2m={"departments": departments},
             )
         )
-    return _summary("应用清单", results)
+    return load_summary("应用清单", results)
 
 
 @transaction.atomic

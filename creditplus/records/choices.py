@@ -22,3 +22,4 @@ class EventStatus(models.TextChoices):
     ACTIVE = "active", _("有效")
     SUPERSEDED = "superseded", _("已被新版本替代")
     RETRACTED = "retracted", _("已撤销")
+    RESTORED = "restored", _("已信用修复")

@@ -20,9 +20,10 @@ from creditplus.accounts.permissions import restrict
 from creditplus.bulk import insert_frame
 from creditplus.catalog.models import CodeTable
 from creditplus.errors import DomainError
+from creditplus.records import consumers
 from creditplus.records.choices import BatchStatus, EventStatus, RecordStatus
 from creditplus.records.ingest import behavior_events, record_values
-from creditplus.records.models import CreditRecord, IngestBatch, RowError
+from creditplus.records.models import CreditEvent, CreditRecord, IngestBatch, RowError
 from creditplus.records.validation import ROW, RowValidator
 from creditplus.subjects.pii import unseal
 from creditplus.subjects.services import touch_subjects
@@ -95,6 +96,26 @@ def retract_record(record: CreditRecord, reason: str) -> CreditRecord:
 
 
 @transaction.atomic
+def restore_event(event: CreditEvent, reason: str) -> CreditEvent:
+    """信用修复: end an untrustworthy behavior's publicity and sharing before its period is
+    over. The record stays; evaluation and measures see the event as no longer active."""
+    event = CreditEvent.objects.select_for_update().get(pk=event.pk)
+    if event.status != EventStatus.ACTIVE:
+        raise DomainError("event_not_active", _("该失信行为已不在有效期内"), status=409)
+    event.status = EventStatus.RESTORED
+    event.save(update_fields=["status"])
+    touch_subjects([event.subject_id])
+    audit.record(
+        "event.restore",
+        obj=event,
+        purpose=reason[:500],
+        before={"status": EventStatus.ACTIVE},
+        after={"status": EventStatus.RESTORED},
+    )
+    return event
+
+
+@transaction.atomic
 def correct_record(
     record: CreditRecord, changes: dict[str, Any], reason: str, today: date | None = None
 ) -> CreditRecord:
@@ -156,6 +177,7 @@ def correct_record(
     )
     insert_frame("records_creditevent", event_frame)
     touch_subjects([new.subject_id])
+    transaction.on_commit(consumers.run_all)
     audit.record(
         "record.correct",
         obj=new,

@@ -1,0 +1,200 @@
+"""The list lifecycle end to end through the service functions, one test per path of the
+issue's acceptance: every transition audited, the timeline complete, the dates from data."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from creditplus.accounts.audit import audit_context
+from creditplus.accounts.models import AuditEvent, Notification
+from creditplus.catalog.calendar import add_months, add_working_days
+from creditplus.errors import DomainError, Forbidden
+from creditplus.lists import objections, restorations, services
+from creditplus.lists.models import Deadline, ListEntry, ListType
+from creditplus.records.models import CreditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def evidence(name: str = "整改证明.pdf") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, b"%PDF-1.4 evidence", content_type="application/pdf")
+
+
+def actions(entry: ListEntry) -> list[str]:
+    return list(entry.timeline.values_list("action", flat=True))
+
+
+def audited(entry: ListEntry) -> list[str]:
+    return list(
+        AuditEvent.objects.filter(object_type="lists.listentry", object_id=str(entry.pk))
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
+
+
+def test_auto_proposal_notice_objection_upheld_means_no_inclusion(proposal, officer, enterprise):
+    assert proposal.origin == "auto" and proposal.status == "proposed"
+    assert proposal.department.code == "SCJG"
+    assert "严重失信" in proposal.reason and proposal.evidence.count() == 1
+    today = timezone.localdate()
+    services.send_notice(proposal, officer, today=today)
+    proposal.refresh_from_db()
+    assert proposal.status == "noticed"
+    assert proposal.response_due == add_working_days(today, Deadline.days("notice_response"))
+    assert Notification.objects.for_user(enterprise).filter(title__contains="告知").exists()
+
+    objection = objections.submit_objection(
+        enterprise,
+        entry=proposal,
+        reason="处罚已被行政复议撤销",
+        files=[evidence("复议决定书.pdf")],
+    )
+    assert objection.attachments.get().sha256
+    after_period = proposal.response_due + timedelta(days=1)
+    with pytest.raises(DomainError) as excinfo:
+        services.decide_entry(proposal, officer, include=True, decision_no="X", today=after_period)
+    assert excinfo.value.code == "objection_pending"
+
+    objections.answer_objection(objection, officer, outcome="upheld", answer="经核查异议成立")
+    proposal.refresh_from_db()
+    assert proposal.status == "rejected" and proposal.end_reason == "objection"
+    assert not ListEntry.objects.members().filter(subject=proposal.subject).exists()
+    assert actions(proposal) == ["propose", "notice", "objection", "remove"]
+    assert audited(proposal) == ["list.propose", "list.notice", "list.remove"]
+    assert (
+        AuditEvent.objects.filter(action__in=["objection.submit", "objection.answer"]).count() == 2
+    )
+    assert Notification.objects.for_user(enterprise).filter(title__contains="已答复").exists()
+
+
+def test_manual_inclusion_publication_and_early_restoration(serious_penalty, officer, enterprise):
+    blacklist = ListType.objects.get(code="YZSX")
+    # The automatic proposal exists: a second one for the same list is refused.
+    with pytest.raises(DomainError) as excinfo:
+        services.propose_entry(
+            officer,
+            blacklist,
+            serious_penalty.subject,
+            reason="吊销许可证",
+            basis="《上海市社会信用条例》第三十条",
+            evidence=[serious_penalty],
+        )
+    assert excinfo.value.code == "entry_exists"
+    watchlist = ListType.objects.get(code="ZDGZ")
+    entry = services.propose_entry(
+        officer,
+        watchlist,
+        serious_penalty.subject,
+        reason="多次违法",
+        basis="《上海市社会信用条例》第三十一条",
+        evidence=[serious_penalty],
+    )
+    assert entry.origin == "manual" and entry.department.code == "SCJG"
+    day = timezone.localdate() - timedelta(days=120)  # minimum 3 months passed, maximum not
+    services.send_notice(entry, officer, today=day)
+    entry.refresh_from_db()
+    decided_on = entry.response_due + timedelta(days=1)
+    services.decide_entry(
+        entry, officer, include=True, decision_no="沪浦市监信〔2025〕1号", today=decided_on
+    )
+    entry.refresh_from_db()
+    assert entry.status == "included"
+    assert entry.publish_until == add_months(decided_on, watchlist.default_months)
+    assert entry.restoration_from == add_months(decided_on, watchlist.min_months)
+    # The watchlist is not public: it cannot be published.
+    with pytest.raises(DomainError):
+        services.publish_entry(entry, officer)
+    restoration = restorations.apply_restoration(
+        enterprise,
+        entry=entry,
+        statement="已全部整改并缴清罚款",
+        commitment_signed=True,
+        files=[evidence()],
+    )
+    assert restoration.status == "submitted"
+    restorations.accept_restoration(restoration, officer, accept=True, is_complex=True)
+    restoration.refresh_from_db()
+    assert restoration.decide_due == add_working_days(
+        restoration.accepted_on,
+        Deadline.days("restoration_decide") + Deadline.days("restoration_complex_extra"),
+    )
+    restorations.decide_restoration(restoration, officer, approve=True, note="整改到位")
+    entry.refresh_from_db()
+    assert entry.status == "removed" and entry.end_reason == "restored"
+    assert entry.ended_on < entry.publish_until
+    assert actions(entry) == [
+        "propose",
+        "notice",
+        "include",
+        "restoration",
+        "restoration",
+        "remove",
+        "restoration",
+    ]
+    assert "list.include" in audited(entry) and "list.remove" in audited(entry)
+
+
+def test_publication_then_restoration_of_a_blacklist_entry(proposal, officer, enterprise):
+    day = timezone.localdate() - timedelta(days=400)
+    services.send_notice(proposal, officer, today=day)
+    proposal.refresh_from_db()
+    services.decide_entry(
+        proposal,
+        officer,
+        include=True,
+        decision_no="沪浦市监信〔2025〕2号",
+        today=proposal.response_due + timedelta(days=1),
+    )
+    services.publish_entry(proposal, officer)
+    assert ListEntry.objects.public().filter(pk=proposal.pk).exists()
+    r = restorations.apply_restoration(
+        enterprise, entry=proposal, statement="已整改", commitment_signed=True, files=[evidence()]
+    )
+    restorations.accept_restoration(r, officer, accept=True)
+    restorations.decide_restoration(r, officer, approve=True)
+    assert not ListEntry.objects.public().filter(pk=proposal.pk).exists()
+
+
+def test_restoration_before_the_minimum_period_is_refused_with_the_reason(
+    serious_penalty, enterprise
+):
+    event = CreditEvent.objects.get(record=serious_penalty)
+    assert event.severity == "serious"
+    with pytest.raises(DomainError) as excinfo:
+        restorations.apply_restoration(
+            enterprise, event=event, statement="已整改", commitment_signed=True, files=[evidence()]
+        )
+    assert excinfo.value.code == "restoration_too_early"
+    assert str(event.restoration_from) in excinfo.value.message
+
+
+def test_maximum_period_passed_maintenance_removes_and_is_idempotent(proposal, officer):
+    day = timezone.localdate() - timedelta(days=4 * 365)
+    services.send_notice(proposal, officer, today=day)
+    proposal.refresh_from_db()
+    services.decide_entry(
+        proposal,
+        officer,
+        include=True,
+        decision_no="沪浦市监信〔2022〕9号",
+        today=proposal.response_due + timedelta(days=1),
+    )
+    proposal.refresh_from_db()
+    assert proposal.publish_until < timezone.localdate()
+    with audit_context(actor_name="cli:lists_maintain"):
+        first = services.maintain()
+        second = services.maintain()
+    proposal.refresh_from_db()
+    assert proposal.status == "removed" and proposal.end_reason == "expired"
+    assert first.expired == 1 and second.expired == 0
+    assert audited(proposal)[-1] == "list.remove"
+
+
+def test_only_the_deciding_department_decides(proposal, other_officer, credit_office):
+    for user in (other_officer, credit_office):
+        with pytest.raises(Forbidden):
+            services.send_notice(proposal, user)
