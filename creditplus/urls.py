@@ -13,6 +13,7 @@ urlpatterns = [
         path("backoffice/", include("creditplus.accounts.urls")),
         path("backoffice/records/", include("creditplus.records.urls")),
         path("backoffice/subjects/", include("creditplus.subjects.urls")),
+        path("backoffice/lists/", include("creditplus.lists.urls")),
         path("", include("creditplus.portal.urls")),
         prefix_default_language=False,
     ),

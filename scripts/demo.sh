@@ -12,5 +12,7 @@ addr="${CREDITPLUS_DEMO_ADDR:-127.0.0.1:8000}"
 # through the normal path (generated once, then reused; loading twice ingests nothing twice).
 "$bin/creditplus" demo_data --subjects "${CREDITPLUS_DEMO_SUBJECTS:-2000}" --load
 "$bin/creditplus" demo_accounts
+"$bin/creditplus" lists_demo
+"$bin/creditplus" lists_maintain
 echo "信用浦东（演示）: http://$addr/   工作台: http://$addr/backoffice/   English: http://$addr/en/"
 exec "$bin/creditplus" runserver --noreload "$addr"

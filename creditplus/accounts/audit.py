@@ -139,6 +139,54 @@ def record(
 
 
 @dataclass(frozen=True)
+class Change:
+    """One object's change, for :func:`record_many`."""
+
+    obj: models.Model
+    subject: str = ""
+    after: Any = None
+    before: Any = None
+    purpose: str = ""
+
+
+def record_many(action: str, changes: list[Change]) -> int:
+    """Append one audit row per change in a single locked write (bulk transitions such as
+    imported list entries); the rows chain exactly as if :func:`record` were called in turn."""
+    if not changes:
+        return 0
+    ctx = current_context()
+    with transaction.atomic():
+        _lock_chain()
+        prev = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+        prev = prev or GENESIS_HASH
+        now = timezone.now()
+        rows = []
+        for change in changes:
+            event = AuditEvent(
+                created_at=now,
+                actor_id=ctx.actor_id,
+                actor_name=ctx.actor_name[:150],
+                department=ctx.department,
+                token=ctx.token,
+                request_id=ctx.request_id,
+                ip=ctx.ip,
+                action=action,
+                object_type=change.obj._meta.label_lower,
+                object_id=str(change.obj.pk),
+                object_repr=str(change.obj)[:200],
+                subject=change.subject,
+                purpose=change.purpose[:500],
+                before=_jsonable(change.before),
+                after=_jsonable(change.after),
+                prev_hash=prev,
+            )
+            event.hash = prev = event.compute_hash()
+            rows.append(event)
+        AuditEvent.objects.bulk_create(rows, batch_size=500)
+    return len(rows)
+
+
+@dataclass(frozen=True)
 class VerifyResult:
     """Outcome of a chain check: ``bad_id`` is the first row that fails, if any."""
 

@@ -17,4 +17,5 @@ urlpatterns = [
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.revoke_token, name="revoke_token"),
     path("audit/", views.audit_log, name="audit"),
+    path("notifications/", views.notifications, name="notifications"),
 ]

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from creditplus.accounts import audit, services
 from creditplus.accounts.forms import AuditFilterForm, IssueTokenForm
-from creditplus.accounts.models import ApiToken, Department
+from creditplus.accounts.models import ApiToken, Department, Notification
 from creditplus.accounts.permissions import backoffice_view, get_for_user, restrict
 from creditplus.accounts.queries import audit_events_for
 
@@ -74,4 +74,14 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         request,
         "accounts/audit.html",
         {"form": form, "page_obj": page, "querystring_base": f"{base}&" if base else ""},
+    )
+
+
+@backoffice_view()
+def notifications(request: HttpRequest) -> HttpResponse:
+    """站内通知 addressed to the user, their department or their roles, newest first."""
+    qs = Notification.objects.for_user(request.user).order_by("-created_at", "-id")
+    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    return render(
+        request, "accounts/notifications.html", {"page_obj": page, "querystring_base": ""}
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import mimetypes
 from collections.abc import Iterable
 from pathlib import PurePath
 
@@ -65,7 +66,8 @@ def save_files(
             restoration=restoration,
             name=PurePath(f.name).name[:200],
             size=f.size,
-            content_type=(getattr(f, "content_type", "") or "application/octet-stream")[:100],
+            # From the checked extension, never the type the uploader claimed.
+            content_type=mimetypes.guess_type(f.name)[0] or "application/octet-stream",
             sha256=digest.hexdigest(),
             uploaded_at=timezone.now(),
         )

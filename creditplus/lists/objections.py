@@ -88,7 +88,8 @@ def submit_objection(
         raise DomainError("reason_required", _("请填写异议理由"), "reason")
     checked = check_files(files)
     if record is not None:
-        record = CreditRecord.objects.select_related("item").get(pk=record.pk)
+        # Lock the target: two simultaneous objections must not both pass the pending check.
+        record = CreditRecord.objects.select_for_update().select_related("item").get(pk=record.pk)
         if record.subject_id != subject.pk:
             raise Forbidden(_("只能对本主体的信用信息提出异议"))
         if not (
@@ -103,6 +104,7 @@ def submit_objection(
         department = record.department
     else:
         assert entry is not None
+        entry = ListEntry.objects.select_for_update().get(pk=entry.pk)
         if entry.subject_id != subject.pk:
             raise Forbidden(_("只能对本主体的名单信息提出异议"))
         if entry.status not in LIVE_STATUSES:
@@ -193,9 +195,10 @@ def answer_objection(
     elif outcome == ObjectionOutcome.RETRACTED:
         retract_record(objection.record, note)
     elif outcome == ObjectionOutcome.UPHELD:
-        entry = objection.entry
-        # Not yet decided: the proposal ends without inclusion; decided: the entry goes.
-        remove_entry(entry, EndReason.OBJECTION, note=note)
+        # Not yet decided: the proposal ends without inclusion; decided: the entry goes. An
+        # entry that ended meanwhile (expired) has nothing left to remove.
+        if objection.entry.status in LIVE_STATUSES:
+            remove_entry(objection.entry, EndReason.OBJECTION, note=note)
     elif objection.entry_id:
         ListTransition.objects.create(
             entry=objection.entry,

@@ -118,13 +118,18 @@ def apply_restoration(
     if (event is None) == (entry is None):
         raise DomainError("restoration_target", _("请选择一条失信信息或一项名单"), "target")
     today = today or timezone.localdate()
+    # Lock the target: two simultaneous applications must not both pass the pending check.
     if event is not None:
-        event = CreditEvent.objects.select_related("rule", "record").get(pk=event.pk)
+        event = (
+            CreditEvent.objects.select_for_update()
+            .select_related("rule", "record")
+            .get(pk=event.pk)
+        )
         owner, department = event.subject_id, event.record.department
         pending = Restoration.objects.filter(event=event, status__in=RESTORATION_OPEN)
     else:
         assert entry is not None
-        entry = ListEntry.objects.select_related("list_type").get(pk=entry.pk)
+        entry = ListEntry.objects.select_for_update().select_related("list_type").get(pk=entry.pk)
         owner, department = entry.subject_id, entry.department
         pending = Restoration.objects.filter(entry=entry, status__in=RESTORATION_OPEN)
     if owner != subject.pk:
@@ -180,7 +185,7 @@ def apply_restoration(
 
 def _timeline(restoration: Restoration, note: str) -> None:
     if restoration.entry_id:
-        entry = restoration.entry
+        entry = ListEntry.objects.get(pk=restoration.entry_id)  # fresh: it may just have moved
         ListTransition.objects.create(
             entry=entry,
             action="restoration",
@@ -286,8 +291,9 @@ def decide_restoration(
     if approve:
         reason = _("信用修复 %(no)s") % {"no": restoration.number}
         if restoration.event_id:
-            restore_event(restoration.event, reason)
-        else:
+            if restoration.event.status == EventStatus.ACTIVE:  # else it ended meanwhile
+                restore_event(restoration.event, reason)
+        elif restoration.entry.status in MEMBER_STATUSES:  # else it ended meanwhile
             remove_entry(restoration.entry, EndReason.RESTORED, note=reason, today=today)
     _feedback(restoration, today)
     restoration.save()

@@ -254,6 +254,14 @@ def propose_entry(
     )
     entry.evidence.set(records)
     _first_step(entry, _("人工提议"))
+    if entry.department_id != user.department_id:
+        notify(
+            _("新的名单认定提议：%(s)s") % {"s": subject.name},
+            _("%(dept)s 提议列入%(list)s：%(reason)s")
+            % {"dept": user.department.name, "list": list_type.name, "reason": entry.reason},
+            f"/backoffice/lists/{entry.pk}/",
+            department=entry.department,
+        )
     return entry
 
 
@@ -452,45 +460,46 @@ def remove_entry(
 def consume_events(event_ids: list[int]) -> None:
     """The lists consumer of new behavior events: import external list records and make
     automatic proposals for district lists."""
+    if not event_ids:
+        return
     today = timezone.localdate()
-    events = list(
-        CreditEvent.objects.filter(pk__in=event_ids, status=EventStatus.ACTIVE)
-        .select_related("record", "rule")
-        .only(
+    # The consumer gets consecutive ids after its cursor: a range is the same set, cheaper.
+    new_events = CreditEvent.objects.filter(
+        pk__gte=min(event_ids), pk__lte=max(event_ids), status=EventStatus.ACTIVE
+    )
+    types = list(ListType.objects.active())
+    items = set(new_events.values_list("record__item_id", flat=True).distinct())
+    for list_type in types:
+        if list_type.origin == ListOrigin.EXTERNAL and list_type.source_item_id in items:
+            _import_external(list_type, new_events, today)
+    kinds = None
+    for list_type in types:
+        if list_type.origin == ListOrigin.DISTRICT and list_type.triggers:
+            if kinds is None:
+                kinds = list(new_events.values_list("subject_id", "kind", "severity").distinct())
+            # Only a new event a trigger counts can make a subject newly meet it.
+            triggers = _triggers(list_type.triggers)
+            subjects = {s for s, k, sev in kinds if any(t.counts(k, sev) for t in triggers)}
+            if subjects:
+                propose_automatically(list_type, subjects, today)
+
+
+def _import_external(list_type: ListType, new_events: QuerySet[CreditEvent], today: date) -> int:
+    """Entries for the external list's records, as decided and published by their owner. A
+    new version of a record updates its entry; an already-expired one adds nothing."""
+    mine_qs = new_events.filter(record__item_id=list_type.source_item_id)
+    if list_type.source_rules:
+        mine_qs = mine_qs.filter(rule__code__in=list_type.source_rules)
+    mine = list(
+        mine_qs.select_related("record").only(
             "subject_id",
-            "kind",
-            "severity",
             "occurred_on",
-            "rule__code",
-            "record__item_id",
             "record__natural_key",
             "record__department_id",
             "record__end_date",
             "record__decision_date",
-            "record__id",
         )
     )
-    if not events:
-        return
-    types = list(ListType.objects.active())
-    for list_type in types:
-        if list_type.origin == ListOrigin.EXTERNAL and list_type.source_item_id:
-            _import_external(list_type, events, today)
-    subjects = {e.subject_id for e in events}
-    for list_type in types:
-        if list_type.origin == ListOrigin.DISTRICT and list_type.triggers:
-            propose_automatically(list_type, subjects, today)
-
-
-def _import_external(list_type: ListType, events: list[CreditEvent], today: date) -> int:
-    """Entries for the external list's records, as decided and published by their owner. A
-    new version of a record updates its entry; an already-expired one adds nothing."""
-    rules = set(list_type.source_rules)
-    mine = [
-        e
-        for e in events
-        if e.record.item_id == list_type.source_item_id and (not rules or e.rule.code in rules)
-    ]
     if not mine:
         return 0
     by_key: dict[str, ListEntry] = {}
@@ -506,7 +515,7 @@ def _import_external(list_type: ListType, events: list[CreditEvent], today: date
     now = timezone.now()
     status = EntryStatus.PUBLISHED if list_type.published else EntryStatus.INCLUDED
     new: list[ListEntry] = []
-    updated = 0
+    refreshed: list[ListEntry] = []
     for event in mine:
         record = event.record
         decided = record.decision_date or event.occurred_on
@@ -518,8 +527,9 @@ def _import_external(list_type: ListType, events: list[CreditEvent], today: date
             existing.source_record_id = record.pk
             existing.decided_on = decided
             existing.publish_until = until
-            existing.save(update_fields=["source_record", "decided_on", "publish_until"])
-            updated += 1
+            if existing.pk is not None:  # else created earlier in this run, saved below
+                existing.save(update_fields=["source_record", "decided_on", "publish_until"])
+                refreshed.append(existing)
             continue
         if until < today:
             continue
@@ -548,32 +558,22 @@ def _import_external(list_type: ListType, events: list[CreditEvent], today: date
         )
         by_key[record.natural_key] = new[-1]
     created = ListEntry.objects.bulk_create(new, batch_size=CHUNK)
-    ListTransition.objects.bulk_create(
+    subjects = Subject.objects.in_bulk([e.subject_id for e in [*created, *refreshed]])
+    for e in [*created, *refreshed]:
+        e.subject = subjects[e.subject_id]
+    _bulk_first_steps(created, "import", _("由名单管理部门认定并推送"))
+    audit.record_many(
+        "list.refresh",
         [
-            ListTransition(
-                entry=e,
-                action="import",
-                from_status="",
-                to_status=e.status,
-                at=now,
-                actor_name=e.proposed_by,
-                department_id=e.department_id,
-                note=_("由名单管理部门认定并推送"),
+            audit.Change(
+                obj=e,
+                subject=e.subject.code,
+                purpose=_("来源记录更新"),
+                after={"source_record": e.source_record_id, "publish_until": e.publish_until},
             )
-            for e in created
+            for e in refreshed
         ],
-        batch_size=CHUNK,
     )
-    if created or updated:
-        # One audit row per import run: imports arrive in bulk with their batch, which is
-        # itself audited; the timeline keeps one step per entry.
-        audit.record(
-            "list.import",
-            object_type="lists.listtype",
-            object_id=str(list_type.pk),
-            object_repr=list_type.name,
-            after={"created": [e.pk for e in created], "updated": updated},
-        )
     return len(created)
 
 
@@ -593,6 +593,10 @@ class Trigger:
             occurred_on__lte=today,
         )
         return qs.filter(severity=self.severity) if self.severity else qs
+
+    def counts(self, kind: str, severity: str) -> bool:
+        """Whether an event of ``kind`` and ``severity`` is one this trigger counts."""
+        return kind == self.kind and (not self.severity or severity == self.severity)
 
     def describe(self) -> str:
         from creditplus.catalog.choices import BehaviorKind, Severity
@@ -624,7 +628,19 @@ def propose_automatically(
     )
     created: list[ListEntry] = []
     for i in range(0, len(candidates), CHUNK):
+        # Most subjects of a batch are usually on the list or proposed already: skip them
+        # before counting their events.
         chunk = candidates[i : i + CHUNK]
+        taken = set(
+            ListEntry.objects.filter(
+                list_type=list_type, subject_id__in=chunk, status__in=LIVE_STATUSES
+            )
+            .exclude(origin=EntryOrigin.IMPORTED)
+            .values_list("subject_id", flat=True)
+        )
+        chunk = [s for s in chunk if s not in taken]
+        if not chunk:
+            continue
         met: dict[int, Trigger] = {}
         for trigger in _triggers(list_type.triggers):
             counts = (
@@ -644,51 +660,106 @@ def propose_automatically(
             )
             for row in counts:
                 met.pop(row["subject_id"], None)
-        taken = set(
-            ListEntry.objects.filter(
-                list_type=list_type, subject_id__in=list(met), status__in=LIVE_STATUSES
-            )
-            .exclude(origin=EntryOrigin.IMPORTED)
-            .values_list("subject_id", flat=True)
-        )
-        for subject_id in sorted(set(met) - taken):
-            created.append(_auto_entry(list_type, subject_id, met[subject_id], today))
+        chosen = {s: met[s] for s in sorted(met)}
+        if chosen:
+            created.extend(_create_auto_entries(list_type, chosen, today))
     return created
 
 
-def _auto_entry(list_type: ListType, subject_id: int, trigger: Trigger, today: date) -> ListEntry:
-    evidence = list(
-        trigger.events([subject_id], today)
-        .select_related("record")
-        .order_by("-occurred_on", "-id")
-        .values_list("record_id", "record__department_id", "rule__name")
-    )
-    department_id = list_type.deciding_department_id or evidence[0][1]
-    with transaction.atomic():
-        entry = ListEntry.objects.create(
+@transaction.atomic
+def _create_auto_entries(
+    list_type: ListType, chosen: dict[int, Trigger], today: date
+) -> list[ListEntry]:
+    """Bulk-create proposals with their evidence, first timeline step and audit rows: a
+    batch of records may propose thousands of subjects at once."""
+    evidence: dict[int, list[tuple[int, int, str]]] = {s: [] for s in chosen}
+    by_trigger: dict[Trigger, list[int]] = {}
+    for subject_id, trigger in chosen.items():
+        by_trigger.setdefault(trigger, []).append(subject_id)
+    for trigger, subject_ids in by_trigger.items():
+        rows = (
+            trigger.events(subject_ids, today)
+            .order_by("-occurred_on", "-id")
+            .values_list("subject_id", "record_id", "record__department_id", "rule__name")
+        )
+        for subject_id, record_id, department_id, rule_name in rows:
+            evidence[subject_id].append((record_id, department_id, rule_name))
+    subjects = Subject.objects.in_bulk(list(chosen))
+    now = timezone.now()
+    proposer = _("系统（行为清单自动提议）")
+    entries = [
+        ListEntry(
             list_type=list_type,
-            subject_id=subject_id,
+            subject=subjects[subject_id],
             origin=EntryOrigin.AUTO,
             status=EntryStatus.PROPOSED,
-            department_id=department_id,
+            department_id=list_type.deciding_department_id or evidence[subject_id][0][1],
             reason=_("%(trigger)s：%(rules)s")
             % {
                 "trigger": trigger.describe(),
-                "rules": "；".join(sorted({name for _r, _d, name in evidence})),
+                "rules": "；".join(sorted({name for _r, _d, name in evidence[subject_id]})),
             },
             basis=list_type.basis,
-            proposed_at=timezone.now(),
-            proposed_by=_("系统（行为清单自动提议）"),
+            proposed_at=now,
+            proposed_by=proposer,
         )
-        entry.evidence.set([record_id for record_id, _d, _n in evidence])
-        _first_step(entry, _("系统依据行为清单自动提议"))
+        for subject_id, trigger in chosen.items()
+    ]
+    entries = ListEntry.objects.bulk_create(entries, batch_size=CHUNK)
+    Evidence = ListEntry.evidence.through
+    Evidence.objects.bulk_create(
+        [
+            Evidence(listentry_id=e.pk, creditrecord_id=record_id)
+            for e in entries
+            for record_id in dict.fromkeys(r for r, _d, _n in evidence[e.subject_id])
+        ],
+        batch_size=CHUNK,
+    )
+    note = _("系统依据行为清单自动提议")
+    _bulk_first_steps(entries, "propose", note)
+    per_department: dict[int, int] = {}
+    for e in entries:
+        per_department[e.department_id] = per_department.get(e.department_id, 0) + 1
+    for department_id, n in per_department.items():
         notify(
-            _("新的名单认定提议：%(s)s") % {"s": entry.subject.name},
-            entry.reason,
-            f"/backoffice/lists/{entry.pk}/",
-            department=entry.department,
+            _("%(list)s：新增 %(n)d 条自动认定提议") % {"list": list_type.name, "n": n},
+            _("请在名单管理中核查并办理告知。"),
+            f"/backoffice/lists/?status=proposed&list_type={list_type.pk}",
+            department=Department(pk=department_id),
         )
-    return entry
+    return entries
+
+
+def _bulk_first_steps(entries: list[ListEntry], action: str, note: str) -> None:
+    """The first timeline step and the audit row of each new entry, written in bulk."""
+    ListTransition.objects.bulk_create(
+        [
+            ListTransition(
+                entry=e,
+                action=action,
+                from_status="",
+                to_status=e.status,
+                at=e.proposed_at,
+                actor_name=e.proposed_by,
+                department_id=e.department_id,
+                note=note,
+            )
+            for e in entries
+        ],
+        batch_size=CHUNK,
+    )
+    audit.record_many(
+        f"list.{action}",
+        [
+            audit.Change(
+                obj=e,
+                subject=e.subject.code,
+                purpose=note,
+                after={"status": e.status, "list_type": e.list_type.code, "origin": e.origin},
+            )
+            for e in entries
+        ],
+    )
 
 
 # --------------------------------------------------------------------------- maintenance
@@ -717,15 +788,14 @@ def maintain(today: date | None = None) -> MaintenanceResult:
     today = today or timezone.localdate()
     consumers.run("lists")
     result = MaintenanceResult()
+    # A source record withdrawn (撤销), or replaced by a version no longer on the list.
     withdrawn = ListEntry.objects.live().filter(
         origin=EntryOrigin.IMPORTED,
         source_record_id__in=CreditRecord.objects.filter(
             Q(status=RecordStatus.RETRACTED) | Q(is_current=False)
         ).values("pk"),
     )
-    for entry in withdrawn.exclude(
-        source_record__in=CreditRecord.objects.filter(is_current=True)
-    ).iterator():
+    for entry in withdrawn.iterator():
         remove_entry(entry, EndReason.SOURCE_REMOVED, today=today)
         result.source_removed += 1
     for entry in ListEntry.objects.members().filter(publish_until__lt=today).iterator():

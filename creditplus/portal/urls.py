@@ -1,9 +1,18 @@
 from django.urls import path
 
-from creditplus.portal import views
+from creditplus.portal import my, views
 
 app_name = "portal"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("lists/", views.lists, name="lists"),
+    path("lists/<str:code>/", views.list_detail, name="list_detail"),
+    path("my/", my.my, name="my"),
+    path("my/lists/<int:pk>/", my.my_entry, name="my_entry"),
+    path("my/lists/<int:pk>/notice/", my.my_entry_notice, name="my_entry_notice"),
+    path("my/objections/new/", my.objection_new, name="objection_new"),
+    path("my/objections/<int:pk>/", my.objection_detail, name="objection_detail"),
+    path("my/restorations/new/", my.restoration_new, name="restoration_new"),
+    path("my/restorations/<int:pk>/", my.restoration_detail, name="restoration_detail"),
 ]

@@ -175,3 +175,20 @@ def test_postgresql_refuses_truncate():
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE accounts_auditevent")
+
+
+def test_bulk_appends_chain_like_single_ones(reference):
+    from creditplus.accounts.models import Department
+
+    audit.record("test.single", obj=Department.objects.get(code="SW"))
+    departments = list(Department.objects.order_by("code")[:5])
+    with audit.audit_context(actor_name="cli:test"):
+        n = audit.record_many(
+            "test.bulk", [audit.Change(obj=d, after={"code": d.code}) for d in departments]
+        )
+    audit.record("test.single", obj=Department.objects.get(code="FY"))
+    assert n == 5
+    rows = list(AuditEvent.objects.filter(action="test.bulk").order_by("id"))
+    assert [r.object_id for r in rows] == [str(d.pk) for d in departments]
+    assert {r.actor_name for r in rows} == {"cli:test"}
+    assert audit.verify().ok

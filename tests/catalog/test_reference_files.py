@@ -128,7 +128,10 @@ NUMERIC_OPERATORS = {"gt", "gte", "lt", "lte"}
 SEVERITY_RANK = {"minor": 1, "general": 2, "serious": 3}
 
 MATTER_KEYS = {"code", "name", "category", "departments", "checks", "basis"}
-LIST_TYPES = {"BLACKLIST", "WATCHLIST", "REDLIST", "SXBZX", "SSWF", "JYYC", "YZWF"}
+LIST_TYPES = frozenset(
+    t["code"]
+    for t in yaml.safe_load((DATA / "list_types.yaml").read_text(encoding="utf-8"))["list_types"]
+)
 GRADES = {"A", "B", "C", "D"}
 CALENDAR_YEARS = {2024, 2025, 2026, 2027}
 

@@ -16,6 +16,7 @@ from creditplus.errors import DomainError, Forbidden
 from creditplus.lists import objections, restorations, services
 from creditplus.lists.models import Deadline, ListEntry, ListType
 from creditplus.records.models import CreditEvent
+from tests.lists.conftest import ingest_penalty
 
 pytestmark = pytest.mark.django_db
 
@@ -135,6 +136,7 @@ def test_manual_inclusion_publication_and_early_restoration(serious_penalty, off
         "remove",
         "restoration",
     ]
+    assert entry.timeline.last().to_status == "removed"
     assert "list.include" in audited(entry) and "list.remove" in audited(entry)
 
 
@@ -194,7 +196,102 @@ def test_maximum_period_passed_maintenance_removes_and_is_idempotent(proposal, o
     assert audited(proposal)[-1] == "list.remove"
 
 
-def test_only_the_deciding_department_decides(proposal, other_officer, credit_office):
+def test_only_the_deciding_department_decides(proposal, officer, other_officer, credit_office):
     for user in (other_officer, credit_office):
         with pytest.raises(Forbidden):
             services.send_notice(proposal, user)
+    services.send_notice(proposal, officer, today=timezone.localdate() - timedelta(days=30))
+    for user in (other_officer, credit_office):
+        with pytest.raises(Forbidden):
+            services.decide_entry(proposal, user, include=True, decision_no="X")
+        with pytest.raises(Forbidden):
+            services.remove_entry(proposal, "revoked", user=user, note="撤销")
+    proposal.refresh_from_db()
+    assert proposal.status == "noticed"
+
+
+def test_record_objection_overdue_is_escalated_then_corrected(
+    serious_penalty, officer, enterprise, credit_office
+):
+    submitted = timezone.localdate() - timedelta(days=30)
+    objection = objections.submit_objection(
+        enterprise, record=serious_penalty, reason="罚没金额有误", today=submitted
+    )
+    assert objections.open_objection_targets(records=[serious_penalty.pk])[0] == {
+        serious_penalty.pk
+    }
+    with audit_context(actor_name="cli:lists_maintain"):
+        assert services.maintain().objections_escalated == 1
+        assert services.maintain().objections_escalated == 0  # once only
+    assert Notification.objects.for_user(credit_office).filter(title__contains="逾期").exists()
+    objections.answer_objection(
+        objection, officer, outcome="corrected", answer="已更正", changes={"CF_NR_FK": "2"}
+    )
+    serious_penalty.refresh_from_db()
+    assert not serious_penalty.is_current
+    assert objections.open_objection_targets(records=[serious_penalty.pk])[0] == set()
+    assert AuditEvent.objects.filter(action="objection.escalate").count() == 1
+    assert AuditEvent.objects.filter(action="record.correct").count() == 1
+
+
+def test_objections_only_for_the_own_subject_and_one_at_a_time(
+    serious_penalty, proposal, enterprise, other_officer
+):
+    stranger = ingest_penalty(3)
+    with pytest.raises(Forbidden):
+        objections.submit_objection(enterprise, record=stranger, reason="不是我们的")
+    with pytest.raises(Forbidden):
+        objections.submit_objection(other_officer, entry=proposal, reason="无绑定主体")
+    objections.submit_objection(enterprise, entry=proposal, reason="有误")
+    with pytest.raises(DomainError) as excinfo:
+        objections.submit_objection(enterprise, entry=proposal, reason="再次")
+    assert excinfo.value.code == "objection_pending"
+
+
+def test_a_restoration_needs_evidence_and_the_commitment(serious_penalty, enterprise):
+    event = CreditEvent.objects.get(record=serious_penalty)
+    CreditEvent.objects.filter(pk=event.pk).update(
+        restoration_from=timezone.localdate() - timedelta(days=1)
+    )
+    with pytest.raises(DomainError) as excinfo:
+        restorations.apply_restoration(
+            enterprise, event=event, statement="已整改", commitment_signed=False, files=[evidence()]
+        )
+    assert excinfo.value.code == "commitment_required"
+    with pytest.raises(DomainError) as excinfo:
+        restorations.apply_restoration(
+            enterprise, event=event, statement="已整改", commitment_signed=True
+        )
+    assert excinfo.value.code == "evidence_required"
+    with pytest.raises(DomainError) as excinfo:
+        restorations.apply_restoration(
+            enterprise,
+            event=event,
+            statement="已整改",
+            commitment_signed=True,
+            files=[evidence("病毒.exe")],
+        )
+    assert excinfo.value.code == "file_type"
+
+
+def test_an_approved_record_restoration_ends_its_publicity(serious_penalty, officer, enterprise):
+    event = CreditEvent.objects.get(record=serious_penalty)
+    CreditEvent.objects.filter(pk=event.pk).update(
+        restoration_from=timezone.localdate() - timedelta(days=1)
+    )
+    r = restorations.apply_restoration(
+        enterprise,
+        event=event,
+        statement="已整改并履行",
+        commitment_signed=True,
+        files=[evidence()],
+    )
+    assert r.department.code == "SCJG"
+    restorations.accept_restoration(r, officer, accept=True)
+    restorations.decide_restoration(r, officer, approve=True, note="同意")
+    event.refresh_from_db()
+    assert event.status == "restored" and not event.in_publicity(timezone.localdate())
+    assert AuditEvent.objects.filter(action="event.restore", object_id=str(event.pk)).exists()
+    r.refresh_from_db()
+    assert r.fed_back_at and r.feedback_due
+    assert Notification.objects.for_user(enterprise).filter(title__contains="准予修复").exists()

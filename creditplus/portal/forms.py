@@ -1,0 +1,99 @@
+"""Forms of the public portal and of the enterprise area (我的信用)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import RegexValidator
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
+from creditplus.errors import DomainError
+
+PHONE = RegexValidator(r"^[0-9+()\- ]{7,20}$", _("请填写有效的联系电话"))
+FILE_HELP = _("可选择多个文件，最多 10 个，每个不超过 10 MB；支持 PDF、OFD、图片、Word、ZIP")
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    """A file input that lets the browser select several files at once."""
+
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """A file field whose cleaned value is the list of uploaded files (possibly empty)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
+        """Clean every uploaded file; an empty selection is an error only when required."""
+        files = [f for f in (data if isinstance(data, (list, tuple)) else [data]) if f]
+        if not files:
+            if self.required:
+                raise ValidationError(self.error_messages["required"], code="required")
+            return []
+        single = super().clean
+        return [single(f, initial) for f in files]
+
+
+class ListSearchForm(forms.Form):
+    """Search the published entries of one list by name or unified social credit code."""
+
+    q = forms.CharField(
+        label=_("名称或统一社会信用代码"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("输入企业名称或代码")}),
+    )
+
+
+class ObjectionForm(forms.Form):
+    """异议申请: the reason, a contact phone, an optional agent and evidence files."""
+
+    reason = forms.CharField(
+        label=_("异议理由"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("请说明认为该信息有误或不应公示的事实和理由"),
+    )
+    contact = forms.CharField(label=_("联系电话"), max_length=20, validators=[PHONE])
+    agent_name = forms.CharField(
+        label=_("代理人（可选）"),
+        max_length=100,
+        required=False,
+        help_text=_("委托他人办理时填写"),
+    )
+    attachments = MultipleFileField(label=_("证明材料"), required=False, help_text=FILE_HELP)
+
+
+class RestorationForm(forms.Form):
+    """信用修复申请: correction statement, contact, evidence files and the signed commitment."""
+
+    statement = forms.CharField(
+        label=_("整改及履行情况"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("请说明失信行为的纠正情况和法定义务的履行情况（如罚款缴纳）"),
+    )
+    contact = forms.CharField(label=_("联系电话"), max_length=20, validators=[PHONE])
+    attachments = MultipleFileField(
+        label=_("证明材料"),
+        required=False,
+        help_text=format_lazy(
+            "{}{}", _("已履行义务、纠正失信行为的证明材料，至少 1 个。"), FILE_HELP
+        ),
+    )
+    commitment = forms.BooleanField(
+        label=_("本主体已阅读并签署上述信用承诺"),
+        error_messages={"required": _("申请信用修复须签署信用承诺书")},
+    )
+
+
+def add_refusal(form: forms.Form, exc: DomainError) -> None:
+    """Show a service's refusal on ``form``: on its field when the form has one, else on top."""
+    form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))

@@ -1,0 +1,319 @@
+"""我的信用: the enterprise area of the portal. An enterprise account bound to its subject
+(at a service window) sees its list entries, untrustworthy behavior, public records,
+objections, restoration applications and notifications, and files objections and
+restoration applications. Every object is looked up within the own subject (else 404)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from creditplus.accounts.models import Notification
+from creditplus.catalog.choices import BehaviorKind, Disclosure
+from creditplus.errors import DomainError, Forbidden, NotFound
+from creditplus.lists import objections, restorations
+from creditplus.lists.choices import (
+    LIVE_STATUSES,
+    MEMBER_STATUSES,
+    RESTORATION_OPEN,
+    EntryStatus,
+    ObjectionStatus,
+)
+from creditplus.lists.models import Deadline, ListEntry, Objection, Restoration
+from creditplus.portal.forms import ObjectionForm, RestorationForm, add_refusal
+from creditplus.records.choices import EventStatus
+from creditplus.records.models import CreditEvent, CreditRecord
+from creditplus.subjects.models import Subject
+
+View = Callable[..., HttpResponse]
+
+# The timeline steps (ListTransition.action) as the subject reads them.
+STEP_LABELS = {
+    "propose": gettext_lazy("提议列入"),
+    "notice": gettext_lazy("告知"),
+    "include": gettext_lazy("认定列入"),
+    "reject": gettext_lazy("不予认定"),
+    "publish": gettext_lazy("公示"),
+    "remove": gettext_lazy("移出"),
+    "import": gettext_lazy("名单管理部门推送"),
+    "objection": gettext_lazy("提出异议"),
+    "objection_answer": gettext_lazy("异议答复"),
+    "restoration": gettext_lazy("信用修复"),
+}
+
+
+def enterprise_view(view: View) -> View:
+    """Decorator for the enterprise area: anonymous users go to the login page, accounts not
+    bound to a subject get a page telling them how to bind (403); the view receives the
+    bound subject. :class:`NotFound` / :class:`Forbidden` become 404 / 403."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        try:
+            subject = objections.subject_of(request.user)
+        except Forbidden as exc:
+            return render(request, "portal/my_unbound.html", {"message": exc.message}, status=403)
+        try:
+            return view(request, subject, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(str(exc.message)) from None
+        except Forbidden:
+            raise PermissionDenied from None
+
+    return wrapped
+
+
+def _refuse(form: Form, exc: DomainError) -> None:
+    """Put a refusal on the form; scope refusals stay 403/404."""
+    if isinstance(exc, (Forbidden, NotFound)):
+        raise exc
+    add_refusal(form, exc)
+
+
+# --------------------------------------------------------------------------- own objects
+
+
+def own_events(subject: Subject) -> QuerySet[CreditEvent]:
+    """The subject's active untrustworthy behavior events (may be restored)."""
+    return (
+        CreditEvent.objects.filter(
+            subject=subject, kind=BehaviorKind.UNTRUSTWORTHY, status=EventStatus.ACTIVE
+        )
+        .select_related("rule", "record__item", "record__department")
+        .order_by("-occurred_on", "-id")
+    )
+
+
+def own_public_records(subject: Subject) -> QuerySet[CreditRecord]:
+    """The subject's current records of publicly disclosed items (may be objected to)."""
+    return (
+        CreditRecord.objects.current()
+        .filter(subject=subject, item__disclosure=Disclosure.PUBLIC)
+        .select_related("item", "department")
+        .order_by("-decision_date", "-id")
+    )
+
+
+def own_entries(subject: Subject) -> QuerySet[ListEntry]:
+    """All list entries of the subject, live or ended."""
+    return ListEntry.objects.filter(subject=subject).select_related("list_type", "department")
+
+
+def _target(request: HttpRequest, **sources: QuerySet[Any]) -> tuple[str, Any]:
+    """The one object named in the query string (``?record=`` …) within the own subject."""
+    given = [(name, request.GET.get(name, "")) for name in sources]
+    given = [(name, value) for name, value in given if value]
+    if len(given) != 1 or not given[0][1].isdigit():
+        raise Http404
+    name, pk = given[0]
+    return name, get_object_or_404(sources[name], pk=int(pk))
+
+
+# --------------------------------------------------------------------------- pages
+
+
+@enterprise_view
+def my(request: HttpRequest, subject: Subject) -> HttpResponse:
+    """我的信用: the bound subject's lists, behavior, records, applications and messages."""
+    today = timezone.localdate()
+    pending = set(
+        Restoration.objects.filter(subject=subject, status__in=RESTORATION_OPEN).values_list(
+            "event_id", flat=True
+        )
+    )
+    events = [
+        (
+            event,
+            restorations.eligibility(event=event, today=today),
+            event.pk in pending,
+        )
+        for event in own_events(subject)
+    ]
+    page = Paginator(own_public_records(subject), 20).get_page(request.GET.get("page"))
+    records_in_objection, _entries = objections.open_objection_targets(records=[r.pk for r in page])
+    return render(
+        request,
+        "portal/my.html",
+        {
+            "subject": subject,
+            "entries": ListEntry.objects.live()
+            .filter(subject=subject)
+            .select_related("list_type", "department"),
+            "events": events,
+            "page_obj": page,
+            "querystring_base": "",
+            "records_in_objection": records_in_objection,
+            "objections": Objection.objects.filter(subject=subject).select_related(
+                "record__item", "entry__list_type"
+            ),
+            "restorations": Restoration.objects.filter(subject=subject).select_related(
+                "event__rule", "entry__list_type"
+            ),
+            "notifications": Notification.objects.for_user(request.user)[:20],
+        },
+    )
+
+
+@enterprise_view
+def my_entry(request: HttpRequest, subject: Subject, pk: int) -> HttpResponse:
+    """One list entry of the own subject: its timeline, the notice and what may be done."""
+    entry = get_object_or_404(own_entries(subject), pk=pk)
+    today = timezone.localdate()
+    timeline = list(entry.timeline.select_related("department"))
+    for step in timeline:
+        step.label = STEP_LABELS.get(step.action, step.action)
+        step.status_label = EntryStatus(step.to_status).label
+    return render(
+        request,
+        "portal/my_entry.html",
+        {
+            "subject": subject,
+            "entry": entry,
+            "timeline": timeline,
+            "is_noticed": entry.status == EntryStatus.NOTICED,
+            "is_member": entry.status in MEMBER_STATUSES,
+            "objectable": entry.status in LIVE_STATUSES,
+            "in_objection": entry.objections.filter(status=ObjectionStatus.OPEN).exists(),
+            "eligibility": restorations.eligibility(entry=entry, today=today),
+            "restoration_pending": entry.restorations.filter(status__in=RESTORATION_OPEN).exists(),
+        },
+    )
+
+
+@enterprise_view
+def my_entry_notice(request: HttpRequest, subject: Subject, pk: int) -> HttpResponse:
+    """信用修复告知书 of an included or published entry, for printing (两书同达)."""
+    entry = get_object_or_404(own_entries(subject).filter(status__in=MEMBER_STATUSES), pk=pk)
+    return render(
+        request,
+        "portal/my_entry_notice.html",
+        {
+            "subject": subject,
+            "entry": entry,
+            "notice_no": f"XFGZ{entry.entry_no}",
+            "accept_days": Deadline.days("restoration_accept"),
+            "decide_days": Deadline.days("restoration_decide"),
+        },
+    )
+
+
+@enterprise_view
+def objection_new(request: HttpRequest, subject: Subject) -> HttpResponse:
+    """提出异议 against one own public record (``?record=``) or list entry (``?entry=``)."""
+    kind, target = _target(request, record=own_public_records(subject), entry=own_entries(subject))
+    form = ObjectionForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            objection = objections.submit_objection(
+                request.user,
+                reason=data["reason"],
+                contact=data["contact"],
+                agent_name=data["agent_name"],
+                files=data["attachments"],
+                **{kind: target},
+            )
+        except DomainError as exc:
+            _refuse(form, exc)
+        else:
+            messages.success(
+                request,
+                _("异议申请 %(no)s 已提交，答复期限 %(due)s。")
+                % {"no": objection.number, "due": objection.due_on},
+            )
+            return redirect("portal:objection_detail", pk=objection.pk)
+    return render(
+        request,
+        "portal/objection_new.html",
+        {"subject": subject, "form": form, "kind": kind, "target": target},
+    )
+
+
+@enterprise_view
+def objection_detail(request: HttpRequest, subject: Subject, pk: int) -> HttpResponse:
+    """One own objection: status, due date, the answer and the attachments' names."""
+    objection = get_object_or_404(
+        Objection.objects.filter(subject=subject).select_related(
+            "record__item", "entry__list_type", "department"
+        ),
+        pk=pk,
+    )
+    return render(
+        request,
+        "portal/objection_detail.html",
+        {
+            "subject": subject,
+            "objection": objection,
+            "overdue": objection.is_overdue(timezone.localdate()),
+        },
+    )
+
+
+@enterprise_view
+def restoration_new(request: HttpRequest, subject: Subject) -> HttpResponse:
+    """申请信用修复 of one own untrustworthy event (``?event=``) or list entry (``?entry=``)."""
+    kind, target = _target(request, event=own_events(subject), entry=own_entries(subject))
+    form = RestorationForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            restoration = restorations.apply_restoration(
+                request.user,
+                statement=data["statement"],
+                commitment_signed=data["commitment"],
+                contact=data["contact"],
+                files=data["attachments"],
+                **{kind: target},
+            )
+        except DomainError as exc:
+            _refuse(form, exc)
+        else:
+            messages.success(
+                request,
+                _("信用修复申请 %(no)s 已提交，受理期限 %(due)s。")
+                % {"no": restoration.number, "due": restoration.accept_due},
+            )
+            return redirect("portal:restoration_detail", pk=restoration.pk)
+    return render(
+        request,
+        "portal/restoration_new.html",
+        {
+            "subject": subject,
+            "form": form,
+            "kind": kind,
+            "target": target,
+            "eligibility": restorations.eligibility(today=timezone.localdate(), **{kind: target}),
+            "commitment_text": restorations.COMMITMENT_TEXT,
+        },
+    )
+
+
+@enterprise_view
+def restoration_detail(request: HttpRequest, subject: Subject, pk: int) -> HttpResponse:
+    """One own restoration application: status, the deadlines and the decision."""
+    restoration = get_object_or_404(
+        Restoration.objects.filter(subject=subject).select_related(
+            "event__rule", "event__record__item", "entry__list_type", "department"
+        ),
+        pk=pk,
+    )
+    return render(
+        request,
+        "portal/restoration_detail.html",
+        {"subject": subject, "restoration": restoration},
+    )

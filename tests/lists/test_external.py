@@ -1,0 +1,101 @@
+"""External lists (失信被执行人 …) arrive through the collection path, decided by their owner:
+imported as published entries, ended by the owner's removal date, withdrawn with the record."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from creditplus.accounts.models import AuditEvent, Department
+from creditplus.catalog.calendar import add_months
+from creditplus.catalog.models import CatalogItem
+from creditplus.lists.models import ListEntry
+from creditplus.records import consumers
+from creditplus.records.ingest import IngestOptions, ingest_rows
+from creditplus.records.models import CreditRecord
+from creditplus.records.services import retract_record
+
+pytestmark = pytest.mark.django_db
+
+
+def debtor(case: str, published: date, removed: date | None = None) -> dict[str, str]:
+    return {
+        "被执行人姓名/名称": "上海失信测试有限公司",
+        "被执行人类别": "法人及非法人组织",
+        "统一社会信用代码": "91310115MA1K3BTP2B",
+        "法定代表人或者负责人姓名": "李四",
+        "案号": case,
+        "执行法院": "上海市浦东新区人民法院",
+        "执行依据文号": "（2024）沪0115民初1号",
+        "作出执行依据单位": "上海市浦东新区人民法院",
+        "立案日期": (published - timedelta(days=60)).isoformat(),
+        "生效法律文书确定的义务": "支付货款100万元",
+        "被执行人的履行情况": "全部未履行",
+        "失信被执行人行为具体情形": "有履行能力而拒不履行",
+        "发布日期": published.isoformat(),
+        "删除日期": removed.isoformat() if removed else "",
+    }
+
+
+def ingest(*rows: dict[str, str]) -> None:
+    ingest_rows(
+        list(rows),
+        IngestOptions(
+            item=CatalogItem.objects.get(code="SXBZX"), department=Department.objects.get(code="FY")
+        ),
+    )
+    consumers.run("lists")
+
+
+def test_a_court_record_becomes_a_published_entry_for_the_default_period(reference):
+    published = timezone.localdate() - timedelta(days=10)
+    ingest(debtor("（2026）沪0115执1号", published), debtor("（2026）沪0115执2号", published))
+    entries = ListEntry.objects.filter(list_type__code="SXBZX").order_by("source_key")
+    assert [e.status for e in entries] == ["published", "published"]  # one per case
+    entry = entries[0]
+    assert entry.origin == "imported" and entry.department.code == "FY"
+    assert entry.decided_on == published
+    assert entry.publish_until == add_months(published, 24)  # default_months from the data
+    assert entry.restoration_from is None  # the court removes, not a restoration
+    assert list(entry.timeline.values_list("action", flat=True)) == ["import"]
+    assert AuditEvent.objects.filter(action="list.import").count() == 2  # one per entry
+    # Running the consumer again adds nothing.
+    consumers.run("lists")
+    assert ListEntry.objects.filter(list_type__code="SXBZX").count() == 2
+
+
+def test_the_owners_removal_date_ends_the_entry_at_maintenance(reference):
+    published = timezone.localdate() - timedelta(days=100)
+    ingest(debtor("（2026）沪0115执3号", published))
+    entry = ListEntry.objects.get(list_type__code="SXBZX")
+    # The court deletes the debtor: a new version of the record with 删除日期.
+    removed = timezone.localdate() - timedelta(days=1)
+    ingest(debtor("（2026）沪0115执3号", published, removed))
+    entry.refresh_from_db()
+    assert entry.publish_until == removed and entry.status == "published"
+    out = StringIO()
+    call_command("lists_maintain", stdout=out)
+    entry.refresh_from_db()
+    assert entry.status == "removed" and entry.end_reason == "source_removed"
+    assert "来源部门移出 1 条" in out.getvalue()
+    call_command("lists_maintain", stdout=out)  # idempotent
+    assert ListEntry.objects.filter(status="removed").count() == 1
+    assert AuditEvent.objects.filter(action="list.remove", actor_name__startswith="cli:").exists()
+
+
+def test_a_retracted_source_record_removes_the_entry(reference):
+    ingest(debtor("（2026）沪0115执4号", timezone.localdate() - timedelta(days=5)))
+    record = CreditRecord.objects.get(item__code="SXBZX")
+    retract_record(record, "法院撤销失信决定")
+    call_command("lists_maintain", stdout=StringIO())
+    entry = ListEntry.objects.get(list_type__code="SXBZX")
+    assert entry.status == "removed" and entry.end_reason == "source_removed"
+
+
+def test_an_already_expired_record_adds_no_entry(reference):
+    ingest(debtor("（2023）沪0115执5号", date(2023, 1, 10)))
+    assert not ListEntry.objects.filter(list_type__code="SXBZX").exists()
