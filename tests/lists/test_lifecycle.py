@@ -295,3 +295,53 @@ def test_an_approved_record_restoration_ends_its_publicity(serious_penalty, offi
     r.refresh_from_db()
     assert r.fed_back_at and r.feedback_due
     assert Notification.objects.for_user(enterprise).filter(title__contains="准予修复").exists()
+
+
+def test_manual_blacklist_inclusion_publication_then_restoration_ends_it_early(reference, officer):
+    from creditplus.accounts.choices import Role
+    from creditplus.subjects.models import SubjectAccount
+    from tests.factories import make_user
+
+    record = ingest_penalty(5)  # a general fine: no automatic blacklist proposal
+    subject = record.subject
+    assert not ListEntry.objects.filter(subject=subject, list_type__code="YZSX").exists()
+    entry = services.propose_entry(
+        officer,
+        ListType.objects.get(code="YZSX"),
+        subject,
+        reason="拒不履行行政处罚决定，情节严重",
+        basis="《上海市社会信用条例》第三十条",
+        evidence=[record],
+    )
+    services.send_notice(entry, officer, today=timezone.localdate() - timedelta(days=400))
+    entry.refresh_from_db()
+    services.decide_entry(
+        entry,
+        officer,
+        include=True,
+        decision_no="沪浦市监信〔2025〕5号",
+        today=entry.response_due + timedelta(days=1),
+    )
+    services.publish_entry(entry, officer)
+    entry.refresh_from_db()
+    assert ListEntry.objects.public().filter(pk=entry.pk).exists()
+    assert entry.restoration_from <= timezone.localdate() < entry.publish_until
+
+    user = make_user(Role.ENTERPRISE, username="qiye5")
+    SubjectAccount.objects.create(user=user, subject=subject, verified_by="营业执照", bound_by="w")
+    r = restorations.apply_restoration(
+        user, entry=entry, statement="已履行处罚决定", commitment_signed=True, files=[evidence()]
+    )
+    restorations.accept_restoration(r, officer, accept=True)
+    restorations.decide_restoration(r, officer, approve=True, note="准予修复")
+    entry.refresh_from_db()
+    assert not ListEntry.objects.public().filter(pk=entry.pk).exists()
+    assert entry.end_reason == "restored" and entry.ended_on < entry.publish_until
+    assert actions(entry)[:4] == ["propose", "notice", "include", "publish"]
+    assert audited(entry) == [
+        "list.propose",
+        "list.notice",
+        "list.include",
+        "list.publish",
+        "list.remove",
+    ]
