@@ -17,7 +17,7 @@ CREDITPLUS_VAR_DIR="$var" "$bin/creditplus" makemigrations --check --dry-run >/d
   || { echo "Model changes without migrations: run 'creditplus makemigrations'" >&2; exit 1; }
 
 echo "== pytest on SQLite"
-CREDITPLUS_VAR_DIR="$var" "$bin/pytest" --hypothesis-profile=ci "$@"
+CREDITPLUS_VAR_DIR="$var" "$bin/pytest" -n auto --hypothesis-profile=ci "$@"
 
 echo "== pytest on PostgreSQL"
-CREDITPLUS_VAR_DIR="$var" scripts/with-postgres.sh "$bin/pytest" --hypothesis-profile=ci "$@"
+CREDITPLUS_VAR_DIR="$var" scripts/with-postgres.sh "$bin/pytest" -n auto --hypothesis-profile=ci "$@"
