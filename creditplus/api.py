@@ -120,6 +120,7 @@ def register_routers() -> None:
     from creditplus.catalog.api import router as catalog_router
     from creditplus.lists.api import router as lists_router
     from creditplus.records.api import router as records_router
+    from creditplus.sanctions.api import router as sanctions_router
     from creditplus.subjects.api import router as subjects_router
 
     api.add_router("/", accounts_router)
@@ -127,6 +128,7 @@ def register_routers() -> None:
     api.add_router("/", subjects_router)
     api.add_router("/", records_router)
     api.add_router("/", lists_router)
+    api.add_router("/", sanctions_router)
 
 
 register_routers()

@@ -18,6 +18,9 @@ from creditplus.accounts.choices import Role
 from creditplus.accounts.models import Department
 from tests.factories import make_user
 
+# Fixtures shared across apps (the list lifecycle is the starting point of later features).
+pytest_plugins = ["tests.lists.fixtures"]
+
 # `make test` runs with --hypothesis-profile=ci: the same examples on every run, so a red CI
 # is always reproducible. Plain `pytest` keeps exploring new examples.
 settings.register_profile("ci", derandomize=True, print_blob=True)

@@ -206,6 +206,13 @@ class ListEntry(models.Model):
         return self.status in MEMBER_STATUSES
 
     @property
+    def is_effective(self) -> bool:
+        """Measures apply: published, or decided on a list that is never published."""
+        return self.status == EntryStatus.PUBLISHED or (
+            self.status == EntryStatus.INCLUDED and not self.list_type.published
+        )
+
+    @property
     def entry_no(self) -> str:
         return f"MD{self.pk:08d}"
 

@@ -38,15 +38,22 @@ from creditplus.subjects.models import Subject, SubjectAccount
 
 CHUNK = 500
 
-# Called with each entry that leaves a list (joint punishment tasks close, departments are
-# told). Registered by the apps to the right of `lists`, which this module must not import.
-RemovalListener = Callable[[ListEntry], None]
-_removal_listeners: dict[str, RemovalListener] = {}
+# Called, inside the transaction, with entries whose membership changed (decided, published,
+# removed, imported): joint reward and punishment starts or stops. Registered by the apps to
+# the right of `lists`, which this module must not import.
+MembershipListener = Callable[[list[ListEntry]], None]
+_membership_listeners: dict[str, MembershipListener] = {}
 
 
-def on_removal(name: str, listener: RemovalListener) -> None:
-    """Register ``listener`` to be called (inside the transaction) when an entry is removed."""
-    _removal_listeners[name] = listener
+def on_membership(name: str, listener: MembershipListener) -> None:
+    """Register ``listener`` for entries whose membership changed."""
+    _membership_listeners[name] = listener
+
+
+def _membership_changed(entries: list[ListEntry]) -> None:
+    if entries:
+        for listener in list(_membership_listeners.values()):
+            listener(entries)
 
 
 # --------------------------------------------------------------------------- reference data
@@ -166,6 +173,8 @@ def _step(
         before={"status": before},
         after={"status": to_status, **{f: getattr(entry, f) for f in changed}},
     )
+    if to_status in (*MEMBER_STATUSES, EntryStatus.REMOVED, EntryStatus.REJECTED):
+        _membership_changed([entry])
     return step
 
 
@@ -437,8 +446,6 @@ def remove_entry(
         note=note or str(EndReason(reason).label),
         changed=["ended_on", "end_reason"],
     )
-    for listener in list(_removal_listeners.values()):
-        listener(entry)
     notify(
         _("%(subject)s 已移出%(list)s") % {"subject": entry.subject.name, "list": entry.list_type},
         str(EndReason(reason).label),
@@ -562,6 +569,7 @@ def _import_external(list_type: ListType, new_events: QuerySet[CreditEvent], tod
     for e in [*created, *refreshed]:
         e.subject = subjects[e.subject_id]
     _bulk_first_steps(created, "import", _("由名单管理部门认定并推送"))
+    _membership_changed(created)
     audit.record_many(
         "list.refresh",
         [

@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from creditplus.lists.models import ListEntry
 from creditplus.subjects.models import SubjectAccount
-from tests.lists.conftest import ingest_penalty
+from tests.lists.fixtures import ingest_penalty
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from creditplus.errors import DomainError, Forbidden
 from creditplus.lists import objections, restorations, services
 from creditplus.lists.models import Deadline, ListEntry, ListType
 from creditplus.records.models import CreditEvent
-from tests.lists.conftest import ingest_penalty
+from tests.lists.fixtures import ingest_penalty
 
 pytestmark = pytest.mark.django_db
 

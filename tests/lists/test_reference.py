@@ -32,5 +32,5 @@ def test_deadlines_are_loaded_and_reloading_changes_nothing(reference):
     assert Deadline.days("restoration_complex_extra") == 10
     out = StringIO()
     call_command("load_reference", stdout=out)
-    assert "办理期限：6 项（新增 0，更新 0，保持 6）" in out.getvalue()
+    assert "办理期限：7 项（新增 0，更新 0，保持 7）" in out.getvalue()
     assert "名单类型：10 项（新增 0，更新 0，保持 10）" in out.getvalue()

@@ -15,18 +15,10 @@ from creditplus.lists import objections, services
 from creditplus.lists.models import ListEntry, ListType
 from creditplus.records.models import CreditRecord
 from creditplus.subjects.models import Subject
-from tests.lists import conftest as lists_fixtures
-from tests.lists.conftest import ingest_penalty
+from tests.lists.fixtures import ingest_penalty
 from tests.records.files import PERSON_ID
 
 pytestmark = pytest.mark.django_db
-
-# The fixtures of tests/lists (a subject with a serious penalty, its YZSX proposal and its
-# bound enterprise account), shared by module attribute.
-serious_penalty = lists_fixtures.serious_penalty
-subject = lists_fixtures.subject
-proposal = lists_fixtures.proposal
-enterprise = lists_fixtures.enterprise
 
 DECISION_NO = "沪浦市监信〔2026〕1号"
 

@@ -15,17 +15,9 @@ from creditplus.records.models import CreditEvent
 from creditplus.subjects.models import SubjectAccount
 from tests.conftest import client_for
 from tests.factories import make_user
-from tests.lists import conftest as lists_fixtures
 from tests.portal.test_lists_pages import DECISION_NO, publish, serious_penalty_of
 
 pytestmark = pytest.mark.django_db
-
-# The fixtures of tests/lists (a subject with a serious penalty, its YZSX proposal and its
-# bound enterprise account), shared by module attribute.
-serious_penalty = lists_fixtures.serious_penalty
-subject = lists_fixtures.subject
-proposal = lists_fixtures.proposal
-enterprise = lists_fixtures.enterprise
 
 
 def pdf(name: str = "a.pdf") -> SimpleUploadedFile:

@@ -1,4 +1,4 @@
-"""Fixtures of the list lifecycle: a subject with a recent serious penalty (which the lists
+"""Fixtures of the list lifecycle (a pytest plugin, loaded by tests/conftest.py): a subject with a recent serious penalty (which the lists
 consumer turns into an automatic blacklist proposal) and its bound enterprise account."""
 
 from __future__ import annotations

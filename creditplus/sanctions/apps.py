@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SanctionsConfig(AppConfig):
+    name = "creditplus.sanctions"
+    label = "sanctions"
+    verbose_name = _("联合奖惩")
+
+    def ready(self) -> None:
+        from creditplus.lists import services as lists
+        from creditplus.sanctions.services import on_membership_change
+
+        lists.on_membership("sanctions", on_membership_change)

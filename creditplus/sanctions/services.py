@@ -1,0 +1,359 @@
+"""Joint reward and punishment (联合奖惩): the measure catalog, initiation of cases and tasks
+when a subject enters a list, department feedback, and closing when it leaves."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from creditplus.accounts import audit
+from creditplus.accounts.choices import Role
+from creditplus.accounts.models import Department
+from creditplus.accounts.permissions import require_perm, restrict
+from creditplus.accounts.services import notify, read_reference
+from creditplus.catalog.models import Matter
+from creditplus.catalog.services import load_summary, upsert_reference
+from creditplus.errors import DomainError, Forbidden
+from creditplus.lists.choices import MEMBER_STATUSES
+from creditplus.lists.models import ListEntry, ListType
+from creditplus.lists.services import deadline
+from creditplus.sanctions.choices import (
+    FEEDBACK_OUTCOMES,
+    CaseOrigin,
+    CaseStatus,
+    MeasureStatus,
+    Target,
+    TaskStatus,
+)
+from creditplus.sanctions.models import Measure, SanctionCase, SanctionTask
+from creditplus.subjects.models import Subject
+
+CHUNK = 500
+
+# --------------------------------------------------------------------------- reference data
+
+
+@transaction.atomic
+def load_measures() -> str:
+    """Load ``measures.yaml`` (the measure catalog); every code it names must exist."""
+    data = read_reference("measures.yaml")
+    departments = {d.code: d for d in Department.objects.all()}
+    list_types = {t.code: t for t in ListType.objects.all()}
+    matters = {m.code: m for m in Matter.objects.all()}
+    results = []
+    for m in data["measures"]:
+        for kind, codes, known in (
+            ("department", m["departments"], departments),
+            ("list_type", m["list_types"], list_types),
+            ("matter", m.get("matters", []), matters),
+        ):
+            unknown = sorted(set(codes) - set(known))
+            if unknown:
+                raise DomainError(
+                    "reference_unknown_code",
+                    _("措施 %(m)s 引用了不存在的%(k)s：%(c)s")
+                    % {"m": m["code"], "k": kind, "c": "、".join(unknown)},
+                )
+        results.append(
+            upsert_reference(
+                Measure,
+                {"code": m["code"]},
+                data["version"],
+                {
+                    "name": m["name"],
+                    "kind": m["kind"],
+                    "category": m["category"],
+                    "applies_to": m["applies_to"],
+                    "status": m["status"],
+                    "coordination_level": m["coordination_level"],
+                    "basis": m["basis"].strip(),
+                },
+                m2m={
+                    "departments": [departments[c] for c in m["departments"]],
+                    "list_types": [list_types[c] for c in m["list_types"]],
+                    "matters": [matters[c] for c in m.get("matters", [])],
+                },
+            )
+        )
+    return load_summary("奖惩措施", results)
+
+
+def status_summary() -> dict[str, int]:
+    """How many measures of the catalog are implemented / in progress / need coordination /
+    not started (the seed's 已完成5 / 推进中16 / 需协调25)."""
+    counts = Counter(Measure.objects.filter(is_active=True).values_list("status", flat=True))
+    return {s: counts.get(s, 0) for s in MeasureStatus.values}
+
+
+# --------------------------------------------------------------------------- initiation
+
+
+def on_membership_change(entries: list[ListEntry]) -> None:
+    """Listener of the lists app: initiate a case for each entry that became a member,
+    close the open cases of each entry that stopped being one. Runs in the transaction of
+    the list change, so a list entry and its measures never disagree."""
+    joined = [e for e in entries if e.is_effective]
+    left = [e for e in entries if e.status not in MEMBER_STATUSES]
+    if joined:
+        initiate_cases(joined)
+    if left:
+        close_cases(left)
+
+
+def _targets(measure: Measure, subject: Subject) -> list[tuple[str, str]]:
+    targets = []
+    if Target.SUBJECT in measure.applies_to:
+        targets.append((Target.SUBJECT, subject.name))
+    if Target.LEGAL_REP in measure.applies_to and subject.legal_rep_name:
+        targets.append((Target.LEGAL_REP, subject.legal_rep_name))
+    return targets
+
+
+def initiate_cases(
+    entries: list[ListEntry],
+    *,
+    origin: str = CaseOrigin.AUTO,
+    reason: str = "",
+    today: date | None = None,
+) -> list[SanctionCase]:
+    """事项发起: a case per entry with one task per implementing department of every measure
+    in force for the entry's list (and for the legal representative where the measure says
+    so). Written in bulk: an external list import can add thousands of entries at once."""
+    today = today or timezone.localdate()
+    now = timezone.now()
+    actor = audit.current_context().actor_name or "system"
+    due = deadline("sanction_feedback", today)
+    measures_by_type: dict[int, list[Measure]] = {}
+    for measure in Measure.objects.in_force().prefetch_related("list_types", "departments"):
+        for list_type in measure.list_types.all():
+            measures_by_type.setdefault(list_type.pk, []).append(measure)
+    already = set(
+        SanctionCase.objects.filter(
+            entry__in=[e.pk for e in entries], status=CaseStatus.OPEN
+        ).values_list("entry_id", flat=True)
+    )
+    fresh = [e for e in entries if e.pk not in already]
+    subjects = Subject.objects.in_bulk([e.subject_id for e in fresh])
+    cases = SanctionCase.objects.bulk_create(
+        [
+            SanctionCase(
+                subject_id=e.subject_id,
+                entry=e,
+                origin=origin,
+                reason=reason or _("列入%(list)s") % {"list": e.list_type.name},
+                initiated_at=now,
+                initiated_by=actor,
+            )
+            for e in fresh
+        ],
+        batch_size=CHUNK,
+    )
+    tasks = []
+    for case, entry in zip(cases, fresh, strict=True):
+        subject = subjects[entry.subject_id]
+        for measure in measures_by_type.get(entry.list_type_id, []):
+            for target, name in _targets(measure, subject):
+                for department in measure.departments.all():
+                    tasks.append(
+                        SanctionTask(
+                            case=case,
+                            measure=measure,
+                            department=department,
+                            target=target,
+                            target_name=name,
+                            created_at=now,
+                            due_on=due,
+                        )
+                    )
+    SanctionTask.objects.bulk_create(tasks, batch_size=CHUNK)
+    audit.record_many(
+        "sanction.initiate",
+        [
+            audit.Change(
+                obj=case,
+                subject=subjects[case.subject_id].code,
+                after={"entry": case.entry_id, "origin": origin},
+            )
+            for case in cases
+        ],
+    )
+    per_department = Counter(t.department_id for t in tasks)
+    for department_id, n in per_department.items():
+        notify(
+            _("收到 %(n)d 项联合奖惩实施任务") % {"n": n},
+            _("请在 %(due)s 前反馈实施情况。") % {"due": due},
+            "/backoffice/sanctions/tasks/",
+            department=Department(pk=department_id),
+        )
+    return cases
+
+
+def close_cases(entries: list[ListEntry]) -> int:
+    """The entries left their lists: close their open cases and open tasks with the reason,
+    and tell the departments that had open tasks."""
+    cases = list(
+        SanctionCase.objects.filter(entry__in=[e.pk for e in entries], status=CaseStatus.OPEN)
+    )
+    if not cases:
+        return 0
+    reasons = {e.pk: str(e.get_end_reason_display() or e.get_status_display()) for e in entries}
+    now = timezone.now()
+    open_tasks = SanctionTask.objects.filter(case__in=cases, status=TaskStatus.PENDING)
+    departments = Counter(open_tasks.values_list("department_id", flat=True))
+    for case in cases:
+        reason = _("移出名单：%(r)s") % {"r": reasons[case.entry_id]}
+        case.status = CaseStatus.CLOSED
+        case.closed_at = now
+        case.close_reason = reason
+        SanctionTask.objects.filter(case=case, status=TaskStatus.PENDING).update(
+            status=TaskStatus.CLOSED, outcome_note=reason, fed_back_at=now
+        )
+    SanctionCase.objects.bulk_update(cases, ["status", "closed_at", "close_reason"])
+    audit.record_many(
+        "sanction.close",
+        [
+            audit.Change(obj=c, after={"status": CaseStatus.CLOSED}, purpose=c.close_reason)
+            for c in cases
+        ],
+    )
+    for department_id, n in departments.items():
+        notify(
+            _("%(n)d 项联合奖惩任务已关闭") % {"n": n},
+            _("相关主体已移出名单，停止实施对应措施。"),
+            "/backoffice/sanctions/tasks/?status=closed",
+            department=Department(pk=department_id),
+        )
+    return len(cases)
+
+
+@transaction.atomic
+def initiate_manually(user: Any, entry: ListEntry, reason: str) -> SanctionCase:
+    """人工发起 by the credit office, e.g. after the measure catalog changed."""
+    require_perm(user, "sanctions.add_sanctioncase")
+    if not reason.strip():
+        raise DomainError("reason_required", _("请填写发起事由"), "reason")
+    if entry.status not in MEMBER_STATUSES:
+        raise DomainError("entry_not_member", _("该主体不在名单中，不能发起奖惩"), status=409)
+    if SanctionCase.objects.filter(entry=entry, status=CaseStatus.OPEN).exists():
+        raise DomainError("case_exists", _("该名单已有实施中的奖惩事项"), status=409)
+    [case] = initiate_cases([entry], origin=CaseOrigin.MANUAL, reason=reason.strip())
+    return case
+
+
+# --------------------------------------------------------------------------- feedback
+
+
+def tasks_for(user: Any) -> QuerySet[SanctionTask]:
+    """Tasks ``user`` may see: the own department's, or all for the credit office."""
+    return restrict(SanctionTask.objects.all(), user).select_related(
+        "case__subject", "measure", "department", "matter"
+    )
+
+
+@transaction.atomic
+def give_feedback(
+    task: SanctionTask,
+    user: Any,
+    *,
+    outcome: str,
+    note: str = "",
+    matter: Matter | None = None,
+    document_no: str = "",
+) -> SanctionTask:
+    """实施反馈: the implementing department reports applied (with the matter and document),
+    not applicable or failed (each with the reason)."""
+    require_perm(user, "sanctions.change_sanctiontask")
+    task = SanctionTask.objects.select_for_update().get(pk=task.pk)
+    if not user.department_id or user.department_id != task.department_id:
+        raise Forbidden(_("只能反馈本部门的实施任务"))
+    if task.status != TaskStatus.PENDING:
+        raise DomainError("task_closed", _("该任务已反馈或已关闭"), status=409)
+    if outcome not in FEEDBACK_OUTCOMES:
+        raise DomainError("outcome_invalid", _("请选择实施结果"), "outcome")
+    if outcome == TaskStatus.APPLIED and not (matter and document_no.strip()):
+        raise DomainError(
+            "applied_needs_matter", _("已实施的，请填写实施事项和文书号"), "document_no"
+        )
+    if outcome != TaskStatus.APPLIED and not note.strip():
+        raise DomainError("reason_required", _("请说明不适用或未能实施的原因"), "note")
+    task.status = outcome
+    task.outcome_note = note.strip()
+    task.matter = matter
+    task.document_no = document_no.strip()
+    task.fed_back_at = timezone.now()
+    task.fed_back_by = audit.current_context().actor_name
+    task.save()
+    audit.record(
+        "sanction.feedback",
+        obj=task,
+        subject=task.case.subject.code,
+        before={"status": TaskStatus.PENDING},
+        after={"status": outcome, "document_no": task.document_no},
+    )
+    close_case_if_done(task.case)
+    return task
+
+
+def close_case_if_done(case: SanctionCase) -> None:
+    if not case.tasks.filter(status=TaskStatus.PENDING).exists() and case.status == CaseStatus.OPEN:
+        case.status = CaseStatus.CLOSED
+        case.closed_at = timezone.now()
+        case.close_reason = _("全部任务已反馈")
+        case.save(update_fields=["status", "closed_at", "close_reason"])
+
+
+def remind_overdue(today: date | None = None) -> int:
+    """Remind departments of tasks past their deadline (once per task) and tell the credit
+    office how many are overdue; returns the number of tasks newly reminded."""
+    today = today or timezone.localdate()
+    overdue = SanctionTask.objects.overdue(today).filter(reminded_at__isnull=True)
+    per_department = Counter(overdue.values_list("department_id", flat=True))
+    if not per_department:
+        return 0
+    n = overdue.update(reminded_at=timezone.now())
+    for department_id, count in per_department.items():
+        notify(
+            _("%(n)d 项联合奖惩任务已逾期") % {"n": count},
+            _("请尽快反馈实施情况；逾期任务已列入信用办督办清单。"),
+            "/backoffice/sanctions/tasks/?overdue=1",
+            department=Department(pk=department_id),
+        )
+    notify(
+        _("联合奖惩逾期任务新增 %(n)d 项") % {"n": n},
+        "",
+        "/backoffice/sanctions/overdue/",
+        role=Role.CREDIT_OFFICE,
+    )
+    audit.record("sanction.remind", object_type="sanctions.sanctiontask", after={"count": n})
+    return n
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def statistics(tasks: QuerySet[SanctionTask], today: date | None = None) -> dict[str, Any]:
+    """Per measure and per department: initiated, fed back, applied, overdue."""
+    today = today or timezone.localdate()
+    fed_back = Q(status__in=FEEDBACK_OUTCOMES)
+    figures = {
+        "initiated": Count("id"),
+        "fed_back": Count("id", filter=fed_back),
+        "applied": Count("id", filter=Q(status=TaskStatus.APPLIED)),
+        "overdue": Count("id", filter=Q(status=TaskStatus.PENDING, due_on__lt=today)),
+    }
+    by_measure = list(
+        tasks.values("measure__code", "measure__name").annotate(**figures).order_by("measure__code")
+    )
+    by_department = list(
+        tasks.values("department__code", "department__name")
+        .annotate(**figures)
+        .order_by("department__code")
+    )
+    totals = tasks.aggregate(**figures)
+    return {"by_measure": by_measure, "by_department": by_department, "totals": totals}
