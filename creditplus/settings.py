@@ -168,6 +168,8 @@ PLATFORM_NAME = _("信用浦东")
 DISTRICT_NAME = env_str("CREDITPLUS_DISTRICT", "浦东新区")
 SQLITE_INGEST_CACHE_MB = env_int("CREDITPLUS_SQLITE_INGEST_CACHE_MB", 256, minimum=2)
 API_PAGE_SIZE_MAX = env_int("CREDITPLUS_API_PAGE_SIZE_MAX", 100, minimum=10)
+# Alerts a department receives one by one per day; the rest go into the daily digest.
+CREDITPLUS_ALERTS_PER_DAY = env_int("CREDITPLUS_ALERTS_PER_DAY", 20, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -4,13 +4,14 @@ from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from creditplus.accounts.permissions import get_for_user, require_perm
 from creditplus.api import AUTH
 from creditplus.catalog.models import Matter
 from creditplus.errors import DomainError
-from creditplus.sanctions import checks, services
+from creditplus.sanctions import checks, monitoring, services
 from creditplus.sanctions.models import CreditCheck, Measure
 
 router = Router(tags=["联合奖惩与信用核查"])
@@ -228,9 +229,9 @@ def feedback(request: HttpRequest, task_id: int, payload: FeedbackIn) -> dict[st
     task = get_for_user(services.tasks_for(request.user), request.user, pk=task_id)
     matter = None
     if payload.matter:
-        matter = Matter.objects.filter(code=payload.matter.upper()).first()
+        matter = Matter.objects.filter(code=payload.matter.upper(), is_active=True).first()
         if matter is None:
-            raise DomainError("matter_unknown", "应用清单中没有该事项", "matter")
+            raise DomainError("matter_unknown", _("应用清单中没有该事项"), "matter")
     task = services.give_feedback(
         task,
         request.user,
@@ -240,3 +241,59 @@ def feedback(request: HttpRequest, task_id: int, payload: FeedbackIn) -> dict[st
         document_no=payload.document_no,
     )
     return _task_out(services.tasks_for(request.user).get(pk=task.pk))
+
+
+class WatchIn(Schema):
+    subjects: list[str] = Field(..., min_length=1, max_length=monitoring.MAX_WATCH_CODES)
+    note: str = Field("", max_length=200)
+
+
+class WatchOut(Schema):
+    added: int
+    existing: int
+    unknown: list[str]
+
+
+@router.post("/watches", response=WatchOut, auth=AUTH, summary="信用预警：订阅主体")
+def watch(request: HttpRequest, payload: WatchIn) -> dict[str, Any]:
+    """Watch subjects by code; unknown codes are listed in the answer."""
+    result = monitoring.subscribe(request.user, payload.subjects, payload.note)
+    return {"added": result.added, "existing": result.existing, "unknown": result.unknown}
+
+
+class AlertOut(Schema):
+    id: int
+    kind: str
+    subject: str
+    title: str
+    detail: dict[str, Any]
+    created_at: datetime
+    digest: bool
+
+
+class AlertFilter(Schema):
+    since: datetime | None = None
+    page: int = Field(1, ge=1)
+    page_size: int = Field(100, ge=1, le=500)
+
+
+@router.get("/alerts", response=list[AlertOut], auth=AUTH, summary="信用预警：本部门预警")
+def alerts(request: HttpRequest, params: Query[AlertFilter]) -> list[dict[str, Any]]:
+    """The department's alerts, newest first (poll with ``since``)."""
+    require_perm(request.user, "sanctions.view_alert")
+    qs = monitoring.alerts_for(request.user)
+    if params.since:
+        qs = qs.filter(created_at__gt=params.since)
+    start = (params.page - 1) * params.page_size
+    return [
+        {
+            "id": a.pk,
+            "kind": a.kind,
+            "subject": a.subject.code,
+            "title": a.title,
+            "detail": a.detail,
+            "created_at": a.created_at,
+            "digest": a.digest,
+        }
+        for a in qs[start : start + params.page_size]
+    ]

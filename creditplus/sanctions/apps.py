@@ -9,6 +9,10 @@ class SanctionsConfig(AppConfig):
 
     def ready(self) -> None:
         from creditplus.lists import services as lists
+        from creditplus.records import consumers
+        from creditplus.sanctions import monitoring
         from creditplus.sanctions.services import on_membership_change
 
         lists.on_membership("sanctions", on_membership_change)
+        lists.on_membership("monitoring", monitoring.on_membership_change)
+        consumers.register("monitoring", monitoring.consume_events)

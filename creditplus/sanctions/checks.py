@@ -5,6 +5,7 @@ the department later reports what it did with it, which closes the matching task
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ from creditplus.accounts.permissions import require_perm
 from creditplus.catalog.models import Matter
 from creditplus.errors import DomainError, Forbidden, NotFound
 from creditplus.lists.models import ListEntry
-from creditplus.sanctions.choices import FEEDBACK_OUTCOMES, TaskStatus
+from creditplus.sanctions.choices import FEEDBACK_OUTCOMES, Target, TaskStatus
 from creditplus.sanctions.models import CreditCheck, Measure, SanctionTask
 from creditplus.sanctions.services import close_case_if_done
 from creditplus.subjects.identifiers import check_resident_id, resident_id_checks, uscc_checks
@@ -99,7 +100,7 @@ def _identify(code: str) -> tuple[str, str, str]:
     code = code.strip().upper()
     if len(code) == 18 and check_resident_id(code).ok:
         return "person", lookup_hash(code), mask_id_number(code)
-    return "uscc", code, code
+    return "uscc", code, code[:32]
 
 
 @transaction.atomic
@@ -171,7 +172,8 @@ def check_many(user: Any, codes: list[str], matter_code: str, purpose: str) -> B
     if len(codes) > MAX_BULK:
         raise DomainError("too_many", _("一次最多核查 %(n)d 个主体") % {"n": MAX_BULK}, "subjects")
     rules = _rules(_matter(matter_code))
-    raw = pl.Series("code", [c.strip().upper() for c in codes], dtype=pl.String)
+    originals = [c.strip() for c in codes]
+    raw = pl.Series("code", [c.upper() for c in originals], dtype=pl.String)
     people = resident_id_checks(raw, today=timezone.localdate())
     organisations = uscc_checks(raw)
     frame = pl.DataFrame(
@@ -196,6 +198,15 @@ def check_many(user: Any, codes: list[str], matter_code: str, purpose: str) -> B
         ):
             by_hash[s.id_hash] = s
     found = {c: (by_hash.get(hashes[c]) if c in hashes else by_code.get(c)) for c in frame["code"]}
+    # Inputs that are no valid code are taken as names (old records without codes).
+    names = [
+        o
+        for o, person, org in zip(originals, frame["is_person"], frame["is_uscc"], strict=True)
+        if not (person or org)
+    ]
+    by_name, candidates = match_names(names)
+    for name, subject in by_name.items():
+        found[name.upper()] = subject
     subject_ids = list({s.pk for s in found.values() if s})
     entries: dict[int, list[ListEntry]] = defaultdict(list)
     for i in range(0, len(subject_ids), 900):
@@ -210,8 +221,9 @@ def check_many(user: Any, codes: list[str], matter_code: str, purpose: str) -> B
     ctx = audit.current_context()
     now = timezone.now()
     checks, rows = [], []
-    for code, valid_person, valid_uscc in frame.select("code", "is_person", "is_uscc").iter_rows():
-        subject = found[code]
+    rows_in = zip(originals, frame.select("code", "is_person", "is_uscc").iter_rows(), strict=True)
+    for original, (code, valid_person, valid_uscc) in rows_in:
+        subject = found.get(code)
         identifier = mask_id_number(code) if valid_person else code[:32]
         hits = entries.get(subject.pk, []) if subject else []
         answer = _answer(rules, hits)
@@ -235,7 +247,10 @@ def check_many(user: Any, codes: list[str], matter_code: str, purpose: str) -> B
                 "subject": identifier,
                 "valid": bool(valid_person or valid_uscc),
                 "found": subject is not None,
+                "match": (("code" if valid_person or valid_uscc else "name") if subject else None),
                 "name": subject.name if subject and not valid_person else "",
+                # Similar names for a person to confirm; never applied automatically.
+                "candidates": candidates.get(original, []),
                 **answer,
             }
         )
@@ -255,6 +270,42 @@ def check_many(user: Any, codes: list[str], matter_code: str, purpose: str) -> B
     for check, row in zip(checks, rows, strict=True):
         row["check"] = check.pk
     return BulkResult(batch=batch, checked=len(checks), hits=sum(c.hit for c in checks), rows=rows)
+
+
+def normalize_name(name: str) -> str:
+    """A subject name as registered: NFKC, no spaces, Chinese (full-width) parentheses."""
+    text = unicodedata.normalize("NFKC", name)
+    text = "".join(text.split())
+    return text.replace("(", "（").replace(")", "）")
+
+
+MAX_FUZZY = 200
+
+
+def match_names(names: list[str]) -> tuple[dict[str, Subject], dict[str, list[dict[str, str]]]]:
+    """Exact matches on the normalized name (only when exactly one organisation has it), and
+    for the others up to five similar names as candidates (only the first 200 names)."""
+    normalized = {n: normalize_name(n) for n in names if n}
+    by_norm: dict[str, list[Subject]] = defaultdict(list)
+    values = list(set(normalized.values()))
+    for i in range(0, len(values), 900):
+        for subject in (
+            Subject.objects.organisations()
+            .filter(name__in=values[i : i + 900])
+            .only("id", "uscc", "name")
+        ):
+            by_norm[subject.name].append(subject)
+    exact = {n: by_norm[v][0] for n, v in normalized.items() if len(by_norm.get(v, [])) == 1}
+    candidates: dict[str, list[dict[str, str]]] = {}
+    for name in [n for n in normalized if n not in exact][:MAX_FUZZY]:
+        core = normalized[name]
+        for suffix in ("有限责任公司", "股份有限公司", "有限公司", "公司"):
+            core = core.removesuffix(suffix)
+        if len(core) < 2:
+            continue
+        similar = Subject.objects.organisations().filter(name__contains=core).only("uscc", "name")
+        candidates[name] = [{"code": s.uscc or "", "name": s.name} for s in similar[:5]]
+    return exact, candidates
 
 
 @transaction.atomic
@@ -285,6 +336,7 @@ def report_use(
             case__subject_id=check.subject_id,
             department=department,
             measure__code__in=codes,
+            target=Target.SUBJECT,  # the legal representative's tasks need their own check
             status=TaskStatus.PENDING,
         )
         for task in tasks:

@@ -221,3 +221,115 @@ class CreditCheck(models.Model):
     @property
     def number(self) -> str:
         return f"HC{self.pk:08d}"
+
+
+class Subscription(models.Model):
+    """信用预警: a department watches a subject (one by one or from a file of codes)."""
+
+    department = models.ForeignKey(
+        Department, verbose_name=_("订阅部门"), on_delete=models.PROTECT, related_name="watches"
+    )
+    subject = models.ForeignKey(
+        Subject, verbose_name=_("信用主体"), on_delete=models.PROTECT, related_name="watchers"
+    )
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("订阅时间"))
+    created_by = models.CharField(_("订阅人"), max_length=150)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("预警订阅")
+        verbose_name_plural = _("预警订阅")
+        constraints = [
+            models.UniqueConstraint(fields=["department", "subject"], name="one_watch_per_subject")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department_id}→{self.subject_id}"
+
+
+class WebhookEndpoint(models.Model):
+    """Where a department's alerts are also pushed (HTTPS POST, HMAC-signed)."""
+
+    department = models.OneToOneField(
+        Department, verbose_name=_("部门"), on_delete=models.PROTECT, related_name="webhook"
+    )
+    url = models.URLField(_("回调地址"), max_length=300)
+    secret_cipher = models.TextField(_("签名密钥（加密）"))
+    is_active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("预警回调")
+        verbose_name_plural = _("预警回调")
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class AlertKind(models.TextChoices):
+    LIST_ENTERED = "list_entered", _("列入名单")
+    LIST_LEFT = "list_left", _("移出名单")
+    SERIOUS_RECORD = "serious_record", _("新增严重失信记录")
+    GRADE_CHANGED = "grade_changed", _("信用等级变化")
+
+
+class Alert(models.Model):
+    """One alert for one subscribing department; ``digest`` marks those grouped into the
+    daily digest instead of being notified one by one."""
+
+    department = models.ForeignKey(
+        Department, verbose_name=_("订阅部门"), on_delete=models.PROTECT, related_name="alerts"
+    )
+    subject = models.ForeignKey(
+        Subject, verbose_name=_("信用主体"), on_delete=models.PROTECT, related_name="alerts"
+    )
+    kind = models.CharField(_("预警类型"), max_length=16, choices=AlertKind.choices)
+    title = models.CharField(_("标题"), max_length=200)
+    detail = models.JSONField(_("详情"), default=dict)
+    created_at = models.DateTimeField(_("预警时间"))
+    digest = models.BooleanField(_("并入每日汇总"), default=False)
+    digested_at = models.DateTimeField(_("汇总时间"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("信用预警")
+        verbose_name_plural = _("信用预警")
+        indexes = [models.Index(fields=["department", "created_at"], name="alert_dept_time")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("待发送")
+    DELIVERED = "delivered", _("已送达")
+    FAILED = "failed", _("发送失败")
+
+
+class WebhookDelivery(models.Model):
+    """Delivery log of one alert to one endpoint, retried with backoff."""
+
+    alert = models.ForeignKey(
+        Alert, verbose_name=_("预警"), on_delete=models.PROTECT, related_name="deliveries"
+    )
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, verbose_name=_("回调"), on_delete=models.PROTECT, related_name="deliveries"
+    )
+    status = models.CharField(
+        _("状态"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    next_attempt_at = models.DateTimeField(_("下次尝试"))
+    last_status_code = models.PositiveSmallIntegerField(_("响应码"), null=True, blank=True)
+    last_error = models.CharField(_("错误"), max_length=300, blank=True)
+    delivered_at = models.DateTimeField(_("送达时间"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("回调投递")
+        verbose_name_plural = _("回调投递")
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id}→{self.endpoint_id} {self.status}"

@@ -238,8 +238,8 @@ def initiate_manually(user: Any, entry: ListEntry, reason: str) -> SanctionCase:
     require_perm(user, "sanctions.add_sanctioncase")
     if not reason.strip():
         raise DomainError("reason_required", _("请填写发起事由"), "reason")
-    if entry.status not in MEMBER_STATUSES:
-        raise DomainError("entry_not_member", _("该主体不在名单中，不能发起奖惩"), status=409)
+    if not entry.is_effective:
+        raise DomainError("entry_not_effective", _("该名单尚未公示生效，不能发起奖惩"), status=409)
     if SanctionCase.objects.filter(entry=entry, status=CaseStatus.OPEN).exists():
         raise DomainError("case_exists", _("该名单已有实施中的奖惩事项"), status=409)
     [case] = initiate_cases([entry], origin=CaseOrigin.MANUAL, reason=reason.strip())
@@ -282,6 +282,10 @@ def give_feedback(
         )
     if outcome != TaskStatus.APPLIED and not note.strip():
         raise DomainError("reason_required", _("请说明不适用或未能实施的原因"), "note")
+    if matter is not None and not matter.is_active:
+        raise DomainError("matter_unknown", _("该事项已停用"), "matter")
+    if outcome != TaskStatus.APPLIED:
+        matter, document_no = None, ""
     task.status = outcome
     task.outcome_note = note.strip()
     task.matter = matter
@@ -301,6 +305,8 @@ def give_feedback(
 
 
 def close_case_if_done(case: SanctionCase) -> None:
+    """Close the case once no task is pending (locked: two last feedbacks at once)."""
+    case = SanctionCase.objects.select_for_update().get(pk=case.pk)
     if not case.tasks.filter(status=TaskStatus.PENDING).exists() and case.status == CaseStatus.OPEN:
         case.status = CaseStatus.CLOSED
         case.closed_at = timezone.now()

@@ -158,3 +158,19 @@ def test_checks_need_a_department_credential(proposal, credit_office, window_cle
     for user in (credit_office, window_clerk):
         with pytest.raises(Forbidden):
             checks.check_subject(user, proposal.subject.uscc, "ZFCG", "核查")
+
+
+def test_names_without_codes_match_exactly_or_offer_candidates(
+    proposal, officer, procurement_officer
+):
+    publish(proposal, officer)
+    name = proposal.subject.name  # 上海测试1号科技有限公司
+    spaced = name[:4] + " " + name[4:]
+    result = checks.check_many(
+        procurement_officer, [spaced, "上海测试1号科技", "完全不存在的名称"], "ZFCG", "历史记录核查"
+    )
+    exact, partial, unknown = result.rows
+    assert exact["match"] == "name" and exact["found"] and exact["lists"]
+    assert partial["found"] is False and partial["lists"] == []
+    assert partial["candidates"] == [{"code": proposal.subject.uscc, "name": name}]
+    assert unknown["found"] is False and unknown["candidates"] == []

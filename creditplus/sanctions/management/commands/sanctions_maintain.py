@@ -1,12 +1,23 @@
 from typing import Any
 
 from creditplus.accounts.management.commands._base import AuditedCommand
+from creditplus.records import consumers
+from creditplus.sanctions import monitoring
 from creditplus.sanctions.services import remind_overdue
 
 
 class Command(AuditedCommand):
-    help = "联合奖惩维护：催办逾期未反馈的实施任务并列入信用办督办清单。可重复执行（每个任务只催办一次）。"
+    help = (
+        "联合奖惩与信用预警维护：催办逾期任务，处理新的严重失信记录预警，发送到期的预警回调"
+        "（失败按退避重试），发出每日预警汇总。可重复执行，建议每 5 分钟由 cron 调用。"
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        n = remind_overdue()
-        self.stdout.write(f"新催办逾期任务 {n} 项")
+        reminded = remind_overdue()
+        consumers.run("monitoring")
+        deliveries = monitoring.deliver_webhooks()
+        digests = monitoring.send_digests()
+        self.stdout.write(
+            f"新催办逾期任务 {reminded} 项；预警回调 送达 {deliveries['delivered']}、"
+            f"待重试 {deliveries['pending']}、失败 {deliveries['failed']}；每日汇总 {digests} 个部门"
+        )

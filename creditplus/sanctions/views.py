@@ -1,0 +1,564 @@
+"""Back-office pages of joint reward and punishment (联合奖惩): the measure catalog, cases,
+the department task inbox with feedback, the overdue list, and credit checks.
+
+Views stay thin: they scope objects with ``tasks_for`` / ``restrict``, call the service
+functions and show a :class:`DomainError` with the form that caused it. A :class:`NotFound`
+passes through to ``backoffice_view`` (404); a :class:`Forbidden` of a check or feedback is
+shown as a 403 page with the service's reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, Min, QuerySet
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from creditplus.accounts import audit
+from creditplus.accounts.permissions import backoffice_view, get_for_user, require_perm, restrict
+from creditplus.errors import DomainError, Forbidden, NotFound
+from creditplus.lists.forms import show_domain_error
+from creditplus.lists.models import ListEntry
+from creditplus.sanctions import checks, services
+from creditplus.sanctions.choices import MeasureStatus, Target, TaskStatus
+from creditplus.sanctions.forms import (
+    BulkCheckForm,
+    CaseFilterForm,
+    CheckFilterForm,
+    CheckForm,
+    EntryLookupForm,
+    FeedbackForm,
+    InitiateForm,
+    MeasureFilterForm,
+    ReportForm,
+    TaskFilterForm,
+)
+from creditplus.sanctions.models import CreditCheck, Measure, SanctionCase, SanctionTask
+
+PAGE_SIZE = 30
+# Hits listed on the page after a bulk check; the download has them all.
+BULK_HITS_SHOWN = 200
+
+
+def _querystring(request: HttpRequest, **replace: str) -> str:
+    """The current query without page/format (and with ``replace``), ending in ``&``."""
+    query: QueryDict = request.GET.copy()
+    for key in ("page", "format", *replace):
+        query.pop(key, None)
+    for key, value in replace.items():
+        query[key] = value
+    base = query.urlencode()
+    return f"{base}&" if base else ""
+
+
+def _page(request: HttpRequest, qs: Any) -> Any:
+    return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _refused(request: HttpRequest, exc: Forbidden) -> HttpResponse:
+    """A 403 page that says why (e.g. a check needs a department)."""
+    return render(request, "sanctions/forbidden.html", {"message": exc.message}, status=403)
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell that spreadsheet software will not run as a formula."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_response(
+    columns: Iterable[tuple[Any, Callable[[Any], Any]]], rows: Iterable[Any], filename: str
+) -> tuple[HttpResponse, int]:
+    """A UTF-8 (with BOM) CSV download of ``rows``, and the number of rows written."""
+    columns = list(columns)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([str(label) for label, _get in columns])
+    n = 0
+    for row in rows:
+        writer.writerow([_cell(get(row)) for _label, get in columns])
+        n += 1
+    response = HttpResponse(
+        b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response, n
+
+
+# --------------------------------------------------------------------------- dashboard
+
+
+@backoffice_view("sanctions.view_measure")
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Catalog status (big numbers and a pie) and the task statistics of the user's scope."""
+    summary = services.status_summary()
+    status_cards = [
+        {"value": value, "label": label, "count": summary.get(value, 0)}
+        for value, label in MeasureStatus.choices
+    ]
+    stats = services.statistics(services.tasks_for(request.user))
+    chart = {
+        "status": [{"name": str(c["label"]), "value": c["count"]} for c in status_cards],
+        "departments": [
+            {
+                "name": row["department__name"],
+                "initiated": row["initiated"],
+                "fed_back": row["fed_back"],
+                "applied": row["applied"],
+                "overdue": row["overdue"],
+            }
+            for row in stats["by_department"]
+        ],
+    }
+    return render(
+        request,
+        "sanctions/dashboard.html",
+        {
+            "status_cards": status_cards,
+            "measure_total": sum(summary.values()),
+            "stats": stats,
+            "chart": chart,
+        },
+    )
+
+
+# --------------------------------------------------------------------------- measures
+
+
+@backoffice_view("sanctions.view_measure")
+def measures(request: HttpRequest) -> HttpResponse:
+    """The measure catalog (事项目录) with its filters."""
+    form = MeasureFilterForm(request.GET or None)
+    qs = form.apply(Measure.objects.prefetch_related("list_types", "departments"))
+    return render(request, "sanctions/measures.html", {"form": form, "measures": qs})
+
+
+@backoffice_view("sanctions.view_measure")
+def measure(request: HttpRequest, code: str) -> HttpResponse:
+    """One measure: lists, departments, matters, legal basis and whom it applies to."""
+    obj = Measure.objects.filter(code=code).first()
+    if obj is None:
+        raise NotFound()
+    targets = [Target(t).label for t in obj.applies_to if t in Target.values]
+    task_count = (
+        services.tasks_for(request.user).filter(measure=obj).count()
+        if request.user.has_perm("sanctions.view_sanctiontask")
+        else None
+    )
+    return render(
+        request,
+        "sanctions/measure.html",
+        {
+            "measure": obj,
+            "targets": targets,
+            "list_types": obj.list_types.select_related("deciding_department"),
+            "departments": obj.departments.all(),
+            "matters": obj.matters.all(),
+            "task_count": task_count,
+        },
+    )
+
+
+# --------------------------------------------------------------------------- cases
+
+
+def cases_for(user: Any) -> QuerySet[SanctionCase]:
+    """Cases ``user`` may see: all for the credit office, for a department those with a task
+    of its own."""
+    qs = SanctionCase.objects.select_related("subject", "entry__list_type")
+    if not getattr(user, "is_authenticated", False):
+        return qs.none()
+    if user.is_platform_wide:
+        return qs
+    if user.is_department_scoped and user.department_id:
+        ids = SanctionTask.objects.filter(department=user.department_id).values("case_id")
+        return qs.filter(pk__in=ids)
+    return qs.none()
+
+
+@backoffice_view("sanctions.view_sanctioncase")
+def cases(request: HttpRequest) -> HttpResponse:
+    """Cases in the user's scope, searchable, newest first."""
+    form = CaseFilterForm(request.GET or None)
+    qs = (
+        form.apply(cases_for(request.user))
+        .annotate(task_count=Count("tasks"))
+        .order_by("-initiated_at", "-id")
+    )
+    return render(
+        request,
+        "sanctions/cases.html",
+        {"form": form, "page_obj": _page(request, qs), "querystring_base": _querystring(request)},
+    )
+
+
+@backoffice_view("sanctions.view_sanctioncase")
+def case(request: HttpRequest, pk: int) -> HttpResponse:
+    """One case and its tasks (the user's department's, all for the credit office)."""
+    obj = cases_for(request.user).filter(pk=pk).first()
+    if obj is None:
+        raise NotFound()
+    tasks = services.tasks_for(request.user).filter(case=obj).order_by("measure__code", "id")
+    return render(
+        request,
+        "sanctions/case.html",
+        {"case": obj, "tasks": tasks, "today": timezone.localdate()},
+    )
+
+
+@backoffice_view("sanctions.add_sanctioncase")
+def initiate(request: HttpRequest) -> HttpResponse:
+    """人工发起 by the credit office for a list entry (``?entry=<id>``)."""
+    user = request.user
+    lookup = EntryLookupForm(request.GET if "entry" in request.GET else None)
+    if not lookup.is_valid():
+        return render(request, "sanctions/initiate.html", {"lookup": lookup, "entry": None})
+    entry = get_for_user(
+        ListEntry.objects.select_related("subject", "list_type", "department"),
+        user,
+        pk=lookup.cleaned_data["entry"],
+    )
+    form = InitiateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = services.initiate_manually(user, entry, form.cleaned_data["reason"])
+        except (Forbidden, NotFound):
+            raise
+        except DomainError as exc:
+            show_domain_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("已发起奖惩事项 %(no)s，推送实施任务 %(n)d 项。")
+                % {"no": created.number, "n": created.tasks.count()},
+            )
+            return redirect("sanctions:case", pk=created.pk)
+    open_case = entry.cases.filter(status="open").first()
+    return render(
+        request,
+        "sanctions/initiate.html",
+        {"lookup": lookup, "entry": entry, "form": form, "open_case": open_case},
+    )
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+TASK_CSV_COLUMNS = (
+    (gettext_lazy("任务编号"), lambda t: t.number),
+    (gettext_lazy("奖惩事项"), lambda t: t.case.number),
+    (gettext_lazy("信用主体"), lambda t: t.case.subject.name),
+    (gettext_lazy("统一社会信用代码"), lambda t: t.case.subject.code),
+    (gettext_lazy("措施编码"), lambda t: t.measure.code),
+    (gettext_lazy("措施名称"), lambda t: t.measure.name),
+    (gettext_lazy("实施部门"), lambda t: t.department.name),
+    (gettext_lazy("实施对象"), lambda t: t.get_target_display()),
+    (gettext_lazy("对象名称"), lambda t: t.target_name),
+    (gettext_lazy("状态"), lambda t: t.get_status_display()),
+    (
+        gettext_lazy("推送时间"),
+        lambda t: timezone.localtime(t.created_at).strftime("%Y-%m-%d %H:%M"),
+    ),
+    (gettext_lazy("反馈期限"), lambda t: t.due_on),
+    (gettext_lazy("实施事项"), lambda t: t.matter.name if t.matter_id else ""),
+    (gettext_lazy("文书号"), lambda t: t.document_no),
+    (gettext_lazy("反馈说明"), lambda t: t.outcome_note),
+    (
+        gettext_lazy("反馈时间"),
+        lambda t: (
+            timezone.localtime(t.fed_back_at).strftime("%Y-%m-%d %H:%M") if t.fed_back_at else ""
+        ),
+    ),
+    (gettext_lazy("反馈人"), lambda t: t.fed_back_by),
+)
+
+
+@backoffice_view("sanctions.view_sanctiontask")
+def tasks(request: HttpRequest) -> HttpResponse:
+    """The task inbox: the department's tasks (all for the credit office), CSV export."""
+    today = timezone.localdate()
+    form = TaskFilterForm(request.GET or None)
+    qs = form.apply(services.tasks_for(request.user), today)
+    if request.GET.get("format") == "csv":
+        return _tasks_csv(qs, form)
+    base = _querystring(request)
+    return render(
+        request,
+        "sanctions/tasks.html",
+        {
+            "form": form,
+            "page_obj": _page(request, qs),
+            "querystring_base": base,
+            "csv_query": f"{base}format=csv",
+            "today": today,
+        },
+    )
+
+
+def _tasks_csv(qs: QuerySet[SanctionTask], form: TaskFilterForm) -> HttpResponse:
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    response, n = _csv_response(
+        TASK_CSV_COLUMNS, qs.iterator(chunk_size=500), f"sanction-tasks-{stamp}.csv"
+    )
+    filters = {k: str(v) for k, v in (form.cleaned_data if form.is_valid() else {}).items() if v}
+    audit.record(
+        "sanction.export",
+        object_type="sanctions.sanctiontask",
+        purpose=_("导出联合奖惩实施任务"),
+        after={"rows": n, "filters": filters},
+    )
+    return response
+
+
+@backoffice_view("sanctions.view_sanctiontask")
+def task(request: HttpRequest, pk: int) -> HttpResponse:
+    """One task; its department feeds back here (applied / not applicable / failed)."""
+    user = request.user
+    obj = get_for_user(services.tasks_for(user), user, pk=pk)
+    can_feed_back = bool(
+        user.has_perm("sanctions.change_sanctiontask")
+        and user.department_id
+        and user.department_id == obj.department_id
+        and obj.status == TaskStatus.PENDING
+    )
+    form = None
+    if request.method == "POST":
+        require_perm(user, "sanctions.change_sanctiontask")
+        form = FeedbackForm(request.POST, task=obj)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.give_feedback(
+                    obj,
+                    user,
+                    outcome=data["outcome"],
+                    note=data["note"],
+                    matter=data["matter"],
+                    document_no=data["document_no"],
+                )
+            except Forbidden as exc:
+                return _refused(request, exc)
+            except NotFound:
+                raise
+            except DomainError as exc:
+                if not can_feed_back:
+                    messages.error(request, str(exc.message))
+                    return redirect("sanctions:task", pk=obj.pk)
+                show_domain_error(form, exc)
+            else:
+                messages.success(request, _("任务 %(no)s 已反馈。") % {"no": obj.number})
+                return redirect("sanctions:task", pk=obj.pk)
+    elif can_feed_back:
+        form = FeedbackForm(task=obj)
+    return render(
+        request,
+        "sanctions/task.html",
+        {"task": obj, "form": form, "today": timezone.localdate()},
+    )
+
+
+@backoffice_view("sanctions.view_sanctioncase")
+def overdue(request: HttpRequest) -> HttpResponse:
+    """督办清单: pending tasks past their deadline, by department (all for the credit office)."""
+    today = timezone.localdate()
+    qs = services.tasks_for(request.user).overdue(today)
+    by_department = (
+        qs.order_by()
+        .values("department__code", "department__name", "department__sort_order")
+        .annotate(n=Count("id"), oldest=Min("due_on"), reminded=Count("reminded_at"))
+        .order_by("department__sort_order", "department__code")
+    )
+    rows = qs.order_by("department__sort_order", "department__code", "due_on", "id")
+    page = _page(request, rows)
+    for row in page:
+        row.days_overdue = (today - row.due_on).days
+    return render(
+        request,
+        "sanctions/overdue.html",
+        {
+            "by_department": by_department,
+            "page_obj": page,
+            "querystring_base": _querystring(request),
+            "today": today,
+        },
+    )
+
+
+# --------------------------------------------------------------------------- credit checks
+
+
+def _bulk_hits(result: checks.BulkResult) -> list[dict[str, Any]]:
+    return [row for row in result.rows if row["lists"]][:BULK_HITS_SHOWN]
+
+
+@backoffice_view("sanctions.add_creditcheck")
+def check(request: HttpRequest) -> HttpResponse:
+    """信用核查: one subject (answer shown here), or a file of codes (summary and hits)."""
+    user = request.user
+    form = CheckForm()
+    bulk_form = BulkCheckForm(prefix="bulk")
+    result = bulk = None
+    if request.method == "POST" and request.POST.get("mode") == "bulk":
+        bulk_form = BulkCheckForm(request.POST, request.FILES, prefix="bulk")
+        if bulk_form.is_valid():
+            data = bulk_form.cleaned_data
+            try:
+                bulk = checks.check_many(user, data["file"], data["matter"].code, data["purpose"])
+            except Forbidden as exc:
+                return _refused(request, exc)
+            except NotFound:
+                raise
+            except DomainError as exc:
+                show_domain_error(bulk_form, exc, {"subjects": "file"})
+    elif request.method == "POST":
+        form = CheckForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                result = checks.check_subject(
+                    user, data["subject"], data["matter"].code, data["purpose"]
+                )
+            except Forbidden as exc:
+                return _refused(request, exc)
+            except NotFound:
+                raise
+            except DomainError as exc:
+                show_domain_error(form, exc)
+    return render(
+        request,
+        "sanctions/check.html",
+        {
+            "form": form,
+            "bulk_form": bulk_form,
+            "result": result,
+            "bulk": bulk,
+            "bulk_hits": _bulk_hits(bulk) if bulk else [],
+            "bulk_hits_shown": BULK_HITS_SHOWN,
+        },
+    )
+
+
+def _checks_for(user: Any) -> QuerySet[CreditCheck]:
+    return restrict(CreditCheck.objects.select_related("department", "matter", "subject"), user)
+
+
+CHECK_CSV_COLUMNS = (
+    (gettext_lazy("核查编号"), lambda c: c.number),
+    (gettext_lazy("核查代码"), lambda c: c.identifier),
+    (
+        gettext_lazy("主体名称"),
+        lambda c: c.subject.public_name if c.subject_id and c.subject else "",
+    ),
+    (gettext_lazy("找到主体"), lambda c: _("是") if c.subject_id else _("否")),
+    (gettext_lazy("命中名单"), lambda c: _("是") if c.hit else _("否")),
+    (
+        gettext_lazy("名单"),
+        lambda c: "；".join(f"{x['name']}（{x['department']}）" for x in c.answer.get("lists", [])),
+    ),
+    (
+        gettext_lazy("适用措施"),
+        lambda c: "；".join(f"{m['code']} {m['name']}" for m in c.answer.get("measures", [])),
+    ),
+    (gettext_lazy("办理事项"), lambda c: c.matter.code),
+    (gettext_lazy("核查用途"), lambda c: c.purpose),
+    (
+        gettext_lazy("核查时间"),
+        lambda c: timezone.localtime(c.created_at).strftime("%Y-%m-%d %H:%M"),
+    ),
+)
+
+
+@backoffice_view("sanctions.view_creditcheck")
+def check_batch(request: HttpRequest, batch: str) -> HttpResponse:
+    """下载结果 of a bulk check, from its stored check rows."""
+    qs = _checks_for(request.user).filter(batch=batch).order_by("id")
+    if not batch or not qs.exists():
+        raise NotFound()
+    response, n = _csv_response(
+        CHECK_CSV_COLUMNS, qs.iterator(chunk_size=1000), f"credit-check-{batch}.csv"
+    )
+    audit.record(
+        "check.export",
+        object_type="sanctions.creditcheck",
+        purpose=_("下载批量核查结果"),
+        after={"batch": batch, "rows": n},
+    )
+    return response
+
+
+@backoffice_view("sanctions.view_creditcheck")
+def checks_list(request: HttpRequest) -> HttpResponse:
+    """The department's check history (all departments for the credit office)."""
+    form = CheckFilterForm(request.GET or None)
+    qs = form.apply(_checks_for(request.user))
+    return render(
+        request,
+        "sanctions/checks.html",
+        {"form": form, "page_obj": _page(request, qs), "querystring_base": _querystring(request)},
+    )
+
+
+@backoffice_view("sanctions.view_creditcheck")
+def check_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One check's stored answer; its department reports here what it did with it."""
+    user = request.user
+    obj = get_for_user(
+        CreditCheck.objects.select_related("department", "matter", "subject"), user, pk=pk
+    )
+    can_report = bool(
+        user.has_perm("sanctions.add_creditcheck")
+        and user.department_id
+        and user.department_id == obj.department_id
+        and not obj.reported_at
+    )
+    form = None
+    if request.method == "POST":
+        require_perm(user, "sanctions.add_creditcheck")
+        form = ReportForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                checks.report_use(
+                    obj,
+                    user,
+                    outcome=data["outcome"],
+                    note=data["note"],
+                    document_no=data["document_no"],
+                )
+            except Forbidden as exc:
+                return _refused(request, exc)
+            except NotFound:
+                raise
+            except DomainError as exc:
+                if not can_report:
+                    messages.error(request, str(exc.message))
+                    return redirect("sanctions:check_detail", pk=obj.pk)
+                show_domain_error(form, exc)
+            else:
+                closed = obj.tasks.count()
+                messages.success(
+                    request,
+                    _("已反馈核查结果使用情况，关闭实施任务 %(n)d 项。") % {"n": closed},
+                )
+                return redirect("sanctions:check_detail", pk=obj.pk)
+    elif can_report:
+        form = ReportForm()
+    return render(
+        request,
+        "sanctions/check_detail.html",
+        {
+            "check": obj,
+            "form": form,
+            "closed_tasks": obj.tasks.select_related("measure", "case"),
+            "report_label": TaskStatus(obj.report_outcome).label if obj.report_outcome else "",
+        },
+    )
