@@ -7,16 +7,13 @@ and show a :class:`DomainError` with the form that caused it. A :class:`Forbidde
 
 from __future__ import annotations
 
-import csv
-import io
 import mimetypes
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import FileResponse, HttpRequest, HttpResponse, QueryDict
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -51,9 +48,8 @@ from creditplus.lists.forms import (
     show_domain_error,
 )
 from creditplus.lists.models import Attachment, Deadline, ListEntry, ListType
+from creditplus.pages import csv_response, page_of, querystring
 from creditplus.subjects.pii import decrypt
-
-PAGE_SIZE = 30
 
 # The timeline's steps as the services name them (ListTransition.action).
 STEP_LABELS = {
@@ -86,21 +82,6 @@ ENTRY_ACTIONS: dict[str, type[forms.Form]] = {
 }
 
 
-def _querystring(request: HttpRequest, **replace: str) -> str:
-    """The current query without page/format (and with ``replace``), ending in ``&``."""
-    query: QueryDict = request.GET.copy()
-    for key in ("page", "format", *replace):
-        query.pop(key, None)
-    for key, value in replace.items():
-        query[key] = value
-    base = query.urlencode()
-    return f"{base}&" if base else ""
-
-
-def _page(request: HttpRequest, qs: Any) -> Any:
-    return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
 # --------------------------------------------------------------------------- entries
 
 
@@ -123,18 +104,18 @@ def entries(request: HttpRequest) -> HttpResponse:
             "value": value,
             "label": label,
             "count": counts.get(value, 0),
-            "query": _querystring(request, status=value).rstrip("&"),
+            "query": querystring(request, status=value).rstrip("&"),
             "active": request.GET.get("status") == value,
         }
         for value, label in EntryStatus.choices
     ]
-    base = _querystring(request)
+    base = querystring(request)
     return render(
         request,
         "lists/entries.html",
         {
             "form": form,
-            "page_obj": _page(request, qs),
+            "page_obj": page_of(request, qs),
             "chips": chips,
             "querystring_base": base,
             "csv_query": f"{base}format=csv",
@@ -167,20 +148,11 @@ CSV_COLUMNS = (
 )
 
 
-def _cell(value: Any) -> str:
-    """A CSV cell that spreadsheet software will not run as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _entries_csv(qs: Any, form: EntryFilterForm) -> HttpResponse:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([str(label) for label, _get in CSV_COLUMNS])
-    n = 0
-    for entry in qs.iterator(chunk_size=500):
-        writer.writerow([_cell(get(entry)) for _label, get in CSV_COLUMNS])
-        n += 1
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    response, n = csv_response(
+        CSV_COLUMNS, qs.iterator(chunk_size=500), f"list-entries-{stamp}.csv"
+    )
     filters = {k: str(v) for k, v in (form.cleaned_data if form.is_valid() else {}).items() if v}
     audit.record(
         "list.export",
@@ -188,11 +160,6 @@ def _entries_csv(qs: Any, form: EntryFilterForm) -> HttpResponse:
         purpose=_("导出名单主体"),
         after={"rows": n, "filters": filters},
     )
-    response = HttpResponse(
-        b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8"
-    )
-    stamp = timezone.localdate().strftime("%Y%m%d")
-    response["Content-Disposition"] = f'attachment; filename="list-entries-{stamp}.csv"'
     return response
 
 
@@ -375,8 +342,8 @@ def objections(request: HttpRequest) -> HttpResponse:
         "lists/objections.html",
         {
             "form": form,
-            "page_obj": _page(request, qs),
-            "querystring_base": _querystring(request),
+            "page_obj": page_of(request, qs),
+            "querystring_base": querystring(request),
             "today": timezone.localdate(),
         },
     )
@@ -440,7 +407,7 @@ def restorations(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "lists/restorations.html",
-        {"form": form, "page_obj": _page(request, qs), "querystring_base": _querystring(request)},
+        {"form": form, "page_obj": page_of(request, qs), "querystring_base": querystring(request)},
     )
 
 

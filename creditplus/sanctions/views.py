@@ -9,15 +9,11 @@ shown as a 403 page with the service's reason.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Count, Min, QuerySet
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,6 +24,7 @@ from creditplus.accounts.permissions import backoffice_view, get_for_user, requi
 from creditplus.errors import DomainError, Forbidden, NotFound
 from creditplus.lists.forms import show_domain_error
 from creditplus.lists.models import ListEntry
+from creditplus.pages import csv_response, page_of, querystring
 from creditplus.sanctions import checks, services
 from creditplus.sanctions.choices import MeasureStatus, Target, TaskStatus
 from creditplus.sanctions.forms import (
@@ -44,54 +41,13 @@ from creditplus.sanctions.forms import (
 )
 from creditplus.sanctions.models import CreditCheck, Measure, SanctionCase, SanctionTask
 
-PAGE_SIZE = 30
 # Hits listed on the page after a bulk check; the download has them all.
 BULK_HITS_SHOWN = 200
-
-
-def _querystring(request: HttpRequest, **replace: str) -> str:
-    """The current query without page/format (and with ``replace``), ending in ``&``."""
-    query: QueryDict = request.GET.copy()
-    for key in ("page", "format", *replace):
-        query.pop(key, None)
-    for key, value in replace.items():
-        query[key] = value
-    base = query.urlencode()
-    return f"{base}&" if base else ""
-
-
-def _page(request: HttpRequest, qs: Any) -> Any:
-    return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 def _refused(request: HttpRequest, exc: Forbidden) -> HttpResponse:
     """A 403 page that says why (e.g. a check needs a department)."""
     return render(request, "sanctions/forbidden.html", {"message": exc.message}, status=403)
-
-
-def _cell(value: Any) -> str:
-    """A CSV cell that spreadsheet software will not run as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _csv_response(
-    columns: Iterable[tuple[Any, Callable[[Any], Any]]], rows: Iterable[Any], filename: str
-) -> tuple[HttpResponse, int]:
-    """A UTF-8 (with BOM) CSV download of ``rows``, and the number of rows written."""
-    columns = list(columns)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([str(label) for label, _get in columns])
-    n = 0
-    for row in rows:
-        writer.writerow([_cell(get(row)) for _label, get in columns])
-        n += 1
-    response = HttpResponse(
-        b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response, n
 
 
 # --------------------------------------------------------------------------- dashboard
@@ -197,7 +153,7 @@ def cases(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "sanctions/cases.html",
-        {"form": form, "page_obj": _page(request, qs), "querystring_base": _querystring(request)},
+        {"form": form, "page_obj": page_of(request, qs), "querystring_base": querystring(request)},
     )
 
 
@@ -290,13 +246,13 @@ def tasks(request: HttpRequest) -> HttpResponse:
     qs = form.apply(services.tasks_for(request.user), today)
     if request.GET.get("format") == "csv":
         return _tasks_csv(qs, form)
-    base = _querystring(request)
+    base = querystring(request)
     return render(
         request,
         "sanctions/tasks.html",
         {
             "form": form,
-            "page_obj": _page(request, qs),
+            "page_obj": page_of(request, qs),
             "querystring_base": base,
             "csv_query": f"{base}format=csv",
             "today": today,
@@ -306,7 +262,7 @@ def tasks(request: HttpRequest) -> HttpResponse:
 
 def _tasks_csv(qs: QuerySet[SanctionTask], form: TaskFilterForm) -> HttpResponse:
     stamp = timezone.localdate().strftime("%Y%m%d")
-    response, n = _csv_response(
+    response, n = csv_response(
         TASK_CSV_COLUMNS, qs.iterator(chunk_size=500), f"sanction-tasks-{stamp}.csv"
     )
     filters = {k: str(v) for k, v in (form.cleaned_data if form.is_valid() else {}).items() if v}
@@ -378,7 +334,7 @@ def overdue(request: HttpRequest) -> HttpResponse:
         .order_by("department__sort_order", "department__code")
     )
     rows = qs.order_by("department__sort_order", "department__code", "due_on", "id")
-    page = _page(request, rows)
+    page = page_of(request, rows)
     for row in page:
         row.days_overdue = (today - row.due_on).days
     return render(
@@ -387,7 +343,7 @@ def overdue(request: HttpRequest) -> HttpResponse:
         {
             "by_department": by_department,
             "page_obj": page,
-            "querystring_base": _querystring(request),
+            "querystring_base": querystring(request),
             "today": today,
         },
     )
@@ -483,7 +439,7 @@ def check_batch(request: HttpRequest, batch: str) -> HttpResponse:
     qs = _checks_for(request.user).filter(batch=batch).order_by("id")
     if not batch or not qs.exists():
         raise NotFound()
-    response, n = _csv_response(
+    response, n = csv_response(
         CHECK_CSV_COLUMNS, qs.iterator(chunk_size=1000), f"credit-check-{batch}.csv"
     )
     audit.record(
@@ -503,7 +459,7 @@ def checks_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "sanctions/checks.html",
-        {"form": form, "page_obj": _page(request, qs), "querystring_base": _querystring(request)},
+        {"form": form, "page_obj": page_of(request, qs), "querystring_base": querystring(request)},
     )
 
 
