@@ -37,6 +37,30 @@ def _eligible(item: Item, pop: Population) -> np.ndarray:
     return np.flatnonzero(mask.to_numpy())
 
 
+# Real credit data is lopsided: most companies have no untrustworthy record at all, a few
+# have many, and honours go to other companies than penalties. Items listed here draw their
+# subjects from one end of a population-wide risk order: "risky" items from the riskiest
+# share of the organisations, "sound" items from the soundest share.
+_CONCENTRATION = {
+    "CF": ("risky", 0.25),
+    "JYYC": ("risky", 0.12),
+    "SBQF": ("risky", 0.10),
+    "QXGZ": ("risky", 0.08),
+    "JZBLXW": ("risky", 0.08),
+    "SPAQ": ("risky", 0.10),
+    "XFAQ": ("risky", 0.10),
+    "CNWY": ("risky", 0.15),
+    "ZSCQ": ("risky", 0.05),
+    "SSWF": ("risky", 0.03),
+    "SXBZX": ("risky", 0.04),
+    "YZWF": ("risky", 0.03),
+    "AQSC": ("risky", 0.03),
+    "NSXY_A": ("sound", 0.15),
+    "RYJL": ("sound", 0.05),
+    "SHTZXY": ("sound", 0.05),
+}
+
+
 class _Pools:
     """Per-item subject pools shared by the item's streams."""
 
@@ -44,6 +68,13 @@ class _Pools:
         rng = np.random.default_rng([seed, 3, zlib.crc32(item.code.encode())])
         pool = _eligible(item, pop)
         self.pool = pool[rng.permutation(pool.size)]
+        end, share = _CONCENTRATION.get(item.code, ("", 1.0))
+        if end and not item.per_subject and pool.size:
+            risk = np.random.default_rng([seed, 7]).permutation(pop.orgs.height)
+            order = np.argsort(risk[self.pool], kind="stable")
+            if end == "sound":
+                order = order[::-1]
+            self.pool = self.pool[order[: max(20, int(pool.size * share))]]
         if item.per_subject and 0 in pool:  # the Zhangjiang company opens the first file
             self.pool = np.concatenate([[0], self.pool[self.pool != 0]])
         self.industry = pop.orgs["industry"].to_numpy()
