@@ -118,6 +118,7 @@ def register_routers() -> None:
     """Mount each app's router (apps listed left to right in dependency order)."""
     from creditplus.accounts.api import router as accounts_router
     from creditplus.catalog.api import router as catalog_router
+    from creditplus.evaluation.api import router as evaluation_router
     from creditplus.lists.api import router as lists_router
     from creditplus.records.api import router as records_router
     from creditplus.sanctions.api import router as sanctions_router
@@ -128,6 +129,7 @@ def register_routers() -> None:
     api.add_router("/", subjects_router)
     api.add_router("/", records_router)
     api.add_router("/", lists_router)
+    api.add_router("/", evaluation_router)
     api.add_router("/", sanctions_router)
 
 

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "creditplus.subjects",
     "creditplus.records",
     "creditplus.lists",
+    "creditplus.evaluation",
     "creditplus.sanctions",
     "creditplus.portal",
     "django.contrib.admin",

@@ -19,6 +19,7 @@ from creditplus.accounts import audit
 from creditplus.accounts.permissions import require_perm
 from creditplus.catalog.models import Matter
 from creditplus.errors import DomainError, Forbidden, NotFound
+from creditplus.evaluation.services import current_grades
 from creditplus.lists.models import ListEntry
 from creditplus.sanctions.choices import FEEDBACK_OUTCOMES, Target, TaskStatus
 from creditplus.sanctions.models import CreditCheck, Measure, SanctionTask
@@ -60,7 +61,7 @@ def _rules(matter: Matter) -> MatterRules:
     )
 
 
-def _answer(rules: MatterRules, entries: list[ListEntry]) -> dict[str, Any]:
+def _answer(rules: MatterRules, entries: list[ListEntry], grade: str | None) -> dict[str, Any]:
     lists = [
         {
             "list_type": e.list_type.code,
@@ -83,7 +84,7 @@ def _answer(rules: MatterRules, entries: list[ListEntry]) -> dict[str, Any]:
     return {
         "matter": rules.matter.code,
         "lists": lists,
-        "grade": None,  # the evaluation app will fill this in
+        "grade": grade,  # of the active evaluation model; None when not scored (persons)
         "measures": sorted(seen.values(), key=lambda m: m["code"]),
     }
 
@@ -128,7 +129,8 @@ def check_subject(user: Any, code: str, matter_code: str, purpose: str) -> Credi
         if subject
         else []
     )
-    answer = _answer(rules, entries)
+    grade = current_grades([subject.pk]).get(subject.pk) if subject else None
+    answer = _answer(rules, entries, grade)
     ctx = audit.current_context()
     check = CreditCheck.objects.create(
         department=department,
@@ -217,6 +219,7 @@ def check_many(user: Any, codes: list[str], matter_code: str, purpose: str) -> B
             .order_by("list_type__code")
         ):
             entries[e.subject_id].append(e)
+    grades = current_grades(subject_ids)
     batch = f"PL{timezone.now():%Y%m%d%H%M%S}{secrets.token_hex(3)}"
     ctx = audit.current_context()
     now = timezone.now()
@@ -226,7 +229,7 @@ def check_many(user: Any, codes: list[str], matter_code: str, purpose: str) -> B
         subject = found.get(code)
         identifier = mask_id_number(code) if valid_person else code[:32]
         hits = entries.get(subject.pk, []) if subject else []
-        answer = _answer(rules, hits)
+        answer = _answer(rules, hits, grades.get(subject.pk) if subject else None)
         checks.append(
             CreditCheck(
                 department=department,

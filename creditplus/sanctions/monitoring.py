@@ -28,6 +28,7 @@ from creditplus.accounts.permissions import require_perm, restrict
 from creditplus.accounts.services import notify
 from creditplus.catalog.choices import BehaviorKind, Severity
 from creditplus.errors import DomainError, Forbidden
+from creditplus.evaluation.services import GradeChange
 from creditplus.lists.choices import EntryStatus
 from creditplus.lists.models import ListEntry
 from creditplus.records.choices import EventStatus
@@ -251,6 +252,35 @@ def on_membership_change(entries: list[ListEntry]) -> None:
             (e.subject_id, kind, title % {"s": e.subject.name, "l": e.list_type.name}, detail)
         )
     raise_alerts(changes)
+
+
+def on_grade_change(changes: list[GradeChange]) -> None:
+    """Listener of the evaluation: alert the watchers of subjects whose grade under the active
+    model changed. Only watched subjects are looked up (a run may change thousands)."""
+    ids = [c.subject_id for c in changes]
+    watched: set[int] = set()
+    for i in range(0, len(ids), 900):
+        watched.update(
+            Subscription.objects.filter(subject_id__in=ids[i : i + 900]).values_list(
+                "subject_id", flat=True
+            )
+        )
+    relevant = [c for c in changes if c.subject_id in watched]
+    names = dict(
+        Subject.objects.filter(pk__in=[c.subject_id for c in relevant]).values_list("pk", "name")
+    )
+    raise_alerts(
+        [
+            (
+                c.subject_id,
+                AlertKind.GRADE_CHANGED,
+                _("%(s)s 信用等级由 %(old)s 变为 %(new)s")
+                % {"s": names.get(c.subject_id, ""), "old": c.old, "new": c.new},
+                {"old": c.old, "new": c.new, "score": c.score},
+            )
+            for c in relevant
+        ]
+    )
 
 
 def consume_events(event_ids: list[int]) -> None:
