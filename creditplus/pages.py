@@ -11,6 +11,8 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 
+from creditplus.accounts import audit
+
 PAGE_SIZE = 30
 
 Column = tuple[Any, Callable[[Any], Any]]
@@ -30,6 +32,23 @@ def querystring(request: HttpRequest, **replace: str) -> str:
 def page_of(request: HttpRequest, qs: Any, size: int = PAGE_SIZE) -> Page:
     """The page of ``qs`` named by ``?page=`` (the last one when out of range)."""
     return Paginator(qs, size).get_page(request.GET.get("page"))
+
+
+def audit_read(action: str, object_type: str, purpose: str, rows: int, query: str = "") -> None:
+    """Audit a non-public list read (a page of tasks, alerts, entries…): what was looked at
+    with which filters, and how many rows were shown."""
+    audit.record(
+        action, object_type=object_type, purpose=purpose, after={"rows": rows, "query": query[:500]}
+    )
+
+
+def audited_page(
+    request: HttpRequest, qs: Any, action: str, object_type: str, purpose: str
+) -> Page:
+    """:func:`page_of`, with the read audited (:func:`audit_read`)."""
+    page = page_of(request, qs)
+    audit_read(action, object_type, purpose, len(page.object_list), request.GET.urlencode())
+    return page
 
 
 def csv_cell(value: Any) -> str:

@@ -48,7 +48,7 @@ from creditplus.lists.forms import (
     show_domain_error,
 )
 from creditplus.lists.models import Attachment, Deadline, ListEntry, ListType
-from creditplus.pages import csv_response, page_of, querystring
+from creditplus.pages import audited_page, csv_response, page_of, querystring
 from creditplus.subjects.pii import decrypt
 
 # The timeline's steps as the services name them (ListTransition.action).
@@ -115,7 +115,9 @@ def entries(request: HttpRequest) -> HttpResponse:
         "lists/entries.html",
         {
             "form": form,
-            "page_obj": page_of(request, qs),
+            "page_obj": audited_page(
+                request, qs, "list.entries.view", "lists.listentry", _("查看名单事项")
+            ),
             "chips": chips,
             "querystring_base": base,
             "csv_query": f"{base}format=csv",

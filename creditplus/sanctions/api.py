@@ -11,6 +11,7 @@ from creditplus.accounts.permissions import get_for_user, require_perm
 from creditplus.api import AUTH
 from creditplus.catalog.models import Matter
 from creditplus.errors import DomainError
+from creditplus.pages import audit_read
 from creditplus.sanctions import checks, monitoring, services
 from creditplus.sanctions.models import CreditCheck, Measure
 
@@ -209,10 +210,15 @@ def tasks(request: HttpRequest, params: Query[TaskFilter]) -> dict[str, Any]:
     if params.status:
         qs = qs.filter(status=params.status)
     start = (params.page - 1) * params.page_size
-    return {
-        "count": qs.count(),
-        "results": [_task_out(t) for t in qs[start : start + params.page_size]],
-    }
+    results = [_task_out(t) for t in qs[start : start + params.page_size]]
+    audit_read(
+        "sanction.tasks.query",
+        "sanctions.sanctiontask",
+        _("查询实施任务"),
+        len(results),
+        request.GET.urlencode(),
+    )
+    return {"count": qs.count(), "results": results}
 
 
 class FeedbackIn(Schema):
@@ -285,7 +291,7 @@ def alerts(request: HttpRequest, params: Query[AlertFilter]) -> list[dict[str, A
     if params.since:
         qs = qs.filter(created_at__gt=params.since)
     start = (params.page - 1) * params.page_size
-    return [
+    results = [
         {
             "id": a.pk,
             "kind": a.kind,
@@ -297,3 +303,7 @@ def alerts(request: HttpRequest, params: Query[AlertFilter]) -> list[dict[str, A
         }
         for a in qs[start : start + params.page_size]
     ]
+    audit_read(
+        "alert.query", "sanctions.alert", _("查询信用预警"), len(results), request.GET.urlencode()
+    )
+    return results

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from creditplus.accounts.permissions import backoffice_view, get_for_user, restrict
 from creditplus.errors import DomainError
 from creditplus.lists.forms import show_domain_error
+from creditplus.pages import audit_read
 from creditplus.sanctions import monitoring
 from creditplus.sanctions.models import Subscription, WebhookDelivery, WebhookEndpoint
 
@@ -97,6 +98,13 @@ def alerts(request: HttpRequest) -> HttpResponse:
     if kind:
         qs = qs.filter(kind=kind)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    audit_read(
+        "alert.view",
+        "sanctions.alert",
+        _("查看信用预警"),
+        len(page.object_list),
+        request.GET.urlencode(),
+    )
     return render(
         request,
         "sanctions/alerts.html",

@@ -24,7 +24,7 @@ from creditplus.accounts.permissions import backoffice_view, get_for_user, requi
 from creditplus.errors import DomainError, Forbidden, NotFound
 from creditplus.lists.forms import show_domain_error
 from creditplus.lists.models import ListEntry
-from creditplus.pages import csv_response, page_of, querystring
+from creditplus.pages import audited_page, csv_response, page_of, querystring
 from creditplus.sanctions import checks, services
 from creditplus.sanctions.choices import MeasureStatus, Target, TaskStatus
 from creditplus.sanctions.forms import (
@@ -150,10 +150,13 @@ def cases(request: HttpRequest) -> HttpResponse:
         .annotate(task_count=Count("tasks"))
         .order_by("-initiated_at", "-id")
     )
+    page = audited_page(
+        request, qs, "sanction.cases.view", "sanctions.sanctioncase", _("查看奖惩事项")
+    )
     return render(
         request,
         "sanctions/cases.html",
-        {"form": form, "page_obj": page_of(request, qs), "querystring_base": querystring(request)},
+        {"form": form, "page_obj": page, "querystring_base": querystring(request)},
     )
 
 
@@ -247,12 +250,15 @@ def tasks(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "csv":
         return _tasks_csv(qs, form)
     base = querystring(request)
+    page = audited_page(
+        request, qs, "sanction.tasks.view", "sanctions.sanctiontask", _("查看实施任务")
+    )
     return render(
         request,
         "sanctions/tasks.html",
         {
             "form": form,
-            "page_obj": page_of(request, qs),
+            "page_obj": page,
             "querystring_base": base,
             "csv_query": f"{base}format=csv",
             "today": today,
@@ -456,10 +462,11 @@ def checks_list(request: HttpRequest) -> HttpResponse:
     """The department's check history (all departments for the credit office)."""
     form = CheckFilterForm(request.GET or None)
     qs = form.apply(_checks_for(request.user))
+    page = audited_page(request, qs, "check.list.view", "sanctions.creditcheck", _("查看核查记录"))
     return render(
         request,
         "sanctions/checks.html",
-        {"form": form, "page_obj": page_of(request, qs), "querystring_base": querystring(request)},
+        {"form": form, "page_obj": page, "querystring_base": querystring(request)},
     )
 
 
