@@ -123,6 +123,7 @@ def register_routers() -> None:
     from creditplus.records.api import router as records_router
     from creditplus.sanctions.api import router as sanctions_router
     from creditplus.subjects.api import router as subjects_router
+    from creditplus.supervision.api import router as supervision_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", catalog_router)
@@ -131,6 +132,7 @@ def register_routers() -> None:
     api.add_router("/", lists_router)
     api.add_router("/", evaluation_router)
     api.add_router("/", sanctions_router)
+    api.add_router("/", supervision_router)
 
 
 register_routers()

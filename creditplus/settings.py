@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "creditplus.lists",
     "creditplus.evaluation",
     "creditplus.sanctions",
+    "creditplus.supervision",
     "creditplus.portal",
     "django.contrib.admin",
     "django.contrib.auth",

@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+
+from creditplus.accounts import audit
+from creditplus.accounts.permissions import get_for_user, require_perm
+from creditplus.api import AUTH
+from creditplus.errors import DomainError, NotFound
+from creditplus.pages import audit_read
+from creditplus.subjects.models import Subject
+from creditplus.supervision import services
+from creditplus.supervision.choices import Channel
+from creditplus.supervision.models import Commitment, CommitmentTemplate, SupervisionField
+
+router = Router(tags=["信用监管"])
+
+
+class SupervisionOut(Schema):
+    code: str
+    name: str
+    field: str
+    field_name: str
+    grade: str
+    grade_source: str = Field(..., description="evaluation / blacklist / default（未评价）")
+    ratio: float = Field(..., description="双随机抽查比例（0–1）")
+    per_year: int = Field(..., description="每年常规检查次数")
+    lane: str = Field(..., description="fast / normal / slow")
+    lane_label: str
+    measures: str
+    basis: str
+
+
+@router.get(
+    "/subjects/{code}/supervision",
+    response=SupervisionOut,
+    auth=AUTH,
+    summary="信用分类监管：主体在某监管领域当前适用的等级、抽查比例和频次、办理通道",
+)
+def supervision_of_subject(request: HttpRequest, code: str, field: str) -> dict[str, Any]:
+    """The supervision measures that apply to the subject with USCC ``code`` in ``field``
+    (e.g. SCJG, SW, HG) now, from the active evaluation model's grade. Audited."""
+    require_perm(request.user, "supervision.view_supervisionfield")
+    supervision_field = SupervisionField.objects.filter(code=field.strip().upper()).first()
+    if supervision_field is None:
+        raise DomainError(
+            "field_unknown",
+            "监管领域不存在，可选："
+            + "、".join(SupervisionField.objects.values_list("code", flat=True)),
+            "field",
+        )
+    subject = Subject.objects.organisations().filter(uscc=code.strip().upper()).first()
+    if subject is None:
+        raise NotFound()
+    result = services.supervision_for(subject, supervision_field)
+    audit.record("supervision.query", obj=subject, subject=subject.code, purpose="分类监管措施查询")
+    return result
+
+
+class CommitmentIn(Schema):
+    template: str = Field(..., description="承诺模板编码，如 GZCN-JYXK")
+    subject: str = Field(..., description="承诺人统一社会信用代码")
+    reason: str = Field(..., max_length=500, description="承诺事由（办理的事项）")
+    signer: str = Field(..., max_length=50)
+    channel: str = Field(
+        Channel.PAPER, description="online（企业账号网上签署）/ paper（窗口录入纸质承诺）"
+    )
+    published: bool = True
+
+
+class CommitmentOut(Schema):
+    number: str
+    template: str
+    title: str
+    kind: str
+    subject: str
+    subject_name: str
+    department: str
+    channel: str
+    reason: str
+    content: str
+    consequences: str
+    signed_on: date
+    verify_due: date
+    status: str
+    outcome: str
+    verified_on: date | None
+    published: bool
+
+
+def _out(c: Commitment) -> dict[str, Any]:
+    return {
+        "number": c.number,
+        "template": c.template.code,
+        "title": c.template.title,
+        "kind": c.template.kind,
+        "subject": c.subject.code,
+        "subject_name": c.subject.name,
+        "department": c.department.name,
+        "channel": c.channel,
+        "reason": c.reason,
+        "content": c.content,
+        "consequences": c.consequences,
+        "signed_on": c.signed_on,
+        "verify_due": c.verify_due,
+        "status": c.status,
+        "outcome": c.outcome,
+        "verified_on": c.verified_on,
+        "published": c.published,
+    }
+
+
+@router.post("/commitments", response={201: CommitmentOut}, auth=AUTH, summary="签署信用承诺")
+def sign(request: HttpRequest, payload: CommitmentIn) -> Status:
+    """Sign online as the enterprise's own account, or record a paper commitment at a
+    window. The responsible department gets a verification task with its deadline."""
+    template = CommitmentTemplate.objects.filter(code=payload.template.strip().upper()).first()
+    if template is None:
+        raise DomainError("template_unknown", "承诺模板不存在", "template")
+    subject = Subject.objects.organisations().filter(uscc=payload.subject.strip().upper()).first()
+    if subject is None:
+        raise DomainError("subject_unknown", "未找到该统一社会信用代码的市场主体", "subject")
+    if payload.channel not in Channel.values:
+        raise DomainError("channel_invalid", "签署方式应为 online 或 paper", "channel")
+    commitment = services.sign_commitment(
+        request.user,
+        template,
+        subject,
+        reason=payload.reason,
+        signer=payload.signer,
+        channel=payload.channel,
+        published=payload.published,
+    )
+    return Status(201, _out(commitment))
+
+
+class CommitmentFilter(Schema):
+    status: str | None = None
+    page: int = Field(1, ge=1)
+    page_size: int = Field(50, ge=1, le=500)
+
+
+class CommitmentPage(Schema):
+    count: int
+    results: list[CommitmentOut]
+
+
+@router.get(
+    "/commitments", response=CommitmentPage, auth=AUTH, summary="信用承诺（本部门待核查及已核查）"
+)
+def commitments(request: HttpRequest, params: Query[CommitmentFilter]) -> dict[str, Any]:
+    """The department's commitments, oldest deadline first (all for the credit office)."""
+    qs = services.commitments_for(request.user).order_by("status", "verify_due", "id")
+    if params.status:
+        qs = qs.filter(status=params.status)
+    start = (params.page - 1) * params.page_size
+    results = [_out(c) for c in qs[start : start + params.page_size]]
+    audit_read(
+        "commitment.query",
+        "supervision.commitment",
+        "查询信用承诺",
+        len(results),
+        request.GET.urlencode(),
+    )
+    return {"count": qs.count(), "results": results}
+
+
+class VerificationIn(Schema):
+    outcome: str = Field(..., description="全部履行 / 部分履行 / 全部未履行")
+    unfulfilled: str = Field("", max_length=2000)
+    liability: str = Field("", max_length=2000)
+
+
+@router.post(
+    "/commitments/{number}/verification",
+    response=CommitmentOut,
+    auth=AUTH,
+    summary="核查信用承诺履行情况",
+)
+def verify(request: HttpRequest, number: str, payload: VerificationIn) -> dict[str, Any]:
+    """Record the outcome; a breach becomes an untrustworthy record in the collection path."""
+    commitment = get_for_user(services.commitments_for(request.user), request.user, number=number)
+    commitment = services.verify_commitment(
+        request.user,
+        commitment,
+        outcome=payload.outcome,
+        unfulfilled=payload.unfulfilled,
+        liability=payload.liability,
+    )
+    return _out(commitment)

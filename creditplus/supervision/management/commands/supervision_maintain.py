@@ -1,0 +1,21 @@
+from typing import Any
+
+from creditplus.accounts.management.commands._base import AuditedCommand
+from creditplus.supervision.services import (
+    remind_overdue_commitments,
+    track_restoration_commitments,
+)
+
+
+class Command(AuditedCommand):
+    help = (
+        "信用监管维护：把准予修复的信用修复承诺纳入承诺核查，催办逾期未核查的信用承诺。"
+        "可重复执行，建议每小时由 cron 调用。"
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        tracked = track_restoration_commitments()
+        reminded = remind_overdue_commitments()
+        self.stdout.write(
+            f"新纳入核查的信用修复承诺 {tracked} 项；新催办逾期未核查承诺 {reminded} 项"
+        )

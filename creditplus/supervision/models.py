@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from creditplus.accounts.models import Department
+from creditplus.catalog.models import Matter, ReferenceModel
+from creditplus.lists.models import Restoration
+from creditplus.records.models import CreditRecord
+from creditplus.subjects.models import Subject
+from creditplus.supervision.choices import Channel, CommitmentStatus, Outcome
+
+
+class SupervisionField(ReferenceModel):
+    """A supervision field (监管领域) and its classification policy: for each grade the
+    inspection ratio, routine inspections a year and service lane (kept as data)."""
+
+    code = models.CharField(_("领域编码"), max_length=16, unique=True)
+    name = models.CharField(_("名称"), max_length=50)
+    department = models.ForeignKey(
+        Department, verbose_name=_("牵头部门"), on_delete=models.PROTECT, related_name="+"
+    )
+    default_grade = models.CharField(_("未评价主体按"), max_length=1, default="B")
+    basis = models.CharField(_("依据"), max_length=500, blank=True)
+    policy = models.JSONField(
+        _("分级监管措施"), help_text=_("{等级: {ratio, per_year, lane, measures}}")
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("监管领域")
+        verbose_name_plural = _("监管领域")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    def rule(self, grade: str) -> dict:
+        return self.policy[grade]
+
+
+class CommitmentTemplate(ReferenceModel):
+    """What an applicant promises for a matter and what a breach costs (告知承诺书)."""
+
+    code = models.CharField(_("模板编码"), max_length=32, unique=True)
+    matter = models.ForeignKey(
+        Matter,
+        verbose_name=_("应用事项"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    kind = models.CharField(_("承诺类型"), max_length=16)
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("核查部门"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("空：由作出决定的部门核查（信用修复承诺）"),
+    )
+    title = models.CharField(_("标题"), max_length=100)
+    conditions = models.JSONField(_("承诺内容"), default=list)
+    consequences = models.TextField(_("违诺责任"))
+    verify_months = models.PositiveSmallIntegerField(_("核查期限（月）"))
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("信用承诺模板")
+        verbose_name_plural = _("信用承诺模板")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.title}"
+
+
+class Commitment(models.Model):
+    """A signed credit commitment (信用承诺) and its verification (核查): the responsible
+    department finds it fulfilled or breached by ``verify_due``; the outcome enters the
+    collection path as a 信用承诺履行 (CNWY) record (``record``)."""
+
+    number = models.CharField(_("承诺编码"), max_length=20, unique=True)
+    template = models.ForeignKey(
+        CommitmentTemplate, verbose_name=_("承诺模板"), on_delete=models.PROTECT
+    )
+    subject = models.ForeignKey(
+        Subject, verbose_name=_("承诺人"), on_delete=models.PROTECT, related_name="commitments"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("受理及核查部门"), on_delete=models.PROTECT, related_name="+"
+    )
+    channel = models.CharField(_("签署方式"), max_length=8, choices=Channel.choices)
+    reason = models.CharField(_("承诺事由"), max_length=500)
+    content = models.TextField(_("承诺内容"))
+    consequences = models.TextField(_("违诺责任"))
+    signer = models.CharField(_("签署人"), max_length=50)
+    signed_on = models.DateField(_("承诺日期"))
+    published = models.BooleanField(_("向社会公示"), default=True)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=CommitmentStatus.choices, default=CommitmentStatus.SIGNED
+    )
+    verify_due = models.DateField(_("核查期限"))
+    outcome = models.CharField(_("履行情况"), max_length=8, choices=Outcome.choices, blank=True)
+    unfulfilled = models.TextField(_("未履行的承诺内容"), blank=True)
+    liability = models.TextField(_("违诺责任追究"), blank=True)
+    verified_on = models.DateField(_("认定日期"), null=True, blank=True)
+    verified_by = models.CharField(_("核查人"), max_length=150, blank=True)
+    record = models.ForeignKey(
+        CreditRecord,
+        verbose_name=_("履行信息记录"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        related_name="+",
+    )
+    restoration = models.OneToOneField(
+        Restoration,
+        verbose_name=_("信用修复申请"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="commitment",
+    )
+    reminded_at = models.DateTimeField(_("逾期催办时间"), null=True, blank=True)
+    created_by = models.CharField(_("录入人"), max_length=150)
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-signed_on", "-id"]
+        verbose_name = _("信用承诺")
+        verbose_name_plural = _("信用承诺")
+        indexes = [
+            models.Index(fields=["department", "status", "verify_due"], name="commitment_inbox")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.subject}"
+
+    def is_overdue(self, today: date) -> bool:
+        return self.status == CommitmentStatus.SIGNED and today > self.verify_due

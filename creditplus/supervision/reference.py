@@ -1,0 +1,5 @@
+"""Reference data of this app, loaded by ``creditplus load_reference`` in app order."""
+
+from creditplus.supervision.services import load_fields, load_templates
+
+LOADERS = [load_fields, load_templates]
