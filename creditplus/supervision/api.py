@@ -12,7 +12,7 @@ from creditplus.api import AUTH
 from creditplus.errors import DomainError, NotFound
 from creditplus.pages import audit_read
 from creditplus.subjects.models import Subject
-from creditplus.supervision import services
+from creditplus.supervision import inspections, services
 from creditplus.supervision.choices import Channel
 from creditplus.supervision.models import Commitment, CommitmentTemplate, SupervisionField
 
@@ -191,3 +191,193 @@ def verify(request: HttpRequest, number: str, payload: VerificationIn) -> dict[s
         liability=payload.liability,
     )
     return _out(commitment)
+
+
+# ----------------------------------------------------------------------------- 双随机
+
+
+class PlanIn(Schema):
+    field: str = Field(..., description="监管领域编码，如 SCJG")
+    title: str = Field(..., max_length=200)
+    industry: list[str] = Field(default_factory=list, description="行业（不填为全部）")
+    address: str = Field("", description="住所包含的文字，如 张江")
+    grades: list[str] = Field(default_factory=list, description="只抽取这些等级（不填为全部）")
+    ratios: dict[str, float] = Field(default_factory=dict, description="覆盖分级监管的抽查比例")
+    seed: int | None = Field(None, description="随机种子（不填则随机生成并记录）")
+
+
+class InspectionOut(Schema):
+    id: int
+    plan: str
+    subject: str
+    subject_name: str
+    grade: str
+    inspectors: list[str]
+    result: str
+    findings: str
+    inspected_on: date | None
+
+
+class PlanOut(Schema):
+    number: str
+    title: str
+    field: str
+    department: str
+    filters: dict[str, Any]
+    ratios: dict[str, float]
+    seed: str
+    population: int
+    population_digest: str
+    status: str
+    inspections: list[InspectionOut]
+
+
+def _inspection_out(i: Any) -> dict[str, Any]:
+    return {
+        "id": i.pk,
+        "plan": i.plan.number,
+        "subject": i.subject.code,
+        "subject_name": i.subject.name,
+        "grade": i.grade,
+        "inspectors": [
+            i.inspector_a.get_full_name() or i.inspector_a.username,
+            i.inspector_b.get_full_name() or i.inspector_b.username,
+        ],
+        "result": i.result,
+        "findings": i.findings,
+        "inspected_on": i.inspected_on,
+    }
+
+
+def _plan_out(plan: Any) -> dict[str, Any]:
+    inspections = plan.inspections.select_related("plan", "subject", "inspector_a", "inspector_b")
+    return {
+        "number": plan.number,
+        "title": plan.title,
+        "field": plan.field.code,
+        "department": plan.department.name,
+        "filters": plan.filters,
+        "ratios": plan.ratios,
+        "seed": str(plan.seed),
+        "population": plan.population,
+        "population_digest": plan.population_digest,
+        "status": plan.status,
+        "inspections": [_inspection_out(i) for i in inspections],
+    }
+
+
+@router.post(
+    "/inspections/plans", response={201: PlanOut}, auth=AUTH, summary="创建并抽取双随机抽查计划"
+)
+def create_plan(request: HttpRequest, payload: PlanIn) -> Status:
+    """Draw subjects by grade and pair two inspectors of the caller's department with each;
+    the seed is recorded so that the draw can be reproduced."""
+    field = SupervisionField.objects.filter(code=payload.field.strip().upper()).first()
+    if field is None:
+        raise DomainError("field_unknown", "监管领域不存在", "field")
+    plan = inspections.draw_plan(
+        request.user,
+        field,
+        payload.title,
+        filters={
+            "industry": payload.industry,
+            "address": payload.address,
+            "grades": payload.grades,
+        },
+        ratios=payload.ratios,
+        seed=payload.seed,
+    )
+    return Status(201, _plan_out(plan))
+
+
+@router.get(
+    "/inspections/plans/{number}", response=PlanOut, auth=AUTH, summary="抽查计划及抽取结果"
+)
+def plan_detail(request: HttpRequest, number: str) -> dict[str, Any]:
+    plan = get_for_user(inspections.plans_for(request.user), request.user, number=number)
+    audit.record("inspection.plan.view", obj=plan, purpose="查看抽查计划")
+    return _plan_out(plan)
+
+
+class InspectionFilter(Schema):
+    pending: bool = False
+    page: int = Field(1, ge=1)
+    page_size: int = Field(100, ge=1, le=500)
+
+
+@router.get(
+    "/inspections",
+    response=list[InspectionOut],
+    auth=AUTH,
+    summary="检查任务（检查人员：本人的任务）",
+)
+def my_inspections(request: HttpRequest, params: Query[InspectionFilter]) -> list[dict[str, Any]]:
+    qs = inspections.inspections_for(request.user).order_by("plan_id", "id")
+    if params.pending:
+        qs = qs.filter(result="")
+    start = (params.page - 1) * params.page_size
+    results = [_inspection_out(i) for i in qs[start : start + params.page_size]]
+    audit_read(
+        "inspection.query",
+        "supervision.inspection",
+        "查询检查任务",
+        len(results),
+        request.GET.urlencode(),
+    )
+    return results
+
+
+class ResultIn(Schema):
+    result: str = Field(
+        ...,
+        description="未发现问题 / 发现问题已责令改正 / 发现问题待后续处理 / 未发现开展本次抽查涉及的经营活动 / 住所无法联系 / 不配合检查",
+    )
+    findings: str = Field("", max_length=2000)
+
+
+@router.post(
+    "/inspections/{inspection_id}/result", response=InspectionOut, auth=AUTH, summary="录入检查结果"
+)
+def record_result(request: HttpRequest, inspection_id: int, payload: ResultIn) -> dict[str, Any]:
+    """Only one of the two inspectors drawn for the subject may record; the result is
+    published and collected as a record."""
+    inspection = get_for_user(
+        inspections.inspections_for(request.user),
+        request.user,
+        "plan__department",
+        pk=inspection_id,
+    )
+    inspection = inspections.record_result(
+        request.user, inspection, result=payload.result, findings=payload.findings
+    )
+    return _inspection_out(inspection)
+
+
+class GradeStatsOut(Schema):
+    grade: str
+    drawn: int
+    inspected: int
+    problems: int
+    problem_rate: float | None
+
+
+@router.get(
+    "/inspections/statistics",
+    response=list[GradeStatsOut],
+    auth=AUTH,
+    summary="各信用等级的抽查数和问题发现率",
+)
+def inspection_statistics(request: HttpRequest, field: str | None = None) -> list[dict[str, Any]]:
+    qs = inspections.inspections_for(request.user)
+    if field:
+        qs = qs.filter(plan__field__code=field.strip().upper())
+    return [
+        {
+            "grade": s.grade,
+            "drawn": s.drawn,
+            "inspected": s.inspected,
+            "problems": s.problems,
+            "problem_rate": s.problem_rate,
+        }
+        for s in inspections.statistics(qs)
+    ]

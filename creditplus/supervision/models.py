@@ -10,7 +10,14 @@ from creditplus.catalog.models import Matter, ReferenceModel
 from creditplus.lists.models import Restoration
 from creditplus.records.models import CreditRecord
 from creditplus.subjects.models import Subject
-from creditplus.supervision.choices import Channel, CommitmentStatus, Outcome
+from creditplus.supervision.choices import (
+    PROBLEM_RESULTS,
+    Channel,
+    CommitmentStatus,
+    InspectionResult,
+    Outcome,
+    PlanStatus,
+)
 
 
 class SupervisionField(ReferenceModel):
@@ -142,3 +149,115 @@ class Commitment(models.Model):
 
     def is_overdue(self, today: date) -> bool:
         return self.status == CommitmentStatus.SIGNED and today > self.verify_due
+
+
+class InspectionPlan(models.Model):
+    """A 双随机 inspection plan: the population (field, filters), the per-grade sampling
+    ratios, and the recorded random seed from which the selection of subjects and the pairing
+    of inspectors can be reproduced."""
+
+    number = models.CharField(_("抽查计划编号"), max_length=40, unique=True)
+    title = models.CharField(_("抽查任务名称"), max_length=200)
+    field = models.ForeignKey(
+        SupervisionField, verbose_name=_("监管领域"), on_delete=models.PROTECT, related_name="plans"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("实施部门"), on_delete=models.PROTECT, related_name="+"
+    )
+    filters = models.JSONField(_("抽查范围"), default=dict, blank=True)
+    ratios = models.JSONField(_("各等级抽查比例"))
+    seed = models.BigIntegerField(_("随机种子"))
+    population = models.PositiveIntegerField(_("抽查范围主体数"), default=0)
+    population_digest = models.CharField(_("抽查范围摘要"), max_length=64, blank=True)
+    status = models.CharField(_("状态"), max_length=8, choices=PlanStatus.choices)
+    created_by = models.CharField(_("创建人"), max_length=150)
+    created_at = models.DateTimeField(_("抽取时间"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("双随机抽查计划")
+        verbose_name_plural = _("双随机抽查计划")
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+
+class Inspection(models.Model):
+    """One drawn subject of a plan, its two randomly paired inspectors, and the result."""
+
+    plan = models.ForeignKey(
+        InspectionPlan,
+        verbose_name=_("抽查计划"),
+        on_delete=models.CASCADE,
+        related_name="inspections",
+    )
+    subject = models.ForeignKey(
+        Subject, verbose_name=_("检查对象"), on_delete=models.PROTECT, related_name="inspections"
+    )
+    grade = models.CharField(_("抽取时信用等级"), max_length=1)
+    inspector_a = models.ForeignKey(
+        "accounts.User", verbose_name=_("检查人员甲"), on_delete=models.PROTECT, related_name="+"
+    )
+    inspector_b = models.ForeignKey(
+        "accounts.User", verbose_name=_("检查人员乙"), on_delete=models.PROTECT, related_name="+"
+    )
+    result = models.CharField(
+        _("检查结果"), max_length=32, choices=InspectionResult.choices, blank=True, default=""
+    )
+    findings = models.TextField(_("发现问题及处理情况"), blank=True)
+    inspected_on = models.DateField(_("检查完成日期"), null=True, blank=True)
+    recorded_by = models.CharField(_("录入人"), max_length=150, blank=True)
+    record = models.ForeignKey(
+        CreditRecord,
+        verbose_name=_("检查结果记录"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["plan", "id"]
+        verbose_name = _("抽查对象")
+        verbose_name_plural = _("抽查对象")
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "subject"], name="one_inspection_per_plan"),
+            models.CheckConstraint(
+                condition=~models.Q(inspector_a=models.F("inspector_b")),
+                name="two_different_inspectors",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan.number} {self.subject}"
+
+    @property
+    def is_problem(self) -> bool:
+        return self.result in PROBLEM_RESULTS
+
+    def inspected_by(self, user: object) -> bool:
+        return getattr(user, "pk", None) in (self.inspector_a_id, self.inspector_b_id)
+
+
+class InspectorConflict(models.Model):
+    """A declared conflict of interest (回避): the inspector is never drawn for the subject."""
+
+    inspector = models.ForeignKey(
+        "accounts.User", verbose_name=_("检查人员"), on_delete=models.CASCADE, related_name="+"
+    )
+    subject = models.ForeignKey(Subject, verbose_name=_("主体"), on_delete=models.CASCADE)
+    reason = models.CharField(_("回避事由"), max_length=200)
+    created_at = models.DateTimeField(_("申报时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("回避申报")
+        verbose_name_plural = _("回避申报")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["inspector", "subject"], name="one_conflict_declaration"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.inspector} ↔ {self.subject}"
