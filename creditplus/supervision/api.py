@@ -12,7 +12,7 @@ from creditplus.api import AUTH
 from creditplus.errors import DomainError, NotFound
 from creditplus.pages import audit_read
 from creditplus.subjects.models import Subject
-from creditplus.supervision import inspections, services
+from creditplus.supervision import dual_notice, inspections, services
 from creditplus.supervision.choices import Channel
 from creditplus.supervision.models import Commitment, CommitmentTemplate, SupervisionField
 
@@ -381,3 +381,72 @@ def inspection_statistics(request: HttpRequest, field: str | None = None) -> lis
         }
         for s in inspections.statistics(qs)
     ]
+
+
+# ----------------------------------------------------------------------------- 双告知
+
+
+class PermitNoticeOut(Schema):
+    id: int
+    subject: str
+    subject_name: str
+    permit: str
+    matched: str
+    department: str
+    notified_at: Any
+    closed_at: Any | None
+    follow_up: str
+
+
+def _notice_out(n: Any) -> dict[str, Any]:
+    return {
+        "id": n.pk,
+        "subject": n.subject.code,
+        "subject_name": n.subject.name,
+        "permit": n.permit,
+        "matched": n.matched,
+        "department": n.department.name,
+        "notified_at": n.notified_at,
+        "closed_at": n.closed_at,
+        "follow_up": n.follow_up,
+    }
+
+
+@router.get(
+    "/permit-notices", response=list[PermitNoticeOut], auth=AUTH, summary="双告知：本部门收到的告知"
+)
+def permit_notices(
+    request: HttpRequest, open_only: bool = True, page: int = 1
+) -> list[dict[str, Any]]:
+    qs = dual_notice.notices_for(request.user)
+    if open_only:
+        qs = qs.filter(closed_at__isnull=True)
+    start = (max(page, 1) - 1) * 100
+    results = [_notice_out(n) for n in qs[start : start + 100]]
+    audit_read(
+        "dual_notice.query",
+        "supervision.permitnotice",
+        "查询双告知",
+        len(results),
+        request.GET.urlencode(),
+    )
+    return results
+
+
+class FollowUpIn(Schema):
+    note: str = Field(
+        ..., max_length=500, description="跟进情况，如：已办理许可 / 未开展相关经营活动"
+    )
+
+
+@router.post(
+    "/permit-notices/{notice_id}/follow-up",
+    response=PermitNoticeOut,
+    auth=AUTH,
+    summary="双告知：跟进办结",
+)
+def permit_notice_follow_up(
+    request: HttpRequest, notice_id: int, payload: FollowUpIn
+) -> dict[str, Any]:
+    notice = get_for_user(dual_notice.notices_for(request.user), request.user, pk=notice_id)
+    return _notice_out(dual_notice.follow_up(request.user, notice, payload.note))

@@ -261,3 +261,81 @@ class InspectorConflict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.inspector} ↔ {self.subject}"
+
+
+class PermitRule(ReferenceModel):
+    """双告知: business-scope keywords → the permit needed and the licensing department."""
+
+    code = models.CharField(_("规则编码"), max_length=16, unique=True)
+    keywords = models.JSONField(_("关键词"), default=list)
+    permit = models.CharField(_("须办理的许可"), max_length=200)
+    department = models.ForeignKey(
+        Department, verbose_name=_("审批监管部门"), on_delete=models.PROTECT, related_name="+"
+    )
+    window = models.CharField(_("办理地点"), max_length=200)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("双告知规则")
+        verbose_name_plural = _("双告知规则")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.permit}"
+
+
+class PermitNotice(models.Model):
+    """One 双告知 notice: the department is told of a newly registered subject whose business
+    scope needs its permit, and the subject sees which permit to obtain where. The
+    department's follow-up closes it."""
+
+    subject = models.ForeignKey(
+        Subject, verbose_name=_("市场主体"), on_delete=models.PROTECT, related_name="permit_notices"
+    )
+    rule = models.ForeignKey(PermitRule, verbose_name=_("规则"), on_delete=models.PROTECT)
+    department = models.ForeignKey(
+        Department, verbose_name=_("告知部门"), on_delete=models.PROTECT, related_name="+"
+    )
+    permit = models.CharField(_("须办理的许可"), max_length=200)
+    matched = models.CharField(_("命中的经营项目"), max_length=200)
+    record = models.ForeignKey(
+        CreditRecord,
+        verbose_name=_("登记信息"),
+        on_delete=models.PROTECT,
+        db_constraint=False,
+        related_name="+",
+    )
+    notified_at = models.DateTimeField(_("告知时间"))
+    closed_at = models.DateTimeField(_("跟进时间"), null=True, blank=True)
+    closed_by = models.CharField(_("跟进人"), max_length=150, blank=True)
+    follow_up = models.CharField(_("跟进情况"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-notified_at", "id"]
+        verbose_name = _("双告知")
+        verbose_name_plural = _("双告知")
+        constraints = [
+            models.UniqueConstraint(fields=["subject", "rule"], name="one_notice_per_permit")
+        ]
+        indexes = [models.Index(fields=["department", "closed_at"], name="notice_inbox")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.permit}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class ScanCursor(models.Model):
+    """How far a supervision job has read a stream of rows (e.g. new registration records)."""
+
+    name = models.CharField(_("任务"), max_length=64, unique=True)
+    last_id = models.BigIntegerField(_("已处理到"), default=0)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("处理进度")
+        verbose_name_plural = _("处理进度")
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.last_id}"
