@@ -17,5 +17,6 @@ addr="${CREDITPLUS_DEMO_ADDR:-127.0.0.1:8000}"
 # Scores and grades of every market subject; the candidate model beside it, for the comparison.
 "$bin/creditplus" evaluate --all
 "$bin/creditplus" evaluate --all --model CPE-2027-DRAFT
+"$bin/creditplus" supervision_demo
 echo "信用浦东（演示）: http://$addr/   工作台: http://$addr/backoffice/   English: http://$addr/en/"
 exec "$bin/creditplus" runserver --noreload "$addr"

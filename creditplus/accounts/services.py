@@ -211,6 +211,8 @@ DEMO_ACCOUNTS: list[tuple[str, str, str | None, str]] = [
     ("huanjing", Role.DEPT_OFFICER, "STHJ", "区生态环境局 信用联络员"),
     ("chuangkou", Role.WINDOW_CLERK, None, "信用查询窗口 受理员"),
     ("jiancha", Role.INSPECTOR, "SCJG", "区市场监管局 执法人员"),
+    ("jiancha2", Role.INSPECTOR, "SCJG", "区市场监管局 执法人员（二）"),
+    ("jiancha3", Role.INSPECTOR, "SCJG", "区市场监管局 执法人员（三）"),
     ("yinhang", Role.FINANCIAL, None, "合作银行 信贷审批员"),
     ("pinggu", Role.ASSESSOR, None, "第三方评估机构"),
 ]
