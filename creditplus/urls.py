@@ -14,6 +14,7 @@ urlpatterns = [
         path("backoffice/records/", include("creditplus.records.urls")),
         path("backoffice/subjects/", include("creditplus.subjects.urls")),
         path("backoffice/lists/", include("creditplus.lists.urls")),
+        path("backoffice/evaluation/", include("creditplus.evaluation.urls")),
         path("backoffice/sanctions/", include("creditplus.sanctions.urls")),
         path("", include("creditplus.portal.urls")),
         prefix_default_language=False,
