@@ -26,9 +26,35 @@ pytest_plugins = ["tests.lists.fixtures"]
 settings.register_profile("ci", derandomize=True, print_blob=True)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the reference data once into each test database (committed before any test), so
+    that every test's rolled-back transaction starts from it instead of reloading it."""
+    with django_db_blocker.unblock():
+        call_command("load_reference", stdout=StringIO())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Tests create many users: hash their passwords quickly (the configured hasher is
+    Django's default PBKDF2, deliberately slow, and not what these tests are about)."""
+    from django.conf import settings as django_settings
+    from django.contrib.auth import hashers
+
+    configured = django_settings.PASSWORD_HASHERS
+    django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    hashers.get_hashers.cache_clear()
+    hashers.get_hashers_by_algorithm.cache_clear()
+    yield
+    django_settings.PASSWORD_HASHERS = configured
+    hashers.get_hashers.cache_clear()
+    hashers.get_hashers_by_algorithm.cache_clear()
+
+
 @pytest.fixture
 def reference(db):
-    """The reference data (26 departments, role groups…), loaded once per database."""
+    """The reference data (26 departments, role groups…): loaded once per test database by
+    ``django_db_setup``; reloaded here only if a test removed it."""
     if not Department.objects.exists():
         call_command("load_reference", stdout=StringIO())
 
