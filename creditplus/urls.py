@@ -16,6 +16,7 @@ urlpatterns = [
         path("backoffice/lists/", include("creditplus.lists.urls")),
         path("backoffice/evaluation/", include("creditplus.evaluation.urls")),
         path("backoffice/sanctions/", include("creditplus.sanctions.urls")),
+        path("backoffice/supervision/", include("creditplus.supervision.urls")),
         path("", include("creditplus.portal.urls")),
         prefix_default_language=False,
     ),

@@ -97,3 +97,21 @@ class RestorationForm(forms.Form):
 def add_refusal(form: forms.Form, exc: DomainError) -> None:
     """Show a service's refusal on ``form``: on its field when the form has one, else on top."""
     form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+
+
+class CommitmentSignForm(forms.Form):
+    """网上签署信用承诺: the matter, the signer, publication, and the explicit promise."""
+
+    reason = forms.CharField(
+        label=_("承诺事由"),
+        max_length=500,
+        help_text=_("办理的事项，如：食品经营许可（告知承诺制）"),
+    )
+    signer = forms.CharField(
+        label=_("签署人"), max_length=50, help_text=_("法定代表人或经授权的经办人姓名")
+    )
+    published = forms.BooleanField(label=_("同意向社会公示本承诺"), required=False, initial=True)
+    agree = forms.BooleanField(
+        label=_("本人已阅读并承诺"),
+        error_messages={"required": _("请阅读承诺内容和违诺责任，并勾选“本人已阅读并承诺”")},
+    )

@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -33,10 +34,18 @@ from creditplus.lists.choices import (
     ObjectionStatus,
 )
 from creditplus.lists.models import Deadline, ListEntry, Objection, Restoration
-from creditplus.portal.forms import ObjectionForm, RestorationForm, add_refusal
+from creditplus.portal.forms import (
+    CommitmentSignForm,
+    ObjectionForm,
+    RestorationForm,
+    add_refusal,
+)
 from creditplus.records.choices import EventStatus
 from creditplus.records.models import CreditEvent, CreditRecord
 from creditplus.subjects.models import Subject
+from creditplus.supervision import dual_notice
+from creditplus.supervision import services as supervision
+from creditplus.supervision.choices import Channel
 
 View = Callable[..., HttpResponse]
 
@@ -165,6 +174,8 @@ def my(request: HttpRequest, subject: Subject) -> HttpResponse:
                 "event__rule", "entry__list_type"
             ),
             "notifications": Notification.objects.for_user(request.user)[:20],
+            "permit_notices": dual_notice.notices_of_subject(subject),
+            "commitments": subject.commitments.select_related("template", "department"),
         },
     )
 
@@ -316,4 +327,50 @@ def restoration_detail(request: HttpRequest, subject: Subject, pk: int) -> HttpR
         request,
         "portal/restoration_detail.html",
         {"subject": subject, "restoration": restoration},
+    )
+
+
+@enterprise_view
+def commitment_new(request: HttpRequest, subject: Subject) -> HttpResponse:
+    """网上签署信用承诺: choose a template (``?template=``), read its conditions and
+    consequences, and sign for the own subject."""
+    templates = supervision.signable_templates()
+    code = request.GET.get("template", "")
+    if not code:
+        return render(
+            request,
+            "portal/my_commitment_new.html",
+            {"subject": subject, "templates": templates, "template": None},
+        )
+    template = get_object_or_404(templates, code=code)
+    form = CommitmentSignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            commitment = supervision.sign_commitment(
+                request.user,
+                template,
+                subject,
+                reason=data["reason"],
+                signer=data["signer"],
+                channel=Channel.ONLINE,
+                published=data["published"],
+            )
+        except DomainError as exc:
+            _refuse(form, exc)
+        else:
+            messages.success(
+                request,
+                _("信用承诺 %(no)s 已签署，%(d)s 将于 %(due)s 前核查履行情况。")
+                % {
+                    "no": commitment.number,
+                    "d": commitment.department.name,
+                    "due": commitment.verify_due,
+                },
+            )
+            return redirect(f"{reverse('portal:my')}#commitments")
+    return render(
+        request,
+        "portal/my_commitment_new.html",
+        {"subject": subject, "templates": templates, "template": template, "form": form},
     )

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
@@ -10,6 +12,10 @@ from creditplus.catalog.choices import SubjectKind
 from creditplus.lists.models import ListEntry, ListType
 from creditplus.lists.objections import open_objection_targets
 from creditplus.portal.forms import ListSearchForm
+from creditplus.supervision import inspections as supervision_inspections
+from creditplus.supervision import services as supervision
+
+M = TypeVar("M", bound=Model)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -23,14 +29,22 @@ def public_list_types() -> QuerySet[ListType]:
     return ListType.objects.active().filter(published=True).select_related("deciding_department")
 
 
-def search_entries(entries: QuerySet[ListEntry], q: str) -> QuerySet[ListEntry]:
-    """Public search by exact unified social credit code or by name. Names match
-    organisations only: a natural person's full name must not reveal a masked entry."""
+def search_entries(entries: QuerySet[M], q: str) -> QuerySet[M]:
+    """Public search of rows with a ``subject`` (list entries, commitments, inspections) by
+    exact unified social credit code or by name. Names match organisations only: a natural
+    person's full name must not reveal a masked entry."""
     q = q.strip()
     if not q:
         return entries
     by_name = Q(subject__name__contains=q) & ~Q(subject__kind=SubjectKind.PERSON)
     return entries.filter(by_name | Q(subject__uscc=q.upper()))
+
+
+def _querystring_base(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    base = query.urlencode()
+    return f"{base}&" if base else ""
 
 
 def lists(request: HttpRequest) -> HttpResponse:
@@ -71,5 +85,48 @@ def list_detail(request: HttpRequest, code: str) -> HttpResponse:
             "page_obj": page,
             "in_objection": in_objection,
             "querystring_base": f"{base}&" if base else "",
+        },
+    )
+
+
+def commitments(request: HttpRequest) -> HttpResponse:
+    """承诺公示: the published credit commitments, newest first, searchable, 20 a page."""
+    form = ListSearchForm(request.GET or None)
+    qs = supervision.public_commitments()
+    if form.is_valid():
+        qs = search_entries(qs, form.cleaned_data["q"])
+    return render(
+        request,
+        "portal/commitments.html",
+        {
+            "form": form,
+            "page_obj": Paginator(qs, 20).get_page(request.GET.get("page")),
+            "querystring_base": _querystring_base(request),
+        },
+    )
+
+
+def inspections(request: HttpRequest) -> HttpResponse:
+    """抽查结果公示: recorded 双随机 results, newest first, searchable, 20 a page, and the
+    problem rate by grade over all of them (the grades only in the aggregate)."""
+    form = ListSearchForm(request.GET or None)
+    results = supervision_inspections.public_results()
+    qs = search_entries(results, form.cleaned_data["q"]) if form.is_valid() else results
+    stats = supervision_inspections.statistics(results)
+    chart = {
+        "grades": [s.grade for s in stats],
+        "inspected": [s.inspected for s in stats],
+        "problems": [s.problems for s in stats],
+        "rate": [None if s.problem_rate is None else round(100 * s.problem_rate, 1) for s in stats],
+    }
+    return render(
+        request,
+        "portal/inspections.html",
+        {
+            "form": form,
+            "page_obj": Paginator(qs, 20).get_page(request.GET.get("page")),
+            "querystring_base": _querystring_base(request),
+            "stats": stats,
+            "chart": chart,
         },
     )

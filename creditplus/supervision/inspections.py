@@ -24,6 +24,7 @@ from creditplus.accounts.choices import Role
 from creditplus.accounts.models import User
 from creditplus.accounts.permissions import require_perm, restrict
 from creditplus.accounts.services import notify
+from creditplus.catalog.choices import SubjectKind
 from creditplus.catalog.models import CatalogItem
 from creditplus.errors import DomainError, Forbidden
 from creditplus.evaluation.services import current_grades
@@ -275,6 +276,18 @@ def inspections_for(user: Any) -> QuerySet[Inspection]:
     if user.has_role(Role.INSPECTOR) and not user.is_platform_wide:
         qs = qs.filter(Q(inspector_a=user) | Q(inspector_b=user))
     return qs
+
+
+def public_results() -> QuerySet[Inspection]:
+    """Recorded results shown on the public site (抽查结果公示), newest first: plan, department,
+    subject and result, of organisations only. The grade at drawing is not published per
+    subject; the public sees grades only in the aggregate of :func:`statistics`."""
+    return (
+        Inspection.objects.exclude(result="")
+        .exclude(subject__kind=SubjectKind.PERSON)
+        .select_related("plan__department", "subject")
+        .order_by("-inspected_on", "-id")
+    )
 
 
 # ----------------------------------------------------------------------------- results

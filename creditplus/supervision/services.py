@@ -247,6 +247,25 @@ def commitments_for(user: Any) -> QuerySet[Commitment]:
     return restrict(Commitment.objects.select_related("subject", "template", "department"), user)
 
 
+def signable_templates() -> QuerySet[CommitmentTemplate]:
+    """Templates an applicant signs directly, online or at a window: the active ones with a
+    verifying department (restoration commitments have none; restorations create them)."""
+    return CommitmentTemplate.objects.filter(
+        is_active=True, department__isnull=False
+    ).select_related("department", "matter")
+
+
+def public_commitments() -> QuerySet[Commitment]:
+    """Commitments shown on the public site (承诺公示): those published by their signer, of
+    organisations only, newest first."""
+    return (
+        Commitment.objects.filter(published=True)
+        .exclude(subject__kind=SubjectKind.PERSON)
+        .select_related("subject", "template")
+        .order_by("-signed_on", "-id")
+    )
+
+
 @transaction.atomic
 def verify_commitment(
     user: Any,

@@ -34,7 +34,14 @@ def test_back_office_login_page_is_translated(reference):
     assert "Sign in" in Client().get("/en/backoffice/login/").content.decode()
 
 
-PUBLIC_URLS = ["/", "/en/", "/backoffice/login/", "/en/backoffice/login/"]
+PUBLIC_URLS = [
+    "/",
+    "/en/",
+    "/backoffice/login/",
+    "/en/backoffice/login/",
+    "/commitments/",
+    "/inspections/",
+]
 
 
 @pytest.mark.parametrize("url", PUBLIC_URLS)
