@@ -61,24 +61,38 @@ def fetch_frame(
 
 def fetch_integers(sql: str) -> np.ndarray:
     """The one integer column of ``sql`` as a NumPy array, without a Python object per row:
-    COPY on PostgreSQL, ``group_concat`` on SQLite (3× faster than fetching rows). ``sql``
-    must be trusted text (no parameters), and its column must be named ``v``."""
+    the database joins the values into one text (``group_concat`` / ``string_agg``) that
+    NumPy parses — 3× faster than fetching rows on SQLite, and on PostgreSQL faster than
+    COPY, whose driver yields one message per row. ``sql`` must be trusted text (no
+    parameters), and its column must be named ``v``."""
+    join = "string_agg(v::text, ',')" if connection.vendor == "postgresql" else "group_concat(v)"
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            buffer = io.BytesIO()
-            with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT") as copy:
-                for block in copy:
-                    buffer.write(block)
-            if buffer.tell() == 0:
-                return np.zeros(0, dtype=np.int64)
-            buffer.seek(0)
-            frame = pl.read_csv(buffer, has_header=False, schema={"v": pl.Int64})
-            return frame.get_column("v").to_numpy()
-        cursor.execute(f"SELECT group_concat(v) FROM ({sql})")
+        cursor.execute(f"SELECT {join} FROM ({sql}) AS packed")
         text = cursor.fetchone()[0]
     if not text:
         return np.zeros(0, dtype=np.int64)
     return np.fromstring(text, dtype=np.int64, sep=",")
+
+
+def fetch_csv(sql: str, columns: dict[str, Any]) -> pl.DataFrame:
+    """The rows of ``sql`` (trusted text; numeric or simple text columns without commas,
+    quotes or line breaks, named as in ``columns``) as a Polars frame of that schema, read
+    the same way as :func:`fetch_integers`: one joined text instead of a tuple per row."""
+    names = list(columns)
+    if connection.vendor == "postgresql":
+        line = " || ',' || ".join(f"coalesce({n}::text, '')" for n in names)
+        join = f"string_agg({line}, E'\\n')"
+    else:
+        line = " || ',' || ".join(f"coalesce({n}, '')" for n in names)
+        join = f"group_concat({line}, char(10))"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {join} FROM ({sql}) AS packed")
+        text = cursor.fetchone()[0]
+    if not text:
+        return pl.DataFrame(schema=columns)
+    return pl.read_csv(
+        io.BytesIO(text.encode()), has_header=False, new_columns=names, schema=columns
+    )
 
 
 def chunked(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 from django.db import connection
 
-from creditplus.bulk import chunked, fetch_frame, fetch_in, fetch_integers
+from creditplus.bulk import chunked, fetch_csv, fetch_integers
 from creditplus.catalog.calendar import add_months
 from creditplus.catalog.choices import SubjectKind
 from creditplus.catalog.models import BehaviorRule, CatalogItem
@@ -28,9 +28,8 @@ from creditplus.records.models import CreditEvent, CreditRecord
 from creditplus.subjects.models import Subject, SubjectRelation
 
 Progress = Callable[[str], None]
-CHUNK_IDS = 2_000_000  # SQLite event ids per group_concat (bounds the text built at once)
+CHUNK_IDS = 2_000_000  # event ids per aggregated text (bounds the text built at once)
 MAX_RULE_ID = 1 << 12
-SUBJECT_SCHEMA = {"subject_id": pl.Int64, "established": pl.Date, "status": pl.Utf8}
 
 
 def _q(name: str) -> str:
@@ -47,33 +46,45 @@ def rules() -> dict[int, Rule]:
     }
 
 
+def _ids_in(column: str, ids: Sequence[int]) -> str:
+    """``column IN (…)`` for trusted integer ids (no parameters: see fetch_integers)."""
+    return f"{column} IN ({', '.join(str(int(i)) for i in ids) or 'NULL'})"
+
+
+def _chunks(subject_ids: Sequence[int] | None) -> list[Sequence[int] | None]:
+    if subject_ids is None:
+        return [None]
+    return list(chunked(list(subject_ids), 5000)) or [[]]  # [] reads nothing: IN (NULL)
+
+
 def subjects(subject_ids: Sequence[int] | None) -> pl.DataFrame:
     """Market subjects to score (natural persons are not scored)."""
     table = _q(Subject._meta.db_table)
-    sql = (
-        f"SELECT id AS subject_id, established_on AS established, status FROM {table} "
-        f"WHERE kind <> %s"
+    frames = [
+        fetch_csv(
+            f"SELECT id AS subject_id, {_day_expr('established_on')} AS est, status "
+            f"FROM {table} WHERE kind <> '{SubjectKind.PERSON}'"
+            + (f" AND {_ids_in('id', chunk)}" if chunk is not None else ""),
+            {"subject_id": pl.Int64, "est": pl.Int32, "status": pl.Utf8},
+        )
+        for chunk in _chunks(subject_ids)
+    ]
+    return (
+        pl.concat(frames)
+        .select(
+            "subject_id",
+            pl.col("est").cast(pl.Date).alias("established"),
+            pl.col("status").fill_null(""),
+        )
+        .sort("subject_id")
     )
-    if subject_ids is None:
-        frame = fetch_frame(sql + " ORDER BY id", [SubjectKind.PERSON])
-    else:
-        frame = fetch_in(sql + " AND id IN ({in})", subject_ids, extra=[SubjectKind.PERSON])
-    if frame.height == 0:
-        return pl.DataFrame(schema=SUBJECT_SCHEMA)
-    established = pl.col("established")
-    if frame.schema["established"] != pl.Date:  # SQLite returns ISO text
-        established = established.cast(pl.Utf8).str.to_date(strict=False)
-    return frame.select(
-        pl.col("subject_id").cast(pl.Int64),
-        established.alias("established"),
-        pl.col("status").cast(pl.Utf8).fill_null(""),
-    ).sort("subject_id")
 
 
-def _day_expr() -> str:
+def _day_expr(column: str) -> str:
+    """SQL for a date column as days since 1970-01-01 (NULL stays NULL)."""
     if connection.vendor == "postgresql":
-        return "(occurred_on - DATE '1970-01-01')"
-    return "CAST(julianday(occurred_on) - 2440587.5 AS INTEGER)"
+        return f"({column} - DATE '1970-01-01')"
+    return f"CAST(julianday({column}) - 2440587.5 AS INTEGER)"
 
 
 def events(
@@ -92,7 +103,7 @@ def events(
     shift = "CAST(subject_id AS BIGINT)" if connection.vendor == "postgresql" else "subject_id"
     rules_in = ", ".join(str(int(r)) for r in rule_ids)
     base = (
-        f"SELECT ({shift} << 28) | (rule_id << 16) | {_day_expr()} AS v FROM {table} "
+        f"SELECT ({shift} << 28) | (rule_id << 16) | {_day_expr('occurred_on')} AS v FROM {table} "
         f"WHERE status = '{EventStatus.ACTIVE}' AND rule_id IN ({rules_in}) "
         f"AND occurred_on > '{since.isoformat()}'"
     )
@@ -101,11 +112,11 @@ def events(
         for chunk in chunked(list(subject_ids), 5000):
             ids = ", ".join(str(int(s)) for s in chunk)
             parts.append(fetch_integers(f"{base} AND subject_id IN ({ids})"))
-    elif connection.vendor == "postgresql":
-        parts.append(fetch_integers(base))
     else:
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT MIN(id), MAX(id) FROM {table}")
+            # two scalar subqueries: SQLite answers each from the primary key's ends, but
+            # scans the whole table for MIN and MAX in one SELECT
+            cursor.execute(f"SELECT (SELECT MIN(id) FROM {table}), (SELECT MAX(id) FROM {table})")
             low, high = cursor.fetchone()
         if low is not None:
             for start in range(low - 1, high, CHUNK_IDS):
@@ -139,27 +150,26 @@ def records(spec: ModelSpec, as_of: date, subject_ids: Sequence[int] | None) -> 
         return pl.DataFrame(schema=schema)
     table = _q(CreditRecord._meta.db_table)
     item_in = ", ".join(str(int(pk)) for pk in items)
-    sql = (
-        f"SELECT subject_id, item_id, decision_date, amount FROM {table} "
-        f"WHERE item_id IN ({item_in}) AND is_current = %s AND status = %s "
-        f"AND decision_date > %s"
-    )
-    params = [True, RecordStatus.ACTIVE, since]
-    if subject_ids is None:
-        frame = fetch_frame(sql, params)
-    else:
-        frame = fetch_in(sql + " AND subject_id IN ({in})", subject_ids, extra=params)
-    if frame.height == 0:
-        return pl.DataFrame(schema=schema)
-    decided = pl.col("decision_date")
-    if frame.schema["decision_date"] != pl.Date:
-        decided = decided.cast(pl.Utf8).str.to_date(strict=False)
-    return frame.select(
-        pl.col("subject_id").cast(pl.Int64),
+    frames = [
+        fetch_csv(
+            f"SELECT subject_id, item_id, {_day_expr('decision_date')} AS day, amount "
+            f"FROM {table} WHERE item_id IN ({item_in}) AND is_current = {_true()} "
+            f"AND status = '{RecordStatus.ACTIVE}' AND decision_date > '{since.isoformat()}'"
+            + (f" AND {_ids_in('subject_id', chunk)}" if chunk is not None else ""),
+            {"subject_id": pl.Int64, "item_id": pl.Int64, "day": pl.Int64, "amount": pl.Float64},
+        )
+        for chunk in _chunks(subject_ids)
+    ]
+    return pl.concat(frames).select(
+        "subject_id",
         pl.col("item_id").replace_strict(items, return_dtype=pl.Utf8).alias("item"),
-        (decided - pl.lit(date(1970, 1, 1))).dt.total_days().cast(pl.Int64).alias("day"),
-        pl.col("amount").cast(pl.Float64),
+        "day",
+        "amount",
     )
+
+
+def _true() -> str:
+    return "TRUE" if connection.vendor == "postgresql" else "1"
 
 
 def list_members() -> pl.DataFrame:
@@ -172,8 +182,9 @@ def list_members() -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"subject_id": pl.Int64, "kind": pl.Utf8}, orient="row")
 
 
-def related(subject_ids: Sequence[int] | None) -> pl.DataFrame:
-    """Pairs of organisations sharing a legal representative or principal."""
+def related(subject_ids: Sequence[int] | None, members: pl.DataFrame) -> pl.DataFrame:
+    """Pairs of organisations sharing a legal representative or principal, where the other
+    organisation is one of ``members`` (only those pairs can count)."""
     pairs = SubjectRelation.objects.all()
     if subject_ids is not None:
         persons = set()
@@ -189,8 +200,11 @@ def related(subject_ids: Sequence[int] | None) -> pl.DataFrame:
         schema={"org": pl.Int64, "person": pl.Int64},
         orient="row",
     ).unique()
+    listed = frame.join(
+        members.select(pl.col("subject_id").alias("org")).unique(), on="org", how="semi"
+    )
     return (
-        frame.join(frame, on="person", suffix="_other")
+        frame.join(listed, on="person", suffix="_other")
         .filter(pl.col("org") != pl.col("org_other"))
         .select(pl.col("org").alias("subject_id"), pl.col("org_other").alias("other_id"))
         .unique()
@@ -212,14 +226,16 @@ def load(
     since = _since(as_of, spec.max_window_months)
     scored = subjects(subject_ids)
     ids = None if subject_ids is None else scored.get_column("subject_id").to_list()
+    members = list_members()
+    related_kinds = sorted({k for i in spec.indicators if i.source == "related" for k in i.lists})
     return Inputs(
         as_of=as_of,
         subjects=scored,
         events=events(rule_ids_needed(spec, rule_map), since, ids, progress),
         records=records(spec, as_of, ids),
-        lists=list_members(),
-        related=related(ids)
-        if spec.uses("related")
+        lists=members,
+        related=related(ids, members.filter(pl.col("kind").is_in(related_kinds)))
+        if related_kinds
         else pl.DataFrame(schema={"subject_id": pl.Int64, "other_id": pl.Int64}),
         rules=rule_map,
     )

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from creditplus.accounts import audit
 from creditplus.accounts.services import REFERENCE_DIR, read_reference
-from creditplus.bulk import chunked, fetch_frame, fetch_in, insert_frame
+from creditplus.bulk import chunked, fetch_csv, fetch_frame, insert_frame
 from creditplus.catalog.services import load_summary, upsert_reference
 from creditplus.errors import DomainError
 from creditplus.evaluation import engine, extract
@@ -145,33 +145,41 @@ def activate(model: EvaluationModel, user: Any) -> EvaluationModel:
 
 
 def changed_subject_ids(model: EvaluationModel, spec: ModelSpec) -> list[int] | None:
-    """Subjects whose records, events or list entries changed since the model's last run
-    (and the organisations related to them when the model reads relations); ``None`` when
-    the model has never been evaluated (then everything is)."""
+    """Subjects whose records, events or list entries changed since the model's last run;
+    ``None`` when the model has never been evaluated (then everything is).
+
+    When the model reads relations, a change of list membership or of relations also
+    changes the organisations sharing a person with the subject: they are added too. A
+    subject's own records do not affect the others' scores, so they are not expanded (one
+    person may represent a hundred companies)."""
     last = model.runs.order_by("-started_at").first()
     if last is None:
         return None
     since = last.started_at
     ids = set(Subject.objects.filter(changed_at__gt=since).values_list("pk", flat=True))
-    ids.update(
+    moved = set(
         ListTransition.objects.filter(at__gt=since).values_list("entry__subject_id", flat=True)
     )
-    if ids and spec.uses("related"):
+    if spec.uses("related"):
+        moved.update(
+            SubjectRelation.objects.filter(created_at__gt=since).values_list(
+                "organisation_id", flat=True
+            )
+        )
         persons: set[int] = set()
-        for chunk in chunked(sorted(ids), 5000):
+        for chunk in chunked(sorted(moved), 5000):
             persons.update(
                 SubjectRelation.objects.filter(organisation_id__in=chunk).values_list(
                     "person_id", flat=True
                 )
             )
-            persons.update(s for s in chunk)  # a changed person changes their organisations
         for chunk in chunked(sorted(persons), 5000):
-            ids.update(
+            moved.update(
                 SubjectRelation.objects.filter(person_id__in=chunk).values_list(
                     "organisation_id", flat=True
                 )
             )
-    return sorted(ids)
+    return sorted(ids | moved)
 
 
 def evaluate(
@@ -244,13 +252,19 @@ def _notify_grade_changes(changes: list[GradeChange]) -> None:
 
 
 def _current(model_id: int, subject_ids: pl.Series | None) -> pl.DataFrame:
+    """The model's stored score and grade of the subjects (all when ``subject_ids`` is None)."""
     table = connection.ops.quote_name(Score._meta.db_table)
     schema = {"subject_id": pl.Int64, "old_score": pl.Int64, "old_grade": pl.Utf8}
-    sql = f"SELECT subject_id, score AS old_score, grade AS old_grade FROM {table} WHERE model_id = %s"
+    sql = f"SELECT subject_id, score AS old_score, grade AS old_grade FROM {table} WHERE model_id = {int(model_id)}"
     if subject_ids is None:
-        return fetch_frame(sql, [model_id], schema)
-    return fetch_in(
-        sql + " AND subject_id IN ({in})", subject_ids.to_list(), extra=[model_id], schema=schema
+        return fetch_csv(sql, schema)
+    ids = subject_ids.to_list()
+    return pl.concat(
+        [
+            fetch_csv(f"{sql} AND subject_id IN ({', '.join(str(int(i)) for i in chunk)})", schema)
+            for chunk in chunked(ids, 5000)
+        ]
+        or [pl.DataFrame(schema=schema)]
     )
 
 

@@ -209,3 +209,31 @@ def test_a_subject_not_yet_scored_gets_a_clear_error(fined, officer):
     response = client_for(officer).get(f"/api/v1/subjects/{fined[0].uscc}/score")
     assert response.status_code == 404
     assert response.json()["code"] == "evaluation_not_scored"
+
+
+def test_a_new_blacklist_entry_rescores_the_organisations_sharing_its_representative(
+    proposal, officer
+):
+    from tests.evaluation.test_profile import (
+        RELATED_USCC,
+        make_organisation,
+        make_person,
+        publish,
+        relate,
+    )
+
+    related = make_organisation(RELATED_USCC, "上海关联贸易有限公司")
+    bystander = make_organisation("91310115MA1K3BTP2B", "上海无关科技有限公司")
+    person = make_person()
+    relate(proposal.subject, person)
+    relate(related, person)
+    services.evaluate(mode=RunMode.ALL, as_of=TODAY)
+    before = scores()
+    publish(proposal, officer)  # the entry's transitions are the change
+    run = services.evaluate(mode=RunMode.CHANGED, as_of=TODAY)
+    assert run.evaluated == 2  # the listed company and the one sharing its representative
+    after = scores()
+    assert after[bystander.uscc] == before[bystander.uscc]
+    assert json.loads(after[related.uscc][2]) == [["GL_BLACK", 1, -60], ["JC_AGE", 14, 40]]
+    services.evaluate(mode=RunMode.ALL, as_of=TODAY)
+    assert scores() == after
