@@ -199,6 +199,9 @@ def verify(request: HttpRequest, number: str, payload: VerificationIn) -> dict[s
 class PlanIn(Schema):
     field: str = Field(..., description="监管领域编码，如 SCJG")
     title: str = Field(..., max_length=200)
+    matter: str = Field(
+        "", max_length=200, description="抽查事项（随机抽查事项清单），如 食品经营者监督检查"
+    )
     industry: list[str] = Field(default_factory=list, description="行业（不填为全部）")
     address: str = Field("", description="住所包含的文字，如 张江")
     grades: list[str] = Field(default_factory=list, description="只抽取这些等级（不填为全部）")
@@ -221,6 +224,7 @@ class InspectionOut(Schema):
 class PlanOut(Schema):
     number: str
     title: str
+    matter: str
     field: str
     department: str
     filters: dict[str, Any]
@@ -254,6 +258,7 @@ def _plan_out(plan: Any) -> dict[str, Any]:
     return {
         "number": plan.number,
         "title": plan.title,
+        "matter": plan.matter,
         "field": plan.field.code,
         "department": plan.department.name,
         "filters": plan.filters,
@@ -279,6 +284,7 @@ def create_plan(request: HttpRequest, payload: PlanIn) -> Status:
         request.user,
         field,
         payload.title,
+        matter=payload.matter,
         filters={
             "industry": payload.industry,
             "address": payload.address,

@@ -138,6 +138,12 @@ class PlanForm(forms.Form):
 
     field = FieldChoiceField()
     title = forms.CharField(label=_("抽查任务名称"), max_length=200)
+    matter = forms.CharField(
+        label=_("抽查事项"),
+        max_length=200,
+        required=False,
+        help_text=_("随机抽查事项清单中的检查事项，如：食品经营者监督检查"),
+    )
     industry = forms.CharField(
         label=_("行业"),
         max_length=200,

@@ -178,6 +178,7 @@ def draw_plan(
     field: SupervisionField,
     title: str,
     *,
+    matter: str = "",
     filters: dict[str, Any] | None = None,
     ratios: dict[str, float] | None = None,
     seed: int | None = None,
@@ -207,6 +208,7 @@ def draw_plan(
     plan = InspectionPlan.objects.create(
         number=_plan_number(user.department.code, timezone.localdate()),
         title=title.strip()[:200],
+        matter=matter.strip()[:200],
         field=field,
         department_id=user.department_id,
         filters=filters,

@@ -158,6 +158,9 @@ class InspectionPlan(models.Model):
 
     number = models.CharField(_("抽查计划编号"), max_length=40, unique=True)
     title = models.CharField(_("抽查任务名称"), max_length=200)
+    matter = models.CharField(
+        _("抽查事项"), max_length=200, blank=True, help_text=_("随机抽查事项清单中的检查事项")
+    )
     field = models.ForeignKey(
         SupervisionField, verbose_name=_("监管领域"), on_delete=models.PROTECT, related_name="plans"
     )

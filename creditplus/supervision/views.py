@@ -270,6 +270,7 @@ def plan_new(request: HttpRequest) -> HttpResponse:
                     user,
                     data["field"],
                     data["title"],
+                    matter=data["matter"],
                     filters=form.filters(),
                     ratios=form.ratios(),
                     seed=data["seed"],

@@ -176,3 +176,32 @@ def test_the_maintenance_command_runs(reference):
     out = StringIO()
     call_command("supervision_maintain", stdout=out)
     assert "信用修复承诺" in out.getvalue()
+
+
+def test_an_approved_restorations_commitment_is_tracked_for_verification(
+    serious_penalty, officer, enterprise
+):
+    from creditplus.lists import restorations
+    from tests.lists.test_lifecycle import evidence
+
+    event = CreditEvent.objects.get(record=serious_penalty)
+    CreditEvent.objects.filter(pk=event.pk).update(
+        restoration_from=timezone.localdate() - timedelta(days=1)
+    )
+    restoration = restorations.apply_restoration(
+        enterprise,
+        event=event,
+        statement="已整改并履行",
+        commitment_signed=True,
+        files=[evidence()],
+    )
+    restorations.accept_restoration(restoration, officer, accept=True)
+    assert services.track_restoration_commitments() == 0  # not approved yet
+    restorations.decide_restoration(restoration, officer, approve=True, note="同意")
+    assert services.track_restoration_commitments() == 1
+    assert services.track_restoration_commitments() == 0  # once per restoration
+    commitment = Commitment.objects.get(restoration=restoration)
+    assert commitment.template.code == "XYXF"
+    assert commitment.department == restoration.department
+    assert commitment.status == CommitmentStatus.SIGNED
+    assert commitment.verify_due > commitment.signed_on

@@ -147,12 +147,19 @@ def test_the_inspection_api(district):
     _, inspectors, officer = district
     created = client_for(officer).post(
         "/api/v1/inspections/plans",
-        {"field": "SCJG", "title": "接口抽查", "ratios": {"B": 0.1}, "seed": 7},
+        {
+            "field": "SCJG",
+            "title": "接口抽查",
+            "matter": "食品经营者监督检查",
+            "ratios": {"B": 0.1},
+            "seed": 7,
+        },
         content_type="application/json",
     )
     assert created.status_code == 201, created.content
     plan = created.json()
     assert plan["seed"] == "7" and len(plan["inspections"]) == 6
+    assert plan["matter"] == "食品经营者监督检查"
     mine = client_for(inspectors[0]).get("/api/v1/inspections?pending=true").json()
     assert mine and all("检查员0" in i["inspectors"] for i in mine)
     target = mine[0]
