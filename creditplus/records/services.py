@@ -16,13 +16,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from creditplus.accounts import audit
+from creditplus.accounts.models import Department
 from creditplus.accounts.permissions import restrict
 from creditplus.bulk import insert_frame
-from creditplus.catalog.models import CodeTable
+from creditplus.catalog.models import CatalogItem, CodeTable
 from creditplus.errors import DomainError
 from creditplus.records import consumers
-from creditplus.records.choices import BatchStatus, EventStatus, RecordStatus
-from creditplus.records.ingest import behavior_events, record_values
+from creditplus.records.choices import BatchSource, BatchStatus, EventStatus, RecordStatus
+from creditplus.records.ingest import IngestOptions, behavior_events, ingest_rows, record_values
 from creditplus.records.models import CreditEvent, CreditRecord, IngestBatch, RowError
 from creditplus.records.validation import ROW, RowValidator
 from creditplus.subjects.pii import unseal
@@ -280,3 +281,40 @@ def quality_figures(batches: QuerySet[IngestBatch]) -> dict[str, Any]:
             per_source.values(), key=lambda s: (-s["submitted"], s["department"], s["item"])
         ),
     }
+
+
+def collect_row(
+    item_code: str,
+    department: Department,
+    row: dict[str, Any],
+    *,
+    external_id: str,
+    actor: str,
+    today: date | None = None,
+) -> CreditRecord:
+    """Submit one row that a platform workflow produced (a commitment's verification, an
+    inspection result) through the normal ingest path — validated, versioned, classified by
+    the behavior list, read by the event consumers — and return its current record. The
+    ``external_id`` makes a retry after a crash return the same batch instead of a duplicate.
+    A rejected row raises :class:`DomainError` with the validation message."""
+    item = CatalogItem.objects.get(code=item_code)
+    batch = ingest_rows(
+        [row],
+        IngestOptions(
+            item=item,
+            department=department,
+            source=BatchSource.API,
+            external_id=external_id,
+            actor=actor,
+            today=today,
+        ),
+    )
+    if batch.rejected or batch.status != BatchStatus.DONE:
+        error = batch.errors.first()
+        raise DomainError(
+            "record_rejected",
+            _("%(item)s 未能归集：%(m)s")
+            % {"item": item.name, "m": error.message if error else batch.error_message},
+        )
+    key = "|".join(str(row.get(code) or "") for code in item.spec.natural_key)
+    return CreditRecord.objects.current().get(item=item, natural_key=key)

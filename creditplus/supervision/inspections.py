@@ -25,13 +25,11 @@ from creditplus.accounts.models import User
 from creditplus.accounts.permissions import require_perm, restrict
 from creditplus.accounts.services import notify
 from creditplus.catalog.choices import SubjectKind
-from creditplus.catalog.models import CatalogItem
 from creditplus.errors import DomainError, Forbidden
 from creditplus.evaluation.services import current_grades
 from creditplus.lists.models import ListEntry
-from creditplus.records.choices import BatchSource
-from creditplus.records.ingest import IngestOptions, ingest_rows
 from creditplus.records.models import CreditRecord
+from creditplus.records.services import collect_row
 from creditplus.subjects.models import Subject
 from creditplus.supervision.choices import PROBLEM_RESULTS, InspectionResult, PlanStatus
 from creditplus.supervision.models import (
@@ -353,26 +351,13 @@ def _collect(inspection: Inspection, user: Any, today: date) -> CreditRecord:
         "SJCC_JCJGMC": department.name,
         "SJCC_JCJGDM": department.uscc,
     }
-    item = CatalogItem.objects.get(code="SJCC")
-    batch = ingest_rows(
-        [row],
-        IngestOptions(
-            item=item,
-            department=department,
-            source=BatchSource.API,
-            external_id=f"{plan.number}-{inspection.pk}",
-            actor=user.username,
-            today=today,
-        ),
-    )
-    if batch.rejected or batch.status != "done":
-        error = batch.errors.first()
-        raise DomainError(
-            "inspection_record_rejected",
-            _("检查结果未能归集：%(m)s") % {"m": error.message if error else batch.error_message},
-        )
-    return CreditRecord.objects.current().get(
-        item=item, natural_key__startswith=plan.number, subject=subject
+    return collect_row(
+        "SJCC",
+        department,
+        row,
+        external_id=f"{plan.number}-{inspection.pk}",
+        actor=user.username,
+        today=today,
     )
 
 

@@ -17,15 +17,14 @@ from creditplus.accounts.permissions import require_perm, restrict
 from creditplus.accounts.services import notify, read_reference
 from creditplus.catalog.calendar import add_months
 from creditplus.catalog.choices import XDR_LB_KIND, SubjectKind
-from creditplus.catalog.models import CatalogItem, Matter
+from creditplus.catalog.models import Matter
 from creditplus.catalog.services import load_summary, upsert_reference
 from creditplus.errors import DomainError, Forbidden
 from creditplus.evaluation.services import current_grades
 from creditplus.lists.choices import RestorationStatus
 from creditplus.lists.models import ListEntry, Restoration
-from creditplus.records.choices import BatchSource
-from creditplus.records.ingest import IngestOptions, ingest_rows
 from creditplus.records.models import CreditRecord
+from creditplus.records.services import collect_row
 from creditplus.subjects.models import Subject
 from creditplus.supervision.choices import Channel, CommitmentStatus, Lane, Outcome
 from creditplus.supervision.models import Commitment, CommitmentTemplate, SupervisionField
@@ -336,25 +335,14 @@ def _collect(commitment: Commitment, user: Any, today: date) -> CreditRecord:
         "CNWY_SLDWDM": department.uscc,
         "CNWY_GKLX": "可向社会公开" if commitment.published else "不可公开",
     }
-    item = CatalogItem.objects.get(code="CNWY")
-    batch = ingest_rows(
-        [row],
-        IngestOptions(
-            item=item,
-            department=department,
-            source=BatchSource.API,
-            external_id=f"CN{commitment.number}",
-            actor=user.username,
-            today=today,
-        ),
+    return collect_row(
+        "CNWY",
+        department,
+        row,
+        external_id=f"CN{commitment.number}",
+        actor=user.username,
+        today=today,
     )
-    if batch.rejected or batch.status != "done":
-        error = batch.errors.first()
-        raise DomainError(
-            "commitment_record_rejected",
-            _("履行信息未能归集：%(m)s") % {"m": error.message if error else batch.error_message},
-        )
-    return CreditRecord.objects.current().get(item=item, natural_key__startswith=commitment.number)
 
 
 def remind_overdue_commitments(today: date | None = None) -> int:
