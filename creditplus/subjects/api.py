@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema
 from creditplus.catalog.choices import Disclosure
 from creditplus.errors import NotFound
 from creditplus.records.models import CreditRecord
-from creditplus.subjects.queries import public_subjects, search_public
+from creditplus.subjects.queries import public_subjects, search_page
 
 router = Router(tags=["信用主体"])
 
@@ -40,18 +40,12 @@ class SearchIn(Schema):
 
 @router.get("/subjects", response=SubjectPage, auth=None, summary="查询信用主体（公开）")
 def search(request: HttpRequest, params: Query[SearchIn]) -> dict:
-    qs = search_public(params.q)
-    start = (params.page - 1) * params.page_size
-    results = list(
-        qs.only("uscc", "name", "kind", "legal_rep_name", "status")[
-            start : start + params.page_size
-        ]
-    )
+    found = search_page(params.q, params.page, params.page_size)
     return {
-        "count": qs.count(),
+        "count": found.count,
         "page": params.page,
         "page_size": params.page_size,
-        "results": results,
+        "results": found.results,
     }
 
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Length
 from django.utils.translation import gettext_lazy as _
 
 from creditplus.catalog.choices import SubjectKind
@@ -62,6 +64,20 @@ class Subject(models.Model):
             models.CheckConstraint(
                 condition=models.Q(uscc__isnull=False) | models.Q(id_hash__isnull=False),
                 name="subject_has_identifier",
+            )
+        ]
+        indexes = [
+            # Public name search (creditplus.subjects.queries): the organisations' names in
+            # result order (shorter names first), kind included so that counting and paging
+            # through a common fragment read this index only, never the subject rows. The
+            # trigram indexes of names are made by migration 0002 (vendor-specific SQL).
+            models.Index(
+                Length("name"),
+                F("name"),
+                F("id"),
+                F("kind"),
+                name="subjects_public_name_order",
+                condition=~models.Q(kind=SubjectKind.PERSON),
             )
         ]
 
