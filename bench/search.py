@@ -42,6 +42,7 @@ import json
 import os
 import random
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -597,6 +598,8 @@ def main() -> None:
         elif db == "sqlite" and not args.keep:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
+        if args.work is None and not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
 
     print()
     lat = r["latency"]
