@@ -21,9 +21,8 @@ from django.utils.translation import gettext_lazy
 from creditplus.errors import NotFound
 from creditplus.evaluation import services
 from creditplus.evaluation.models import EvaluationModel, Score
-from creditplus.lists.choices import EntryStatus, ListKind
+from creditplus.lists.choices import STEP_LABELS, EntryStatus, ListKind
 from creditplus.lists.models import ListEntry, ListTransition
-from creditplus.lists.views import STEP_LABELS
 from creditplus.records.choices import EventStatus
 from creditplus.records.models import CreditEvent, CreditRecord
 from creditplus.subjects.identifiers import check_uscc

@@ -63,3 +63,18 @@ class RestorationStatus(models.TextChoices):
 
 
 RESTORATION_OPEN = (RestorationStatus.SUBMITTED, RestorationStatus.ACCEPTED)
+
+
+# The timeline's steps as the services name them (ListTransition.action).
+STEP_LABELS = {
+    "propose": _("提议"),
+    "import": _("名单推送"),
+    "notice": _("告知"),
+    "include": _("认定列入"),
+    "reject": _("不予认定"),
+    "publish": _("公示"),
+    "remove": _("移出"),
+    "objection": _("异议申请"),
+    "objection_answer": _("异议答复"),
+    "restoration": _("信用修复"),
+}

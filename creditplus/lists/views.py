@@ -28,6 +28,7 @@ from creditplus.lists import restorations as restoration_services
 from creditplus.lists import services
 from creditplus.lists.choices import (
     MEMBER_STATUSES,
+    STEP_LABELS,
     EndReason,
     EntryStatus,
     ObjectionStatus,
@@ -50,20 +51,6 @@ from creditplus.lists.forms import (
 from creditplus.lists.models import Attachment, Deadline, ListEntry, ListType
 from creditplus.pages import audited_page, csv_response, page_of, querystring
 from creditplus.subjects.pii import decrypt
-
-# The timeline's steps as the services name them (ListTransition.action).
-STEP_LABELS = {
-    "propose": gettext_lazy("提议"),
-    "import": gettext_lazy("名单推送"),
-    "notice": gettext_lazy("告知"),
-    "include": gettext_lazy("认定列入"),
-    "reject": gettext_lazy("不予认定"),
-    "publish": gettext_lazy("公示"),
-    "remove": gettext_lazy("移出"),
-    "objection": gettext_lazy("异议申请"),
-    "objection_answer": gettext_lazy("异议答复"),
-    "restoration": gettext_lazy("信用修复"),
-}
 
 # Time limits printed on the restoration notice, in the order of the procedure.
 NOTICE_DEADLINES = (
