@@ -51,6 +51,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from _common import percentile, pg_conninfo, reset_postgres
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -633,9 +635,9 @@ def run_load(
         "concurrency": args.clients * args.client_threads,
         "checks": len(ok),
         "checks_per_second": round(len(ok) / seconds, 1),
-        "p50_ms": round(_pct(lat, 50), 2),
-        "p95_ms": round(_pct(lat, 95), 2),
-        "p99_ms": round(_pct(lat, 99), 2),
+        "p50_ms": round(percentile(lat, 50), 2),
+        "p95_ms": round(percentile(lat, 95), 2),
+        "p99_ms": round(percentile(lat, 99), 2),
         "max_ms": round(lat[-1], 2) if lat else 0.0,
         "errors": len(window) - len(ok),
         "error_statuses": statuses,
@@ -655,13 +657,6 @@ def background_cores(seconds: float = 2.0) -> float:
     time.sleep(seconds)
     b = cpu_snapshot(-1)
     return round((b["machine_busy"] - a["machine_busy"]) / (b["wall"] - a["wall"]), 2)
-
-
-def _pct(sorted_values: list[float], p: float) -> float:
-    if not sorted_values:
-        return 0.0
-    k = max(0, min(len(sorted_values) - 1, -(-len(sorted_values) * p // 100) - 1))
-    return sorted_values[int(k)]
 
 
 def _proc_stat(pid: int) -> tuple[int, int, str] | None:
@@ -717,7 +712,7 @@ class PgSampler:
     def _run(self) -> None:
         import psycopg
 
-        with psycopg.connect(_pg_conninfo(self.url), autocommit=True) as conn:
+        with psycopg.connect(pg_conninfo(self.url), autocommit=True) as conn:
             pid = conn.info.backend_pid
             while not self._stop.wait(0.1):
                 rows = conn.execute(
@@ -1305,28 +1300,6 @@ def run_profile(
     return profile
 
 
-def _pg_conninfo(url: str, dbname: str | None = None) -> str:
-    import dj_database_url
-
-    cfg = dj_database_url.parse(url)
-    info = (
-        f"host={cfg['HOST']} port={cfg['PORT']} user={cfg['USER']} dbname={dbname or cfg['NAME']}"
-    )
-    if cfg.get("PASSWORD"):
-        info += f" password={cfg['PASSWORD']}"
-    return info
-
-
-def _reset_postgres(url: str) -> None:
-    import dj_database_url
-    import psycopg
-
-    name = dj_database_url.parse(url)["NAME"]
-    with psycopg.connect(_pg_conninfo(url, "postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -1393,7 +1366,7 @@ def main() -> None:
             target = (
                 url.rsplit("/", 1)[0] + "/" + url.rsplit("/", 1)[1].split("?")[0] + "_checks_bench"
             )
-            _reset_postgres(target)
+            reset_postgres(target)
         results.append(run_database(args, name, target, work))
 
     print()

@@ -71,6 +71,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from _common import pg_conninfo, reset_postgres
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -1011,7 +1013,7 @@ def _db_size_mib(name: str, url: str) -> int:
         )
     import psycopg
 
-    with psycopg.connect(_pg_conninfo(url)) as conn:
+    with psycopg.connect(pg_conninfo(url)) as conn:
         return round(
             conn.execute("SELECT pg_database_size(current_database())").fetchone()[0] / 2**20
         )
@@ -1065,7 +1067,7 @@ def run_database(args: argparse.Namespace, name: str, url: str, work: Path) -> d
     else:
         today = today or date.today().isoformat()
         plan = make_plan(work, args.seed, date.fromisoformat(today), args.plan_subjects)
-        _reset_postgres(url)
+        reset_postgres(url)
         print(f"== postgres: building {args.subjects:,} subjects", flush=True)
         t = time.monotonic()
         build = run_child(
@@ -1153,28 +1155,6 @@ def run_database(args: argparse.Namespace, name: str, url: str, work: Path) -> d
             "verified": ver["mismatches"] == 0 and ver["sample_found"] == ver["sample"],
         },
     }
-
-
-def _pg_conninfo(url: str, dbname: str | None = None) -> str:
-    import dj_database_url
-
-    cfg = dj_database_url.parse(url)
-    info = (
-        f"host={cfg['HOST']} port={cfg['PORT']} user={cfg['USER']} dbname={dbname or cfg['NAME']}"
-    )
-    if cfg.get("PASSWORD"):
-        info += f" password={cfg['PASSWORD']}"
-    return info
-
-
-def _reset_postgres(url: str) -> None:
-    import dj_database_url
-    import psycopg
-
-    name = dj_database_url.parse(url)["NAME"]
-    with psycopg.connect(_pg_conninfo(url, "postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def main() -> None:

@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import reset_postgres
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -155,7 +157,7 @@ def main() -> None:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{work / 'bench.sqlite3'}{suffix}").unlink(missing_ok=True)
         else:
-            _reset_postgres(target)
+            reset_postgres(target)
         env = {
             **os.environ,
             "DATABASE_URL": target,
@@ -206,19 +208,6 @@ def make_daily_batch(data: Path, daily: Path, rows: int) -> None:
     (daily / "manifest.json").write_text(
         json.dumps({"seed": -1, "subjects": 0, "files": files}), encoding="utf-8"
     )
-
-
-def _reset_postgres(url: str) -> None:
-    import dj_database_url
-    import psycopg
-
-    cfg = dj_database_url.parse(url)
-    admin = f"host={cfg['HOST']} port={cfg['PORT']} user={cfg['USER']} dbname=postgres"
-    if cfg.get("PASSWORD"):
-        admin += f" password={cfg['PASSWORD']}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{cfg["NAME"]}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
 
 
 if __name__ == "__main__":

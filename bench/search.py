@@ -51,6 +51,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from _common import drop_postgres, percentile, reset_postgres
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -64,13 +66,6 @@ FIXED = ["张江", "张江高", "张江高科", "公司", "有限公司", *NO_MA
 
 def _say(text: str) -> None:
     print(text, flush=True)
-
-
-def _pct(values: list[float], p: float) -> float:
-    """The p-th percentile (nearest rank) of ``values``."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
 
 
 CLASSES = [
@@ -89,45 +84,14 @@ CLASSES = [
 def _summary(samples: list[float]) -> dict[str, float]:
     return {
         "n": len(samples),
-        "p50_ms": round(_pct(samples, 50), 2),
-        "p95_ms": round(_pct(samples, 95), 2),
-        "p99_ms": round(_pct(samples, 99), 2),
+        "p50_ms": round(percentile(samples, 50), 2),
+        "p95_ms": round(percentile(samples, 95), 2),
+        "p99_ms": round(percentile(samples, 99), 2),
         "max_ms": round(max(samples), 2),
     }
 
 
 # --------------------------------------------------------------------------- database
-
-
-def _pg_conninfo(url: str, dbname: str | None = None) -> str:
-    import dj_database_url
-
-    cfg = dj_database_url.parse(url)
-    info = (
-        f"host={cfg['HOST']} port={cfg['PORT']} user={cfg['USER']} dbname={dbname or cfg['NAME']}"
-    )
-    if cfg.get("PASSWORD"):
-        info += f" password={cfg['PASSWORD']}"
-    return info
-
-
-def _reset_postgres(url: str) -> None:
-    import dj_database_url
-    import psycopg
-
-    name = dj_database_url.parse(url)["NAME"]
-    with psycopg.connect(_pg_conninfo(url, "postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def _drop_postgres(url: str) -> None:
-    import dj_database_url
-    import psycopg
-
-    name = dj_database_url.parse(url)["NAME"]
-    with psycopg.connect(_pg_conninfo(url, "postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _subject_frames(orgs: Any, persons: Any, stamp: str) -> tuple[Any, Any]:
@@ -577,7 +541,7 @@ def main() -> None:
         # Never the configured database itself: a sibling "<name>_search_bench".
         base, name = url.rsplit("/", 1)
         target = f"{base}/{name.split('?')[0]}_search_bench"
-        _reset_postgres(target)
+        reset_postgres(target)
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "creditplus.settings",
@@ -594,7 +558,7 @@ def main() -> None:
             from django.db import connections
 
             connections.close_all()
-            _drop_postgres(target)
+            drop_postgres(target)
         elif db == "sqlite" and not args.keep:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
