@@ -19,10 +19,11 @@ install: $(STAMP)
 
 # Runs the platform on the embedded SQLite default with demo data at 127.0.0.1:8000.
 demo: install
+	scripts/ensure-system-deps.sh fonts pango
 	scripts/demo.sh
 
 test: install
-	scripts/ensure-system-deps.sh postgres chromium fonts
+	scripts/ensure-system-deps.sh postgres chromium fonts pango
 	scripts/test.sh
 
 # Regenerate the English translation catalogue after changing UI text.

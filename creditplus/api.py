@@ -72,7 +72,10 @@ def _error(
 
 @api.exception_handler(DomainError)
 def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    return _error(request, exc.status, exc.code, str(exc.message), exc.field)
+    response = _error(request, exc.status, exc.code, str(exc.message), exc.field)
+    if retry_after := getattr(exc, "retry_after", None):
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @api.exception_handler(ValidationError)
@@ -120,7 +123,9 @@ def register_routers() -> None:
     from creditplus.catalog.api import router as catalog_router
     from creditplus.evaluation.api import router as evaluation_router
     from creditplus.lists.api import router as lists_router
+    from creditplus.opendata.api import router as opendata_router
     from creditplus.records.api import router as records_router
+    from creditplus.reports.api import router as reports_router
     from creditplus.sanctions.api import router as sanctions_router
     from creditplus.subjects.api import router as subjects_router
     from creditplus.supervision.api import router as supervision_router
@@ -133,6 +138,8 @@ def register_routers() -> None:
     api.add_router("/", evaluation_router)
     api.add_router("/", sanctions_router)
     api.add_router("/", supervision_router)
+    api.add_router("/", opendata_router)
+    api.add_router("/", reports_router)
 
 
 register_routers()

@@ -61,6 +61,9 @@ INSTALLED_APPS = [
     "creditplus.evaluation",
     "creditplus.sanctions",
     "creditplus.supervision",
+    "creditplus.opendata",
+    "creditplus.reports",
+    "creditplus.cockpit",
     "creditplus.portal",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -172,6 +175,23 @@ SQLITE_INGEST_CACHE_MB = env_int("CREDITPLUS_SQLITE_INGEST_CACHE_MB", 256, minim
 API_PAGE_SIZE_MAX = env_int("CREDITPLUS_API_PAGE_SIZE_MAX", 100, minimum=10)
 # Alerts a department receives one by one per day; the rest go into the daily digest.
 CREDITPLUS_ALERTS_PER_DAY = env_int("CREDITPLUS_ALERTS_PER_DAY", 20, minimum=1)
+# Open data: the latest publications whose full files are kept (deltas are kept for good).
+CREDITPLUS_OPENDATA_KEEP_FULL = env_int("CREDITPLUS_OPENDATA_KEEP_FULL", 7, minimum=2)
+# Credit reports: whether enterprise reports state the evaluation grade, and the public
+# address printed on them for verification (default: the address the request came in on).
+CREDITPLUS_REPORT_SHOWS_GRADE = env_bool("CREDITPLUS_REPORT_SHOWS_GRADE", True)
+CREDITPLUS_SITE_URL = env_str("CREDITPLUS_SITE_URL", "")
+# Anti-scraping: requests per client and minute on the public search and subject pages (and
+# their API routes). Counters live in the default cache, which is per process: when several
+# processes serve the site, configure a shared cache (e.g. Redis) in CACHES.
+CREDITPLUS_RATE_LIMITS = {
+    "search": env_int("CREDITPLUS_RATE_SEARCH_PER_MINUTE", 60, minimum=1),
+    "subject": env_int("CREDITPLUS_RATE_SUBJECT_PER_MINUTE", 120, minimum=1),
+}
+# Reverse proxies whose X-Forwarded-For names the client (comma-separated addresses).
+CREDITPLUS_TRUSTED_PROXIES = [
+    a.strip() for a in env_str("CREDITPLUS_TRUSTED_PROXIES", "").split(",") if a.strip()
+]
 
 LOGGING = {
     "version": 1,

@@ -10,6 +10,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     *i18n_patterns(
         path("admin/", admin.site.urls),
+        # Before accounts: its exact "" route shows the credit office's cockpit at /backoffice/.
+        path("backoffice/", include("creditplus.cockpit.urls")),
         path("backoffice/", include("creditplus.accounts.urls")),
         path("backoffice/records/", include("creditplus.records.urls")),
         path("backoffice/subjects/", include("creditplus.subjects.urls")),
@@ -17,6 +19,10 @@ urlpatterns = [
         path("backoffice/evaluation/", include("creditplus.evaluation.urls")),
         path("backoffice/sanctions/", include("creditplus.sanctions.urls")),
         path("backoffice/supervision/", include("creditplus.supervision.urls")),
+        path("backoffice/reports/", include("creditplus.reports.urls")),
+        # Before the portal: /verify and the enterprise area's /my/report/ pages.
+        path("", include("creditplus.reports.portal_urls")),
+        path("opendata/", include("creditplus.opendata.urls")),
         path("", include("creditplus.portal.urls")),
         prefix_default_language=False,
     ),

@@ -18,5 +18,7 @@ addr="${CREDITPLUS_DEMO_ADDR:-127.0.0.1:8000}"
 "$bin/creditplus" evaluate --all
 "$bin/creditplus" evaluate --all --model CPE-2027-DRAFT
 "$bin/creditplus" supervision_demo
+# Open data files of today (bulk downloads and deltas under /opendata/).
+"$bin/creditplus" opendata_publish
 echo "信用浦东（演示）: http://$addr/   工作台: http://$addr/backoffice/   English: http://$addr/en/"
 exec "$bin/creditplus" runserver --noreload "$addr"

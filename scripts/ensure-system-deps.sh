@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian/Ubuntu packages creditplus needs, or say exactly what to run.
-# Usage: scripts/ensure-system-deps.sh [postgres] [chromium] [fonts] [gettext]
+# Usage: scripts/ensure-system-deps.sh [postgres] [chromium] [fonts] [pango] [gettext]
 set -euo pipefail
 
 missing=()
@@ -20,6 +20,10 @@ for need in "$@"; do
       ;;
     fonts)
       if ! fc-list :lang=zh 2>/dev/null | grep -qi 'noto'; then missing+=(fonts-noto-cjk fontconfig); fi
+      ;;
+    pango)
+      # Pango renders the PDF credit reports (WeasyPrint).
+      ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
       ;;
     gettext)
       command -v msgfmt >/dev/null || missing+=(gettext)

@@ -51,6 +51,20 @@ def fast_password_hashing():
     hashers.get_hashers_by_algorithm.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def fresh_request_state():
+    """Each test starts with empty rate-limit counters (tests run many searches from one
+    address; the rate-limit tests set their own low limits) and leaves the default language
+    active (a request to an /en/ page activates English for the rest of its thread)."""
+    from django.conf import settings as django_settings
+    from django.core.cache import cache
+    from django.utils import translation
+
+    cache.clear()
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def reference(db):
     """The reference data (26 departments, role groups…): loaded once per test database by
@@ -101,10 +115,16 @@ def client_for(user) -> Client:
 
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory):
-    """A running creditplus server on its own database (see tests/server.py)."""
+    """A running creditplus server on its own database (see tests/server.py). Its rate limits
+    are high: the browser tests share it and must never be refused (the rate-limit test starts
+    its own server with low limits)."""
     from tests.server import app_server as start
 
-    with start(tmp_path_factory.mktemp("server")) as server:
+    high_limits = {
+        "CREDITPLUS_RATE_SEARCH_PER_MINUTE": "10000",
+        "CREDITPLUS_RATE_SUBJECT_PER_MINUTE": "10000",
+    }
+    with start(tmp_path_factory.mktemp("server"), high_limits) as server:
         yield server
 
 

@@ -70,11 +70,17 @@ def throwaway_database(tmp: Path) -> Iterator[str]:
 
 
 @contextmanager
-def app_server(tmp: Path) -> Iterator[AppServer]:
-    """Migrate a fresh database, load reference data, and serve it until the block ends."""
+def app_server(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterator[AppServer]:
+    """Migrate a fresh database, load reference data, and serve it until the block ends.
+    ``extra_env`` adds settings of this server only (e.g. its rate limits)."""
     with throwaway_database(tmp) as database_url:
         port = _free_port()
-        env = {**os.environ, "DATABASE_URL": database_url, "CREDITPLUS_VAR_DIR": str(tmp)}
+        env = {
+            **os.environ,
+            **(extra_env or {}),
+            "DATABASE_URL": database_url,
+            "CREDITPLUS_VAR_DIR": str(tmp),
+        }
         server = AppServer(f"http://127.0.0.1:{port}", env)
         server.manage("migrate", "--noinput", "-v0")
         server.manage("load_reference")

@@ -115,3 +115,89 @@ class CommitmentSignForm(forms.Form):
         label=_("本人已阅读并承诺"),
         error_messages={"required": _("请阅读承诺内容和违诺责任，并勾选“本人已阅读并承诺”")},
     )
+
+
+# --------------------------------------------------------------------------- public pages
+
+SEARCH_MIN_LENGTH = 2
+
+
+class SubjectSearchForm(forms.Form):
+    """信用查询: a subject's name (two characters or more) or its unified social credit code."""
+
+    q = forms.CharField(
+        label=_("企业名称或统一社会信用代码"),
+        max_length=100,
+        required=False,
+        strip=True,
+        error_messages={"max_length": _("查询内容不能超过 %(limit_value)d 个字符")},
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": _("如：张江高科，或 18 位统一社会信用代码"),
+                "autocomplete": "off",
+            }
+        ),
+    )
+
+    def clean_q(self) -> str:
+        q = self.cleaned_data["q"]
+        if q and len(q) < SEARCH_MIN_LENGTH:
+            raise ValidationError(
+                _("请至少输入 %(n)d 个字符。") % {"n": SEARCH_MIN_LENGTH}, code="too_short"
+            )
+        return q
+
+
+class DualFilterForm(forms.Form):
+    """双公示 filters: providing department, category (from the item's code table) and the
+    decision-date range. Every field is optional; bad input becomes a message on the form."""
+
+    department = forms.ModelChoiceField(
+        label=_("部门"),
+        queryset=None,
+        to_field_name="code",
+        required=False,
+        empty_label=_("全部部门"),
+        error_messages={"invalid_choice": _("请从列表中选择部门")},
+    )
+    category = forms.ChoiceField(
+        label=_("类别"),
+        required=False,
+        error_messages={"invalid_choice": _("请从列表中选择类别")},
+    )
+    decided_from = forms.DateField(
+        label=_("决定日期自"),
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": _("请输入有效的日期，如 2025-06-01")},
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    decided_to = forms.DateField(
+        label=_("决定日期至"),
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": _("请输入有效的日期，如 2025-06-01")},
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        departments: Any,
+        categories: list[tuple[str, str]],
+        category_label: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = departments
+        self.fields["category"].choices = [("", _("全部类别")), *categories]
+        if category_label:
+            self.fields["category"].label = category_label
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("decided_from"), data.get("decided_to")
+        if start and end and start > end:
+            self.add_error("decided_to", _("结束日期不能早于开始日期"))
+        return data

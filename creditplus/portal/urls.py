@@ -6,6 +6,10 @@ app_name = "portal"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("search", views.search, name="search"),
+    path("subjects/<str:code>/", views.subject, name="subject"),
+    path("publicity/licenses/", views.licenses, name="licenses"),
+    path("publicity/penalties/", views.penalties, name="penalties"),
     path("lists/", views.lists, name="lists"),
     path("lists/<str:code>/", views.list_detail, name="list_detail"),
     path("commitments/", views.commitments, name="commitments"),

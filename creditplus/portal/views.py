@@ -4,14 +4,18 @@ from typing import TypeVar
 
 from django.core.paginator import Paginator
 from django.db.models import Count, Model, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from creditplus.accounts.models import Department
 from creditplus.catalog.choices import SubjectKind
 from creditplus.lists.models import ListEntry, ListType
 from creditplus.lists.objections import open_objection_targets
-from creditplus.portal.forms import ListSearchForm
+from creditplus.pages import page_of, querystring
+from creditplus.portal import public
+from creditplus.portal.forms import DualFilterForm, ListSearchForm, SubjectSearchForm
+from creditplus.ratelimit import rate_limited
+from creditplus.records import disclosure
+from creditplus.records.models import CreditRecord
 from creditplus.supervision import inspections as supervision_inspections
 from creditplus.supervision import services as supervision
 
@@ -19,9 +23,110 @@ M = TypeVar("M", bound=Model)
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """The public home page of 信用浦东 (no login)."""
-    departments = Department.objects.filter(is_active=True).only("name", "code")
-    return render(request, "portal/home.html", {"departments": departments})
+    """The public home page of 信用浦东 (no login): search box, the latest 双公示 items, list
+    publications and commitments, and the platform's statistics (cached)."""
+    stats = public.home_statistics()
+    return render(
+        request,
+        "portal/home.html",
+        {
+            "form": SubjectSearchForm(),
+            "stats": stats,
+            "chart": public.home_chart(stats),
+            "licenses": public.describe_records(public.latest_dual(disclosure.LICENSE)),
+            "penalties": public.describe_records(public.latest_dual(disclosure.PENALTY)),
+            "publications": public.latest_publications(),
+            "commitments": public.latest_commitments(),
+        },
+    )
+
+
+@rate_limited("search")
+def search(request: HttpRequest) -> HttpResponse:
+    """信用查询: public subjects by part of the name (two characters or more) or by exact
+    unified social credit code, 20 a page."""
+    form = SubjectSearchForm(request.GET or None)
+    q = form.cleaned_data["q"] if form.is_valid() else ""
+    page = public.search_subjects(q, public.page_number(request.GET.get("page"))) if q else None
+    return render(
+        request,
+        "portal/search.html",
+        {"form": form, "q": q, "page_obj": page, "querystring_base": querystring(request)},
+    )
+
+
+@rate_limited("subject")
+def subject(request: HttpRequest, code: str) -> HttpResponse:
+    """A subject's public credit information (organisations and individual businesses only;
+    natural persons have no public page). ``?item=CODE`` lists all records of one item."""
+    found = public.public_subject(code)
+    if found is None:
+        raise Http404
+    item_code = request.GET.get("item", "")
+    if item_code:
+        item_records = public.subject_item_records(found, item_code)
+        if item_records is None:
+            raise Http404
+        item, records = item_records
+        page = page_of(request, records, public.PAGE_SIZE)
+        return render(
+            request,
+            "portal/subject_item.html",
+            {
+                "subject": found,
+                "item": item,
+                "page_obj": page,
+                "records": public.describe_records(list(page.object_list), with_actions=True),
+                "querystring_base": querystring(request),
+            },
+        )
+    return render(request, "portal/subject.html", {"page": public.subject_page(found)})
+
+
+def _dual(request: HttpRequest, item_code: str) -> HttpResponse:
+    """双公示: the public licenses or penalties, filtered, newest first, 20 a page."""
+    item = public.dual_item(item_code)
+    if item is None:
+        raise Http404
+    form = DualFilterForm(
+        request.GET or None,
+        departments=public.active_departments(),
+        categories=public.dual_categories(item),
+        category_label=public.category_label(item),
+    )
+    records: QuerySet[CreditRecord] = CreditRecord.objects.none()
+    if not form.is_bound or form.is_valid():
+        data = form.cleaned_data if form.is_bound else {}
+        records = disclosure.dual_records(
+            item_code,
+            department=data.get("department"),
+            category=data.get("category") or "",
+            decided_from=data.get("decided_from"),
+            decided_to=data.get("decided_to"),
+        )
+    page = public.dual_page(records, request.GET.get("page"))
+    return render(
+        request,
+        "portal/dual.html",
+        {
+            "item": item,
+            "is_penalty": item_code == disclosure.PENALTY,
+            "form": form,
+            "page_obj": page,
+            "records": public.describe_records(list(page.object_list)),
+            "querystring_base": querystring(request),
+        },
+    )
+
+
+def licenses(request: HttpRequest) -> HttpResponse:
+    """行政许可公示."""
+    return _dual(request, disclosure.LICENSE)
+
+
+def penalties(request: HttpRequest) -> HttpResponse:
+    """行政处罚公示."""
+    return _dual(request, disclosure.PENALTY)
 
 
 def public_list_types() -> QuerySet[ListType]:

@@ -7,6 +7,7 @@ from django.db.models import Count
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
+from creditplus import ratelimit
 from creditplus.catalog.choices import Disclosure
 from creditplus.errors import NotFound
 from creditplus.records.models import CreditRecord
@@ -40,6 +41,7 @@ class SearchIn(Schema):
 
 @router.get("/subjects", response=SubjectPage, auth=None, summary="查询信用主体（公开）")
 def search(request: HttpRequest, params: Query[SearchIn]) -> dict:
+    ratelimit.check(request, "search")
     found = search_page(params.q, params.page, params.page_size)
     return {
         "count": found.count,
@@ -66,6 +68,7 @@ class SubjectDetailOut(SubjectOut):
 
 @router.get("/subjects/{code}", response=SubjectDetailOut, auth=None, summary="信用主体的公开信息")
 def detail(request: HttpRequest, code: str) -> dict:
+    ratelimit.check(request, "subject")
     subject = public_subjects().filter(uscc=code.strip().upper()).first()
     if subject is None:
         raise NotFound()

@@ -41,6 +41,12 @@ PUBLIC_URLS = [
     "/en/backoffice/login/",
     "/commitments/",
     "/inspections/",
+    "/search",
+    "/search?q=%E6%B5%A6%E4%B8%9C",
+    "/en/search?q=x",
+    "/publicity/licenses/",
+    "/publicity/penalties/",
+    "/en/publicity/penalties/?decided_from=bad",
 ]
 
 

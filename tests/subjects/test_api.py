@@ -60,3 +60,60 @@ def test_subject_public_view_counts_its_records(subjects):
 def test_a_too_short_query_is_refused_with_the_error_shape(subjects):
     response = Client().get("/api/v1/subjects", {"q": "上"})
     assert response.status_code == 422 and response.json()["field"] == "q"
+
+
+def test_search_is_rate_limited_per_client(subjects, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.CREDITPLUS_RATE_LIMITS = {"search": 3, "subject": 3}
+    client = Client(REMOTE_ADDR="203.0.113.7")
+    for _ in range(3):
+        assert client.get("/api/v1/subjects", {"q": "测试"}).status_code == 200
+    refused = client.get("/api/v1/subjects", {"q": "测试"})
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "rate_limited"
+    assert "访问过于频繁" in refused.json()["message"]
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    # Another client still gets answers; the limit is per client.
+    other = Client(REMOTE_ADDR="203.0.113.8")
+    assert other.get("/api/v1/subjects", {"q": "测试"}).status_code == 200
+    cache.clear()
+
+
+def test_rate_limit_follows_forwarded_for_only_from_trusted_proxies(subjects, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.CREDITPLUS_RATE_LIMITS = {"search": 1, "subject": 1}
+    settings.CREDITPLUS_TRUSTED_PROXIES = ["10.0.0.1"]
+    proxy = Client(REMOTE_ADDR="10.0.0.1")
+    assert (
+        proxy.get(
+            "/api/v1/subjects", {"q": "测试"}, HTTP_X_FORWARDED_FOR="198.51.100.1"
+        ).status_code
+        == 200
+    )
+    assert (
+        proxy.get(
+            "/api/v1/subjects", {"q": "测试"}, HTTP_X_FORWARDED_FOR="198.51.100.2"
+        ).status_code
+        == 200
+    )
+    assert (
+        proxy.get(
+            "/api/v1/subjects", {"q": "测试"}, HTTP_X_FORWARDED_FOR="198.51.100.1"
+        ).status_code
+        == 429
+    )
+    # An untrusted sender cannot escape its limit by forging the header.
+    direct = Client(REMOTE_ADDR="198.51.100.9")
+    assert (
+        direct.get("/api/v1/subjects", {"q": "测试"}, HTTP_X_FORWARDED_FOR="1.1.1.1").status_code
+        == 200
+    )
+    assert (
+        direct.get("/api/v1/subjects", {"q": "测试"}, HTTP_X_FORWARDED_FOR="1.1.1.2").status_code
+        == 429
+    )
+    cache.clear()

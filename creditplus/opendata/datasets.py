@@ -1,0 +1,240 @@
+"""The open datasets (开放数据集): what each holds, its columns, and how its rows are read.
+
+Every row is read through the disclosure rules of the portal — ``dual_records`` and
+``public_values`` for the 双公示 records, ``ListEntry.objects.public()`` for the lists — so
+the files can never show more than the website. A dataset's rows come out as a Polars frame
+of text columns: ``key`` (stable across days and versions), ``digest`` (of the public
+content, to detect changes), then one column per public field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import polars as pl
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from creditplus.catalog.choices import SubjectKind
+from creditplus.catalog.models import CatalogItem
+from creditplus.lists.choices import ListKind
+from creditplus.lists.models import ListEntry
+from creditplus.records.disclosure import (
+    LICENSE,
+    PENALTY,
+    dual_records,
+    public_fields,
+    public_values,
+)
+
+Progress = Callable[[str, int, int], None]
+
+# Rows are turned into a frame this many at a time, so that Python objects for at most one
+# chunk are alive at once (1 million records would otherwise take gigabytes).
+CHUNK = 50_000
+
+
+@dataclass(frozen=True)
+class Column:
+    code: str
+    label: str
+
+
+# The columns every file starts with; the delta files put CHANGE first.
+KEY = Column("key", "数据标识")
+FIRST_SEEN = Column("first_seen", "首次发布日期")
+LAST_CHANGED = Column("last_changed", "最近变更日期")
+CHANGE = Column("change", "变更类型")
+
+LIST_COLUMNS = (
+    Column("list_code", "名单编码"),
+    Column("list_name", "名单名称"),
+    Column("list_kind", "名单类别"),
+    Column("subject_name", "主体名称"),
+    Column("subject_kind", "主体类别"),
+    Column("subject_code", "统一社会信用代码"),
+    Column("department", "认定部门"),
+    Column("decision_no", "认定文书号"),
+    Column("decided_on", "认定日期"),
+    Column("published_on", "公示日期"),
+    Column("publish_until", "期满日期"),
+    Column("basis", "认定依据"),
+)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str  # file name stem and the key of the state rows
+    title: str | Promise
+    description: str | Promise
+    item_code: str = ""  # the catalog item of a 双公示 dataset
+
+    def columns(self) -> tuple[Column, ...]:
+        """The content columns, in file order (after key, first_seen, last_changed)."""
+        if self.item_code:
+            return record_columns(self.item_code)
+        return LIST_COLUMNS
+
+    def rows(self, today: date, progress: Progress | None = None) -> pl.DataFrame:
+        """The dataset's public rows on ``today``: key, digest and the content columns."""
+        if self.item_code:
+            return record_rows(self.item_code, today, progress)
+        return list_rows(progress)
+
+
+DATASETS = (
+    Dataset(
+        "licenses",
+        _("行政许可"),
+        _("各部门作出的行政许可决定，在有效期内公示；自然人的许可不公开。"),
+        LICENSE,
+    ),
+    Dataset(
+        "penalties",
+        _("行政处罚"),
+        _(
+            "各部门作出的行政处罚决定，在公示期内公示；轻微失信（不予公示）、已信用修复、"
+            "已撤销及自然人的处罚不公开。"
+        ),
+        PENALTY,
+    ),
+    Dataset(
+        "lists",
+        _("红黑名单"),
+        _(
+            "向社会公示的名单（守信激励、失信惩戒等）中正在公示的主体；自然人姓名已脱敏，"
+            "不公开其证件号码。"
+        ),
+    ),
+)
+
+
+class _Stored:
+    """The one attribute of a record that :func:`public_fields` reads with a given spec:
+    its values. Records are read as plain rows (no model instance per row) at this scale."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: dict[str, Any]):
+        self.values = values
+
+
+def record_columns(item_code: str) -> tuple[Column, ...]:
+    """The fields of the item that the disclosure rule shows, with their catalog labels:
+    asked of the rule itself, with a record whose every field is filled in."""
+    spec = CatalogItem.objects.get(code=item_code).spec
+    full = _Stored({f.code: "-" for f in spec.fields})
+    return tuple(Column(f.code, f.label) for f in public_fields(full, spec))  # type: ignore[arg-type]
+
+
+def digests(frame: pl.DataFrame, codes: list[str]) -> pl.Series:
+    """A short digest of each row's public content (``code=value`` of the filled-in fields,
+    in code order): the same whatever the Polars version or the catalog's field order."""
+    parts = [
+        pl.when(pl.col(c).is_not_null()).then(pl.lit(f"{c}=") + pl.col(c)) for c in sorted(codes)
+    ]
+    texts = frame.select(pl.concat_str(parts, separator="\x1f", ignore_nulls=True)).to_series()
+    return pl.Series(
+        "digest",
+        [hashlib.blake2b(t.encode(), digest_size=16).hexdigest() for t in texts],
+        dtype=pl.Utf8,
+    )
+
+
+def _frames(
+    rows: Iterable[dict[str, Any]],
+    codes: list[str],
+    total: int,
+    stage: str,
+    progress: Progress | None,
+) -> pl.DataFrame:
+    """Collect rows (``key``, ``_sort`` — a date — and the filled-in public values) into one
+    frame with their digests, chunk by chunk, newest first and then by key."""
+    schema = {"key": pl.Utf8, "_sort": pl.Date} | {c: pl.Utf8 for c in codes}
+    frames, chunk = [], []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == CHUNK:
+            frames.append(pl.from_dicts(chunk, schema=schema))
+            chunk.clear()
+            if progress:
+                progress(stage, len(frames) * CHUNK, total)
+    frames.append(pl.from_dicts(chunk, schema=schema))
+    frame = pl.concat(frames, how="vertical")
+    if progress:
+        progress(stage, frame.height, total)
+    frame = frame.with_columns(digests(frame, codes))
+    frame = frame.sort(["_sort", "key"], descending=[True, False], nulls_last=True)
+    return frame.select("key", "digest", *codes)
+
+
+def record_rows(item_code: str, today: date, progress: Progress | None = None) -> pl.DataFrame:
+    """The public records of a 双公示 item on ``today``; key ``<item>|<natural key>``."""
+    spec = CatalogItem.objects.get(code=item_code).spec
+    codes = [c.code for c in record_columns(item_code)]
+    records = dual_records(item_code, today=today).order_by()
+    total = records.count() if progress else 0
+
+    def rows() -> Iterable[dict[str, Any]]:
+        fetched = records.values_list("natural_key", "decision_date", "data")
+        for natural_key, decided, data in fetched.iterator(chunk_size=5000):
+            values = public_values(_Stored(json.loads(data)), spec)  # type: ignore[arg-type]
+            yield {"key": f"{item_code}|{natural_key}", "_sort": decided, **values}
+
+    return _frames(rows(), codes, total, item_code, progress)
+
+
+def list_rows(progress: Progress | None = None) -> pl.DataFrame:
+    """The published entries of public lists; key = the entry number (MD00000001)."""
+    entries = (
+        ListEntry.objects.public()
+        .select_related("list_type", "subject", "department")
+        .only(
+            "decision_no",
+            "decided_on",
+            "published_on",
+            "publish_until",
+            "basis",
+            "list_type__code",
+            "list_type__name",
+            "list_type__kind",
+            "subject__kind",
+            "subject__name",
+            "subject__uscc",
+            "department__name",
+        )
+        .order_by()
+    )
+    total = entries.count() if progress else 0
+
+    def rows() -> Iterable[dict[str, Any]]:
+        for entry in entries.iterator(chunk_size=2000):
+            subject = entry.subject
+            values = {
+                "list_code": entry.list_type.code,
+                "list_name": entry.list_type.name,
+                "list_kind": str(ListKind(entry.list_type.kind).label),
+                # Natural persons: the masked name only, never an identifier.
+                "subject_name": subject.public_name,
+                "subject_kind": str(SubjectKind(subject.kind).label),
+                "subject_code": "" if subject.is_person else (subject.uscc or ""),
+                "department": entry.department.name,
+                "decision_no": entry.decision_no,
+                "decided_on": _iso(entry.decided_on),
+                "published_on": _iso(entry.published_on),
+                "publish_until": _iso(entry.publish_until),
+                "basis": entry.basis,
+            }
+            filled = {k: v for k, v in values.items() if v}
+            yield {"key": entry.entry_no, "_sort": entry.published_on, **filled}
+
+    return _frames(rows(), [c.code for c in LIST_COLUMNS], total, "lists", progress)
+
+
+def _iso(value: date | None) -> str:
+    return value.isoformat() if value else ""

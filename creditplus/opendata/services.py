@@ -1,0 +1,590 @@
+"""Open data publication (数据开放): daily full files and delta files of the public datasets.
+
+:func:`publish` reads every dataset's public rows (:mod:`creditplus.opendata.datasets`),
+compares them with what the previous publication said (the :class:`PublishedItem` state),
+and writes under ``VAR_DIR/opendata/<date>/``: ``<dataset>.csv``/``.json`` (everything
+public that day), ``<dataset>-delta.csv``/``.json`` (added, changed and removed since the
+previous publication) and ``manifest.json`` (files, row counts, SHA-256).
+
+Atomic and re-runnable: the files are written to a temporary directory; the state and the
+:class:`Publication` row are written in one transaction, at whose end the directory is
+renamed into place. A run that dies on the way leaves the previous files and state as they
+were. Re-running the latest date starts again from the state before that date (the
+``prev_*`` columns of the items it touched), so the same data gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from django.conf import settings
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from creditplus.accounts import audit
+from creditplus.bulk import chunked, fetch_frame, insert_frame
+from creditplus.errors import DomainError
+from creditplus.opendata.choices import Change, PublicationStatus
+from creditplus.opendata.datasets import (
+    CHANGE,
+    DATASETS,
+    FIRST_SEEN,
+    KEY,
+    LAST_CHANGED,
+    Column,
+    Dataset,
+    Progress,
+)
+from creditplus.opendata.models import Publication, PublishedItem
+
+logger = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+# The only names a publication's directory holds; downloads accept nothing else.
+FILE_NAME = re.compile(r"^(?:[a-z]+(?:-delta)?\.(?:csv|json)|manifest\.json)$")
+CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+
+STATE_TABLE = PublishedItem._meta.db_table
+STATE_VALUES = (
+    "digest",
+    "first_seen",
+    "last_changed",
+    "removed_on",
+    "prev_digest",
+    "prev_last_changed",
+    "prev_removed_on",
+)
+STATE_SCHEMA: dict[str, Any] = {
+    "id": pl.Int64,
+    "key": pl.Utf8,
+    "digest": pl.Utf8,
+    "first_seen": pl.Date,
+    "last_changed": pl.Date,
+    "removed_on": pl.Date,
+    "prev_digest": pl.Utf8,
+    "prev_last_changed": pl.Date,
+    "prev_removed_on": pl.Date,
+}
+CHANGE_ORDER = {Change.ADDED.value: 0, Change.CHANGED.value: 1, Change.REMOVED.value: 2}
+
+
+def opendata_root() -> Path:
+    return Path(settings.VAR_DIR) / "opendata"
+
+
+def publication_dir(day: date) -> Path:
+    return opendata_root() / day.isoformat()
+
+
+def file_path(publication: Publication, name: str) -> Path | None:
+    """The path of a file that ``publication``'s manifest lists (or of the manifest itself);
+    None for any other name, so that a download can never reach another file."""
+    if not FILE_NAME.fullmatch(name):
+        return None
+    if name != MANIFEST and publication.file(name) is None:
+        return None
+    path = publication_dir(publication.date) / name
+    return path if path.is_file() else None
+
+
+def file_url(day: date, name: str) -> str:
+    """The download path of a file (no language prefix: the files are the same in any)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return reverse("opendata:file", args=[day.isoformat(), name])
+
+
+def content_type(name: str) -> str:
+    return CONTENT_TYPES[name.rsplit(".", 1)[1]]
+
+
+@dataclass
+class DatasetResult:
+    name: str
+    title: str
+    rows: int
+    added: int
+    changed: int
+    removed: int
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "rows": self.rows,
+            "added": self.added,
+            "changed": self.changed,
+            "removed": self.removed,
+        }
+
+
+@dataclass
+class PublishResult:
+    publication: Publication
+    directory: Path
+    datasets: list[DatasetResult]
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        pub = self.publication
+        since = f"（对比 {pub.previous:%Y-%m-%d}）" if pub.previous else "（首次发布）"
+        parts = "；".join(
+            f"{d.title} {d.rows:,} 条，新增 {d.added:,}、变更 {d.changed:,}、移出 {d.removed:,}"
+            for d in self.datasets
+        )
+        return (
+            f"数据开放 {pub.date:%Y-%m-%d}{since}：{parts}。"
+            f"文件目录 {self.directory}，用时 {pub.seconds:.1f} 秒"
+        )
+
+
+@dataclass
+class _Plan:
+    """One dataset's publication, computed before anything is written."""
+
+    dataset: Dataset
+    columns: tuple[Column, ...]
+    snapshot: pl.DataFrame
+    delta: pl.DataFrame
+    stale_ids: list[int]  # state rows to delete: rewritten below, or gone
+    state_rows: pl.DataFrame  # state rows to insert
+    result: DatasetResult
+
+
+def publish(day: date | None = None, progress: Progress | None = None) -> PublishResult:
+    """Publish the open data files of ``day`` (default: today). See the module docstring."""
+    today = timezone.localdate()
+    day = day or today
+    if day > today:
+        raise DomainError("opendata_future", _("不能发布未来日期的开放数据"), "date")
+    root = opendata_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with _exclusive(root):
+        for leftover in [*root.glob(".tmp-*"), *root.glob(".old-*")]:
+            shutil.rmtree(leftover, ignore_errors=True)  # from a run that was killed
+        try:
+            return _publish(day, root, progress)
+        except DomainError:
+            raise
+        except Exception as exc:
+            _record_failure(day, exc)
+            raise
+        finally:
+            shutil.rmtree(_tmp_dir(root, day), ignore_errors=True)  # gone unless it failed
+
+
+@contextmanager
+def _exclusive(root: Path) -> Iterator[None]:
+    """One publication at a time on this host: the state is read, then written."""
+    with open(root / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DomainError(
+                "opendata_busy", _("另一个开放数据发布任务正在运行，请稍后再试"), status=409
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _tmp_dir(root: Path, day: date) -> Path:
+    return root / f".tmp-{day.isoformat()}"
+
+
+def _publish(day: date, root: Path, progress: Progress | None) -> PublishResult:
+    started = time.monotonic()
+    done = Publication.objects.done()
+    latest = done.order_by("-date").values_list("date", flat=True).first()
+    if latest and day < latest:
+        raise DomainError(
+            "opendata_date_passed",
+            _("已发布 %(latest)s 的开放数据，不能再发布更早的日期") % {"latest": latest},
+            "date",
+        )
+    previous = done.filter(date__lt=day).order_by("-date").first()
+    previous_dir = publication_dir(previous.date) if previous else None
+    tmp = _tmp_dir(root, day)
+    tmp.mkdir()
+    warnings: list[str] = []
+    plans, files = [], []
+    # File headers and labels are Chinese, whatever language the caller is using.
+    with translation.override(settings.LANGUAGE_CODE):
+        for dataset in DATASETS:
+            plan = _plan(dataset, day, previous_dir, warnings, progress)
+            plans.append(plan)
+            files += _write_files(tmp, plan)
+            if progress:
+                progress("write", len(plans), len(DATASETS))
+    results = [p.result for p in plans]
+    counts = {r.name: r.counts() for r in results}
+    existing = done.filter(date=day).first()
+    if existing and existing.files == files and existing.previous == (previous and previous.date):
+        generated_at = existing.generated_at  # same files again: the same manifest, byte for byte
+    else:
+        generated_at = timezone.now()
+    _write_manifest(tmp / MANIFEST, day, previous, generated_at, plans, files)
+
+    final = publication_dir(day)
+    old = root / f".old-{day.isoformat()}"
+    moved = swapped = False
+    try:
+        with transaction.atomic():
+            # The lock covers one host only: refuse if another publication committed since
+            # the state was read (it would be the wrong starting point).
+            if done.order_by("-date").values_list("date", flat=True).first() != latest:
+                raise DomainError(
+                    "opendata_busy", _("开放数据已被另一任务发布，请重试"), status=409
+                )
+            for plan in plans:
+                _write_state(plan)
+            publication, _created = Publication.objects.update_or_create(
+                date=day,
+                defaults={
+                    "previous": previous.date if previous else None,
+                    "status": PublicationStatus.DONE,
+                    "counts": counts,
+                    "files": files,
+                    "generated_at": generated_at,
+                    "seconds": round(time.monotonic() - started, 3),
+                    "error": "",
+                },
+            )
+            audit.record(
+                "opendata.publish", obj=publication, purpose="数据开放每日发布", after=counts
+            )
+            # Last, so that nothing after it can fail before the commit.
+            if final.exists():
+                final.rename(old)
+                moved = True
+            tmp.rename(final)
+            swapped = True
+            transaction.on_commit(lambda: shutil.rmtree(old, ignore_errors=True))
+    except BaseException:
+        # The transaction rolled back: put the previous files back in place.
+        if swapped:
+            final.rename(tmp)
+        if moved:
+            old.rename(final)
+        raise
+    prune_full_files(settings.CREDITPLUS_OPENDATA_KEEP_FULL)
+    for warning in warnings:
+        logger.warning(warning)
+    return PublishResult(publication, final, results, warnings)
+
+
+def prune_full_files(keep: int) -> int:
+    """Delete the full files of all but the ``keep`` latest publications (the next delta
+    reads the latest one); their deltas and manifests stay. Returns how many were pruned."""
+    pruned = 0
+    for publication in Publication.objects.done().order_by("-date")[keep:]:
+        full = publication.files_of("snapshot")
+        if not full:
+            continue
+        for entry in full:
+            (publication_dir(publication.date) / entry["name"]).unlink(missing_ok=True)
+        publication.files = [f for f in publication.files if f not in full]
+        publication.save(update_fields=["files"])
+        pruned += 1
+    return pruned
+
+
+def _record_failure(day: date, exc: BaseException) -> None:
+    """Note an unexpected failure, unless the date already has a good publication."""
+    try:
+        if not Publication.objects.done().filter(date=day).exists():
+            Publication.objects.update_or_create(
+                date=day,
+                defaults={"status": PublicationStatus.FAILED, "error": repr(exc)[:2000]},
+            )
+    except Exception:
+        logger.exception("could not record the failed open data publication of %s", day)
+
+
+# --------------------------------------------------------------------------- the comparison
+
+
+def _read_state(dataset: str) -> pl.DataFrame:
+    names = ", ".join(connection.ops.quote_name(c) for c in STATE_SCHEMA)
+    return fetch_frame(
+        f"SELECT {names} FROM {connection.ops.quote_name(STATE_TABLE)} WHERE dataset = %s",
+        [dataset],
+        STATE_SCHEMA,
+    )
+
+
+def _plan(
+    dataset: Dataset,
+    day: date,
+    previous_dir: Path | None,
+    warnings: list[str],
+    progress: Progress | None,
+) -> _Plan:
+    columns = dataset.columns()
+    codes = [c.code for c in columns]
+    current = dataset.rows(day, progress).with_row_index("_order")
+    state = _read_state(dataset.name)
+
+    # The state before ``day``: items that a run for ``day`` already touched (a re-run)
+    # go back to their previous values, and those it added are not there yet.
+    touched = ((pl.col("last_changed") == day) | (pl.col("removed_on") == day)).fill_null(False)
+    born = touched & (pl.col("first_seen") == day)
+    baseline = state.filter(~born).select(
+        "key",
+        "first_seen",
+        *[
+            pl.when(touched).then(pl.col(f"prev_{c}")).otherwise(pl.col(c)).alias(f"b_{c}")
+            for c in ("digest", "last_changed", "removed_on")
+        ],
+    )
+
+    present = pl.col("digest").is_not_null()
+    was_live = pl.col("b_digest").is_not_null() & pl.col("b_removed_on").is_null()
+    change = (
+        pl.when(present & ~was_live)
+        .then(pl.lit(Change.ADDED.value))
+        .when(present & (pl.col("digest") != pl.col("b_digest")))
+        .then(pl.lit(Change.CHANGED.value))
+        .when(~present & was_live)
+        .then(pl.lit(Change.REMOVED.value))
+        .otherwise(pl.lit(None, dtype=pl.Utf8))
+    )
+    is_new = pl.col("change").is_in([Change.ADDED.value, Change.CHANGED.value]).fill_null(False)
+    touched_now = pl.col("change").is_not_null()
+    existing = state.select("id", "key", *[pl.col(c).alias(f"s_{c}") for c in STATE_VALUES])
+    target = (
+        current.select("key", "digest")
+        .join(baseline, on="key", how="full", coalesce=True)
+        .with_columns(change.alias("change"))
+        .with_columns(
+            pl.when(pl.col("b_digest").is_null())
+            .then(pl.lit(day))
+            .otherwise(pl.col("first_seen"))
+            .alias("first_seen"),
+            pl.when(present).then(pl.col("digest")).otherwise(pl.col("b_digest")).alias("digest"),
+            pl.when(is_new)
+            .then(pl.lit(day))
+            .otherwise(pl.col("b_last_changed"))
+            .alias("last_changed"),
+            pl.when(pl.col("change") == Change.REMOVED.value)
+            .then(pl.lit(day))
+            .when(present)
+            .then(pl.lit(None, dtype=pl.Date))
+            .otherwise(pl.col("b_removed_on"))
+            .alias("removed_on"),
+        )
+        .join(existing, on="key", how="left")
+        .with_columns(
+            # What the item was before this publication touched it (kept as it is when the
+            # publication leaves the item alone).
+            pl.when(touched_now)
+            .then(pl.col("b_digest").fill_null(""))
+            .otherwise(pl.col("s_prev_digest").fill_null(""))
+            .alias("prev_digest"),
+            *[
+                pl.when(touched_now)
+                .then(pl.col(f"b_{c}"))
+                .otherwise(pl.col(f"s_prev_{c}"))
+                .alias(f"prev_{c}")
+                for c in ("last_changed", "removed_on")
+            ],
+        )
+    )
+    differs = pl.col("id").is_null() | pl.any_horizontal(
+        [pl.col(c).ne_missing(pl.col(f"s_{c}")) for c in STATE_VALUES]
+    )
+    rewritten = target.filter(differs)
+    gone = state.join(target.select("key"), on="key", how="anti")
+    stale_ids = [
+        *rewritten.get_column("id").drop_nulls().to_list(),
+        *gone.get_column("id").to_list(),
+    ]
+    state_rows = rewritten.select(
+        pl.lit(dataset.name).alias("dataset"),
+        "key",
+        *[
+            pl.col(c).cast(pl.Utf8) if STATE_SCHEMA[c] == pl.Date else pl.col(c)
+            for c in STATE_VALUES
+        ],
+    )
+
+    dates = target.select(
+        "key",
+        "change",
+        pl.col("first_seen").cast(pl.Utf8),
+        pl.col("last_changed").cast(pl.Utf8),
+    )
+    snapshot = (
+        current.join(dates, on="key", how="left")
+        .sort("_order")
+        .select(KEY.code, FIRST_SEEN.code, LAST_CHANGED.code, *codes)
+    )
+    delta_columns = [CHANGE.code, KEY.code, FIRST_SEEN.code, LAST_CHANGED.code, *codes]
+    live_changes = current.join(dates.filter(is_new), on="key", how="inner")
+    removed = dates.filter(pl.col("change") == Change.REMOVED.value)
+    if removed.height:
+        removed = removed.join(
+            _previous_rows(previous_dir, dataset, codes, warnings), on="key", how="left"
+        )
+    else:
+        removed = removed.with_columns(pl.lit(None, dtype=pl.Utf8).alias(c) for c in codes)
+    delta = (
+        pl.concat(
+            [live_changes.select(delta_columns), removed.select(delta_columns)], how="vertical"
+        )
+        .with_columns(pl.col(CHANGE.code).replace_strict(CHANGE_ORDER).alias("_rank"))
+        .sort(["_rank", KEY.code])
+        .drop("_rank")
+    )
+    counted = delta.get_column(CHANGE.code).value_counts()
+    by_change = dict(zip(counted[CHANGE.code].to_list(), counted["count"].to_list(), strict=True))
+    result = DatasetResult(
+        name=dataset.name,
+        title=str(dataset.title),
+        rows=snapshot.height,
+        added=by_change.get(Change.ADDED.value, 0),
+        changed=by_change.get(Change.CHANGED.value, 0),
+        removed=by_change.get(Change.REMOVED.value, 0),
+    )
+    return _Plan(dataset, columns, snapshot, delta, stale_ids, state_rows, result)
+
+
+def _previous_rows(
+    previous_dir: Path | None, dataset: Dataset, codes: list[str], warnings: list[str]
+) -> pl.DataFrame:
+    """The content of the previous publication's full file (for the removed items, which the
+    delta repeats as they were last published). Read from the CSV: Polars reads it several
+    times faster than the JSON."""
+    schema = {c: pl.Utf8 for c in [KEY.code, *codes]}
+    path = previous_dir / f"{dataset.name}.csv" if previous_dir else None
+    if path is None or not path.is_file():
+        warnings.append(f"上一期全量文件 {path} 不存在：{dataset.title}移出条目只含数据标识和日期")
+        return pl.DataFrame(schema=schema)
+    frame = pl.read_csv(path, infer_schema=False)
+    frame = frame.rename({h: h[h.rindex("[") + 1 : -1] for h in frame.columns if "[" in h})
+    return frame.select(
+        pl.col(c) if c in frame.columns else pl.lit(None, dtype=pl.Utf8).alias(c) for c in schema
+    )
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _write_state(plan: _Plan) -> None:
+    for ids in chunked(plan.stale_ids, 5000):
+        PublishedItem.objects.filter(pk__in=ids).delete()
+    insert_frame(STATE_TABLE, plan.state_rows)
+
+
+def _write_files(directory: Path, plan: _Plan) -> list[dict[str, Any]]:
+    meta = (KEY, FIRST_SEEN, LAST_CHANGED)
+    name = plan.dataset.name
+    return [
+        *_write_pair(directory, name, name, "snapshot", plan.snapshot, (*meta, *plan.columns)),
+        *_write_pair(
+            directory, f"{name}-delta", name, "delta", plan.delta, (CHANGE, *meta, *plan.columns)
+        ),
+    ]
+
+
+def _write_pair(
+    directory: Path,
+    stem: str,
+    dataset: str,
+    kind: str,
+    frame: pl.DataFrame,
+    columns: tuple[Column, ...],
+) -> list[dict[str, Any]]:
+    """``<stem>.csv`` (UTF-8 with a BOM so that spreadsheet software reads the Chinese; the
+    header says both label and code, e.g. ``行政相对人名称[XK_XDR_MC]``) and ``<stem>.json``
+    (an array of objects keyed by field code)."""
+    csv_path = directory / f"{stem}.csv"
+    frame.rename({c.code: f"{c.label}[{c.code}]" for c in columns}).write_csv(
+        csv_path, include_bom=True
+    )
+    json_path = directory / f"{stem}.json"
+    frame.write_json(json_path)
+    return [
+        {
+            "name": path.name,
+            "dataset": dataset,
+            "kind": kind,
+            "format": fmt,
+            "rows": frame.height,
+            "bytes": path.stat().st_size,
+            "sha256": _sha256(path),
+        }
+        for path, fmt in ((csv_path, "csv"), (json_path, "json"))
+    ]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_manifest(
+    path: Path,
+    day: date,
+    previous: Publication | None,
+    generated_at: Any,
+    plans: list[_Plan],
+    files: list[dict[str, Any]],
+) -> None:
+    manifest = {
+        "publisher": str(settings.PLATFORM_NAME),
+        "date": day.isoformat(),
+        "previous": previous.date.isoformat() if previous else None,
+        "generated_at": timezone.localtime(generated_at).isoformat(timespec="seconds"),
+        "datasets": [
+            {
+                "name": p.dataset.name,
+                "title": str(p.dataset.title),
+                "description": str(p.dataset.description),
+                **p.result.counts(),
+                "columns": [
+                    {"code": c.code, "label": c.label}
+                    for c in (KEY, FIRST_SEEN, LAST_CHANGED, *p.columns)
+                ],
+            }
+            for p in plans
+        ],
+        "files": files,
+    }
+    path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def latest_publication() -> Publication | None:
+    return Publication.objects.done().order_by("-date").first()
+
+
+def dataset_guide() -> list[dict[str, Any]]:
+    """The datasets and their columns, for the index page and the API."""
+    return [
+        {
+            "name": d.name,
+            "title": str(d.title),
+            "description": str(d.description),
+            "columns": [KEY, FIRST_SEEN, LAST_CHANGED, *d.columns()],
+        }
+        for d in DATASETS
+    ]

@@ -1,0 +1,177 @@
+"""What the public may see of the collected records (信息公示).
+
+One rule for the portal, its open data files and the public credit report: a record is
+public today when it is the current version of a record of a publicly disclosed catalog
+item, its subject is not a natural person (personal penalties and licenses are never
+published), its publicity end date (公示截止期 / 有效期至) has not passed, and none of its
+behavior events keeps it out of publicity — unpublished (minor penalties), restored
+(信用修复), retracted, or past the longest publicity period of the behavior list.
+Only the fields the national standard makes public are shown, personal fields never.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from creditplus.accounts.models import Department
+from creditplus.catalog.choices import Disclosure, SubjectKind
+from creditplus.catalog.models import CatalogItem, CodeTable
+from creditplus.catalog.schema import ItemSpec
+from creditplus.records.choices import EventStatus
+from creditplus.records.models import CreditEvent, CreditRecord
+from creditplus.subjects.models import Subject
+
+LICENSE = "XK"  # 行政许可
+PENALTY = "CF"  # 行政处罚
+DUAL_ITEMS = (LICENSE, PENALTY)  # 双公示
+
+
+def public_items() -> QuerySet[CatalogItem]:
+    """Active catalog items disclosed to the public (their definition may still withhold
+    publication with ``publicity.published: false``; :func:`public_records` honours it)."""
+    return CatalogItem.objects.active().filter(disclosure=Disclosure.PUBLIC).order_by("code")
+
+
+def _published_item_ids() -> list[int]:
+    return [
+        item.pk
+        for item in public_items().only("pk", "definition")
+        if (item.definition.get("publicity") or {}).get("published", True)
+    ]
+
+
+def out_of_publicity(today: date) -> Q:
+    """Behavior events that keep their record out of public view on ``today``."""
+    return (
+        Q(published=False)
+        | ~Q(status=EventStatus.ACTIVE)
+        | Q(publish_until__isnull=False, publish_until__lt=today)
+    )
+
+
+def public_records(today: date | None = None) -> QuerySet[CreditRecord]:
+    """The records the public may see on ``today`` (default: today), newest decision first."""
+    today = today or timezone.localdate()
+    hidden = CreditEvent.objects.filter(record=OuterRef("pk")).filter(out_of_publicity(today))
+    return (
+        CreditRecord.objects.current()
+        .filter(item_id__in=_published_item_ids())
+        .exclude(subject__kind=SubjectKind.PERSON)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        .exclude(Exists(hidden))
+        .order_by("-decision_date", "-id")
+    )
+
+
+def dual_records(
+    item_code: str,
+    *,
+    today: date | None = None,
+    department: Department | None = None,
+    category: str = "",
+    decided_from: date | None = None,
+    decided_to: date | None = None,
+) -> QuerySet[CreditRecord]:
+    """双公示: public licenses (``XK``) or penalties (``CF``) in publicity, newest first,
+    optionally by providing department, category (e.g. 罚款) and decision-date range."""
+    if item_code not in DUAL_ITEMS:
+        raise ValueError(f"not a 双公示 item: {item_code}")
+    qs = public_records(today).filter(item__code=item_code)
+    if department is not None:
+        qs = qs.filter(department=department)
+    if category:
+        qs = qs.filter(category_is(category))
+    if decided_from:
+        qs = qs.filter(decision_date__gte=decided_from)
+    if decided_to:
+        qs = qs.filter(decision_date__lte=decided_to)
+    return qs.select_related("item", "department", "subject")
+
+
+def category_is(code: str) -> Q:
+    """The record's category (a code, or several joined by ``;`` for a multi-valued field such
+    as 处罚类别) includes ``code`` as a whole value: 罚款 must not match 罚款以外 or the like."""
+    return (
+        Q(category=code)
+        | Q(category__startswith=f"{code};")
+        | Q(category__endswith=f";{code}")
+        | Q(category__contains=f";{code};")
+    )
+
+
+def subject_public_records(subject: Subject, today: date | None = None) -> QuerySet[CreditRecord]:
+    """The public records of one subject (none for a natural person), newest first."""
+    return public_records(today).filter(subject=subject).select_related("item", "department")
+
+
+@dataclass(frozen=True)
+class PublicField:
+    code: str
+    label: str
+    value: str
+
+
+# Field code → {stored code → label} for the code fields of one item (see code_labels).
+CodeLabels = Mapping[str, Mapping[str, str]]
+
+
+def code_labels(spec: ItemSpec) -> dict[str, dict[str, str]]:
+    """The labels of the code tables that ``spec``'s public code fields use, so that pages can
+    show 有效 instead of the stored code 1 (one query for all tables of the item)."""
+    tables = {
+        f.code: f.code_table
+        for f in spec.fields
+        if f.type in ("code", "multicode") and f.code_table and f.public and not f.personal
+    }
+    labels = {
+        t.code: {str(v["code"]): str(v["label"]) for v in t.values}
+        for t in CodeTable.objects.filter(code__in=set(tables.values()))
+    }
+    return {field: labels.get(table, {}) for field, table in tables.items()}
+
+
+def _display(value: Any, multi: bool = False, labels: Mapping[str, str] | None = None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "、".join(_display(v, labels=labels) for v in value)
+    if multi and isinstance(value, str):
+        # Multi-valued code fields are stored joined by ";" (see records.validation).
+        return "、".join(_display(v, labels=labels) for v in value.split(";") if v)
+    if isinstance(value, float | Decimal):
+        return f"{Decimal(str(value)).normalize():f}"
+    text = str(value)
+    return labels.get(text, text) if labels else text
+
+
+def public_fields(
+    record: CreditRecord, spec: ItemSpec | None = None, labels: CodeLabels | None = None
+) -> list[PublicField]:
+    """The filled-in fields of ``record`` that its catalog item makes public, in the item's
+    order, with their Chinese labels. Personal fields (ID numbers) are never among them.
+    With ``labels`` (:func:`code_labels`) code values are shown by their labels, several
+    values joined by 、; without, as stored (open data keeps the national template's codes)."""
+    spec = spec or record.item.spec
+    values = record.values
+    out = []
+    for f in spec.fields:
+        if not f.public or f.personal:
+            continue
+        field_labels = labels.get(f.code, {}) if labels is not None else None
+        multi = f.type == "multicode" and labels is not None
+        text = _display(values.get(f.code), multi, field_labels)
+        if text:
+            out.append(PublicField(f.code, f.label, text))
+    return out
+
+
+def public_values(record: CreditRecord, spec: ItemSpec | None = None) -> dict[str, str]:
+    """:func:`public_fields` as ``{field code: text}`` (open data, API)."""
+    return {f.code: f.value for f in public_fields(record, spec)}

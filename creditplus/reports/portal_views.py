@@ -1,0 +1,106 @@
+"""Public side of the reports: the verification page ``/verify`` (anyone, rate-limited) and
+"我的信用报告" in the enterprise area, where an enterprise account bound to its subject
+issues and downloads its own public credit report — never another subject's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from creditplus.errors import DomainError, Forbidden, NotFound
+from creditplus.lists.objections import subject_of
+from creditplus.ratelimit import rate_limited
+from creditplus.reports import rendering, services
+from creditplus.reports.choices import ReportChannel
+from creditplus.reports.forms import OwnReportForm, VerifyForm, show_domain_error
+from creditplus.reports.models import CreditReport
+from creditplus.subjects.models import Subject
+
+View = Callable[..., HttpResponse]
+
+
+def own_subject_view(view: View) -> View:
+    """The enterprise area's rule: sign in, be bound to a subject (else a 403 page saying how
+    to bind), and act for that subject only; the view receives it."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        try:
+            subject = subject_of(request.user)
+        except Forbidden as exc:
+            return render(request, "reports/my_unbound.html", {"message": exc.message}, status=403)
+        try:
+            return view(request, subject, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(str(exc.message)) from None
+        except Forbidden:
+            raise PermissionDenied from None
+
+    return wrapped
+
+
+def _own_report(subject: Subject, number: str) -> CreditReport:
+    report = services.own_reports(subject).select_related("subject").filter(number=number).first()
+    if report is None:
+        raise NotFound()
+    return report
+
+
+@own_subject_view
+def my_reports(request: HttpRequest, subject: Subject) -> HttpResponse:
+    """The subject's reports, and the form that issues a new one (网上自助查询)."""
+    form = OwnReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = services.issue_enterprise_report(
+                subject, request.user, ReportChannel.ONLINE, form.cleaned_data["purpose"]
+            )
+        except (Forbidden, NotFound):
+            raise
+        except DomainError as exc:
+            show_domain_error(form, exc)
+        else:
+            messages.success(request, _("已生成信用报告 %(no)s。") % {"no": report.number})
+            return redirect("reports_portal:my_report", number=report.number)
+    reports = services.own_reports(subject).order_by("-issued_at")[:50]
+    return render(
+        request, "reports/my_reports.html", {"subject": subject, "form": form, "reports": reports}
+    )
+
+
+@own_subject_view
+def my_report(request: HttpRequest, subject: Subject, number: str) -> HttpResponse:
+    """One own report as HTML (audited)."""
+    report = _own_report(subject, number)
+    services.record_view(report, "report.view")
+    return render(request, "reports/my_report.html", rendering.report_context(report, request))
+
+
+@own_subject_view
+def my_report_pdf(request: HttpRequest, subject: Subject, number: str) -> HttpResponse:
+    """One own report as PDF (audited)."""
+    report = _own_report(subject, number)
+    services.record_view(report, "report.download")
+    return rendering.pdf_response(report, request)
+
+
+@rate_limited("search")
+def verify(request: HttpRequest) -> HttpResponse:
+    """报告核验: with ``?no=&code=`` confirms whether that report was issued, when, for whom
+    (natural persons masked) and by which window; a wrong code and an unknown number get the
+    same answer, so the page cannot be used to discover report numbers."""
+    result = None
+    form = VerifyForm(request.GET if ("no" in request.GET or "code" in request.GET) else None)
+    if form.is_bound and form.is_valid():
+        result = services.verify(form.cleaned_data["no"], form.cleaned_data["code"])
+    return render(request, "reports/verify.html", {"form": form, "result": result})
