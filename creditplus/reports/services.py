@@ -44,7 +44,7 @@ from creditplus.evaluation import services as evaluation
 from creditplus.lists.choices import MEMBER_STATUSES
 from creditplus.lists.models import ListEntry
 from creditplus.records.choices import EventStatus
-from creditplus.records.disclosure import public_fields
+from creditplus.records.disclosure import newest_first_of_one_subject, public_fields
 from creditplus.records.models import CreditEvent, CreditRecord
 from creditplus.reports.choices import Authorizer, IdVerification, ReportChannel, ReportKind
 from creditplus.reports.models import CreditReport, PersonalAuthorization
@@ -286,7 +286,7 @@ def report_records(subject: Subject, today: date | None = None) -> QuerySet[Cred
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
         .exclude(Exists(withheld))
         .select_related("department")
-        .order_by("-decision_date", "-id")
+        .order_by(*newest_first_of_one_subject())
     )
 
 
