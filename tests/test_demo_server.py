@@ -45,7 +45,9 @@ def test_demo_script_serves_the_portal(tmp_path):
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
+        # A liveness bound, not a speed target: the script ingests and evaluates a district
+        # first, on a machine that runs the rest of the suite at the same time.
+        deadline = time.monotonic() + 360
         while True:
             try:
                 status, body = fetch(f"{base}/healthz")
