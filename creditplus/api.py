@@ -120,8 +120,10 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def register_routers() -> None:
     """Mount each app's router (apps listed left to right in dependency order)."""
     from creditplus.accounts.api import router as accounts_router
+    from creditplus.assessments.api import router as assessments_router
     from creditplus.catalog.api import router as catalog_router
     from creditplus.evaluation.api import router as evaluation_router
+    from creditplus.integrity.api import router as integrity_router
     from creditplus.lists.api import router as lists_router
     from creditplus.opendata.api import router as opendata_router
     from creditplus.records.api import router as records_router
@@ -138,8 +140,10 @@ def register_routers() -> None:
     api.add_router("/", evaluation_router)
     api.add_router("/", sanctions_router)
     api.add_router("/", supervision_router)
+    api.add_router("/", integrity_router)
     api.add_router("/", opendata_router)
     api.add_router("/", reports_router)
+    api.add_router("/", assessments_router)
 
 
 register_routers()

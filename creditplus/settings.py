@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "creditplus.opendata",
     "creditplus.reports",
     "creditplus.cockpit",
+    "creditplus.integrity",
+    "creditplus.assessments",
     "creditplus.portal",
     "django.contrib.admin",
     "django.contrib.auth",

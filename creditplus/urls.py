@@ -20,8 +20,12 @@ urlpatterns = [
         path("backoffice/sanctions/", include("creditplus.sanctions.urls")),
         path("backoffice/supervision/", include("creditplus.supervision.urls")),
         path("backoffice/reports/", include("creditplus.reports.urls")),
+        path("backoffice/assessments/", include("creditplus.assessments.urls")),
+        path("backoffice/integrity/", include("creditplus.integrity.urls")),
         # Before the portal: /verify and the enterprise area's /my/report/ pages.
         path("", include("creditplus.reports.portal_urls")),
+        # Before the portal: the enterprise area's 信用张江 pages under /my/assessments/.
+        path("", include("creditplus.assessments.portal_urls")),
         path("opendata/", include("creditplus.opendata.urls")),
         path("", include("creditplus.portal.urls")),
         prefix_default_language=False,

@@ -20,5 +20,7 @@ addr="${CREDITPLUS_DEMO_ADDR:-127.0.0.1:8000}"
 "$bin/creditplus" supervision_demo
 # Open data files of today (bulk downloads and deltas under /opendata/).
 "$bin/creditplus" opendata_publish
+# 政务诚信: the previous and current quarter computed, the demo assessor's scores entered.
+"$bin/creditplus" integrity_demo
 echo "信用浦东（演示）: http://$addr/   工作台: http://$addr/backoffice/   English: http://$addr/en/"
 exec "$bin/creditplus" runserver --noreload "$addr"

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class ReportKind(models.TextChoices):
     ENTERPRISE = "enterprise", _("法人公共信用信息报告")
     PERSONAL = "personal", _("自然人公共信用信息报告")
+    ZHANGJIANG = "zhangjiang", _("企业信用报告（信用张江）")
 
 
 class ReportChannel(models.TextChoices):

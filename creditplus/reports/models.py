@@ -144,7 +144,7 @@ class CreditReport(models.Model):
         constraints = [
             # The rule the whole personal-report flow exists for, enforced by the database.
             models.CheckConstraint(
-                condition=models.Q(kind="enterprise") | models.Q(authorization__isnull=False),
+                condition=~models.Q(kind="personal") | models.Q(authorization__isnull=False),
                 name="personal_report_needs_authorization",
             )
         ]

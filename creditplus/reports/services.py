@@ -541,6 +541,33 @@ def _issue(
     return report
 
 
+def issue_report(
+    *,
+    kind: str,
+    subject: Subject,
+    user: Any,
+    channel: str,
+    purpose: str,
+    content: dict[str, Any],
+    issuer: str,
+) -> CreditReport:
+    """Issue an organisation's report whose content another app built (e.g. the Zhangjiang
+    enterprise credit report): the same numbering, snapshot digest, verification code and
+    audit as the reports of this app. The caller has checked that ``user`` may have it;
+    personal reports go through :func:`issue_personal_report` only."""
+    if kind == ReportKind.PERSONAL or subject.is_person:
+        raise DomainError("not_an_organisation", _("此类报告只适用于组织机构"), "subject")
+    return _issue(
+        kind=kind,
+        subject=subject,
+        user=user,
+        channel=channel,
+        purpose=_require_purpose(purpose),
+        content=content,
+        issuer=issuer,
+    )
+
+
 def issue_enterprise_report(
     subject: Subject,
     user: Any,
