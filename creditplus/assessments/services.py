@@ -100,7 +100,7 @@ def load_questionnaires() -> str:
 def active_questionnaire() -> Questionnaire:
     questionnaire = Questionnaire.objects.filter(is_active=True).order_by("-code").first()
     if questionnaire is None:
-        raise DomainError("questionnaire_missing", _("尚未载入信用问卷"), status=404)
+        raise NotFound(_("尚未载入信用问卷"))
     return questionnaire
 
 
@@ -701,6 +701,11 @@ def access_report(
     today = _today(today)
     grant = grant_in_force(user, subject, today=today)
     with transaction.atomic():
+        # Re-read under the row lock that revoke_grant takes: a revocation committed since
+        # the check above refuses this access.
+        grant = Grant.objects.select_for_update().select_related("institution").get(pk=grant.pk)
+        if grant.state(today) != "active":
+            raise DomainError("grant_revoked", _("该企业已撤销对本机构的授权"), status=403)
         previous = (
             GrantAccess.objects.filter(grant=grant, report__isnull=False)
             .select_related("report")

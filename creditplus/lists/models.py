@@ -122,8 +122,10 @@ class ListEntryQuerySet(models.QuerySet):
         return self.filter(status__in=LIVE_STATUSES)
 
     def public(self) -> ListEntryQuerySet:
-        """What the portal shows: published entries of public list types."""
-        return self.filter(status=EntryStatus.PUBLISHED, list_type__published=True)
+        """What the portal shows: published entries of active public list types."""
+        return self.filter(
+            status=EntryStatus.PUBLISHED, list_type__published=True, list_type__is_active=True
+        )
 
 
 class ListEntry(models.Model):

@@ -24,7 +24,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -135,7 +135,6 @@ class PublishResult:
     publication: Publication
     directory: Path
     datasets: list[DatasetResult]
-    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         pub = self.publication
@@ -216,15 +215,13 @@ def _publish(day: date, root: Path, progress: Progress | None) -> PublishResult:
             "date",
         )
     previous = done.filter(date__lt=day).order_by("-date").first()
-    previous_dir = publication_dir(previous.date) if previous else None
     tmp = _tmp_dir(root, day)
     tmp.mkdir()
-    warnings: list[str] = []
     plans, files = [], []
     # File headers and labels are Chinese, whatever language the caller is using.
     with translation.override(settings.LANGUAGE_CODE):
         for dataset in DATASETS:
-            plan = _plan(dataset, day, previous_dir, warnings, progress)
+            plan = _plan(dataset, day, progress)
             plans.append(plan)
             files += _write_files(tmp, plan)
             if progress:
@@ -281,9 +278,7 @@ def _publish(day: date, root: Path, progress: Progress | None) -> PublishResult:
             old.rename(final)
         raise
     prune_full_files(settings.CREDITPLUS_OPENDATA_KEEP_FULL)
-    for warning in warnings:
-        logger.warning(warning)
-    return PublishResult(publication, final, results, warnings)
+    return PublishResult(publication, final, results)
 
 
 def prune_full_files(keep: int) -> int:
@@ -326,13 +321,7 @@ def _read_state(dataset: str) -> pl.DataFrame:
     )
 
 
-def _plan(
-    dataset: Dataset,
-    day: date,
-    previous_dir: Path | None,
-    warnings: list[str],
-    progress: Progress | None,
-) -> _Plan:
+def _plan(dataset: Dataset, day: date, progress: Progress | None) -> _Plan:
     columns = dataset.columns()
     codes = [c.code for c in columns]
     current = dataset.rows(day, progress).with_row_index("_order")
@@ -434,13 +423,12 @@ def _plan(
     )
     delta_columns = [CHANGE.code, KEY.code, FIRST_SEEN.code, LAST_CHANGED.code, *codes]
     live_changes = current.join(dates.filter(is_new), on="key", how="inner")
-    removed = dates.filter(pl.col("change") == Change.REMOVED.value)
-    if removed.height:
-        removed = removed.join(
-            _previous_rows(previous_dir, dataset, codes, warnings), on="key", how="left"
-        )
-    else:
-        removed = removed.with_columns(pl.lit(None, dtype=pl.Utf8).alias(c) for c in codes)
+    # A removed item (publicity ended, restored, retracted, taken off its list) is named by
+    # its key and dates only: repeating its content would keep publishing what must no
+    # longer be public.
+    removed = dates.filter(pl.col("change") == Change.REMOVED.value).with_columns(
+        pl.lit(None, dtype=pl.Utf8).alias(c) for c in codes
+    )
     delta = (
         pl.concat(
             [live_changes.select(delta_columns), removed.select(delta_columns)], how="vertical"
@@ -460,24 +448,6 @@ def _plan(
         removed=by_change.get(Change.REMOVED.value, 0),
     )
     return _Plan(dataset, columns, snapshot, delta, stale_ids, state_rows, result)
-
-
-def _previous_rows(
-    previous_dir: Path | None, dataset: Dataset, codes: list[str], warnings: list[str]
-) -> pl.DataFrame:
-    """The content of the previous publication's full file (for the removed items, which the
-    delta repeats as they were last published). Read from the CSV: Polars reads it several
-    times faster than the JSON."""
-    schema = {c: pl.Utf8 for c in [KEY.code, *codes]}
-    path = previous_dir / f"{dataset.name}.csv" if previous_dir else None
-    if path is None or not path.is_file():
-        warnings.append(f"上一期全量文件 {path} 不存在：{dataset.title}移出条目只含数据标识和日期")
-        return pl.DataFrame(schema=schema)
-    frame = pl.read_csv(path, infer_schema=False)
-    frame = frame.rename({h: h[h.rindex("[") + 1 : -1] for h in frame.columns if "[" in h})
-    return frame.select(
-        pl.col(c) if c in frame.columns else pl.lit(None, dtype=pl.Utf8).alias(c) for c in schema
-    )
 
 
 # --------------------------------------------------------------------------- writing
@@ -512,7 +482,16 @@ def _write_pair(
     header says both label and code, e.g. ``行政相对人名称[XK_XDR_MC]``) and ``<stem>.json``
     (an array of objects keyed by field code)."""
     csv_path = directory / f"{stem}.csv"
-    frame.rename({c.code: f"{c.label}[{c.code}]" for c in columns}).write_csv(
+    # Text cells starting with = + - @ would run as formulas in a spreadsheet: quote them.
+    formula_safe = frame.with_columns(
+        pl.when(pl.col(c).str.contains(r"^[=+\-@\t\r]"))
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c, dtype in frame.schema.items()
+        if dtype == pl.Utf8
+    )
+    formula_safe.rename({c.code: f"{c.label}[{c.code}]" for c in columns}).write_csv(
         csv_path, include_bom=True
     )
     json_path = directory / f"{stem}.json"

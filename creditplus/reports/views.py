@@ -8,6 +8,7 @@ from __future__ import annotations
 import mimetypes
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -70,19 +71,23 @@ def personal_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            authorization = services.record_authorization(
-                request.user,
-                id_number=data["id_number"],
-                name=data["name"],
-                id_verification=data["id_verification"],
-                authorizer=data["authorizer"],
-                agent_name=data["agent_name"],
-                agent_id_number=data["agent_id_number"],
-                file=data["file"],
-                purpose=data["purpose"],
-                valid_until=data["valid_until"],
-            )
-            report = services.issue_personal_report(authorization, request.user, data["purpose"])
+            # One transaction: a report that cannot be issued leaves no authorization behind.
+            with transaction.atomic():
+                authorization = services.record_authorization(
+                    request.user,
+                    id_number=data["id_number"],
+                    name=data["name"],
+                    id_verification=data["id_verification"],
+                    authorizer=data["authorizer"],
+                    agent_name=data["agent_name"],
+                    agent_id_number=data["agent_id_number"],
+                    file=data["file"],
+                    purpose=data["purpose"],
+                    valid_until=data["valid_until"],
+                )
+                report = services.issue_personal_report(
+                    authorization, request.user, data["purpose"]
+                )
         except (Forbidden, NotFound):
             raise
         except DomainError as exc:

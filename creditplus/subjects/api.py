@@ -8,9 +8,8 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from creditplus import ratelimit
-from creditplus.catalog.choices import Disclosure
 from creditplus.errors import NotFound
-from creditplus.records.models import CreditRecord
+from creditplus.records.disclosure import subject_public_records
 from creditplus.subjects.queries import public_subjects, search_page
 
 router = Router(tags=["信用主体"])
@@ -72,9 +71,9 @@ def detail(request: HttpRequest, code: str) -> dict:
     subject = public_subjects().filter(uscc=code.strip().upper()).first()
     if subject is None:
         raise NotFound()
+    # Only what the portal shows: records inside their publicity (records/disclosure.py).
     counts = (
-        CreditRecord.objects.current()
-        .filter(subject=subject, item__disclosure=Disclosure.PUBLIC)
+        subject_public_records(subject)
         .values("item__code", "item__name")
         .annotate(n=Count("id"))
         .order_by("item__code")

@@ -239,14 +239,15 @@ def test_second_day_delta_lists_added_changed_and_removed_items(day_one, opendat
     assert (changed["CF_NR"], changed["CF_NR_FK"]) == ("罚款人民币陆万元", "6")
     ended = rows[key(records["ends"])]
     assert (ended["first_seen"], ended["last_changed"]) == (day1, day1)
-    assert ended["CF_XDR_MC"] == "上海测试21号科技有限公司"  # as last published
+    # Named by key and dates only: what left publicity is not published again.
+    assert ended["CF_XDR_MC"] == "" and ended["CF_WSH"] == ""
     assert as_csv_text(read_json(directory / "penalties-delta.json")) == penalties
 
     list_delta = read_csv(directory / "lists-delta.csv")
     assert [(r["change"], r["key"]) for r in list_delta] == [
         ("removed", entries["removed"].entry_no)
     ]
-    assert list_delta[0]["decision_no"] == "沪浦市监信〔2026〕2号"
+    assert list_delta[0]["decision_no"] == ""
 
     # The full files of DAY2 keep first-seen dates and drop what was removed.
     snapshot = by_key(read_csv(directory / "penalties.csv"))
@@ -384,3 +385,14 @@ def test_only_the_latest_publications_keep_their_full_files(reference, opendata_
     assert {f["kind"] for f in Publication.objects.get(date=DAY1).files} == {"delta"}
     assert {p.name for p in (opendata_dir / DAY2.isoformat()).iterdir()} == FILES
     assert len(Publication.objects.get(date=day3).files) == len(FILES) - 1
+
+
+def test_csv_cells_never_start_a_spreadsheet_formula(reference, opendata_dir):
+    record = collect("CF", penalty_row(41, 违法事实='=HYPERLINK("http://example.com","点击")'))
+    publish(DAY1)
+    directory = opendata_dir / DAY1.isoformat()
+    row = by_key(read_csv(directory / "penalties.csv"))[key(record)]
+    assert row["CF_SY"] == '\'=HYPERLINK("http://example.com","点击")'
+    # JSON is data, not a spreadsheet: the text stays as the department wrote it.
+    item = next(i for i in read_json(directory / "penalties.json") if i["key"] == key(record))
+    assert item["CF_SY"] == '=HYPERLINK("http://example.com","点击")'

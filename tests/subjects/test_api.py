@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 from django.test import Client
 
@@ -15,7 +17,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def subjects(reference):
-    rows = [penalty(i) for i in range(1, 4)]
+    recent = {  # inside the publicity period, so the public view counts them
+        "处罚决定日期": (date.today() - timedelta(days=30)).isoformat(),
+        "处罚有效期": (date.today() + timedelta(days=335)).isoformat(),
+    }
+    rows = [penalty(i, **recent) for i in range(1, 4)]
     rows.append(
         penalty(
             9,
@@ -54,6 +60,17 @@ def test_natural_persons_are_never_found_publicly(subjects):
 def test_subject_public_view_counts_its_records(subjects):
     body = Client().get(f"/api/v1/subjects/{penalty(1)['统一社会信用代码']}").json()
     assert body["name"] == "上海测试1号科技有限公司"
+    assert body["public_records"] == [{"item": "CF", "name": "行政处罚", "count": 1}]
+
+
+def test_subject_public_view_counts_no_record_past_its_publicity(subjects):
+    ingest_rows(
+        [penalty(1, 行政处罚决定书文号="沪浦市监处〔2024〕1号", 处罚决定日期="2024-01-10")],
+        IngestOptions(
+            item=CatalogItem.objects.get(code="CF"), department=Department.objects.get(code="SCJG")
+        ),
+    )
+    body = Client().get(f"/api/v1/subjects/{penalty(1)['统一社会信用代码']}").json()
     assert body["public_records"] == [{"item": "CF", "name": "行政处罚", "count": 1}]
 
 

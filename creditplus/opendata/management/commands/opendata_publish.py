@@ -34,6 +34,4 @@ class Command(AuditedCommand):
             result = publish(options["date"], progress=progress)
         finally:
             bar.close()
-        for warning in result.warnings:
-            self.stderr.write(f"警告：{warning}")
         self.stdout.write(result.summary())
