@@ -18,7 +18,9 @@ Steps, per database (each on a fresh database; database work happens in child pr
 2. server: ``gunicorn creditplus.wsgi`` with ``--workers`` (and ``--threads``) on a free
    loopback port; wait for /healthz.
 3. load: ``--clients`` processes × ``--client-threads`` threads, each with its own keep-alive
-   ``http.client`` connection (closed loop), POST /api/v1/checks for random codes (90 %
+   ``http.client`` connection (closed loop; gunicorn's sync workers close it after each
+   response, so the client reconnects — threaded workers, ``--threads`` > 1, keep it), POST
+   /api/v1/checks for random codes (90 %
    registered subjects, 10 % valid but unknown codes), matter ZFCG, for ``--warmup`` +
    ``--seconds``; latency of every request; CPU used by server, clients and database.
 4. verify (child): CreditCheck rows and AuditEvent rows "check.subject" both equal the number
@@ -332,12 +334,16 @@ BULK_FUNCTIONS = [
         "creditplus/subjects/identifiers.py",
         "resident_id_checks",
     ),
-    ("  _answer (per code)", "creditplus/sanctions/checks.py", "_answer"),
+    ("  lookup (subjects, memberships, grades)", "creditplus/sanctions/checks.py", "lookup"),
+    ("  _answer (per distinct answer)", "creditplus/sanctions/checks.py", "_answer"),
     ("  model instances (__init__, all models)", "django/db/models/base.py", "__init__"),
-    ("  bulk_create (CreditCheck + AuditEvent)", "django/db/models/query.py", "bulk_create"),
+    ("  reserve_ids (check ids)", "creditplus/bulk.py", "reserve_ids"),
+    ("  insert_rows (check rows, then audit rows)", "creditplus/bulk.py", "insert_rows"),
     ("  audit.record_many", "creditplus/accounts/audit.py", "record_many"),
-    ("    AuditEvent.compute_hash", "creditplus/accounts/models.py", "compute_hash"),
-    ("    _jsonable (JSON round trip)", "creditplus/accounts/audit.py", "_jsonable"),
+    ("    audit._append (under the chain lock)", "creditplus/accounts/audit.py", "_append"),
+    ("    AuditEvent.canonical (row JSON)", "creditplus/accounts/models.py", "canonical"),
+    ("    AuditEvent.chain_hash (HMAC)", "creditplus/accounts/models.py", "chain_hash"),
+    ("  transaction exit (commit)", "django/db/transaction.py", "__exit__"),
 ]
 
 
@@ -361,6 +367,7 @@ def _profile_bulk(user: Any, codes: list[str]) -> dict[str, Any]:
         finally:
             m = pattern.match(query)
             key = f"{m.group(1).upper()} {m.group(2)}" if m else query.split()[0].upper()
+            key = next((label for part, label in SQL_LABELS if part in query), key)
             entry = sql.setdefault(key, [0, 0.0])
             entry[0] += 1
             entry[1] += time.perf_counter() - t
@@ -749,6 +756,16 @@ class PgSampler:
 
 # --------------------------------------------------------------------------- server
 
+# The credit check's own statements, by a fragment of their text (profiles name them so).
+SQL_LABELS = (
+    ("pg_advisory_xact_lock", "SELECT pg_advisory_xact_lock (audit chain lock)"),
+    ('"accounts_apitoken" t', "SELECT token + user + department (auth)"),
+    ('"auth_permission" p', "SELECT permissions of the token's user (auth)"),
+    ('"catalog_matter" mt', "SELECT matter rules (matter + measures in force)"),
+    ('"subjects_subject" s', "SELECT subjects + memberships + grades (lookup)"),
+    ("SELECT hash FROM", "SELECT audit chain head"),
+)
+
 PROFILE_CONFIG = '''
 """gunicorn config written by bench/checks.py: one worker (the first to start) runs every
 request under cProfile and times each SQL statement; written out when the worker exits."""
@@ -760,10 +777,14 @@ _state = None
 _SQL = re.compile(r'^\\s*(\\w+).*?(?:FROM|INTO|UPDATE)\\s+"?(\\w+)"?', re.S | re.I)
 
 
+_LABELS = __SQL_LABELS__
+
+
 def _kind(sql):
+    for fragment, label in _LABELS:
+        if fragment in sql:
+            return label
     m = _SQL.match(sql)
-    if "pg_advisory_xact_lock" in sql:
-        return "SELECT pg_advisory_xact_lock (audit chain lock)"
     return f"{m.group(1).upper()} {m.group(2)}" if m else sql.split()[0].upper()
 
 
@@ -953,11 +974,12 @@ KEY_FUNCTIONS = [
         "authenticate_token",
     ),
     ("  view: check_subject body", "creditplus/sanctions/checks.py", "check_subject"),
-    ("    _matter (matter lookup)", "creditplus/sanctions/checks.py", "_matter"),
-    ("    _rules (measures of the matter)", "creditplus/sanctions/checks.py", "_rules"),
+    ("    matter_rules (one statement)", "creditplus/sanctions/checks.py", "matter_rules"),
+    ("    lookup (subject, memberships, grade)", "creditplus/sanctions/checks.py", "lookup"),
+    ("    insert_row (check row, audit row)", "creditplus/bulk.py", "insert_row"),
     ("    audit.record (chain head + insert)", "creditplus/accounts/audit.py", "record"),
     ("      _lock_chain (pg advisory lock)", "creditplus/accounts/audit.py", "_lock_chain"),
-    ("      AuditEvent.compute_hash", "creditplus/accounts/models.py", "compute_hash"),
+    ("      AuditEvent.chain_hash (HMAC)", "creditplus/accounts/models.py", "chain_hash"),
     ("  transaction exit (commit / release savepoint)", "django/db/transaction.py", "__exit__"),
     (
         "  BEGIN IMMEDIATE (SQLite write lock)",
@@ -1261,7 +1283,7 @@ def run_profile(
 ) -> dict[str, Any]:
     prof_dir = Path(tempfile.mkdtemp(prefix="profile-", dir=work))
     config = work / "gunicorn_profile.py"
-    config.write_text(PROFILE_CONFIG, encoding="utf-8")
+    config.write_text(PROFILE_CONFIG.replace("__SQL_LABELS__", repr(SQL_LABELS)), encoding="utf-8")
     penv = {**env, "BENCH_PROFILE_DIR": str(prof_dir), "BENCH_PROFILE_SKIP": str(args.profile_skip)}
     print(
         f"== {name}: profile — the same load for {args.profile_seconds} s, one worker under "

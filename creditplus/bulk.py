@@ -1,4 +1,6 @@
-"""Bulk database I/O for the hot paths (ingest, evaluation): Polars frames in and out.
+"""Database I/O for the hot paths (ingest, evaluation, credit checks): Polars frames and
+many rows in and out, single rows without the ORM's query building, statements prepared
+once per PostgreSQL connection, and a queue for SQLite's write lock.
 
 SQLite gets ``executemany`` on one prepared statement; PostgreSQL gets ``COPY … FROM STDIN``
 fed with CSV that Polars writes. Both run on Django's connection, so they take part in the
@@ -7,13 +9,22 @@ surrounding ``transaction.atomic()`` — a batch still commits wholly or not at 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import functools
 import io
-from collections.abc import Iterable, Sequence
+import json
+import operator
+import os
+import threading
+import types
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import polars as pl
-from django.db import connection
+from django.conf import settings
+from django.db import connection, models
 
 
 def insert_frame(table: str, frame: pl.DataFrame, columns: Sequence[str] | None = None) -> int:
@@ -44,6 +55,207 @@ def insert_frame(table: str, frame: pl.DataFrame, columns: Sequence[str] | None 
                 frame.iter_rows(),
             )
     return frame.height
+
+
+# PostgreSQL parses and plans every statement it is sent; psycopg can prepare one once per
+# connection instead, but Django turns that off (prepare_threshold None, for poolers) and
+# binds parameters on the client. A threshold no statement reaches keeps everything else
+# unprepared; hot_cursor() asks for preparation explicitly.
+_NEVER = 2**31 - 1
+
+
+class _Prepared:
+    """A psycopg cursor with server-side binding whose every statement is prepared."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+        self._last: tuple[Any, Any] = ("", None)
+
+    def execute(self, query: Any, params: Any = None) -> Any:
+        self._last = (query, params)
+        return self._cursor.execute(query, params, prepare=True)
+
+    @property
+    def _query(self) -> Any:
+        # What Django's query log (DEBUG, tests) reads: the statement with its parameters.
+        query, params = self._last
+        return types.SimpleNamespace(query=connection.ops.compose_sql(query, params).encode())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
+@contextlib.contextmanager
+def hot_cursor() -> Iterator[Any]:
+    """A cursor for the few statements that run on every call of a hot path (the credit
+    check, the API token): on PostgreSQL each is prepared on first use and then only
+    executed on that connection, which saves PostgreSQL more CPU than the statements cost to
+    run (``CREDITPLUS_PG_PREPARE=0`` turns it off). Elsewhere, and for everything else, the
+    ordinary cursor (SQLite's driver keeps its own statement cache). Parameters are bound on
+    the server, so each must have the type of what it is compared with. The cursor is
+    Django's wrapper: it takes part in transactions, and tests and benchmarks see its SQL."""
+    if connection.vendor != "postgresql" or not settings.CREDITPLUS_PG_PREPARE:
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    import psycopg
+
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        raw.prepare_threshold = _NEVER
+    connection.validate_thread_sharing()
+    cursor = _Prepared(psycopg.Cursor(raw))
+    wrapped = (
+        connection.make_debug_cursor(cursor)
+        if connection.queries_logged
+        else connection.make_cursor(cursor)
+    )
+    with wrapped:
+        yield wrapped
+
+
+_turn = threading.Lock()
+_turn_files: dict[tuple[int, str], int] = {}
+
+
+@contextlib.contextmanager
+def sqlite_write_turn() -> Iterator[None]:
+    """Wait for SQLite's write lock in a queue instead of polling for it.
+
+    A transaction that finds the database locked sleeps in SQLite's busy handler — 1, 2, 5,
+    10, 15, 20, 25 … ms, growing while it keeps losing — so under load a write of a fraction
+    of a millisecond can wait tens of milliseconds. Short hot-path writes (the credit check)
+    first take an exclusive lock on a file beside the database: the kernel wakes the next
+    waiter the moment it is released. Other writers are unaffected (they still meet the
+    write lock itself), and on PostgreSQL, or inside a transaction, this does nothing."""
+    name = str(connection.settings_dict["NAME"])
+    in_memory = name == ":memory:" or "mode=memory" in name  # one process: nothing to queue
+    if connection.vendor != "sqlite" or connection.in_atomic_block or in_memory:
+        yield
+        return
+    key = (os.getpid(), name)  # an inherited descriptor would share the lock with the parent
+    with _turn:  # threads of one process share a descriptor, so they queue here first
+        fd = _turn_files.get(key)
+        if fd is None:
+            fd = _turn_files[key] = os.open(f"{name}-writers.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+@functools.cache
+def _insert_plan(model: type[models.Model], vendor: str) -> tuple[list[models.Field], str, bool]:
+    fields = [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    returning = connection.features.can_return_columns_from_insert
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"
+    if returning:
+        sql += f" RETURNING {quote(model._meta.pk.column)}"
+    return fields, sql, returning
+
+
+def insert_row(model: type[models.Model], values: dict[str, Any]) -> int:
+    """Insert one row of ``model`` and return its id: ``values`` by field attname, every other
+    field its default, each prepared for the database as ``save()`` prepares it — but one
+    plain statement, without a model instance or the ORM's query building (a hot path's write,
+    e.g. the credit check's row and its audit row). No signals are sent."""
+    fields, sql, returning = _insert_plan(model, connection.vendor)
+    params = [
+        f.get_db_prep_save(
+            values[f.attname] if f.attname in values else f.get_default(), connection
+        )
+        for f in fields
+    ]
+    with hot_cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0] if returning else cursor.lastrowid
+
+
+def _converted(values: list[Any], convert: Any) -> list[Any]:
+    """``convert`` applied to each value but None, once per distinct object (by identity:
+    the objects stay alive during the call, so their ids cannot be reused)."""
+    done: dict[int, Any] = {}
+    out = []
+    for v in values:
+        if v is None:
+            out.append(None)
+            continue
+        key = id(v)
+        if key not in done:
+            done[key] = convert(v)
+        out.append(done[key])
+    return out
+
+
+def _model_columns(
+    model: type[models.Model], rows: Sequence[dict[str, Any]]
+) -> dict[str, tuple[list[Any], Any]]:
+    """Column name → (values, Polars dtype) of ``rows`` (see :func:`insert_rows`)."""
+    present = set().union(*rows)
+    columns: dict[str, tuple[list[Any], Any]] = {}
+    for f in model._meta.concrete_fields:
+        if isinstance(f, models.AutoField) and f.attname not in present:
+            continue  # the database numbers the rows
+        default = f.get_default()
+        if f.attname not in present:
+            values = [default] * len(rows)
+        else:
+            try:
+                values = list(map(operator.itemgetter(f.attname), rows))
+            except KeyError:  # not in every row
+                values = [r.get(f.attname, default) for r in rows]
+        kind = (f.target_field if f.is_relation else f).get_internal_type()
+        dtype: Any = pl.String
+        if kind == "DateTimeField":
+            values = _converted(values, timestamp_text)
+        elif kind == "DateField":
+            values = _converted(values, lambda v: v.isoformat())
+        elif kind == "JSONField":
+            dumps = functools.partial(json.dumps, ensure_ascii=False, cls=f.encoder)
+            values = _converted(values, dumps)
+        elif kind == "BooleanField":
+            dtype = pl.Boolean
+        elif kind.endswith(("AutoField", "IntegerField")):
+            dtype = pl.Int64
+        elif kind not in ("CharField", "TextField", "SlugField", "EmailField"):
+            raise TypeError(f"insert_rows: {f.name} ({kind}) is not supported")
+        columns[f.column] = (values, dtype)
+    return columns
+
+
+def model_frame(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> pl.DataFrame:
+    """``rows`` of ``model`` as a frame for :func:`insert_frame` (see :func:`insert_rows`)."""
+    columns = _model_columns(model, rows)
+    return pl.DataFrame([pl.Series(c, v, dtype=t) for c, (v, t) in columns.items()])
+
+
+def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> int:
+    """Insert ``rows`` of ``model`` in bulk — values by field attname, every other field its
+    default, ``id`` if given (else the database numbers them, in order) — without a model
+    instance per row: COPY on PostgreSQL (:func:`insert_frame`), ``executemany`` on SQLite.
+    Stored as the ORM stores them: timestamps as :func:`timestamp_text`, JSON as text
+    (``None`` is SQL NULL), booleans and integers as such. A value object shared by many rows
+    (one timestamp, one answer) is converted once. No signals are sent."""
+    if not rows:
+        return 0
+    table = model._meta.db_table
+    if connection.vendor == "postgresql":
+        return insert_frame(table, model_frame(model, rows))
+    columns = _model_columns(model, rows)
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    marks = ", ".join(["?"] * len(columns))
+    with connection.cursor() as cursor:
+        # The driver's own cursor: Django's debug wrapper would format every row as SQL.
+        cursor.cursor.executemany(
+            f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) VALUES ({marks})",
+            zip(*(values for values, _dtype in columns.values()), strict=True),
+        )
+    return len(rows)
 
 
 def fetch_frame(

@@ -116,7 +116,9 @@ DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'creditplus.sqlite
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
-    _db["CONN_MAX_AGE"] = 0
+    # Persistent, like PostgreSQL's: opening a connection (and running init_command) cost a
+    # few ms per request, and closing the last one checkpoints the WAL.
+    _db["CONN_MAX_AGE"] = 60
     _db["OPTIONS"] = {
         # IMMEDIATE: a transaction takes the write lock at BEGIN, so two writers never
         # both read the audit chain's head and then race to append to it.
@@ -135,6 +137,9 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     pass
 else:
     raise ImproperlyConfigured("DATABASE_URL must point at SQLite or PostgreSQL 15+")
+# PostgreSQL: the credit check's statements are prepared once per connection
+# (creditplus.bulk.hot_cursor). Turn off behind a transaction-pooling PgBouncer < 1.21.
+CREDITPLUS_PG_PREPARE = env_bool("CREDITPLUS_PG_PREPARE", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -19,6 +19,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from creditplus.accounts.models import GENESIS_HASH, AuditEvent
+from creditplus.bulk import hot_cursor, insert_row, insert_rows
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,71 @@ def _lock_chain() -> None:
     # a transaction-scoped advisory lock. SQLite: transactions are BEGIN IMMEDIATE
     # (settings), so the writer already holds the database's only write lock.
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+        with hot_cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(7140911)")
+
+
+def _head() -> str:
+    """The newest row's hash (read under the chain lock)."""
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    with hot_cursor() as cursor:
+        cursor.execute(f"SELECT hash FROM {table} ORDER BY id DESC LIMIT 1")
+        row = cursor.fetchone()
+    return row[0] if row else GENESIS_HASH
+
+
+def _row(
+    ctx: AuditContext,
+    action: str,
+    *,
+    object_type: str,
+    object_id: str,
+    object_repr: str,
+    subject: str,
+    purpose: str,
+    before: Any,
+    after: Any,
+) -> dict[str, Any]:
+    """One audit row's values (field name → value as the database gives it back: ``before``
+    and ``after`` already through :func:`_jsonable`); its time and hashes are set when it is
+    appended."""
+    return {
+        "actor_id": ctx.actor_id,
+        "actor_name": ctx.actor_name[:150],
+        "department": ctx.department,
+        "token": ctx.token,
+        "request_id": ctx.request_id,
+        "ip": ctx.ip,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "object_repr": object_repr[:200],
+        "subject": subject,
+        "purpose": purpose[:500],
+        "before": before,
+        "after": after,
+    }
+
+
+def _append(rows: list[dict[str, Any]]) -> None:
+    """Chain ``rows`` to the head and insert them: one lock, one read of the head, then one
+    plain INSERT (one row) or ``insert_rows`` (COPY on PostgreSQL) — no model instances. Ids
+    rise in insertion order on both databases, so the chain's order is the id order that
+    ``verify`` walks; the time is taken under the lock, so it rises in that order too."""
+    # No savepoint: an audit failure must fail the change it describes, as a whole.
+    with transaction.atomic(savepoint=False):
+        _lock_chain()
+        prev = _head()
+        now = timezone.now()
+        for row in rows:
+            row["created_at"] = now
+        for row, content in zip(rows, AuditEvent.canonical_many(rows), strict=True):
+            row["prev_hash"] = prev
+            row["hash"] = prev = AuditEvent.chain_hash(prev, content)
+        if len(rows) == 1:
+            rows[0]["id"] = insert_row(AuditEvent, rows[0])
+        else:
+            insert_rows(AuditEvent, rows)
 
 
 def record(
@@ -107,82 +171,74 @@ def record(
 
     Call it inside the transaction of the change it describes, so both commit together.
     """
-    ctx = current_context()
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)[:200]
-    with transaction.atomic():
-        _lock_chain()
-        prev = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
-        event = AuditEvent(
-            created_at=timezone.now(),
-            actor_id=ctx.actor_id,
-            actor_name=ctx.actor_name[:150],
-            department=ctx.department,
-            token=ctx.token,
-            request_id=ctx.request_id,
-            ip=ctx.ip,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            object_repr=object_repr[:200],
-            subject=subject,
-            purpose=purpose[:500],
-            before=_jsonable(before),
-            after=_jsonable(after),
-            prev_hash=prev or GENESIS_HASH,
-        )
-        event.hash = event.compute_hash()
-        event.save(force_insert=True)
+    row = _row(
+        current_context(),
+        action,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr,
+        subject=subject,
+        purpose=purpose,
+        before=_jsonable(before),
+        after=_jsonable(after),
+    )
+    _append([row])
+    event = AuditEvent(**row)
+    event._state.adding = False
+    event._state.db = connection.alias
     return event
 
 
 @dataclass(frozen=True)
 class Change:
-    """One object's change, for :func:`record_many`."""
+    """One object's change, for :func:`record_many`: the object itself, or (for thousands of
+    rows written without instances) its ``object_type``, ``object_id`` and ``object_repr``."""
 
-    obj: models.Model
+    obj: models.Model | None = None
     subject: str = ""
     after: Any = None
     before: Any = None
     purpose: str = ""
+    object_type: str = ""
+    object_id: str = ""
+    object_repr: str = ""
 
 
 def record_many(action: str, changes: list[Change]) -> int:
     """Append one audit row per change in a single locked write (bulk transitions such as
-    imported list entries); the rows chain exactly as if :func:`record` were called in turn."""
+    imported list entries, bulk credit checks); the rows chain exactly as if :func:`record`
+    were called in turn."""
     if not changes:
         return 0
     ctx = current_context()
-    with transaction.atomic():
-        _lock_chain()
-        prev = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
-        prev = prev or GENESIS_HASH
-        now = timezone.now()
-        rows = []
-        for change in changes:
-            event = AuditEvent(
-                created_at=now,
-                actor_id=ctx.actor_id,
-                actor_name=ctx.actor_name[:150],
-                department=ctx.department,
-                token=ctx.token,
-                request_id=ctx.request_id,
-                ip=ctx.ip,
-                action=action,
-                object_type=change.obj._meta.label_lower,
-                object_id=str(change.obj.pk),
-                object_repr=str(change.obj)[:200],
-                subject=change.subject,
-                purpose=change.purpose[:500],
-                before=_jsonable(change.before),
-                after=_jsonable(change.after),
-                prev_hash=prev,
-            )
-            event.hash = prev = event.compute_hash()
-            rows.append(event)
-        AuditEvent.objects.bulk_create(rows, batch_size=500)
+    shared: dict[int, Any] = {}  # one JSON round trip per distinct before/after object
+
+    def jsonable(value: Any) -> Any:
+        if value is None:
+            return None
+        if id(value) not in shared:
+            shared[id(value)] = _jsonable(value)
+        return shared[id(value)]
+
+    rows = [
+        _row(
+            ctx,
+            action,
+            object_type=change.object_type or change.obj._meta.label_lower,
+            object_id=change.object_id or str(change.obj.pk),
+            object_repr=change.object_repr or str(change.obj)[:200],
+            subject=change.subject,
+            purpose=change.purpose,
+            before=jsonable(change.before),
+            after=jsonable(change.after),
+        )
+        for change in changes
+    ]
+    _append(rows)
     return len(rows)
 
 

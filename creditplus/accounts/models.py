@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
@@ -226,12 +227,47 @@ class AuditEvent(models.Model):
 
     def content(self) -> str:
         """Canonical JSON of the hashed fields (stable across SQLite and PostgreSQL)."""
-        data = {name: getattr(self, name) for name in self.HASHED_FIELDS}
-        data["created_at"] = self.created_at.astimezone(UTC).isoformat(timespec="microseconds")
-        return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return self.canonical({name: getattr(self, name) for name in self.HASHED_FIELDS})
 
     def compute_hash(self) -> str:
-        message = (self.prev_hash + self.content()).encode()
+        return self.chain_hash(self.prev_hash, self.content())
+
+    @classmethod
+    def canonical(cls, values: dict[str, Any]) -> str:
+        """Canonical JSON of the hashed fields in ``values`` (field name → value as read back
+        from the database); the audit log's fast append paths hash rows without instances."""
+        data = {name: values[name] for name in cls.HASHED_FIELDS}
+        data["created_at"] = data["created_at"].astimezone(UTC).isoformat(timespec="microseconds")
+        return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def canonical_many(cls, rows: Sequence[dict[str, Any]]) -> list[str]:
+        """:meth:`canonical` of each row — the same text, built from each distinct value
+        object encoded once (the rows of a bulk append share most of theirs): JSON with sorted
+        keys and these separators is exactly ``{"key":value,…}`` in key order."""
+        encode = json.JSONEncoder(
+            sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        ).encode  # what json.dumps(…) below does, without a new encoder per call
+        heads = [(name, f"{encode(name)}:") for name in sorted(cls.HASHED_FIELDS)]
+        # (field, id(value)) → '"field":value'; the rows keep their values alive meanwhile
+        encoded: dict[tuple[str, int], str] = {}
+        out = []
+        for row in rows:
+            parts = []
+            for name, head in heads:
+                value = row[name]
+                text = encoded.get((name, id(value)))
+                if text is None:
+                    if name == "created_at":
+                        value = value.astimezone(UTC).isoformat(timespec="microseconds")
+                    text = encoded[(name, id(row[name]))] = head + encode(value)
+                parts.append(text)
+            out.append("{" + ",".join(parts) + "}")
+        return out
+
+    @staticmethod
+    def chain_hash(prev_hash: str, content: str) -> str:
+        message = (prev_hash + content).encode()
         return hmac.new(settings.AUDIT_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 

@@ -243,6 +243,10 @@ def _ingest_table(table: Table, options: IngestOptions, digest: str) -> IngestBa
     # Consumers (lists, evaluation…) read the new events after commit; a crash here loses
     # nothing, because their maintenance commands read from their own cursor again.
     transaction.on_commit(consumers.run_all)
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        # Connections outlive the request (CONN_MAX_AGE): give the page cache back (default).
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size = -2000")
     return result
 
 

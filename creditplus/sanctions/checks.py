@@ -1,27 +1,52 @@
 """信用核查: a department checks a subject while handling a matter of the application list;
 the answer (lists, grade, measures that apply to the matter) is recorded and audited, and
-the department later reports what it did with it, which closes the matching tasks."""
+the department later reports what it did with it, which closes the matching tasks.
+
+Checks are the platform's hottest path (departments' systems call them while handling
+every matter), so they read with a few plain statements instead of the ORM — whose query
+building cost more than the queries — and cache nothing: the matter's rules, the subject's
+memberships and grade and the caller's token are read afresh on every check, so a reloaded
+application list, a restoration or a revoked token applies to the very next check. All
+reads happen before the write transaction, which holds only the check row and its audit
+row (on SQLite the database's write lock is held for well under a millisecond, and check
+writers queue for it instead of polling; on PostgreSQL the statements are prepared once per
+connection).
+"""
 
 from __future__ import annotations
 
+import functools
+import json
 import secrets
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from creditplus.accounts import audit
+from creditplus.accounts.models import Department
 from creditplus.accounts.permissions import require_perm
+from creditplus.bulk import (
+    chunked,
+    hot_cursor,
+    insert_row,
+    insert_rows,
+    reserve_ids,
+    sqlite_write_turn,
+)
 from creditplus.catalog.models import Matter
 from creditplus.errors import DomainError, Forbidden, NotFound
-from creditplus.evaluation.services import current_grades
-from creditplus.lists.models import ListEntry
-from creditplus.sanctions.choices import FEEDBACK_OUTCOMES, Target, TaskStatus
+from creditplus.evaluation.choices import ModelStatus
+from creditplus.evaluation.models import EvaluationModel, Score
+from creditplus.lists.choices import MEMBER_STATUSES
+from creditplus.lists.models import ListEntry, ListType
+from creditplus.sanctions.choices import FEEDBACK_OUTCOMES, IN_FORCE, Target, TaskStatus
 from creditplus.sanctions.models import CreditCheck, Measure, SanctionTask
 from creditplus.sanctions.services import close_case_if_done
 from creditplus.subjects.identifiers import check_resident_id, resident_id_checks, uscc_checks
@@ -29,63 +54,176 @@ from creditplus.subjects.models import Subject
 from creditplus.subjects.pii import lookup_hash, mask_id_number
 
 MAX_BULK = 10_000
+CHECK_ACTION = "check.subject"
+_CHUNK = 500  # identifiers per statement on SQLite: well below its parameter limit
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _table(model: Any) -> str:
+    return _q(model._meta.db_table)
+
+
+def _literals(values: Sequence[str]) -> str:
+    """Our own choice constants as SQL literals. Bound parameters would do, but SQLite then
+    re-prepares the statement on every call when a partial index's condition might match one
+    (the active evaluation model's), which tripled a check's lookup time."""
+    assert all(v.replace("_", "").isalnum() and v.isascii() for v in values), values
+    return ", ".join(f"'{v}'" for v in values)
+
+
+# --------------------------------------------------------------------------- reads
 
 
 @dataclass(frozen=True)
 class MatterRules:
-    """What a check for one matter looks at, precomputed once per call."""
+    """What a check for one matter looks at: the lists the application list names for it,
+    and the measures in force for it, by list type."""
 
-    matter: Matter
+    matter_id: int
+    matter: str
     list_codes: frozenset[str]
-    measures_by_type: dict[int, list[Measure]]
+    measures_by_type: dict[int, list[dict[str, str]]]
 
 
-def _matter(code: str) -> Matter:
-    matter = Matter.objects.filter(code=code.strip().upper(), is_active=True).first()
-    if matter is None:
+@functools.cache
+def _rules_sql() -> str:
+    applies = Measure._meta.get_field("matters")
+    lists = Measure._meta.get_field("list_types")
+    return f"""
+        SELECT mt.id, mt.code, mt.checks, ms.code, ms.name, ms.kind, ms.basis,
+               ml.{_q(lists.m2m_reverse_name())}
+        FROM {_table(Matter)} mt
+        LEFT JOIN {_q(applies.m2m_db_table())} mm ON mm.{_q(applies.m2m_reverse_name())} = mt.id
+        LEFT JOIN {_table(Measure)} ms ON ms.id = mm.{_q(applies.m2m_column_name())}
+             AND ms.is_active AND ms.status IN ({_literals(IN_FORCE)})  -- Measure…in_force()
+        LEFT JOIN {_q(lists.m2m_db_table())} ml ON ml.{_q(lists.m2m_column_name())} = ms.id
+        WHERE mt.code = %s AND mt.is_active"""
+
+
+def matter_rules(code: str) -> MatterRules:
+    """The rules of an active matter of the application list (one statement), or the error
+    ``matter_unknown``."""
+    with hot_cursor() as cursor:
+        cursor.execute(_rules_sql(), [code.strip().upper()])
+        rows = cursor.fetchall()
+    if not rows:
         raise DomainError(
             "matter_unknown", _("应用清单中没有该事项：%(c)s") % {"c": code}, "matter"
         )
-    return matter
-
-
-def _rules(matter: Matter) -> MatterRules:
-    measures_by_type: dict[int, list[Measure]] = defaultdict(list)
-    for measure in Measure.objects.in_force().filter(matters=matter).prefetch_related("list_types"):
-        for list_type in measure.list_types.all():
-            measures_by_type[list_type.pk].append(measure)
+    matter_id, matter, checks = rows[0][:3]
+    if isinstance(checks, str):  # SQLite gives JSON as text
+        checks = json.loads(checks)
+    by_type: dict[int, list[dict[str, str]]] = defaultdict(list)
+    for *_matter, m_code, name, kind, basis, list_type in rows:
+        if m_code is not None and list_type is not None:
+            by_type[list_type].append(
+                {"code": m_code, "name": name, "kind": kind, "legal_basis": basis}
+            )
     return MatterRules(
+        matter_id=matter_id,
         matter=matter,
-        list_codes=frozenset(matter.checks.get("lists", [])),
-        measures_by_type=dict(measures_by_type),
+        list_codes=frozenset((checks or {}).get("lists", [])),
+        measures_by_type=dict(by_type),
     )
 
 
-def _answer(rules: MatterRules, entries: list[ListEntry], grade: str | None) -> dict[str, Any]:
+@dataclass
+class Found:
+    """A subject found for an identifier: its grade under the active evaluation model (None
+    when not scored, e.g. persons) and its list memberships (ListEntry.objects.members()),
+    ordered by list type."""
+
+    id: int
+    name: str
+    grade: str | None
+    lists: list[dict[str, Any]] = field(default_factory=list)
+
+
+LOOKUP_COLUMNS = ("uscc", "id_hash", "id")
+
+
+@functools.cache
+def _lookup_sql(column: str, size: int) -> str:
+    """``size`` values in an IN list; on PostgreSQL any number in one array parameter (one
+    plan for a single check and for a bulk check's 10,000 identifiers)."""
+    assert column in LOOKUP_COLUMNS
+    if connection.vendor == "postgresql":
+        where = f"s.{_q(column)} = ANY(%s)"
+    else:
+        where = f"s.{_q(column)} IN ({', '.join(['%s'] * size)})"
+    return f"""
+        SELECT s.{_q(column)}, s.id, s.name,
+               (SELECT sc.grade FROM {_table(Score)} sc
+                WHERE sc.subject_id = s.id AND sc.model_id =
+                      (SELECT m.id FROM {_table(EvaluationModel)} m
+                       WHERE m.status = {_literals([ModelStatus.ACTIVE])})),
+               t.id, t.code, t.name, t.kind, e.decided_on, e.publish_until, e.decision_no, d.name
+        FROM {_table(Subject)} s
+        LEFT JOIN {_table(ListEntry)} e  -- ListEntry.objects.members()
+             ON e.subject_id = s.id AND e.status IN ({_literals(MEMBER_STATUSES)})
+        LEFT JOIN {_table(ListType)} t ON t.id = e.list_type_id
+        LEFT JOIN {_table(Department)} d ON d.id = e.department_id
+        WHERE {where}
+        ORDER BY s.id, t.code, e.id"""
+
+
+def _day(value: Any) -> str | None:
+    return str(value)[:10] if value else None  # a date, or SQLite's ISO text of one
+
+
+def lookup(column: str, values: Sequence[Any]) -> dict[Any, Found]:
+    """Subjects whose ``column`` (uscc, id_hash or id) is one of ``values``, with their
+    grade and memberships: one statement (SQLite: per 500 values)."""
+    found: dict[Any, Found] = {}
+    unique = sorted(set(values))
+    # One identifier: a single check, prepared on PostgreSQL; many: a bulk check's chunks.
+    array = connection.vendor == "postgresql"
+    with hot_cursor() if len(unique) == 1 else connection.cursor() as cursor:
+        for chunk in chunked(unique, MAX_BULK if array else _CHUNK):
+            sql = _lookup_sql(column, 0 if array else len(chunk))
+            cursor.execute(sql, [list(chunk)] if array else list(chunk))
+            for key, pk, name, grade, type_id, *entry in cursor.fetchall():
+                subject = found.get(key)
+                if subject is None:
+                    subject = found[key] = Found(pk, name, grade)
+                if type_id is not None:
+                    code, type_name, kind, since, until, decision_no, department = entry
+                    subject.lists.append(
+                        {
+                            "type_id": type_id,
+                            "list_type": code,
+                            "name": type_name,
+                            "kind": kind,
+                            "since": _day(since),
+                            "until": _day(until),
+                            "decision_no": decision_no,
+                            "department": department,
+                        }
+                    )
+    return found
+
+
+def _answer(rules: MatterRules, subject: Found | None) -> dict[str, Any]:
+    entries = subject.lists if subject else []
     lists = [
         {
-            "list_type": e.list_type.code,
-            "name": e.list_type.name,
-            "kind": e.list_type.kind,
-            "since": e.decided_on.isoformat() if e.decided_on else None,
-            "until": e.publish_until.isoformat() if e.publish_until else None,
-            "decision_no": e.decision_no,
-            "department": e.department.name,
-            "required_by_matter": e.list_type.code in rules.list_codes,
+            **{k: v for k, v in e.items() if k != "type_id"},
+            "required_by_matter": e["list_type"] in rules.list_codes,
         }
         for e in entries
     ]
     seen: dict[str, dict[str, str]] = {}
     for e in entries:
-        for m in rules.measures_by_type.get(e.list_type_id, []):
-            seen.setdefault(
-                m.code, {"code": m.code, "name": m.name, "kind": m.kind, "legal_basis": m.basis}
-            )
+        for m in rules.measures_by_type.get(e["type_id"], []):
+            seen.setdefault(m["code"], m)
     return {
-        "matter": rules.matter.code,
+        "matter": rules.matter,
         "lists": lists,
-        "grade": grade,  # of the active evaluation model; None when not scored (persons)
-        "measures": sorted(seen.values(), key=lambda m: m["code"]),
+        "grade": subject.grade if subject else None,  # active model; None when not scored
+        "measures": [dict(m) for m in sorted(seen.values(), key=lambda m: m["code"])],
     }
 
 
@@ -97,14 +235,20 @@ def _department_of(user: Any) -> Any:
 
 
 def _identify(code: str) -> tuple[str, str, str]:
-    """(kind, lookup value, identifier to store): never the clear resident ID."""
+    """(lookup column, lookup value, identifier to store): never the clear resident ID."""
     code = code.strip().upper()
     if len(code) == 18 and check_resident_id(code).ok:
-        return "person", lookup_hash(code), mask_id_number(code)
+        return "id_hash", lookup_hash(code), mask_id_number(code)
     return "uscc", code, code[:32]
 
 
-@transaction.atomic
+def _number(pk: int) -> str:
+    return f"HC{pk:08d}"  # CreditCheck.number, without an instance per row
+
+
+# --------------------------------------------------------------------------- checks
+
+
 def check_subject(user: Any, code: str, matter_code: str, purpose: str) -> CreditCheck:
     """One credit check, recorded and audited. An unknown subject is answered (no lists)."""
     department = _department_of(user)
@@ -112,45 +256,38 @@ def check_subject(user: Any, code: str, matter_code: str, purpose: str) -> Credi
         raise DomainError("purpose_required", _("请填写核查用途"), "purpose")
     if not code.strip():
         raise DomainError("subject_required", _("请填写统一社会信用代码或身份证号码"), "subject")
-    rules = _rules(_matter(matter_code))
-    kind, value, identifier = _identify(code)
-    subject = (
-        Subject.objects.filter(id_hash=value)
-        if kind == "person"
-        else Subject.objects.filter(uscc=value)
-    ).first()
-    entries = (
-        list(
-            ListEntry.objects.members()
-            .filter(subject=subject)
-            .select_related("list_type", "department")
-            .order_by("list_type__code")
-        )
-        if subject
-        else []
-    )
-    grade = current_grades([subject.pk]).get(subject.pk) if subject else None
-    answer = _answer(rules, entries, grade)
+    rules = matter_rules(matter_code)
+    column, value, identifier = _identify(code)
+    subject = lookup(column, [value]).get(value)
+    answer = _answer(rules, subject)
     ctx = audit.current_context()
-    check = CreditCheck.objects.create(
+    check = CreditCheck(
         department=department,
         actor_name=ctx.actor_name,
         token=ctx.token,
-        subject=subject,
+        subject_id=subject.id if subject else None,
         identifier=identifier,
-        matter=rules.matter,
+        matter_id=rules.matter_id,
         purpose=purpose.strip()[:300],
         answer=answer,
-        hit=bool(entries),
+        hit=bool(answer["lists"]),
         created_at=timezone.now(),
     )
-    audit.record(
-        "check.subject",
-        obj=check,
-        subject=subject.code if subject else identifier,
-        purpose=purpose,
-        after={"matter": rules.matter.code, "hit": check.hit, "measures": len(answer["measures"])},
-    )
+    values = {f.attname: getattr(check, f.attname) for f in CreditCheck._meta.concrete_fields}
+    # The write: the check row and its audit row, committed together or not at all.
+    with sqlite_write_turn(), transaction.atomic():
+        check.pk = insert_row(CreditCheck, values)
+        audit.record(
+            CHECK_ACTION,
+            object_type=CreditCheck._meta.label_lower,
+            object_id=str(check.pk),
+            object_repr=_number(check.pk),
+            subject=identifier,
+            purpose=purpose,
+            after={"matter": rules.matter, "hit": check.hit, "measures": len(answer["measures"])},
+        )
+    check._state.adding = False
+    check._state.db = connection.alias
     return check
 
 
@@ -162,10 +299,10 @@ class BulkResult:
     rows: list[dict[str, Any]]
 
 
-@transaction.atomic
 def check_many(user: Any, codes: list[str], matter_code: str, purpose: str) -> BulkResult:
     """批量核查: up to 10,000 identifiers for one matter (e.g. all bidders), vectorized: one
-    query per identifier kind, one insert of all check rows, one audit row per check."""
+    statement per 500 identifiers of a kind, then one transaction that writes all check rows
+    and their audit rows with ``insert_rows`` (COPY on PostgreSQL) — no model instances."""
     department = _department_of(user)
     if not purpose.strip():
         raise DomainError("purpose_required", _("请填写核查用途"), "purpose")
@@ -173,106 +310,102 @@ def check_many(user: Any, codes: list[str], matter_code: str, purpose: str) -> B
         raise DomainError("subject_required", _("请提供要核查的代码"), "subjects")
     if len(codes) > MAX_BULK:
         raise DomainError("too_many", _("一次最多核查 %(n)d 个主体") % {"n": MAX_BULK}, "subjects")
-    rules = _rules(_matter(matter_code))
+    rules = matter_rules(matter_code)
     originals = [c.strip() for c in codes]
     raw = pl.Series("code", [c.upper() for c in originals], dtype=pl.String)
     people = resident_id_checks(raw, today=timezone.localdate())
     organisations = uscc_checks(raw)
-    frame = pl.DataFrame(
-        {
-            "code": raw,
-            "is_person": people["error"].is_null() & people["value"].is_not_null(),
-            "is_uscc": organisations["error"].is_null() & organisations["value"].is_not_null(),
-        }
-    )
-    persons = frame.filter(pl.col("is_person"))["code"].to_list()
-    hashes = {c: lookup_hash(c) for c in persons}
-    usccs = frame.filter(pl.col("is_uscc"))["code"].to_list()
-    by_code: dict[str, Subject] = {}
-    for i in range(0, len(usccs), 900):
-        for s in Subject.objects.filter(uscc__in=usccs[i : i + 900]).only("id", "uscc", "name"):
-            by_code[s.uscc] = s
-    hash_values = list(hashes.values())
-    by_hash: dict[str, Subject] = {}
-    for i in range(0, len(hash_values), 900):
-        for s in Subject.objects.filter(id_hash__in=hash_values[i : i + 900]).only(
-            "id", "id_hash", "id_masked", "name"
-        ):
-            by_hash[s.id_hash] = s
-    found = {c: (by_hash.get(hashes[c]) if c in hashes else by_code.get(c)) for c in frame["code"]}
+    is_person = (people["error"].is_null() & people["value"].is_not_null()).to_list()
+    is_uscc = (organisations["error"].is_null() & organisations["value"].is_not_null()).to_list()
+    upper = raw.to_list()
+    hashes = {c: lookup_hash(c) for c, person in zip(upper, is_person, strict=True) if person}
+    by_hash = lookup("id_hash", list(hashes.values()))
+    by_uscc = lookup("uscc", [c for c, org in zip(upper, is_uscc, strict=True) if org])
     # Inputs that are no valid code are taken as names (old records without codes).
     names = [
         o
-        for o, person, org in zip(originals, frame["is_person"], frame["is_uscc"], strict=True)
+        for o, person, org in zip(originals, is_person, is_uscc, strict=True)
         if not (person or org)
     ]
     by_name, candidates = match_names(names)
-    for name, subject in by_name.items():
-        found[name.upper()] = subject
-    subject_ids = list({s.pk for s in found.values() if s})
-    entries: dict[int, list[ListEntry]] = defaultdict(list)
-    for i in range(0, len(subject_ids), 900):
-        for e in (
-            ListEntry.objects.members()
-            .filter(subject_id__in=subject_ids[i : i + 900])
-            .select_related("list_type", "department")
-            .order_by("list_type__code")
-        ):
-            entries[e.subject_id].append(e)
-    grades = current_grades(subject_ids)
-    batch = f"PL{timezone.now():%Y%m%d%H%M%S}{secrets.token_hex(3)}"
+    by_id = lookup("id", [s.pk for s in by_name.values()])
+
     ctx = audit.current_context()
+    batch = f"PL{timezone.now():%Y%m%d%H%M%S}{secrets.token_hex(3)}"
     now = timezone.now()
+    clean_purpose = purpose.strip()[:300]
     checks, rows = [], []
-    rows_in = zip(originals, frame.select("code", "is_person", "is_uscc").iter_rows(), strict=True)
-    for original, (code, valid_person, valid_uscc) in rows_in:
-        subject = found.get(code)
-        identifier = mask_id_number(code) if valid_person else code[:32]
-        hits = entries.get(subject.pk, []) if subject else []
-        answer = _answer(rules, hits, grades.get(subject.pk) if subject else None)
+    # Subjects on no list share one answer per grade (the answer is never changed after).
+    unlisted: dict[str | None, dict[str, Any]] = {}
+    for original, code, person, org in zip(originals, upper, is_person, is_uscc, strict=True):
+        if person:
+            subject = by_hash.get(hashes[code])
+        elif org:
+            subject = by_uscc.get(code)
+        else:
+            named = by_name.get(original)
+            subject = by_id.get(named.pk) if named else None
+        identifier = mask_id_number(code) if person else code[:32]
+        if subject is None or not subject.lists:
+            grade = subject.grade if subject else None
+            answer = unlisted.get(grade) or unlisted.setdefault(grade, _answer(rules, subject))
+        else:
+            answer = _answer(rules, subject)
         checks.append(
-            CreditCheck(
-                department=department,
-                actor_name=ctx.actor_name,
-                token=ctx.token,
-                subject=subject,
-                identifier=identifier,
-                matter=rules.matter,
-                purpose=purpose.strip()[:300],
-                batch=batch,
-                answer=answer,
-                hit=bool(hits),
-                created_at=now,
-            )
+            {
+                "department_id": department.pk,
+                "actor_name": ctx.actor_name,
+                "token": ctx.token,
+                "subject_id": subject.id if subject else None,
+                "identifier": identifier,
+                "matter_id": rules.matter_id,
+                "purpose": clean_purpose,
+                "batch": batch,
+                "answer": answer,
+                "hit": bool(answer["lists"]),
+                "created_at": now,
+            }
         )
         rows.append(
             {
                 "subject": identifier,
-                "valid": bool(valid_person or valid_uscc),
+                "valid": bool(person or org),
                 "found": subject is not None,
-                "match": (("code" if valid_person or valid_uscc else "name") if subject else None),
-                "name": subject.name if subject and not valid_person else "",
+                "match": (("code" if person or org else "name") if subject else None),
+                "name": subject.name if subject and not person else "",
                 # Similar names for a person to confirm; never applied automatically.
                 "candidates": candidates.get(original, []),
                 **answer,
             }
         )
-    checks = CreditCheck.objects.bulk_create(checks, batch_size=1000)
-    audit.record_many(
-        "check.subject",
-        [
-            audit.Change(
-                obj=c,
-                subject=c.identifier,
-                purpose=purpose,
-                after={"matter": rules.matter.code, "hit": c.hit, "batch": batch},
-            )
-            for c in checks
-        ],
+    label = CreditCheck._meta.label_lower
+    after = {hit: {"matter": rules.matter, "hit": hit, "batch": batch} for hit in (False, True)}
+    with sqlite_write_turn(), transaction.atomic():
+        # SQLite: the ids after the table's counter, safe under the write lock taken at BEGIN
+        # IMMEDIATE; PostgreSQL: drawn from the sequence.
+        ids = reserve_ids(CreditCheck._meta.db_table, len(checks)).to_list()
+        for pk, check in zip(ids, checks, strict=True):
+            check["id"] = pk
+        insert_rows(CreditCheck, checks)
+        audit.record_many(
+            CHECK_ACTION,
+            [
+                audit.Change(
+                    object_type=label,
+                    object_id=str(c["id"]),
+                    object_repr=_number(c["id"]),
+                    subject=c["identifier"],
+                    purpose=purpose,
+                    after=after[c["hit"]],
+                )
+                for c in checks
+            ],
+        )
+    for pk, row in zip(ids, rows, strict=True):
+        row["check"] = pk
+    return BulkResult(
+        batch=batch, checked=len(checks), hits=sum(c["hit"] for c in checks), rows=rows
     )
-    for check, row in zip(checks, rows, strict=True):
-        row["check"] = check.pk
-    return BulkResult(batch=batch, checked=len(checks), hits=sum(c.hit for c in checks), rows=rows)
 
 
 def normalize_name(name: str) -> str:

@@ -192,3 +192,74 @@ def test_bulk_appends_chain_like_single_ones(reference):
     assert [r.object_id for r in rows] == [str(d.pk) for d in departments]
     assert {r.actor_name for r in rows} == {"cli:test"}
     assert audit.verify().ok
+
+
+def test_appended_rows_hash_as_the_model_recomputes_them_from_the_database(reference):
+    """The append paths hash rows without model instances (one plain INSERT, or COPY for
+    many): what they store is what the model recomputes from the stored row."""
+    from datetime import date
+    from decimal import Decimal
+
+    from creditplus.accounts.models import Department
+
+    shared = {"名称": "测试", "n": 1, "on": date(2026, 11, 27), "amount": Decimal("1.50")}
+    shared["nested"] = [1, None, True, {"b": 2, "a": 'x,"y"\n'}]
+    context = {
+        "actor_id": 7,
+        "actor_name": "张三",
+        "department": "SCJG",
+        "token": "采购系统",
+        "request_id": "req-abcdefgh",
+        "ip": "127.0.0.1",
+    }
+    with audit.audit_context(**context):
+        single = audit.record(
+            "test.single",
+            obj=Department.objects.get(code="SW"),
+            subject="91310115MA1K3BTP2B",
+            purpose="核查" * 300,
+            before={"x": 1},
+            after=shared,
+        )
+        changes = [
+            audit.Change(
+                object_type="test",
+                object_id=str(i),
+                object_repr=f"#{i}",
+                subject="s",
+                after=shared,
+                before=None if i % 2 else {"i": i},
+            )
+            for i in range(5)
+        ]
+        changes.append(audit.Change(obj=Department.objects.get(code="FY"), after={"k": "v"}))
+        assert audit.record_many("test.bulk", changes) == 6
+    stored = AuditEvent.objects.get(pk=single.pk)
+    assert stored.hash == single.hash == stored.compute_hash()
+    assert stored.purpose == "核查" * 250 and stored.object_repr == "区税务局"
+    rows = list(AuditEvent.objects.filter(action__startswith="test.").order_by("id"))
+    assert [r.action for r in rows] == ["test.single"] + ["test.bulk"] * 6
+    assert all(r.hash == r.compute_hash() for r in rows)
+    assert [r.prev_hash for r in rows[1:]] == [r.hash for r in rows[:-1]]
+    assert [r.created_at for r in rows] == sorted(r.created_at for r in rows)
+    assert (
+        rows[1].after
+        == rows[0].after
+        == {
+            "名称": "测试",
+            "n": 1,
+            "on": "2026-11-27",
+            "amount": "1.50",
+            "nested": [1, None, True, {"a": 'x,"y"\n', "b": 2}],
+        }
+    )
+    assert rows[2].before is None and rows[1].before == {"i": 0}
+    assert {(r.actor_id, r.actor_name, r.department, r.token) for r in rows} == {
+        (7, "张三", "SCJG", "采购系统")
+    }
+    assert rows[-1].object_type == "accounts.department" and rows[-1].object_repr == "区人民法院"
+    assert audit.verify().ok
+    # the bulk path's serialisation is the model's, value for value
+    values = [{n: getattr(r, n) for n in AuditEvent.HASHED_FIELDS} for r in rows]
+    values.append({**values[0], "after": {"z": [1.5, "é\u2028"], "a": {"y": None, "b": "\\"}}})
+    assert AuditEvent.canonical_many(values) == [AuditEvent.canonical(v) for v in values]
