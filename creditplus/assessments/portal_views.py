@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from creditplus.accounts import audit
-from creditplus.assessments import rendering, services
+from creditplus.assessments import services
 from creditplus.assessments.forms import (
     FinancingForm,
     GrantForm,
@@ -32,7 +32,7 @@ from creditplus.assessments.forms import (
 from creditplus.assessments.models import FinancingProfile
 from creditplus.errors import DomainError, Forbidden, NotFound
 from creditplus.reports import services as reports
-from creditplus.reports.rendering import report_context
+from creditplus.reports.rendering import pdf_response, report_context
 from creditplus.subjects.models import Subject
 
 View = Callable[..., HttpResponse]
@@ -235,4 +235,4 @@ def report(request: HttpRequest, subject: Subject, number: str) -> HttpResponse:
 def report_pdf(request: HttpRequest, subject: Subject, number: str) -> HttpResponse:
     item = _own_report(subject, number)
     reports.record_view(item, "report.download")
-    return rendering.pdf_response(item, request)
+    return pdf_response(item, request, services.REPORT_BODY)

@@ -52,17 +52,14 @@ from creditplus.reports import services as reports
 from creditplus.reports.choices import ReportChannel, ReportKind
 from creditplus.reports.models import CreditReport
 from creditplus.subjects.models import Subject
+from creditplus.uploads import check_document
 
 YES, NO = "yes", "no"
-EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
-EVIDENCE_TYPES = {
-    ".pdf": b"%PDF-",
-    ".jpg": b"\xff\xd8\xff",
-    ".jpeg": b"\xff\xd8\xff",
-    ".png": b"\x89PNG\r\n\x1a\n",
-}
+EVIDENCE_MAX_MB = 10
 GRANT_MAX_DAYS = 365
 REPORT_TITLE = "企业信用报告"
+# Its content's template, printed on the reports app's numbered, verifiable PDF pages.
+REPORT_BODY = "assessments/_report.html"
 ENTERPRISE_ISSUER = "信用张江（企业网上自助查询）"
 
 
@@ -193,20 +190,7 @@ def banks() -> QuerySet[Institution]:
 
 def check_evidence_file(file: UploadedFile) -> UploadedFile:
     """Refuse empty, oversized or non-PDF/JPG/PNG evidence (judged by suffix and content)."""
-    suffix = PurePath(file.name or "").suffix.lower()
-    magic = EVIDENCE_TYPES.get(suffix)
-    if magic is None:
-        raise DomainError("file_type", _("证明材料须为 PDF、JPG 或 PNG 格式"), "evidence")
-    if not file.size:
-        raise DomainError("file_empty", _("证明材料是空文件"), "evidence")
-    if file.size > EVIDENCE_MAX_BYTES:
-        raise DomainError("file_too_large", _("证明材料不能超过 10 MB"), "evidence")
-    file.seek(0)
-    head = file.read(len(magic))
-    file.seek(0)
-    if head != magic:
-        raise DomainError("file_type", _("证明材料内容与其格式不符"), "evidence")
-    return file
+    return check_document(file, what=_("证明材料"), field="evidence", max_mb=EVIDENCE_MAX_MB)
 
 
 def _submit(

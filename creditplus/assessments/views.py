@@ -14,13 +14,13 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from creditplus.accounts.permissions import backoffice_view
-from creditplus.assessments import rendering, services
+from creditplus.assessments import services
 from creditplus.assessments.choices import AccessAction
 from creditplus.assessments.forms import MatchmakingFilter, OtherAssessmentForm, show_domain_error
 from creditplus.assessments.portal_views import _evidence_response
 from creditplus.errors import DomainError, Forbidden, NotFound
 from creditplus.pages import audit_read, audited_page, querystring
-from creditplus.reports.rendering import report_context
+from creditplus.reports.rendering import pdf_response, report_context
 from creditplus.reports.services import find_organisation
 
 
@@ -135,7 +135,7 @@ def finance_report_pdf(request: HttpRequest, code: str) -> HttpResponse:
     grant, report = _granted(request, code, AccessAction.DOWNLOAD)
     if grant is None:
         return report
-    return rendering.pdf_response(report, request)
+    return pdf_response(report, request, services.REPORT_BODY)
 
 
 @backoffice_view("assessments.view_matchmaking")

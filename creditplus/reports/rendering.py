@@ -17,6 +17,8 @@ from django.utils.safestring import mark_safe
 from creditplus.reports import services
 from creditplus.reports.models import CreditReport
 
+REPORT_BODY = "reports/_report.html"
+
 
 def site_base(request: HttpRequest | None) -> str:
     """The public address printed on reports: ``CREDITPLUS_SITE_URL`` when configured, else
@@ -51,13 +53,18 @@ def report_context(report: CreditReport, request: HttpRequest | None = None) -> 
     }
 
 
-def render_pdf(report: CreditReport, request: HttpRequest | None = None) -> bytes:
+def render_pdf(
+    report: CreditReport, request: HttpRequest | None = None, body: str = REPORT_BODY
+) -> bytes:
     """The report as an A4 PDF with embedded CJK fonts, rendered from its stored snapshot
-    (always in the platform language: it is the official document)."""
+    (always in the platform language: it is the official document). ``body`` is the template
+    of the report's content: the public credit report's, or another app's report kind (the
+    企业信用报告 of 信用张江) printed on the same numbered, verifiable pages."""
     from weasyprint import HTML  # heavy import: only when a PDF is asked for
 
+    context = {**report_context(report, request), "body_template": body}
     with translation.override(settings.LANGUAGE_CODE):
-        html = render_to_string("reports/report_document.html", report_context(report, request))
+        html = render_to_string("reports/report_document.html", context)
     return HTML(string=html, url_fetcher=_no_fetch).write_pdf()
 
 
@@ -66,9 +73,11 @@ def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
     raise ValueError(f"reports fetch nothing: {url[:80]}")
 
 
-def pdf_response(report: CreditReport, request: HttpRequest | None = None) -> HttpResponse:
-    """A download of the report's PDF, named by its number."""
-    response = HttpResponse(render_pdf(report, request), content_type="application/pdf")
+def pdf_response(
+    report: CreditReport, request: HttpRequest | None = None, body: str = REPORT_BODY
+) -> HttpResponse:
+    """A download of the report's PDF (see :func:`render_pdf`), named by its number."""
+    response = HttpResponse(render_pdf(report, request, body), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{report.number}.pdf"'
     response["Cache-Control"] = "private, no-store"
     return response

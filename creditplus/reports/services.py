@@ -53,6 +53,7 @@ from creditplus.subjects.identifiers import check_resident_id, check_uscc
 from creditplus.subjects.models import Subject
 from creditplus.subjects.services import RESIDENT_ID, person_key
 from creditplus.supervision.services import public_commitments
+from creditplus.uploads import check_document
 
 NUMBER_PREFIX = "XYBG"
 # Verification codes: no 0/O, 1/I/L lookalikes, so a code read off paper is typed right.
@@ -60,13 +61,7 @@ CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 10
 CONTENT_FORMAT = 1
 
-AUTHORIZATION_MAX_BYTES = 5 * 1024 * 1024
-AUTHORIZATION_TYPES = {
-    ".pdf": b"%PDF-",
-    ".jpg": b"\xff\xd8\xff",
-    ".jpeg": b"\xff\xd8\xff",
-    ".png": b"\x89PNG\r\n\x1a\n",
-}
+AUTHORIZATION_MAX_MB = 5
 AUTHORIZATION_MAX_DAYS = 365
 AUTHORIZATION_DEFAULT_DAYS = 30
 
@@ -616,24 +611,10 @@ def issue_enterprise_report(
 
 
 def check_authorization_file(file: UploadedFile | None) -> UploadedFile:
-    """Refuse a missing, empty, oversized or non-PDF/JPG/PNG authorization file. The type is
-    judged by suffix and by the file's first bytes, never by what the browser claimed."""
+    """Refuse a missing, empty, oversized or non-PDF/JPG/PNG authorization file."""
     if file is None:
         raise DomainError("file_required", _("请上传书面授权书（或授权委托书）扫描件"), "file")
-    suffix = PurePath(file.name or "").suffix.lower()
-    magic = AUTHORIZATION_TYPES.get(suffix)
-    if magic is None:
-        raise DomainError("file_type", _("授权书文件须为 PDF、JPG 或 PNG 格式"), "file")
-    if not file.size:
-        raise DomainError("file_empty", _("授权书文件是空文件"), "file")
-    if file.size > AUTHORIZATION_MAX_BYTES:
-        raise DomainError("file_too_large", _("授权书文件不能超过 5 MB"), "file")
-    file.seek(0)
-    head = file.read(len(magic))
-    file.seek(0)
-    if head != magic:
-        raise DomainError("file_type", _("授权书文件内容与其格式不符"), "file")
-    return file
+    return check_document(file, what=_("授权书文件"), field="file", max_mb=AUTHORIZATION_MAX_MB)
 
 
 def record_authorization(
