@@ -514,6 +514,7 @@ class IndicatorResult:
     evidence: str = ""
     assessor: str = ""
     entered_at: datetime | None = None
+    evidence_file_of: int | None = None  # the assessor score whose evidence file there is
 
     @property
     def status_label(self) -> str:
@@ -612,6 +613,7 @@ def department_results(
                             evidence=a.evidence,
                             assessor=a.assessor.first_name or a.assessor.get_username(),
                             entered_at=a.entered_at,
+                            evidence_file_of=a.pk if a.evidence_file else None,
                         )
                     )
                 continue

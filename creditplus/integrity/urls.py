@@ -11,5 +11,6 @@ urlpatterns = [
     path("<str:code>/compute/", views.compute, name="compute"),
     path("<str:code>/close/", views.close, name="close"),
     path("<str:code>/assess/", views.assess, name="assess"),
+    path("<str:code>/evidence/<int:pk>/", views.evidence, name="evidence"),
     path("<str:code>/departments/<str:department>/", views.department, name="department"),
 ]

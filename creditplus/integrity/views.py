@@ -9,16 +9,19 @@ the user's scope is a 404 (``get_for_user``); a :class:`DomainError` is shown wi
 
 from __future__ import annotations
 
+import mimetypes
+from pathlib import PurePath
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from creditplus.accounts import audit
 from creditplus.accounts.permissions import backoffice_view, get_for_user, restrict
-from creditplus.errors import DomainError
+from creditplus.errors import DomainError, NotFound
 from creditplus.integrity import services
 from creditplus.integrity.forms import AssessorScoreForm, PeriodForm
 from creditplus.integrity.models import AssessmentPeriod, AssessorScore, IntegrityIndicator
@@ -191,3 +194,29 @@ def assess(request: HttpRequest, code: str) -> HttpResponse:
             p.code,
         )
     return render(request, "integrity/assess.html", {"period": p, "form": form, "scores": scores})
+
+
+@backoffice_view("integrity.view_assessorscore")
+def evidence(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+    """Download the evidence file of an assessor score: assessors and the credit office see
+    every department's (as on the entry page), a department only its own; audited."""
+    p = services.get_period(code)
+    scores = AssessorScore.objects.filter(period=p).exclude(evidence_file="")
+    if not request.user.has_perm("integrity.add_assessorscore"):
+        scores = restrict(scores, request.user)
+    try:
+        score = scores.select_related("department", "indicator").get(pk=pk)
+    except AssessorScore.DoesNotExist:
+        raise NotFound() from None
+    audit.record(
+        "integrity.evidence.download",
+        obj=score,
+        purpose=_("查看 %(d)s “%(i)s”的证明材料")
+        % {"d": score.department.name, "i": score.indicator.name},
+    )
+    name = PurePath(score.evidence_file.name).name
+    # The type comes from the (checked) file suffix, never from what the uploader claimed.
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return FileResponse(
+        score.evidence_file.open("rb"), as_attachment=True, filename=name, content_type=content_type
+    )

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from creditplus.accounts.models import AuditEvent
 from creditplus.integrity import services
-from creditplus.integrity.models import AssessorScore
+from creditplus.integrity.models import AssessorScore, IntegrityIndicator
 from tests.conftest import client_for
 from tests.integrity.conftest import AS_OF, PERIOD
 from tests.permissions import Protected, check
@@ -151,3 +151,32 @@ def test_the_nav_link_follows_the_permission(reference, officer, window_clerk):
     )
     home = client_for(window_clerk).get("/backoffice/reports/").content.decode()
     assert "/backoffice/integrity/" not in home
+
+
+def test_the_evidence_file_is_downloaded_within_scope_and_audited(
+    period, assessor, credit_office, officer, other_officer, window_clerk
+):
+    score = services.enter_assessor_score(
+        assessor,
+        period,
+        services.assessed_departments().get(code="SW"),
+        IntegrityIndicator.objects.get(code="LJX_LZFX"),
+        points=80,
+        evidence="抽查廉政档案",
+        evidence_file=SimpleUploadedFile("评估报告.pdf", b"%PDF-1.4 evidence"),
+    )
+    url = f"/backoffice/integrity/{PERIOD}/evidence/{score.pk}/"
+    for persona in (assessor, credit_office, other_officer):  # SW's own officer
+        response = client_for(persona).get(url)
+        assert response.status_code == 200
+        assert b"".join(response.streaming_content) == b"%PDF-1.4 evidence"
+        assert response["Content-Type"] == "application/pdf"
+    assert client_for(officer).get(url).status_code == 404  # another department's score
+    assert client_for(window_clerk).get(url).status_code == 403
+    assert client_for(None).get(url).status_code == 302
+    assert AuditEvent.objects.filter(action="integrity.evidence.download").count() == 3
+    page = client_for(credit_office).get(f"/backoffice/integrity/{PERIOD}/departments/SW/")
+    assert url in page.content.decode()
+    assert (
+        url in client_for(assessor).get(f"/backoffice/integrity/{PERIOD}/assess/").content.decode()
+    )
