@@ -22,5 +22,10 @@ addr="${CREDITPLUS_DEMO_ADDR:-127.0.0.1:8000}"
 "$bin/creditplus" opendata_publish
 # 政务诚信: the previous and current quarter computed, the demo assessor's scores entered.
 "$bin/creditplus" integrity_demo
+# 信用张江: the enterprise demo account's self-assessment, the demo bank's other-assessment,
+# a report grant to the bank and its first reading, a financing matchmaking list.
+"$bin/creditplus" assessments_demo
+# The home page's statistics (cron every 10 minutes in production).
+"$bin/creditplus" portal_statistics
 echo "信用浦东（演示）: http://$addr/   工作台: http://$addr/backoffice/   English: http://$addr/en/"
 exec "$bin/creditplus" runserver --noreload "$addr"

@@ -5,19 +5,22 @@ persons never reachable and always masked."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
+from io import StringIO
 
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from creditplus.accounts.models import Department
+from creditplus.accounts.models import AuditEvent, Department
 from creditplus.lists import objections, services
 from creditplus.lists.models import ListEntry, ListType
 from creditplus.portal import public
+from creditplus.portal.models import HomeStatistics
 from creditplus.records.models import CreditRecord
 from creditplus.records.services import restore_event
 from creditplus.subjects.models import Subject
@@ -455,13 +458,22 @@ def test_home_statistics_count_list_sizes_and_grades(proposal, officer):
     assert 'id="chart-grades"' in html and "信用等级分布" in html
 
 
-def test_home_statistics_are_cached(reference):
+def test_home_statistics_are_stored_and_refreshed_by_the_scheduled_run(reference):
     cf("沪浦市监处〔2026〕411号")
+    # A new installation: nothing stored yet, so the first page computes and stores them.
     assert public.home_statistics()["dual"]["penalties"] == 1
+    assert HomeStatistics.objects.count() == 1
     cf("沪浦市监处〔2026〕412号")
-    assert public.home_statistics()["dual"]["penalties"] == 1  # the cached figures
-    cache.delete(public.STATS_CACHE_KEY)
-    assert public.home_statistics()["dual"]["penalties"] == 2
+    cache.clear()  # every process reads the stored figures, not its own count
+    assert public.home_statistics()["dual"]["penalties"] == 1
+    assert "统计时间" in get("/")
+    out = StringIO()
+    call_command("portal_statistics", stdout=out)
+    assert "行政处罚 2 条" in out.getvalue()
+    stats = public.home_statistics()
+    assert stats["dual"]["penalties"] == 2 and HomeStatistics.objects.count() == 1
+    assert isinstance(stats["computed_at"], datetime)
+    assert AuditEvent.objects.filter(action="portal.statistics").count() == 2
 
 
 def test_navigation_links_the_public_pages(reference):
