@@ -11,18 +11,9 @@ from creditplus.accounts.models import AuditEvent
 from creditplus.accounts.services import issue_token
 from creditplus.sanctions.models import CreditCheck, SanctionTask
 from tests.conftest import client_for
-from tests.sanctions.test_flow import publish
+from tests.sanctions.conftest import PROCUREMENT
 
 pytestmark = pytest.mark.django_db
-
-PROCUREMENT = "CJ-01"
-
-
-@pytest.fixture
-def published(proposal, officer):
-    publish(proposal, officer)
-    proposal.refresh_from_db()
-    return proposal
 
 
 @pytest.fixture

@@ -38,28 +38,12 @@ from creditplus.subjects.models import Subject
 from creditplus.subjects.pii import lookup_hash, mask_id_number
 from tests.conftest import client_for
 from tests.factories import valid_uscc
-from tests.sanctions.test_flow import publish
+from tests.sanctions.conftest import PROCUREMENT
 
 pytestmark = pytest.mark.django_db
 
-PROCUREMENT = "CJ-01"
 PERSON_ID = "360426199101010071"  # a valid resident ID number
 UNKNOWN_USCC = "91310115MA1K3BTP2B"
-
-
-@pytest.fixture
-def published(proposal, officer):
-    """A subject published on the district blacklist (YZSX)."""
-    publish(proposal, officer)
-    proposal.refresh_from_db()
-    return proposal
-
-
-@pytest.fixture
-def procurement_officer(reference):
-    from tests.factories import make_user
-
-    return make_user(Role.DEPT_OFFICER, "CZJ", username="czj_officer")
 
 
 @pytest.fixture

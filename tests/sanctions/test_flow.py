@@ -12,35 +12,13 @@ from django.utils import timezone
 from creditplus.accounts.models import AuditEvent, Notification
 from creditplus.errors import DomainError, Forbidden
 from creditplus.lists import restorations
-from creditplus.lists import services as lists
 from creditplus.lists.models import ListEntry
 from creditplus.sanctions import checks, services
 from creditplus.sanctions.models import Measure, SanctionCase, SanctionTask
 from creditplus.subjects.models import Subject
-from tests.factories import make_user
+from tests.sanctions.conftest import publish
 
 pytestmark = pytest.mark.django_db
-
-
-def publish(entry, officer, days_ago: int = 30):
-    lists.send_notice(entry, officer, today=timezone.localdate() - timedelta(days=days_ago))
-    entry.refresh_from_db()
-    lists.decide_entry(
-        entry,
-        officer,
-        include=True,
-        decision_no="沪浦市监信〔2026〕8号",
-        today=entry.response_due + timedelta(days=1),
-    )
-    return lists.publish_entry(entry, officer)
-
-
-@pytest.fixture
-def procurement_officer(reference):
-    """An officer of 区财政局 (CZJ), which implements the procurement measure."""
-    from creditplus.accounts.choices import Role
-
-    return make_user(Role.DEPT_OFFICER, "CZJ", username="czj_officer")
 
 
 def test_measure_catalog_status_counts_match_the_source(reference):

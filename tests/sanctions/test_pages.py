@@ -17,25 +17,9 @@ from creditplus.sanctions import services
 from creditplus.sanctions.models import CreditCheck, SanctionCase, SanctionTask
 from tests.conftest import client_for
 from tests.factories import make_user
-from tests.sanctions.test_flow import publish
+from tests.sanctions.conftest import PROCUREMENT
 
 pytestmark = pytest.mark.django_db
-
-PROCUREMENT = "CJ-01"  # 限制参与政府采购活动, implemented by CZJ for matter ZFCG
-
-
-@pytest.fixture
-def procurement_officer(reference):
-    """An officer of 区财政局 (CZJ), which implements the procurement measure."""
-    return make_user(Role.DEPT_OFFICER, "CZJ", username="czj_officer")
-
-
-@pytest.fixture
-def published(proposal, officer):
-    """The blacklist entry, published: its case and tasks exist."""
-    publish(proposal, officer)
-    proposal.refresh_from_db()
-    return proposal
 
 
 def procurement_task(entry) -> SanctionTask:
