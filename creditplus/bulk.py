@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 from django.conf import settings
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 
 def insert_frame(table: str, frame: pl.DataFrame, columns: Sequence[str] | None = None) -> int:
@@ -256,6 +256,40 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> in
             zip(*(values for values, _dtype in columns.values()), strict=True),
         )
     return len(rows)
+
+
+def create_instances(objs: Sequence[models.Model]) -> list[models.Model]:
+    """Save new instances of one model in bulk, like ``bulk_create`` but without the ORM's
+    per-row query building (which costs ~20× the insert itself): primary keys are reserved
+    up front (:func:`reserve_ids`) and set on the instances, each field's ``pre_save`` runs
+    (``auto_now``), and the rows go in with :func:`insert_rows`. No signals are sent. Runs
+    in a transaction, so that on SQLite the write lock covers the reserved ids."""
+    if not objs:
+        return []
+    model = type(objs[0])
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    texts = {
+        f.attname
+        for f in fields
+        if not f.is_relation and f.get_internal_type() in ("CharField", "TextField")
+    }
+    alias = connection.alias
+    rows = []
+    with transaction.atomic():
+        ids = reserve_ids(meta.db_table, len(objs)).to_list()
+        for obj, pk in zip(objs, ids, strict=True):
+            obj.pk = pk
+            row = {meta.pk.attname: pk}
+            for f in fields:
+                value = f.pre_save(obj, True)
+                # Lazy translations are str subclasses' proxies: the driver needs real text.
+                row[f.attname] = str(value) if f.attname in texts and value is not None else value
+            rows.append(row)
+            obj._state.adding = False
+            obj._state.db = alias
+        insert_rows(model, rows)
+    return list(objs)
 
 
 def fetch_frame(

@@ -18,6 +18,7 @@ from creditplus.accounts.choices import Role
 from creditplus.accounts.models import Department
 from creditplus.accounts.permissions import require_perm, restrict
 from creditplus.accounts.services import notify, read_reference
+from creditplus.bulk import create_instances
 from creditplus.catalog.calendar import add_months, add_working_days
 from creditplus.catalog.models import CatalogItem
 from creditplus.catalog.services import load_summary, upsert_reference
@@ -564,7 +565,7 @@ def _import_external(list_type: ListType, new_events: QuerySet[CreditEvent], tod
             )
         )
         by_key[record.natural_key] = new[-1]
-    created = ListEntry.objects.bulk_create(new, batch_size=CHUNK)
+    created = create_instances(new)
     subjects = Subject.objects.in_bulk([e.subject_id for e in [*created, *refreshed]])
     for e in [*created, *refreshed]:
         e.subject = subjects[e.subject_id]
@@ -713,15 +714,14 @@ def _create_auto_entries(
         )
         for subject_id, trigger in chosen.items()
     ]
-    entries = ListEntry.objects.bulk_create(entries, batch_size=CHUNK)
+    entries = create_instances(entries)
     Evidence = ListEntry.evidence.through
-    Evidence.objects.bulk_create(
+    create_instances(
         [
             Evidence(listentry_id=e.pk, creditrecord_id=record_id)
             for e in entries
             for record_id in dict.fromkeys(r for r, _d, _n in evidence[e.subject_id])
         ],
-        batch_size=CHUNK,
     )
     note = _("系统依据行为清单自动提议")
     _bulk_first_steps(entries, "propose", note)
@@ -740,7 +740,7 @@ def _create_auto_entries(
 
 def _bulk_first_steps(entries: list[ListEntry], action: str, note: str) -> None:
     """The first timeline step and the audit row of each new entry, written in bulk."""
-    ListTransition.objects.bulk_create(
+    create_instances(
         [
             ListTransition(
                 entry=e,
@@ -754,7 +754,6 @@ def _bulk_first_steps(entries: list[ListEntry], action: str, note: str) -> None:
             )
             for e in entries
         ],
-        batch_size=CHUNK,
     )
     audit.record_many(
         f"list.{action}",

@@ -65,6 +65,12 @@ class IngestOptions:
     today: date | None = None
     progress: Progress | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Run the event consumers after the batch commits. A multi-file load turns this off and
+    # runs them once at the end: they are cursor-based, so nothing is lost or done twice.
+    run_consumers: bool = True
+    # Shrink SQLite's page cache back to the default after the batch (a web process keeps its
+    # connection). A multi-file load keeps it warm for the next file instead.
+    release_cache: bool = True
 
 
 def ingest_file(content: bytes, options: IngestOptions, fmt: str | None = None) -> IngestBatch:
@@ -242,8 +248,9 @@ def _ingest_table(table: Table, options: IngestOptions, digest: str) -> IngestBa
         audit.record("ingest.batch", obj=result, purpose=_("数据归集"), after=result.counts())
     # Consumers (lists, evaluation…) read the new events after commit; a crash here loses
     # nothing, because their maintenance commands read from their own cursor again.
-    transaction.on_commit(consumers.run_all)
-    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+    if options.run_consumers:
+        transaction.on_commit(consumers.run_all)
+    if options.release_cache and connection.vendor == "sqlite" and not connection.in_atomic_block:
         # Connections outlive the request (CONN_MAX_AGE): give the page cache back (default).
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA cache_size = -2000")

@@ -41,4 +41,7 @@ def test_the_ingest_benchmark_runs_and_reports(tmp_path):
     result = results[0]
     assert result["rows"] == result["accepted"] + result["rejected"] > 0
     assert result["rows_per_second"] > 0 and result["bare_insert_rows_per_second"] > 0
+    # The event consumers' time is part of the full figure and reported on its own too.
+    assert 0 <= result["consumer_seconds"] <= result["seconds"]
+    assert result["rows_per_second_before_consumers"] >= result["rows_per_second"]
     assert result["daily_batch_rows"] > 0 and result["peak_rss_mib"] > 0

@@ -37,3 +37,27 @@ def test_demo_data_loads_through_the_ingest_path_and_reconciles(reference, tmp_p
     call_command("demo_data", "--subjects", "300", "--out", str(tmp_path), "--load", stdout=again)
     assert "沿用已生成的演示数据" in again.getvalue()
     assert IngestBatch.objects.count() == len(files)
+
+
+def test_a_multi_file_load_runs_the_event_consumers_once_at_the_end(
+    reference, tmp_path, django_capture_on_commit_callbacks
+):
+    from creditplus.lists.models import ListEntry
+    from creditplus.records.demo import generate
+    from creditplus.records.loading import load_demo_files
+    from creditplus.records.models import ConsumerCursor, CreditEvent
+
+    files = [f.__dict__ for f in generate(tmp_path, 60, seed=7)]
+    with django_capture_on_commit_callbacks() as callbacks:
+        summary = load_demo_files(tmp_path, files, seed=7)
+    # One deferred run for all the files, not one per batch.
+    assert len(callbacks) == 1
+    assert not ConsumerCursor.objects.filter(last_event_id__gt=0).exists()
+    callbacks[0]()
+    last = CreditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+    assert last is not None
+    cursors = dict(ConsumerCursor.objects.values_list("name", "last_event_id"))
+    assert cursors and set(cursors.values()) == {last}
+    # The lists consumer did its work: external lists imported from the loaded records.
+    assert ListEntry.objects.filter(origin="imported").exists()
+    assert summary["submitted"] == sum(f["rows"] for f in files)
