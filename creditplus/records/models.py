@@ -177,6 +177,9 @@ class CreditRecord(models.Model):
         indexes = [
             models.Index(fields=["subject", "item"], name="record_subject_item"),
             models.Index(fields=["item", "decision_date"], name="record_item_date"),
+            # A period's receipts (双公示 timeliness in government integrity). Receipt times
+            # only grow, so ingest appends at the end of each item's range: nearly free.
+            models.Index(fields=["item", "received_at"], name="record_item_received"),
         ]
         constraints = [
             models.UniqueConstraint(

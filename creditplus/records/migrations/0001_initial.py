@@ -6,147 +6,371 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_audit_append_only'),
-        ('catalog', '0001_initial'),
-        ('subjects', '0001_initial'),
+        ("accounts", "0002_audit_append_only"),
+        ("catalog", "0001_initial"),
+        ("subjects", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ConsumerCursor',
+            name="ConsumerCursor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, unique=True, verbose_name='消费者')),
-                ('last_event_id', models.BigIntegerField(default=0, verbose_name='已处理到')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64, unique=True, verbose_name="消费者")),
+                ("last_event_id", models.BigIntegerField(default=0, verbose_name="已处理到")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
             ],
             options={
-                'verbose_name': '事件消费进度',
-                'verbose_name_plural': '事件消费进度',
+                "verbose_name": "事件消费进度",
+                "verbose_name_plural": "事件消费进度",
             },
         ),
         migrations.CreateModel(
-            name='IngestBatch',
+            name="IngestBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('upload', '页面上传'), ('api', '接口推送'), ('cli', '命令行')], max_length=8, verbose_name='来源')),
-                ('external_id', models.CharField(blank=True, max_length=64, verbose_name='部门批次号')),
-                ('file_name', models.CharField(blank=True, max_length=255, verbose_name='文件名')),
-                ('file_sha256', models.CharField(blank=True, max_length=64, verbose_name='文件摘要')),
-                ('file_format', models.CharField(blank=True, max_length=16, verbose_name='格式')),
-                ('encoding', models.CharField(blank=True, max_length=16, verbose_name='编码')),
-                ('status', models.CharField(choices=[('done', '已完成'), ('failed', '文件被拒收')], max_length=8, verbose_name='状态')),
-                ('error_code', models.CharField(blank=True, max_length=48, verbose_name='错误代码')),
-                ('error_message', models.CharField(blank=True, max_length=500, verbose_name='错误说明')),
-                ('submitted', models.PositiveIntegerField(default=0, verbose_name='提交')),
-                ('accepted', models.PositiveIntegerField(default=0, verbose_name='新增')),
-                ('updated', models.PositiveIntegerField(default=0, verbose_name='更新')),
-                ('unchanged', models.PositiveIntegerField(default=0, verbose_name='未变')),
-                ('rejected', models.PositiveIntegerField(default=0, verbose_name='拒收')),
-                ('stats', models.JSONField(blank=True, default=dict, verbose_name='质量统计')),
-                ('created_by', models.CharField(blank=True, max_length=150, verbose_name='提交人')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='提交时间')),
-                ('seconds', models.FloatField(default=0, verbose_name='耗时（秒）')),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='batches', to='accounts.department', verbose_name='部门')),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='batches', to='catalog.catalogitem', verbose_name='信息事项')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("upload", "页面上传"), ("api", "接口推送"), ("cli", "命令行")],
+                        max_length=8,
+                        verbose_name="来源",
+                    ),
+                ),
+                (
+                    "external_id",
+                    models.CharField(blank=True, max_length=64, verbose_name="部门批次号"),
+                ),
+                ("file_name", models.CharField(blank=True, max_length=255, verbose_name="文件名")),
+                (
+                    "file_sha256",
+                    models.CharField(blank=True, max_length=64, verbose_name="文件摘要"),
+                ),
+                ("file_format", models.CharField(blank=True, max_length=16, verbose_name="格式")),
+                ("encoding", models.CharField(blank=True, max_length=16, verbose_name="编码")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("done", "已完成"), ("failed", "文件被拒收")],
+                        max_length=8,
+                        verbose_name="状态",
+                    ),
+                ),
+                (
+                    "error_code",
+                    models.CharField(blank=True, max_length=48, verbose_name="错误代码"),
+                ),
+                (
+                    "error_message",
+                    models.CharField(blank=True, max_length=500, verbose_name="错误说明"),
+                ),
+                ("submitted", models.PositiveIntegerField(default=0, verbose_name="提交")),
+                ("accepted", models.PositiveIntegerField(default=0, verbose_name="新增")),
+                ("updated", models.PositiveIntegerField(default=0, verbose_name="更新")),
+                ("unchanged", models.PositiveIntegerField(default=0, verbose_name="未变")),
+                ("rejected", models.PositiveIntegerField(default=0, verbose_name="拒收")),
+                ("stats", models.JSONField(blank=True, default=dict, verbose_name="质量统计")),
+                ("created_by", models.CharField(blank=True, max_length=150, verbose_name="提交人")),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="提交时间"),
+                ),
+                ("seconds", models.FloatField(default=0, verbose_name="耗时（秒）")),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="batches",
+                        to="accounts.department",
+                        verbose_name="部门",
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="batches",
+                        to="catalog.catalogitem",
+                        verbose_name="信息事项",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '归集批次',
-                'verbose_name_plural': '归集批次',
-                'ordering': ['-id'],
+                "verbose_name": "归集批次",
+                "verbose_name_plural": "归集批次",
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='CreditRecord',
+            name="CreditRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('row_no', models.PositiveIntegerField(verbose_name='数据行号')),
-                ('natural_key', models.CharField(max_length=255, verbose_name='业务主键')),
-                ('version', models.PositiveIntegerField(default=1, verbose_name='版本')),
-                ('is_current', models.BooleanField(default=True, verbose_name='当前版本')),
-                ('status', models.CharField(choices=[('active', '有效'), ('retracted', '已撤销')], default='active', max_length=12, verbose_name='状态')),
-                ('subject_name', models.CharField(max_length=200, verbose_name='行政相对人名称')),
-                ('decision_date', models.DateField(blank=True, null=True, verbose_name='决定日期')),
-                ('end_date', models.DateField(blank=True, null=True, verbose_name='截止日期')),
-                ('category', models.CharField(blank=True, max_length=200, verbose_name='类别')),
-                ('amount', models.DecimalField(blank=True, decimal_places=6, max_digits=20, null=True, verbose_name='金额（万元）')),
-                ('flags', models.CharField(blank=True, max_length=200, verbose_name='标记')),
-                ('data', models.TextField(verbose_name='数据（JSON）')),
-                ('received_at', models.DateTimeField(verbose_name='归集时间')),
-                ('department', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='records', to='accounts.department', verbose_name='提供部门')),
-                ('item', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='records', to='catalog.catalogitem', verbose_name='信息事项')),
-                ('subject', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='records', to='subjects.subject', verbose_name='信用主体')),
-                ('batch', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='records', to='records.ingestbatch', verbose_name='批次')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("row_no", models.PositiveIntegerField(verbose_name="数据行号")),
+                ("natural_key", models.CharField(max_length=255, verbose_name="业务主键")),
+                ("version", models.PositiveIntegerField(default=1, verbose_name="版本")),
+                ("is_current", models.BooleanField(default=True, verbose_name="当前版本")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "有效"), ("retracted", "已撤销")],
+                        default="active",
+                        max_length=12,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("subject_name", models.CharField(max_length=200, verbose_name="行政相对人名称")),
+                ("decision_date", models.DateField(blank=True, null=True, verbose_name="决定日期")),
+                ("end_date", models.DateField(blank=True, null=True, verbose_name="截止日期")),
+                ("category", models.CharField(blank=True, max_length=200, verbose_name="类别")),
+                (
+                    "amount",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        max_digits=20,
+                        null=True,
+                        verbose_name="金额（万元）",
+                    ),
+                ),
+                ("flags", models.CharField(blank=True, max_length=200, verbose_name="标记")),
+                ("data", models.TextField(verbose_name="数据（JSON）")),
+                ("received_at", models.DateTimeField(verbose_name="归集时间")),
+                (
+                    "department",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="records",
+                        to="accounts.department",
+                        verbose_name="提供部门",
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="records",
+                        to="catalog.catalogitem",
+                        verbose_name="信息事项",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="records",
+                        to="subjects.subject",
+                        verbose_name="信用主体",
+                    ),
+                ),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="records",
+                        to="records.ingestbatch",
+                        verbose_name="批次",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '信用信息',
-                'verbose_name_plural': '信用信息',
-                'ordering': ['-id'],
+                "verbose_name": "信用信息",
+                "verbose_name_plural": "信用信息",
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='RowError',
+            name="RowError",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('row_no', models.PositiveIntegerField(verbose_name='数据行号')),
-                ('field', models.CharField(blank=True, max_length=64, verbose_name='字段')),
-                ('code', models.CharField(db_index=True, max_length=48, verbose_name='错误代码')),
-                ('message', models.CharField(max_length=500, verbose_name='错误说明')),
-                ('raw', models.TextField(blank=True, verbose_name='原始数据')),
-                ('batch', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='errors', to='records.ingestbatch', verbose_name='批次')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("row_no", models.PositiveIntegerField(verbose_name="数据行号")),
+                ("field", models.CharField(blank=True, max_length=64, verbose_name="字段")),
+                ("code", models.CharField(db_index=True, max_length=48, verbose_name="错误代码")),
+                ("message", models.CharField(max_length=500, verbose_name="错误说明")),
+                ("raw", models.TextField(blank=True, verbose_name="原始数据")),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="errors",
+                        to="records.ingestbatch",
+                        verbose_name="批次",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '错误行',
-                'verbose_name_plural': '错误行',
-                'ordering': ['batch', 'row_no', 'id'],
+                "verbose_name": "错误行",
+                "verbose_name_plural": "错误行",
+                "ordering": ["batch", "row_no", "id"],
             },
         ),
         migrations.CreateModel(
-            name='CreditEvent',
+            name="CreditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('trustworthy', '守信行为'), ('untrustworthy', '失信行为')], max_length=16, verbose_name='行为性质')),
-                ('severity', models.CharField(choices=[('minor', '轻微'), ('general', '一般'), ('serious', '严重')], max_length=16, verbose_name='严重程度')),
-                ('occurred_on', models.DateField(verbose_name='发生日期')),
-                ('published', models.BooleanField(verbose_name='公示')),
-                ('publish_min_until', models.DateField(blank=True, null=True, verbose_name='最短公示期至')),
-                ('publish_until', models.DateField(blank=True, null=True, verbose_name='最长公示期至')),
-                ('restoration_from', models.DateField(blank=True, null=True, verbose_name='可申请修复日期')),
-                ('status', models.CharField(choices=[('active', '有效'), ('superseded', '已被新版本替代'), ('retracted', '已撤销')], default='active', max_length=12, verbose_name='状态')),
-                ('created_at', models.DateTimeField(verbose_name='创建时间')),
-                ('rule', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='events', to='catalog.behaviorrule', verbose_name='行为规则')),
-                ('subject', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='events', to='subjects.subject', verbose_name='信用主体')),
-                ('record', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.PROTECT, related_name='events', to='records.creditrecord', verbose_name='信用信息')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("trustworthy", "守信行为"), ("untrustworthy", "失信行为")],
+                        max_length=16,
+                        verbose_name="行为性质",
+                    ),
+                ),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[("minor", "轻微"), ("general", "一般"), ("serious", "严重")],
+                        max_length=16,
+                        verbose_name="严重程度",
+                    ),
+                ),
+                ("occurred_on", models.DateField(verbose_name="发生日期")),
+                ("published", models.BooleanField(verbose_name="公示")),
+                (
+                    "publish_min_until",
+                    models.DateField(blank=True, null=True, verbose_name="最短公示期至"),
+                ),
+                (
+                    "publish_until",
+                    models.DateField(blank=True, null=True, verbose_name="最长公示期至"),
+                ),
+                (
+                    "restoration_from",
+                    models.DateField(blank=True, null=True, verbose_name="可申请修复日期"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "有效"),
+                            ("superseded", "已被新版本替代"),
+                            ("retracted", "已撤销"),
+                        ],
+                        default="active",
+                        max_length=12,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(verbose_name="创建时间")),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="catalog.behaviorrule",
+                        verbose_name="行为规则",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="subjects.subject",
+                        verbose_name="信用主体",
+                    ),
+                ),
+                (
+                    "record",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="records.creditrecord",
+                        verbose_name="信用信息",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '信用行为',
-                'verbose_name_plural': '信用行为',
-                'ordering': ['-id'],
-                'indexes': [models.Index(fields=['subject', 'kind'], name='event_subject_kind')],
+                "verbose_name": "信用行为",
+                "verbose_name_plural": "信用行为",
+                "ordering": ["-id"],
+                "indexes": [models.Index(fields=["subject", "kind"], name="event_subject_kind")],
             },
         ),
         migrations.AddConstraint(
-            model_name='ingestbatch',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_id', ''), _negated=True), fields=('department', 'external_id'), name='unique_department_batch_id'),
+            model_name="ingestbatch",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_id", ""), _negated=True),
+                fields=("department", "external_id"),
+                name="unique_department_batch_id",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ingestbatch',
-            constraint=models.CheckConstraint(condition=models.Q(('submitted', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('accepted'), '+', models.F('updated')), '+', models.F('unchanged')), '+', models.F('rejected')))), name='batch_counts_reconcile'),
+            model_name="ingestbatch",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "submitted",
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.expressions.CombinedExpression(
+                                django.db.models.expressions.CombinedExpression(
+                                    models.F("accepted"), "+", models.F("updated")
+                                ),
+                                "+",
+                                models.F("unchanged"),
+                            ),
+                            "+",
+                            models.F("rejected"),
+                        ),
+                    )
+                ),
+                name="batch_counts_reconcile",
+            ),
         ),
         migrations.AddIndex(
-            model_name='creditrecord',
-            index=models.Index(fields=['subject', 'item'], name='record_subject_item'),
+            model_name="creditrecord",
+            index=models.Index(fields=["subject", "item"], name="record_subject_item"),
         ),
         migrations.AddIndex(
-            model_name='creditrecord',
-            index=models.Index(fields=['item', 'decision_date'], name='record_item_date'),
+            model_name="creditrecord",
+            index=models.Index(fields=["item", "decision_date"], name="record_item_date"),
         ),
         migrations.AddConstraint(
-            model_name='creditrecord',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_current', True)), fields=('item', 'natural_key'), name='one_current_version'),
+            model_name="creditrecord",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_current", True)),
+                fields=("item", "natural_key"),
+                name="one_current_version",
+            ),
         ),
     ]

@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('records', '0001_initial'),
+        ("records", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='creditevent',
-            name='status',
-            field=models.CharField(choices=[('active', '有效'), ('superseded', '已被新版本替代'), ('retracted', '已撤销'), ('restored', '已信用修复')], default='active', max_length=12, verbose_name='状态'),
+            model_name="creditevent",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("active", "有效"),
+                    ("superseded", "已被新版本替代"),
+                    ("retracted", "已撤销"),
+                    ("restored", "已信用修复"),
+                ],
+                default="active",
+                max_length=12,
+                verbose_name="状态",
+            ),
         ),
     ]
