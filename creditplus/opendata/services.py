@@ -149,6 +149,10 @@ class PublishResult:
         )
 
 
+# Rows of a CSV file quoted and written at a time.
+CSV_SLICE_ROWS = 200_000
+
+
 @dataclass
 class _Plan:
     """One dataset's publication, computed before anything is written."""
@@ -224,6 +228,9 @@ def _publish(day: date, root: Path, progress: Progress | None) -> PublishResult:
             plan = _plan(dataset, day, progress)
             plans.append(plan)
             files += _write_files(tmp, plan)
+            # Written: only the state rows are still needed. At Pudong scale the licenses'
+            # frames are gigabytes; let them go before the next dataset is read.
+            plan.snapshot = plan.delta = pl.DataFrame()
             if progress:
                 progress("write", len(plans), len(DATASETS))
     results = [p.result for p in plans]
@@ -482,18 +489,24 @@ def _write_pair(
     header says both label and code, e.g. ``行政相对人名称[XK_XDR_MC]``) and ``<stem>.json``
     (an array of objects keyed by field code)."""
     csv_path = directory / f"{stem}.csv"
+    headers = {c.code: f"{c.label}[{c.code}]" for c in columns}
     # Text cells starting with = + - @ would run as formulas in a spreadsheet: quote them.
-    formula_safe = frame.with_columns(
+    formula_safe = [
         pl.when(pl.col(c).str.contains(r"^[=+\-@\t\r]"))
         .then(pl.lit("'") + pl.col(c))
         .otherwise(pl.col(c))
         .alias(c)
         for c, dtype in frame.schema.items()
         if dtype == pl.Utf8
-    )
-    formula_safe.rename({c.code: f"{c.label}[{c.code}]" for c in columns}).write_csv(
-        csv_path, include_bom=True
-    )
+    ]
+    with open(csv_path, "wb") as handle:
+        # In slices, so that the quoted copy of millions of rows is never whole in memory;
+        # the file is the same as one write of the whole frame.
+        for offset in range(0, max(frame.height, 1), CSV_SLICE_ROWS):
+            first = offset == 0
+            frame.slice(offset, CSV_SLICE_ROWS).with_columns(formula_safe).rename(
+                headers
+            ).write_csv(handle, include_bom=first, include_header=first)
     json_path = directory / f"{stem}.json"
     frame.write_json(json_path)
     return [

@@ -298,6 +298,18 @@ def test_running_a_date_again_gives_identical_files_and_state(day_one, opendata_
     assert PublishedItem.objects.filter(dataset="licenses").count() == 2
 
 
+def test_csv_files_written_in_slices_are_the_same_files(day_one, opendata_dir, monkeypatch):
+    directory = opendata_dir / DAY1.isoformat()
+    whole = files_of(directory)
+    monkeypatch.setattr(services, "CSV_SLICE_ROWS", 1)  # every row its own slice
+    publish(DAY1)
+    assert files_of(directory) == whole
+    assert (
+        whole["penalties.csv"].startswith("\ufeff".encode())
+        and whole["penalties.csv"].count("\ufeff".encode()) == 1
+    )
+
+
 def test_running_a_date_again_starts_from_the_previous_day(day_one, opendata_dir):
     records, _entries = day_one
     first = collect("XK", license_row(4), today=DAY2)
