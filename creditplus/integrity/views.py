@@ -208,6 +208,7 @@ def evidence(request: HttpRequest, code: str, pk: int) -> HttpResponse:
         score = scores.select_related("department", "indicator").get(pk=pk)
     except AssessorScore.DoesNotExist:
         raise NotFound() from None
+    handle = score.evidence_file.open("rb")  # first: a missing file is no download to audit
     audit.record(
         "integrity.evidence.download",
         obj=score,
@@ -215,8 +216,7 @@ def evidence(request: HttpRequest, code: str, pk: int) -> HttpResponse:
         % {"d": score.department.name, "i": score.indicator.name},
     )
     name = PurePath(score.evidence_file.name).name
-    # The type comes from the (checked) file suffix, never from what the uploader claimed.
+    # The type comes from the file's suffix (one the upload check allowed), never from what
+    # the uploader's browser claimed.
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return FileResponse(
-        score.evidence_file.open("rb"), as_attachment=True, filename=name, content_type=content_type
-    )
+    return FileResponse(handle, as_attachment=True, filename=name, content_type=content_type)

@@ -429,26 +429,28 @@ def compute_statistics(today: date | None = None) -> dict[str, Any]:
     }
 
 
-@transaction.atomic
 def refresh_statistics(today: date | None = None) -> HomeStatistics:
     """Compute the home page's figures and store them for every server process (the
     scheduled ``creditplus portal_statistics`` run)."""
     started = time.monotonic()
+    # Computed outside the transaction: on SQLite a transaction holds the only write lock
+    # from its start, and the counts take minutes at Pudong scale.
     figures = compute_statistics(today)
-    snapshot, _created = HomeStatistics.objects.update_or_create(
-        pk=1,
-        defaults={
-            "computed_at": figures.pop("computed_at"),
-            "seconds": round(time.monotonic() - started, 3),
-            "figures": figures,
-        },
-    )
-    audit.record(
-        "portal.statistics",
-        obj=snapshot,
-        purpose=_("首页统计"),
-        after={"dual": figures["dual"], "lists_total": figures["lists_total"]},
-    )
+    with transaction.atomic():
+        snapshot, _created = HomeStatistics.objects.update_or_create(
+            pk=1,
+            defaults={
+                "computed_at": figures.pop("computed_at"),
+                "seconds": round(time.monotonic() - started, 3),
+                "figures": figures,
+            },
+        )
+        audit.record(
+            "portal.statistics",
+            obj=snapshot,
+            purpose=_("首页统计"),
+            after={"dual": figures["dual"], "lists_total": figures["lists_total"]},
+        )
     cache.delete(STATS_CACHE_KEY)
     return snapshot
 

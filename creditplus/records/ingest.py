@@ -239,21 +239,34 @@ def _ingest_table(table: Table, options: IngestOptions, digest: str) -> IngestBa
         # Index maintenance on large tables is bound by the page cache (default 2 MB).
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size = -{settings.SQLITE_INGEST_CACHE_MB * 1024}")
-    with transaction.atomic():
-        result = _write(
-            table, options, digest, valid, errors, validated.warnings, ignored, today, now, progress
-        )
-        result.seconds = round(time.monotonic() - started, 3)
-        IngestBatch.objects.filter(pk=result.pk).update(seconds=result.seconds)
-        audit.record("ingest.batch", obj=result, purpose=_("数据归集"), after=result.counts())
+    try:
+        with transaction.atomic():
+            result = _write(
+                table,
+                options,
+                digest,
+                valid,
+                errors,
+                validated.warnings,
+                ignored,
+                today,
+                now,
+                progress,
+            )
+            result.seconds = round(time.monotonic() - started, 3)
+            IngestBatch.objects.filter(pk=result.pk).update(seconds=result.seconds)
+            audit.record("ingest.batch", obj=result, purpose=_("数据归集"), after=result.counts())
+    finally:
+        sqlite = connection.vendor == "sqlite"
+        if options.release_cache and sqlite and not connection.in_atomic_block:
+            # Connections outlive the request (CONN_MAX_AGE): give the page cache back
+            # (SQLite's default), also when the batch failed.
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA cache_size = -2000")
     # Consumers (lists, evaluation…) read the new events after commit; a crash here loses
     # nothing, because their maintenance commands read from their own cursor again.
     if options.run_consumers:
         transaction.on_commit(consumers.run_all)
-    if options.release_cache and connection.vendor == "sqlite" and not connection.in_atomic_block:
-        # Connections outlive the request (CONN_MAX_AGE): give the page cache back (default).
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA cache_size = -2000")
     return result
 
 

@@ -88,10 +88,11 @@ def load_demo_files(
             for key in totals:
                 totals[key] += getattr(batch, key)
             bar.update(f["rows"])
-        # Immediately outside a transaction (with the SQLite settings above still in force);
-        # inside one, after it commits, like each batch's own run.
-        transaction.on_commit(run_consumers)
     finally:
+        # Also when a file failed: the batches before it are committed and their events
+        # are due. Immediately outside a transaction (the SQLite settings above still in
+        # force); inside one, after it commits, like each batch's own run.
+        transaction.on_commit(run_consumers)
         if sqlite:
             # Back to SQLite's defaults: the connection may serve requests next.
             with connection.cursor() as cursor:

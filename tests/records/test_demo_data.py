@@ -61,3 +61,17 @@ def test_a_multi_file_load_runs_the_event_consumers_once_at_the_end(
     # The lists consumer did its work: external lists imported from the loaded records.
     assert ListEntry.objects.filter(origin="imported").exists()
     assert summary["submitted"] == sum(f["rows"] for f in files)
+
+
+def test_a_load_that_fails_midway_still_runs_the_consumers_for_what_it_committed(
+    reference, tmp_path, django_capture_on_commit_callbacks
+):
+    from creditplus.records.demo import generate
+    from creditplus.records.loading import load_demo_files
+
+    files = [f.__dict__ for f in generate(tmp_path, 60, seed=7)]
+    (tmp_path / files[-1]["path"]).unlink()  # the last file (in load order) is missing
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(FileNotFoundError):
+        load_demo_files(tmp_path, files, seed=7)
+    assert len(callbacks) == 1  # the committed batches' events are still consumed
+    assert IngestBatch.objects.count() == len(files) - 1
