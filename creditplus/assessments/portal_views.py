@@ -7,14 +7,10 @@ Mounted before the portal's URLs, without editing the portal app."""
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,34 +27,13 @@ from creditplus.assessments.forms import (
 )
 from creditplus.assessments.models import FinancingProfile
 from creditplus.errors import DomainError, Forbidden, NotFound
+from creditplus.pages import bound_subject_view
 from creditplus.reports import services as reports
 from creditplus.reports.rendering import pdf_response, report_context
 from creditplus.subjects.models import Subject
 
-View = Callable[..., HttpResponse]
-
-
-def enterprise_view(view: View) -> View:
-    """Sign in, be bound to an enterprise (else a 403 page saying how), act for it only."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        try:
-            subject = services.subject_of(request.user)
-        except Forbidden as exc:
-            return render(
-                request, "assessments/my_unbound.html", {"message": exc.message}, status=403
-            )
-        try:
-            return view(request, subject, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(str(exc.message)) from None
-        except Forbidden:
-            raise PermissionDenied from None
-
-    return wrapped
+# Signed in and bound to an enterprise (else a 403 page saying how), acting for it only.
+enterprise_view = bound_subject_view(services.subject_of, "assessments/my_unbound.html")
 
 
 @enterprise_view

@@ -5,13 +5,9 @@ restoration applications. Every object is looked up within the own subject (else
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.forms import Form
@@ -34,6 +30,7 @@ from creditplus.lists.choices import (
     ObjectionStatus,
 )
 from creditplus.lists.models import Deadline, ListEntry, Objection, Restoration
+from creditplus.pages import bound_subject_view
 from creditplus.portal.forms import (
     CommitmentSignForm,
     ObjectionForm,
@@ -46,8 +43,6 @@ from creditplus.subjects.models import Subject
 from creditplus.supervision import dual_notice
 from creditplus.supervision import services as supervision
 from creditplus.supervision.choices import Channel
-
-View = Callable[..., HttpResponse]
 
 # The timeline steps (ListTransition.action) as the subject reads them.
 STEP_LABELS = {
@@ -64,27 +59,8 @@ STEP_LABELS = {
 }
 
 
-def enterprise_view(view: View) -> View:
-    """Decorator for the enterprise area: anonymous users go to the login page, accounts not
-    bound to a subject get a page telling them how to bind (403); the view receives the
-    bound subject. :class:`NotFound` / :class:`Forbidden` become 404 / 403."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        try:
-            subject = objections.subject_of(request.user)
-        except Forbidden as exc:
-            return render(request, "portal/my_unbound.html", {"message": exc.message}, status=403)
-        try:
-            return view(request, subject, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(str(exc.message)) from None
-        except Forbidden:
-            raise PermissionDenied from None
-
-    return wrapped
+# The enterprise area: signed in and bound to a subject, acting for it only.
+enterprise_view = bound_subject_view(objections.subject_of, "portal/my_unbound.html")
 
 
 def _refuse(form: Form, exc: DomainError) -> None:

@@ -4,19 +4,14 @@ issues and downloads its own public credit report — never another subject's.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from creditplus.errors import DomainError, Forbidden, NotFound
 from creditplus.lists.objections import subject_of
+from creditplus.pages import bound_subject_view
 from creditplus.ratelimit import rate_limited
 from creditplus.reports import rendering, services
 from creditplus.reports.choices import ReportChannel
@@ -24,29 +19,8 @@ from creditplus.reports.forms import OwnReportForm, VerifyForm, show_domain_erro
 from creditplus.reports.models import CreditReport
 from creditplus.subjects.models import Subject
 
-View = Callable[..., HttpResponse]
-
-
-def own_subject_view(view: View) -> View:
-    """The enterprise area's rule: sign in, be bound to a subject (else a 403 page saying how
-    to bind), and act for that subject only; the view receives it."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        try:
-            subject = subject_of(request.user)
-        except Forbidden as exc:
-            return render(request, "reports/my_unbound.html", {"message": exc.message}, status=403)
-        try:
-            return view(request, subject, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(str(exc.message)) from None
-        except Forbidden:
-            raise PermissionDenied from None
-
-    return wrapped
+# The enterprise area's rule: signed in and bound to a subject, acting for it only.
+own_subject_view = bound_subject_view(subject_of, "reports/my_unbound.html")
 
 
 def _own_report(subject: Subject, number: str) -> CreditReport:
