@@ -1,7 +1,8 @@
 """Ingest (归集): one service behind the upload page, the API and `creditplus ingest`.
 
-A batch is validated as a whole (vectorized), then written in ONE transaction: subjects,
-new record versions, behavior events, rejected rows and the batch with its counts. A killed
+A batch is validated (vectorized) and written in ONE transaction: subjects, new record
+versions, behavior events, rejected rows and the batch with its counts. Big files go through
+in chunks of rows inside that transaction, so memory stays bounded by the chunk. A killed
 ingest therefore leaves nothing behind, and running it again completes it. Re-submitting the
 same rows changes nothing (they are "unchanged"); a changed row under the same natural key
 becomes a new version and the old version is kept.
@@ -10,8 +11,9 @@ becomes a new version and the old version is kept.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -49,6 +51,9 @@ from creditplus.subjects.services import (
 )
 
 Progress = Callable[[str, int, int], None]
+# A file is validated and written CHUNK_ROWS rows at a time, all in the batch's one
+# transaction: memory follows the chunk, not the file (an 887,000-row file took 6.2 GiB whole).
+CHUNK_ROWS = 100_000
 RECORD_TABLE = "records_creditrecord"
 EVENT_TABLE = "records_creditevent"
 ERROR_TABLE = "records_rowerror"
@@ -203,37 +208,11 @@ def _ingest_table(table: Table, options: IngestOptions, digest: str) -> IngestBa
         frame, ignored = map_headers(table, spec)
     except DomainError as exc:
         return _failed_batch(options, exc, digest)
-    progress("validate", 0, submitted)
     tables = {t.code: t.lookup() for t in CodeTable.objects.all()}
-    validated = RowValidator(spec, tables, today).validate(frame)
-    errors = validated.errors
-    rejected_rows = errors.get_column(ROW).unique()
-    valid = validated.frame.filter(~pl.col(ROW).is_in(rejected_rows.implode()))
-    valid = valid.with_columns(natural_key_expr(spec).alias("natural_key"))
-    duplicates = valid.filter(pl.col("natural_key").is_duplicated())
-    if duplicates.height:
-        first = duplicates.group_by("natural_key").agg(pl.col(ROW).min().alias("_first"))
-        later = duplicates.join(first, on="natural_key").filter(pl.col(ROW) != pl.col("_first"))
-        errors = pl.concat(
-            [
-                errors,
-                pl.DataFrame(
-                    {
-                        ROW: later.get_column(ROW),
-                        "field": [spec.natural_key[0]] * later.height,
-                        "code": ["duplicate_in_batch"] * later.height,
-                        "message": [
-                            _("与本批次第 %(row)s 行业务主键重复") % {"row": r}
-                            for r in later.get_column("_first").to_list()
-                        ],
-                    },
-                    schema=ERROR_SCHEMA,
-                ),
-            ]
-        )
-        valid = valid.filter(~pl.col(ROW).is_in(later.get_column(ROW).implode()))
-    progress("validate", submitted, submitted)
-
+    chunks = _validated_chunks(frame, RowValidator(spec, tables, today), spec, progress)
+    # The first chunk is validated before the write lock is taken: a daily batch is one chunk.
+    first = next(chunks)
+    raw = table.frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.UInt32))
     now = timezone.now()
     if connection.vendor == "sqlite":
         # Index maintenance on large tables is bound by the page cache (default 2 MB).
@@ -241,21 +220,44 @@ def _ingest_table(table: Table, options: IngestOptions, digest: str) -> IngestBa
             cursor.execute(f"PRAGMA cache_size = -{settings.SQLITE_INGEST_CACHE_MB * 1024}")
     try:
         with transaction.atomic():
-            result = _write(
-                table,
-                options,
-                digest,
-                valid,
-                errors,
-                validated.warnings,
-                ignored,
-                today,
-                now,
-                progress,
+            batch = IngestBatch.objects.create(
+                department=options.department,
+                item=options.item,
+                source=options.source,
+                external_id=options.external_id,
+                file_name=options.file_name[:255],
+                file_sha256=digest,
+                file_format=table.format,
+                encoding=table.encoding,
+                status=BatchStatus.DONE,
+                created_by=options.actor,
             )
-            result.seconds = round(time.monotonic() - started, 3)
-            IngestBatch.objects.filter(pk=result.pk).update(seconds=result.seconds)
-            audit.record("ingest.batch", obj=result, purpose=_("数据归集"), after=result.counts())
+            counts = dict.fromkeys(("accepted", "updated", "unchanged", "rejected"), 0)
+            stats: dict[str, Any] = {}
+            for chunk in itertools.chain([first], chunks):
+                written = _write(
+                    chunk,
+                    raw.slice(chunk.start, CHUNK_ROWS),
+                    table.frame.columns,
+                    batch,
+                    options,
+                    today,
+                    now,
+                    progress,
+                )
+                for name, value in written.counts.items():
+                    counts[name] += value
+                _add_stats(stats, written.stats)
+            stats["ignored_columns"] = ignored
+            # The counts reconcile (a constraint) once, here: zero before, all rows after.
+            IngestBatch.objects.filter(pk=batch.pk).update(
+                submitted=submitted,
+                **counts,
+                stats=stats,
+                seconds=round(time.monotonic() - started, 3),
+            )
+            batch.refresh_from_db()
+            audit.record("ingest.batch", obj=batch, purpose=_("数据归集"), after=batch.counts())
     finally:
         sqlite = connection.vendor == "sqlite"
         if options.release_cache and sqlite and not connection.in_atomic_block:
@@ -267,7 +269,81 @@ def _ingest_table(table: Table, options: IngestOptions, digest: str) -> IngestBa
     # nothing, because their maintenance commands read from their own cursor again.
     if options.run_consumers:
         transaction.on_commit(consumers.run_all)
-    return result
+    return batch
+
+
+@dataclass
+class _Chunk:
+    start: int  # offset of the chunk's first row in the file
+    rows: int
+    submitted: int  # rows in the whole file
+    valid: pl.DataFrame  # normalized, with natural_key; no rejected row
+    errors: pl.DataFrame
+    warnings: pl.DataFrame
+
+
+def _validated_chunks(
+    frame: pl.DataFrame, validator: RowValidator, spec: ItemSpec, progress: Progress
+) -> Iterator[_Chunk]:
+    """Validate ``frame`` CHUNK_ROWS rows at a time (at least one chunk, also for a file
+    without rows). A row whose natural key an earlier valid row of the batch has, in this
+    chunk or an earlier one, is rejected as ``duplicate_in_batch``: the first row wins."""
+    submitted = frame.height
+    kept = pl.DataFrame(schema={"natural_key": pl.Utf8, "_first": pl.UInt32})
+    for start in range(0, max(submitted, 1), CHUNK_ROWS):
+        progress("validate", start, submitted)
+        validated = validator.validate(frame.slice(start, CHUNK_ROWS))
+        errors = validated.errors
+        valid = validated.frame.filter(~pl.col(ROW).is_in(errors.get_column(ROW).implode()))
+        valid = valid.with_columns(natural_key_expr(spec).alias("natural_key"))
+        earlier = valid.join(kept, on="natural_key")
+        repeated = valid.join(kept, on="natural_key", how="anti").filter(
+            pl.col("natural_key").is_duplicated()
+        )
+        first = repeated.group_by("natural_key").agg(pl.col(ROW).min().alias("_first"))
+        later = pl.concat(
+            [
+                earlier.select(ROW, "_first"),
+                repeated.join(first, on="natural_key")
+                .filter(pl.col(ROW) != pl.col("_first"))
+                .select(ROW, "_first"),
+            ]
+        )
+        if later.height:
+            errors = pl.concat(
+                [
+                    errors,
+                    pl.DataFrame(
+                        {
+                            ROW: later.get_column(ROW),
+                            "field": [spec.natural_key[0]] * later.height,
+                            "code": ["duplicate_in_batch"] * later.height,
+                            "message": [
+                                _("与本批次第 %(row)s 行业务主键重复") % {"row": r}
+                                for r in later.get_column("_first").to_list()
+                            ],
+                        },
+                        schema=ERROR_SCHEMA,
+                    ),
+                ]
+            )
+            valid = valid.filter(~pl.col(ROW).is_in(later.get_column(ROW).implode()))
+        kept = pl.concat([kept, valid.select("natural_key", pl.col(ROW).alias("_first"))])
+        rows = min(CHUNK_ROWS, max(submitted - start, 0))
+        progress("validate", start + rows, submitted)
+        yield _Chunk(start, rows, submitted, valid, errors, validated.warnings)
+
+
+def _add_stats(total: dict[str, Any], part: dict[str, Any]) -> None:
+    """Add a chunk's quality figures to the batch's: counts add up, the rest (the timeliness
+    limit) is the same for every chunk."""
+    for key, value in part.items():
+        if isinstance(value, dict):
+            _add_stats(total.setdefault(key, {}), value)
+        elif isinstance(value, int) and not isinstance(value, bool) and key != "limit":
+            total[key] = total.get(key, 0) + value
+        else:
+            total[key] = value
 
 
 def record_values(valid: pl.DataFrame, spec: ItemSpec) -> pl.DataFrame:
@@ -293,20 +369,33 @@ def record_values(valid: pl.DataFrame, spec: ItemSpec) -> pl.DataFrame:
     return valid.with_columns(data.alias("data"))
 
 
+@dataclass
+class _Written:
+    counts: dict[str, int]
+    stats: dict[str, Any]
+
+
 def _write(
-    table: Table,
+    chunk: _Chunk,
+    raw: pl.DataFrame,
+    columns: list[str],
+    batch: IngestBatch,
     options: IngestOptions,
-    digest: str,
-    valid: pl.DataFrame,
-    errors: pl.DataFrame,
-    warnings: pl.DataFrame,
-    ignored: list[str],
     today: date,
     now: datetime,
-    progress: Progress,
-) -> IngestBatch:
+    file_progress: Progress,
+) -> _Written:
+    """Write one chunk of the batch (inside its transaction): subjects, new record versions,
+    behavior events and rejected rows; ``raw`` is the chunk's rows as submitted."""
     item, spec = options.item, options.item.spec
     s = spec.subject
+    valid, errors, warnings = chunk.valid, chunk.errors, chunk.warnings
+
+    def progress(stage: str, done: int, total: int) -> None:
+        file_progress(
+            stage, chunk.start + round(done / max(total, 1) * chunk.rows), chunk.submitted
+        )
+
     # -- subjects ---------------------------------------------------------------------
     progress("subjects", 0, valid.height)
     subjects_in = valid.select(
@@ -357,27 +446,13 @@ def _write(
     fresh = valid.filter(is_new)
     to_write = pl.concat([fresh, changed], how="vertical")
 
-    # -- the batch (counts known now, so its reconcile constraint holds from the start) --
-    rejected = errors.get_column(ROW).n_unique()
-    stats = _quality_stats(to_write, spec, errors, warnings, ignored, new_subjects, today, now)
-    batch = IngestBatch.objects.create(
-        department=options.department,
-        item=item,
-        source=options.source,
-        external_id=options.external_id,
-        file_name=options.file_name[:255],
-        file_sha256=digest,
-        file_format=table.format,
-        encoding=table.encoding,
-        status=BatchStatus.DONE,
-        submitted=table.frame.height,
-        accepted=fresh.height,
-        updated=changed.height,
-        unchanged=unchanged.height,
-        rejected=rejected,
-        stats=stats,
-        created_by=options.actor,
-    )
+    counts = {
+        "accepted": fresh.height,
+        "updated": changed.height,
+        "unchanged": unchanged.height,
+        "rejected": errors.get_column(ROW).n_unique(),
+    }
+    stats = _quality_stats(to_write, spec, errors, warnings, new_subjects, today, now)
 
     # -- supersede old versions, then insert new ones -----------------------------------
     progress("write", 0, to_write.height)
@@ -399,14 +474,13 @@ def _write(
     insert_frame(EVENT_TABLE, events)
 
     # -- rejected rows, with the row as submitted -------------------------------------------
-    insert_frame(ERROR_TABLE, _error_rows(table, errors, batch, spec))
+    insert_frame(ERROR_TABLE, _error_rows(raw, columns, errors, batch, spec))
     if spec.registry:
         update_registry(to_write, spec)
     link_legal_representatives(to_write, spec, now)
     touch_subjects(to_write.get_column("subject_id").unique().to_list(), now)
-    batch.stats["events"] = events.height
-    IngestBatch.objects.filter(pk=batch.pk).update(stats=batch.stats)
-    return batch
+    stats["events"] = events.height
+    return _Written(counts, stats)
 
 
 def _execute_in(sql: str, ids: list[Any], params: list[Any] | None = None) -> None:
@@ -540,18 +614,17 @@ def behavior_events(
 
 
 def _error_rows(
-    table: Table, errors: pl.DataFrame, batch: IngestBatch, spec: ItemSpec
+    raw: pl.DataFrame, columns: list[str], errors: pl.DataFrame, batch: IngestBatch, spec: ItemSpec
 ) -> pl.DataFrame:
     """Rejected rows as submitted (for the fix-and-resubmit download); personal columns are
-    sealed like everywhere else at rest."""
+    sealed like everywhere else at rest. ``raw`` is the rows as submitted (``columns``) with
+    their row numbers."""
     if errors.height == 0:
         return pl.DataFrame()
-    rejected = errors.get_column(ROW).unique().implode()
-    raw = table.frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.UInt32))
-    raw = raw.filter(pl.col(ROW).is_in(rejected))
+    raw = raw.filter(pl.col(ROW).is_in(errors.get_column(ROW).unique().implode()))
     headers = spec.header_map
     personal = {f.code for f in spec.fields if f.personal}
-    for column in table.frame.columns:
+    for column in columns:
         if (headers.get(column) or headers.get(column.upper())) in personal:
             sealed = {
                 v: pii.seal(v) for v in raw.get_column(column).drop_nulls().unique().to_list()
@@ -559,9 +632,7 @@ def _error_rows(
             raw = raw.with_columns(
                 pl.col(column).replace_strict(sealed, default=None, return_dtype=pl.Utf8)
             )
-    raw = raw.select(
-        ROW, pl.struct([c for c in table.frame.columns]).struct.json_encode().alias("raw")
-    )
+    raw = raw.select(ROW, pl.struct(columns).struct.json_encode().alias("raw"))
     return (
         errors.join(raw, on=ROW, how="left")
         .select(
@@ -581,7 +652,6 @@ def _quality_stats(
     spec: ItemSpec,
     errors: pl.DataFrame,
     warnings: pl.DataFrame,
-    ignored: list[str],
     new_subjects: int,
     today: date,
     now: datetime,
@@ -597,7 +667,6 @@ def _quality_stats(
         },
         "errors": dict(errors.group_by("code").len().iter_rows()) if errors.height else {},
         "warnings": dict(warnings.group_by("code").len().iter_rows()) if warnings.height else {},
-        "ignored_columns": ignored,
         "new_subjects": new_subjects,
     }
     if spec.decision_date and frame.height:

@@ -315,3 +315,74 @@ def test_json_keys_with_surrounding_spaces_are_read_like_headers(options):
     row = {f" {k} ": v for k, v in penalty(1).items()}
     batch = ingest_rows([row], options())
     assert batch.accepted == 1
+
+
+def _outcome(batch: IngestBatch) -> dict:
+    """What a batch did, in terms that do not depend on database ids."""
+    return {
+        "counts": {k: v for k, v in batch.counts().items() if k != "batch"},
+        "stats": batch.stats,
+        "errors": sorted(batch.errors.values_list("row_no", "field", "code", "message", "raw")),
+        "records": sorted(
+            CreditRecord.objects.filter(batch=batch).values_list(
+                "row_no", "natural_key", "subject__name", "subject_name", "flags", "data"
+            )
+        ),
+        "events": sorted(
+            CreditEvent.objects.filter(record__batch=batch).values_list(
+                "record__row_no", "kind", "severity", "published", "publish_until"
+            )
+        ),
+    }
+
+
+def test_a_file_written_in_chunks_gives_what_it_gives_whole(options, monkeypatch):
+    """Big files go through in chunks of rows inside the batch's transaction. Rows that
+    repeat a key of an earlier chunk, rejected rows, personal rows and subjects met again in
+    a later chunk come out exactly as when the file is written in one piece."""
+    from django.db import transaction
+
+    from creditplus.records import ingest
+
+    person = {
+        "行政相对人名称": "王五",
+        "行政相对人类别": "自然人",
+        "统一社会信用代码": "",
+        "证件类型": "身份证",
+        "证件号码": PERSON_ID,
+    }
+    rows = [penalty(n) for n in range(1, 13)]
+    rows[2] = penalty(1)  # repeats row 1 in the same chunk
+    rows[9] = penalty(2, **{"罚款金额(万元)": "9"})  # repeats row 2, three chunks later
+    rows[4] = penalty(5, **{"统一社会信用代码": "91310115MA1K3BTP2C"})  # rejected
+    rows[6] = penalty(7, **person)
+    rows[10] = penalty(11, **{**person, "处罚类别": "罚没"})  # rejected, personal number sealed
+    rows[11] = penalty(12, **{"行政相对人名称": "别的名字有限公司"})  # name differs from row 4's
+    content = csv_bytes([{"证件类型": "", "证件号码": "", **row} for row in rows])
+
+    outcomes = []
+    for chunk_rows in (1000, 3):
+        monkeypatch.setattr(ingest, "CHUNK_ROWS", chunk_rows)
+        steps: list[tuple[str, int, int]] = []
+        with transaction.atomic():
+            batch = ingest_file(
+                content,
+                options(
+                    file_name="chunks.csv", run_consumers=False, progress=lambda *a: steps.append(a)
+                ),
+            )
+            outcomes.append(_outcome(batch))
+            transaction.set_rollback(True)
+        # Progress runs over the whole file, never backwards within a stage.
+        assert steps[-1][1:] == (12, 12) and all(total == 12 for _s, _d, total in steps)
+    whole, chunked = outcomes
+    assert whole["counts"] == {
+        "submitted": 12, "accepted": 8, "updated": 0, "unchanged": 0, "rejected": 4,
+    }  # fmt: skip
+    assert [(e[0], e[2]) for e in whole["errors"]] == [
+        (3, "duplicate_in_batch"),
+        (5, "uscc_check"),
+        (10, "duplicate_in_batch"),
+        (11, "code_unknown"),
+    ], whole["errors"]
+    assert chunked == whole
