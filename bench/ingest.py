@@ -1,11 +1,14 @@
 """Ingest benchmark: generate department files, ingest them through the full validated path
 (parse, validate, deduplicate, store, index) and print rows/s and peak memory, next to a bare
 insert of the same rows into an unindexed table, then time a 10,000-row daily batch into the
-loaded database.
+loaded database. With ``--floor`` it also loads the same files a second time, on a fresh
+database, through the store-and-index floor (see ``child_floor``): the work the full path
+cannot avoid, which bounds its rate from above.
 
     .venv/bin/python bench/ingest.py --subjects 3000            # SQLite (+ PostgreSQL if DATABASE_URL is one)
     .venv/bin/python bench/ingest.py --scale pudong --db sqlite  # 300,000 subjects, ~16.9M records
     scripts/with-postgres.sh .venv/bin/python bench/ingest.py --subjects 30000 --db postgres
+    .venv/bin/python bench/ingest.py --subjects 30000 --db sqlite --floor
 
 Each database run happens in a child process on a fresh database. Results go to stdout as
 lines "RESULT {json}" (one per database) after a human-readable summary.
@@ -81,6 +84,7 @@ def child(args: argparse.Namespace) -> None:
     rate = summary["submitted"] / full_seconds
     result = {
         "database": connection.vendor,
+        "path": "full",
         "subjects": manifest["subjects"],
         "rows": summary["submitted"],
         "accepted": summary["accepted"],
@@ -113,6 +117,159 @@ def child(args: argparse.Namespace) -> None:
     del pl
 
 
+def child_floor(args: argparse.Namespace) -> None:
+    """The store-and-index floor: the same files into the same tables through the same bulk
+    path (``insert_frame``), keeping only what storing cannot do without — reading each file,
+    the record row with its natural key and JSON, its subject, its behavior events, the batch,
+    the indexes and the commit — and none of the checking: no row validation (unparseable
+    dates and amounts become empty, rows that cannot be stored are dropped), no comparison
+    with stored versions (keys already stored are skipped, remembered in memory), no sealing
+    of personal fields, no consumers. The full validated path does all of this and more, so
+    its rate cannot exceed this one on the same machine."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "creditplus.settings")
+    import django
+
+    django.setup()
+    from datetime import date
+    from io import StringIO
+
+    import polars as pl
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from creditplus.accounts.models import Department
+    from creditplus.bulk import insert_frame, reserve_ids, timestamp_text
+    from creditplus.catalog.models import CatalogItem
+    from creditplus.records.ingest import _record_rows, behavior_events, map_headers
+    from creditplus.records.loading import WAL_CHECKPOINT_PAGES
+    from creditplus.records.models import IngestBatch
+    from creditplus.records.readers import read_table
+    from creditplus.records.validation import natural_key_expr
+
+    call_command("migrate", verbosity=0)
+    call_command("load_reference", stdout=StringIO())
+    data = Path(args.data)
+    manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
+    files = sorted(manifest["files"], key=lambda f: (f["item"] != "DJ", f["path"]))
+    items = {i.code: i for i in CatalogItem.objects.all()}
+    departments = {d.code: d for d in Department.objects.all()}
+    if connection.vendor == "sqlite":  # as records.loading does for a multi-file load
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = -{settings.SQLITE_INGEST_CACHE_MB * 1024}")
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+    subjects = pl.DataFrame(schema={"key": pl.Utf8, "subject_id": pl.Int64})
+    stored: dict[int, pl.DataFrame] = {}
+    now, today = timezone.now(), date(2026, 11, 1)
+    stamp = timestamp_text(now)
+    seconds = dict.fromkeys(("read", "shape", "store"), 0.0)
+    submitted = stored_rows = 0
+    started = time.monotonic()
+    for f in files:
+        t = time.monotonic()
+        table = read_table((data / f["path"]).read_bytes(), f["path"])
+        seconds["read"] += time.monotonic() - t
+        t = time.monotonic()
+        item, spec = items[f["item"]], items[f["item"]].spec
+        s = spec.subject
+        frame, _ignored = map_headers(table, spec)
+        frame = frame.with_columns(
+            [
+                pl.col(x.code).str.to_date(strict=False).dt.strftime("%Y-%m-%d")
+                for x in spec.fields
+                if x.type == "date"
+            ]
+            + [
+                pl.col(x.code).cast(pl.Float64, strict=False).abs().cast(pl.Utf8)
+                for x in spec.fields
+                if x.type == "decimal"
+            ]
+        )
+        key = pl.coalesce(
+            [pl.col(c) for c in (s.uscc, s.id_number) if c] + [pl.lit(None, pl.Utf8)]
+        ).str.slice(0, 18)
+        frame = frame.with_columns(
+            natural_key_expr(spec).alias("natural_key"),
+            key.alias("key"),
+            pl.col(s.name).fill_null(""),
+            pl.lit("legal").alias("__kind"),
+            pl.lit(None, pl.Int64).alias("old_version"),
+            pl.lit("").alias("flags"),
+        )
+        frame = frame.filter(
+            pl.col("key").is_not_null() & (pl.col("natural_key").str.len_chars() <= 255)
+        ).unique("natural_key", keep="first", maintain_order=True)
+        if item.pk in stored:
+            frame = frame.join(stored[item.pk], on="natural_key", how="anti")
+        keys = frame.select("natural_key")
+        stored[item.pk] = pl.concat([stored[item.pk], keys]) if item.pk in stored else keys
+        frame = frame.join(subjects, on="key", how="left")
+        new = frame.filter(pl.col("subject_id").is_null()).unique("key", maintain_order=True)
+        new = new.with_columns(reserve_ids("subjects_subject", new.height).alias("new_id"))
+        subjects = pl.concat([subjects, new.select("key", pl.col("new_id").alias("subject_id"))])
+        frame = frame.join(new.select("key", "new_id"), on="key", how="left").with_columns(
+            pl.coalesce("subject_id", "new_id").alias("subject_id"),
+            reserve_ids("records_creditrecord", frame.height).alias("record_id"),
+            pl.struct([x.code for x in spec.fields]).struct.json_encode().alias("data"),
+        )
+        subject_rows = new.select(
+            pl.col("new_id").alias("id"),
+            pl.lit("legal").alias("kind"),
+            pl.col("key").alias("uscc"),
+            pl.col(s.name).str.slice(0, 200).alias("name"),
+            *[
+                pl.lit("").alias(c)
+                for c in (
+                    "id_cipher", "id_masked", "legal_rep_name", "enterprise_type",
+                    "industry", "address", "status", "business_scope",
+                )
+            ],
+            pl.lit(False).alias("registered"),
+            pl.lit(stamp).alias("created_at"),
+            pl.lit(stamp).alias("changed_at"),
+        )  # fmt: skip
+        seconds["shape"] += time.monotonic() - t
+        t = time.monotonic()
+        with transaction.atomic():
+            batch = IngestBatch.objects.create(
+                department=departments[f["department"]],
+                item=item,
+                external_id=f"floor:{f['path']}",
+                file_name=f["path"],
+                status="done",
+                submitted=frame.height,
+                accepted=frame.height,
+            )
+            insert_frame("subjects_subject", subject_rows)
+            insert_frame(
+                "records_creditrecord",
+                _record_rows(frame, spec, batch, departments[f["department"]], now),
+            )
+            insert_frame("records_creditevent", behavior_events(frame, spec, item, today, now))
+        seconds["store"] += time.monotonic() - t
+        submitted += f["rows"]
+        stored_rows += frame.height
+    total = time.monotonic() - started
+    result = {
+        "database": connection.vendor,
+        "path": "floor",
+        "rows": submitted,
+        "stored": stored_rows,
+        "seconds": round(total, 2),
+        "rows_per_second": round(submitted / total),
+        **{f"{k}_seconds": round(v, 2) for k, v in seconds.items()},
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+    print(
+        f"{result['database']} floor: {submitted} rows ({stored_rows} stored) in {result['seconds']} s "
+        f"= {result['rows_per_second']} rows/s (read {result['read_seconds']} s, shape "
+        f"{result['shape_seconds']} s, store and index incl. commit {result['store_seconds']} s); "
+        f"peak memory {result['peak_rss_mib']} MiB"
+    )
+    print("RESULT " + json.dumps(result))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -123,12 +280,17 @@ def main() -> None:
     parser.add_argument(
         "--work", default=None, help="directory for generated files (kept between runs)"
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also load the files through the store-and-index floor, on a fresh database",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--daily", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args)
+        child_floor(args) if args.floor else child(args)
         return
 
     from datetime import date
@@ -162,7 +324,8 @@ def main() -> None:
         )
     elif args.db == "postgres":
         sys.exit("--db postgres needs DATABASE_URL (e.g. run under scripts/with-postgres.sh)")
-    for name, target in targets:
+    runs = [[]] + ([["--floor"]] if args.floor else [])
+    for (name, target), extra in ((t, r) for t in targets for r in runs):
         if name == "sqlite":
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{work / 'bench.sqlite3'}{suffix}").unlink(missing_ok=True)
@@ -175,7 +338,16 @@ def main() -> None:
             "CREDITPLUS_VAR_DIR": str(work),
         }
         subprocess.run(
-            [sys.executable, __file__, "--child", "--data", str(data), "--daily", str(daily)],
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                "--data",
+                str(data),
+                "--daily",
+                str(daily),
+                *extra,
+            ],
             env=env,
             check=True,
         )

@@ -27,9 +27,10 @@ cleanup() {
 trap cleanup EXIT
 
 "${as_pg[@]}" "$pgbin/initdb" -D "$tmp/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-# Durability is pointless for a throwaway cluster; speed is not.
+# Durability is pointless for a throwaway cluster; speed is not. PG_SERVER_OPTIONS adds
+# server settings (e.g. "-c shared_buffers=4GB" for a benchmark at Pudong scale).
 "${as_pg[@]}" "$pgbin/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w \
-  -o "-p $port -k $tmp -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+  -o "-p $port -k $tmp -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off ${PG_SERVER_OPTIONS:-}" \
   start >/dev/null
 echo "PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
 

@@ -27,6 +27,7 @@ def test_the_ingest_benchmark_runs_and_reports(tmp_path):
             db,
             "--work",
             str(tmp_path),
+            "--floor",
         ],
         cwd=ROOT,
         capture_output=True,
@@ -37,11 +38,19 @@ def test_the_ingest_benchmark_runs_and_reports(tmp_path):
     results = [
         json.loads(line[7:]) for line in out.stdout.splitlines() if line.startswith("RESULT ")
     ]
-    assert [r["database"] for r in results] == [{"sqlite": "sqlite", "postgres": "postgresql"}[db]]
-    result = results[0]
+    vendor = {"sqlite": "sqlite", "postgres": "postgresql"}[db]
+    assert [(r["database"], r["path"]) for r in results] == [(vendor, "full"), (vendor, "floor")]
+    result, floor = results
     assert result["rows"] == result["accepted"] + result["rejected"] > 0
     assert result["rows_per_second"] > 0 and result["bare_insert_rows_per_second"] > 0
     # The event consumers' time is part of the full figure and reported on its own too.
     assert 0 <= result["consumer_seconds"] <= result["seconds"]
     assert result["rows_per_second_before_consumers"] >= result["rows_per_second"]
     assert result["daily_batch_rows"] > 0 and result["peak_rss_mib"] > 0
+    # The floor stores every row the full path accepted (it checks nothing), and times its parts.
+    assert floor["rows"] == result["rows"]
+    assert result["accepted"] <= floor["stored"] <= floor["rows"]
+    assert floor["rows_per_second"] > 0
+    assert (
+        floor["read_seconds"] + floor["shape_seconds"] + floor["store_seconds"] <= floor["seconds"]
+    )
