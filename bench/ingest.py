@@ -32,25 +32,32 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def child(args: argparse.Namespace) -> None:
+def setup_child(args: argparse.Namespace) -> tuple[Path, dict]:
+    """Django on the child's fresh database, migrated, with the reference data; the files'
+    directory and manifest."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "creditplus.settings")
     import django
 
     django.setup()
     from io import StringIO
 
-    import polars as pl
     from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("load_reference", stdout=StringIO())
+    data = Path(args.data)
+    return data, json.loads((data / "manifest.json").read_text(encoding="utf-8"))
+
+
+def child(args: argparse.Namespace) -> None:
+    data, manifest = setup_child(args)
+    import polars as pl
     from django.db import connection, transaction
 
     from creditplus.bulk import insert_frame
     from creditplus.records.loading import load_demo_files
     from creditplus.records.readers import read_table
 
-    call_command("migrate", verbosity=0)
-    call_command("load_reference", stdout=StringIO())
-    data = Path(args.data)
-    manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
     files = manifest["files"]
 
     started = time.monotonic()
@@ -126,16 +133,11 @@ def child_floor(args: argparse.Namespace) -> None:
     with stored versions (keys already stored are skipped, remembered in memory), no sealing
     of personal fields, no consumers. The full validated path does all of this and more, so
     its rate cannot exceed this one on the same machine."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "creditplus.settings")
-    import django
-
-    django.setup()
+    data, manifest = setup_child(args)
     from datetime import date
-    from io import StringIO
 
     import polars as pl
     from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -148,10 +150,6 @@ def child_floor(args: argparse.Namespace) -> None:
     from creditplus.records.readers import read_table
     from creditplus.records.validation import natural_key_expr
 
-    call_command("migrate", verbosity=0)
-    call_command("load_reference", stdout=StringIO())
-    data = Path(args.data)
-    manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
     files = sorted(manifest["files"], key=lambda f: (f["item"] != "DJ", f["path"]))
     items = {i.code: i for i in CatalogItem.objects.all()}
     departments = {d.code: d for d in Department.objects.all()}

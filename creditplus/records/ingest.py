@@ -136,19 +136,27 @@ def _replayed(options: IngestOptions) -> IngestBatch | None:
     return batch
 
 
+def _new_batch(options: IngestOptions, digest: str, **fields: Any) -> IngestBatch:
+    return IngestBatch.objects.create(
+        department=options.department,
+        item=options.item,
+        source=options.source,
+        external_id=options.external_id,
+        file_name=options.file_name[:255],
+        file_sha256=digest,
+        created_by=options.actor,
+        **fields,
+    )
+
+
 def _failed_batch(options: IngestOptions, exc: DomainError, digest: str) -> IngestBatch:
     with transaction.atomic():
-        batch = IngestBatch.objects.create(
-            department=options.department,
-            item=options.item,
-            source=options.source,
-            external_id=options.external_id,
-            file_name=options.file_name[:255],
-            file_sha256=digest,
+        batch = _new_batch(
+            options,
+            digest,
             status=BatchStatus.FAILED,
             error_code=exc.code,
             error_message=str(exc.message)[:500],
-            created_by=options.actor,
         )
         audit.record(
             "ingest.batch",
@@ -220,17 +228,12 @@ def _ingest_table(table: Table, options: IngestOptions, digest: str) -> IngestBa
             cursor.execute(f"PRAGMA cache_size = -{settings.SQLITE_INGEST_CACHE_MB * 1024}")
     try:
         with transaction.atomic():
-            batch = IngestBatch.objects.create(
-                department=options.department,
-                item=options.item,
-                source=options.source,
-                external_id=options.external_id,
-                file_name=options.file_name[:255],
-                file_sha256=digest,
+            batch = _new_batch(
+                options,
+                digest,
                 file_format=table.format,
                 encoding=table.encoding,
                 status=BatchStatus.DONE,
-                created_by=options.actor,
             )
             counts = dict.fromkeys(("accepted", "updated", "unchanged", "rejected"), 0)
             stats: dict[str, Any] = {}

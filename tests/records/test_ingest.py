@@ -373,7 +373,7 @@ def test_a_file_written_in_chunks_gives_what_it_gives_whole(options, monkeypatch
             )
             outcomes.append(_outcome(batch))
             transaction.set_rollback(True)
-        # Progress runs over the whole file, never backwards within a stage.
+        # Progress is reported over the whole file, not per chunk.
         assert steps[-1][1:] == (12, 12) and all(total == 12 for _s, _d, total in steps)
     whole, chunked = outcomes
     assert whole["counts"] == {
