@@ -368,7 +368,9 @@ def test_a_file_written_in_chunks_gives_what_it_gives_whole(options, monkeypatch
             batch = ingest_file(
                 content,
                 options(
-                    file_name="chunks.csv", run_consumers=False, progress=lambda *a: steps.append(a)
+                    file_name="chunks.csv",
+                    run_consumers=False,
+                    progress=lambda *a, steps=steps: steps.append(a),
                 ),
             )
             outcomes.append(_outcome(batch))
