@@ -51,6 +51,5 @@ def test_the_ingest_benchmark_runs_and_reports(tmp_path):
     assert floor["rows"] == result["rows"]
     assert result["accepted"] <= floor["stored"] <= floor["rows"]
     assert floor["rows_per_second"] > 0
-    assert (
-        floor["read_seconds"] + floor["shape_seconds"] + floor["store_seconds"] <= floor["seconds"]
-    )
+    parts = floor["read_seconds"] + floor["shape_seconds"] + floor["store_seconds"]
+    assert parts <= floor["seconds"] + 0.02  # each figure is rounded to 10 ms
