@@ -11,7 +11,8 @@ cannot avoid, which bounds its rate from above.
     .venv/bin/python bench/ingest.py --subjects 30000 --db sqlite --floor
 
 Each database run happens in a child process on a fresh database. Results go to stdout as
-lines "RESULT {json}" (one per database) after a human-readable summary.
+lines "RESULT {json}" (one per database and path, "full" or "floor") after a human-readable
+summary.
 """
 
 from __future__ import annotations
