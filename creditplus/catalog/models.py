@@ -148,6 +148,15 @@ class Matter(ReferenceModel):
     departments = models.ManyToManyField(
         Department, verbose_name=_("办理部门"), blank=True, related_name="matters"
     )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("上级事项"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        help_text=_("具体事项继承上级事项的奖惩措施和核查名单（如食品生产经营许可 → 行政许可审批）"),
+    )
     checks = models.JSONField(_("核查要求"), default=dict, blank=True)
     basis = models.CharField(_("依据"), max_length=500, blank=True)
     is_active = models.BooleanField(_("启用"), default=True)
@@ -159,6 +168,11 @@ class Matter(ReferenceModel):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    def lineage_ids(self) -> list[int]:
+        """This matter and the generic matter it belongs to (one level: the loader refuses
+        deeper hierarchies)."""
+        return [self.pk, self.parent_id] if self.parent_id else [self.pk]
 
 
 class CalendarDay(models.Model):

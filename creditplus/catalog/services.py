@@ -185,9 +185,12 @@ def load_matters() -> str:
     if not (Path(REFERENCE_DIR) / "matters.yaml").exists():
         return "应用清单：无"
     data = read_reference("matters.yaml")
+    check_matter_hierarchy(data["matters"])
     results = []
-    for raw in data["matters"]:
+    # Generic matters first, so that a specific matter's parent exists when it is written.
+    for raw in sorted(data["matters"], key=lambda r: bool(r.get("parent"))):
         _, departments = _departments(raw.get("departments", []), f"应用事项 {raw['code']}")
+        parent = Matter.objects.get(code=raw["parent"]).pk if raw.get("parent") else None
         results.append(
             upsert_reference(
                 Matter,
@@ -196,6 +199,7 @@ def load_matters() -> str:
                 {
                     "name": raw["name"],
                     "category": raw.get("category", ""),
+                    "parent_id": parent,
                     "checks": raw.get("checks") or {},
                     "basis": raw.get("basis", ""),
                     "is_active": raw.get("active", True),
@@ -204,6 +208,28 @@ def load_matters() -> str:
             )
         )
     return load_summary("应用清单", results)
+
+
+def check_matter_hierarchy(matters: list[dict[str, Any]]) -> None:
+    """Refuse an application list whose hierarchy is not one level deep over known codes, or
+    that states the lists to check, which are derived from the measure catalog."""
+    parents = {m["code"]: m.get("parent") or None for m in matters}
+    for code, parent in parents.items():
+        if parent is None:
+            continue
+        if parent not in parents:
+            raise DomainError("reference_invalid", f"应用事项 {code}：上级事项 {parent} 不存在")
+        if parents[parent] is not None:
+            raise DomainError(
+                "reference_matter_depth",
+                f"应用事项 {code}：上级事项 {parent} 本身还有上级，事项层级只允许一级",
+            )
+    stated = sorted(m["code"] for m in matters if "lists" in (m.get("checks") or {}))
+    if stated:
+        raise DomainError(
+            "reference_lists_derived",
+            f"应用事项 {'、'.join(stated)}：核查名单由奖惩措施清单推导，应用清单不再列出 lists",
+        )
 
 
 @transaction.atomic

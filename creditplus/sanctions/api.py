@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -24,6 +24,10 @@ class MeasureOut(Schema):
     kind: str
     category: str
     status: str
+    trigger: Literal["standing", "on_application"] = Field(
+        ..., description="standing 常态实施（名单生效即推送任务）/ on_application 办理时核查触发"
+    )
+    automatic: str = Field("", description="常态实施的措施由平台自动实施时的方式（不推送任务）")
     coordination_level: str
     applies_to: list[str]
     list_types: list[str]
@@ -52,6 +56,8 @@ def measures(request: HttpRequest) -> dict[str, Any]:
                 "kind": m.kind,
                 "category": m.category,
                 "status": m.status,
+                "trigger": m.trigger,
+                "automatic": m.automatic,
                 "coordination_level": m.coordination_level,
                 "applies_to": m.applies_to,
                 "list_types": [t.code for t in m.list_types.all()],
@@ -77,6 +83,7 @@ class MeasureBrief(Schema):
     name: str
     kind: str
     legal_basis: str
+    trigger: str = Field(..., description="on_application: this check created the task")
 
 
 class CheckOut(Schema):
@@ -168,6 +175,7 @@ class TaskOut(Schema):
     department: str
     target: str
     target_name: str
+    origin: str = Field(..., description="entry 名单生效推送 / check 信用核查触发")
     status: str
     due_on: date
     document_no: str
@@ -196,6 +204,7 @@ def _task_out(t: Any) -> dict[str, Any]:
         "department": t.department.code,
         "target": t.target,
         "target_name": t.target_name,
+        "origin": t.origin,
         "status": t.status,
         "due_on": t.due_on,
         "document_no": t.document_no,

@@ -46,14 +46,22 @@ from creditplus.evaluation.choices import ModelStatus
 from creditplus.evaluation.models import EvaluationModel, Score
 from creditplus.lists.choices import MEMBER_STATUSES
 from creditplus.lists.models import ListEntry, ListType
-from creditplus.sanctions.choices import FEEDBACK_OUTCOMES, IN_FORCE, Target, TaskStatus
+from creditplus.sanctions.choices import (
+    FEEDBACK_OUTCOMES,
+    IN_FORCE,
+    MeasureTrigger,
+    Target,
+    TaskOrigin,
+    TaskStatus,
+)
 from creditplus.sanctions.models import CreditCheck, Measure, SanctionTask
-from creditplus.sanctions.services import close_case_if_done
+from creditplus.sanctions.services import CheckHit, close_case_if_done, create_check_tasks
 from creditplus.subjects.identifiers import check_resident_id, resident_id_checks, uscc_checks
 from creditplus.subjects.models import Subject
 from creditplus.subjects.pii import lookup_hash, mask_id_number
 
 MAX_BULK = 10_000
+ON_APPLICATION = MeasureTrigger.ON_APPLICATION.value
 CHECK_ACTION = "check.subject"
 _CHUNK = 500  # identifiers per statement on SQLite: well below its parameter limit
 
@@ -79,12 +87,13 @@ def _literals(values: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class MatterRules:
-    """What a check for one matter looks at: the lists the application list names for it,
-    and the measures in force for it, by list type."""
+    """What a check for one matter looks at, from the measure catalog alone (one rule): the
+    list types of the active measures that cover the matter or its generic matter (the lists
+    the matter checks), and of those the measures in force, by list type."""
 
     matter_id: int
     matter: str
-    list_codes: frozenset[str]
+    list_ids: frozenset[int]
     measures_by_type: dict[int, list[dict[str, str]]]
 
 
@@ -93,12 +102,13 @@ def _rules_sql() -> str:
     applies = Measure._meta.get_field("matters")
     lists = Measure._meta.get_field("list_types")
     return f"""
-        SELECT mt.id, mt.code, mt.checks, ms.code, ms.name, ms.kind, ms.basis,
+        SELECT mt.id, mt.code, ms.code, ms.name, ms.kind, ms.basis, ms.{_q("trigger")},
+               CASE WHEN ms.status IN ({_literals(IN_FORCE)}) THEN 1 ELSE 0 END,
                ml.{_q(lists.m2m_reverse_name())}
         FROM {_table(Matter)} mt
-        LEFT JOIN {_q(applies.m2m_db_table())} mm ON mm.{_q(applies.m2m_reverse_name())} = mt.id
-        LEFT JOIN {_table(Measure)} ms ON ms.id = mm.{_q(applies.m2m_column_name())}
-             AND ms.is_active AND ms.status IN ({_literals(IN_FORCE)})  -- Measure…in_force()
+        LEFT JOIN {_q(applies.m2m_db_table())} mm  -- Measure…covering(matter)
+             ON mm.{_q(applies.m2m_reverse_name())} IN (mt.id, mt.parent_id)
+        LEFT JOIN {_table(Measure)} ms ON ms.id = mm.{_q(applies.m2m_column_name())} AND ms.is_active
         LEFT JOIN {_q(lists.m2m_db_table())} ml ON ml.{_q(lists.m2m_column_name())} = ms.id
         WHERE mt.code = %s AND mt.is_active"""
 
@@ -113,19 +123,21 @@ def matter_rules(code: str) -> MatterRules:
         raise DomainError(
             "matter_unknown", _("应用清单中没有该事项：%(c)s") % {"c": code}, "matter"
         )
-    matter_id, matter, checks = rows[0][:3]
-    if isinstance(checks, str):  # SQLite gives JSON as text
-        checks = json.loads(checks)
+    matter_id, matter = rows[0][:2]
+    list_ids: set[int] = set()
     by_type: dict[int, list[dict[str, str]]] = defaultdict(list)
-    for *_matter, m_code, name, kind, basis, list_type in rows:
-        if m_code is not None and list_type is not None:
+    for *_matter, m_code, name, kind, basis, trigger, in_force, list_type in rows:
+        if m_code is None or list_type is None:
+            continue
+        list_ids.add(list_type)
+        if in_force:  # Measure…in_force()
             by_type[list_type].append(
-                {"code": m_code, "name": name, "kind": kind, "legal_basis": basis}
+                {"code": m_code, "name": name, "kind": kind, "legal_basis": basis, "trigger": trigger}
             )
     return MatterRules(
         matter_id=matter_id,
         matter=matter,
-        list_codes=frozenset((checks or {}).get("lists", [])),
+        list_ids=frozenset(list_ids),
         measures_by_type=dict(by_type),
     )
 
@@ -211,7 +223,7 @@ def _answer(rules: MatterRules, subject: Found | None) -> dict[str, Any]:
     lists = [
         {
             **{k: v for k, v in e.items() if k != "type_id"},
-            "required_by_matter": e["list_type"] in rules.list_codes,
+            "required_by_matter": e["type_id"] in rules.list_ids,
         }
         for e in entries
     ]
@@ -225,6 +237,14 @@ def _answer(rules: MatterRules, subject: Found | None) -> dict[str, Any]:
         "grade": subject.grade if subject else None,  # active model; None when not scored
         "measures": [dict(m) for m in sorted(seen.values(), key=lambda m: m["code"])],
     }
+
+
+def _triggered(check_id: int, subject: Found | None, answer: dict[str, Any]) -> CheckHit | None:
+    """The check's on-application measures, which become the checking department's tasks."""
+    codes = tuple(m["code"] for m in answer["measures"] if m["trigger"] == ON_APPLICATION)
+    if subject is None or not codes:
+        return None
+    return CheckHit(check_id, subject.id, subject.name, codes)
 
 
 def _department_of(user: Any) -> Any:
@@ -286,6 +306,10 @@ def check_subject(user: Any, code: str, matter_code: str, purpose: str) -> Credi
             purpose=purpose,
             after={"matter": rules.matter, "hit": check.hit, "measures": len(answer["measures"])},
         )
+        # Only a hit with on-application measures writes more: their tasks, with the check.
+        hit = _triggered(check.pk, subject, answer)
+        if hit:
+            create_check_tasks([hit], department.pk, rules.matter_id)
     check._state.adding = False
     check._state.db = connection.alias
     return check
@@ -334,7 +358,7 @@ def check_many(user: Any, codes: list[str], matter_code: str, purpose: str) -> B
     batch = f"PL{timezone.now():%Y%m%d%H%M%S}{secrets.token_hex(3)}"
     now = timezone.now()
     clean_purpose = purpose.strip()[:300]
-    checks, rows = [], []
+    checks, rows, subjects = [], [], []
     # Subjects on no list share one answer per grade (the answer is never changed after).
     unlisted: dict[str | None, dict[str, Any]] = {}
     for original, code, person, org in zip(originals, upper, is_person, is_uscc, strict=True):
@@ -351,6 +375,7 @@ def check_many(user: Any, codes: list[str], matter_code: str, purpose: str) -> B
             answer = unlisted.get(grade) or unlisted.setdefault(grade, _answer(rules, subject))
         else:
             answer = _answer(rules, subject)
+        subjects.append(subject)
         checks.append(
             {
                 "department_id": department.pk,
@@ -401,6 +426,11 @@ def check_many(user: Any, codes: list[str], matter_code: str, purpose: str) -> B
                 for c in checks
             ],
         )
+        hits = [
+            _triggered(c["id"], subject, c["answer"])
+            for c, subject in zip(checks, subjects, strict=True)
+        ]
+        create_check_tasks([h for h in hits if h], department.pk, rules.matter_id)
     for pk, row in zip(ids, rows, strict=True):
         row["check"] = pk
     return BulkResult(
@@ -448,8 +478,10 @@ def match_names(names: list[str]) -> tuple[dict[str, Subject], dict[str, list[di
 def report_use(
     check: CreditCheck, user: Any, *, outcome: str, note: str = "", document_no: str = ""
 ) -> CreditCheck:
-    """The department reports what it did with a check's answer. When it applied the
-    measures, its matching pending tasks for that subject are closed as applied."""
+    """The department reports what it did with a check's answer. That report is the feedback
+    of the tasks the check triggered (on-application measures), whatever the outcome; when it
+    applied the measures, its matching pending standing tasks for that subject close as
+    applied too."""
     department = _department_of(user)
     check = CreditCheck.objects.select_for_update().get(pk=check.pk)
     if check.department_id != department.pk:
@@ -465,31 +497,37 @@ def report_use(
     check.report_note = note.strip()
     check.document_no = document_no.strip()
     check.save()
-    closed = 0
+    tasks = list(
+        SanctionTask.objects.select_for_update().filter(
+            credit_check=check, origin=TaskOrigin.CHECK, status=TaskStatus.PENDING
+        )
+    )
     codes = [m["code"] for m in check.answer.get("measures", [])]
     if outcome == TaskStatus.APPLIED and check.subject_id and codes:
-        tasks = SanctionTask.objects.select_for_update().filter(
+        tasks += SanctionTask.objects.select_for_update().filter(
             case__subject_id=check.subject_id,
             department=department,
             measure__code__in=codes,
+            origin=TaskOrigin.ENTRY,
             target=Target.SUBJECT,  # the legal representative's tasks need their own check
             status=TaskStatus.PENDING,
         )
-        for task in tasks:
-            task.status = TaskStatus.APPLIED
-            task.matter_id = check.matter_id
-            task.document_no = check.document_no
-            task.outcome_note = note.strip() or _("信用核查后实施")
-            task.fed_back_at = check.reported_at
-            task.fed_back_by = audit.current_context().actor_name
-            task.credit_check = check
-            task.save()
-            closed += 1
-            close_case_if_done(task.case)
+    for task in tasks:
+        task.status = outcome
+        task.matter_id = check.matter_id
+        task.document_no = check.document_no
+        task.outcome_note = note.strip() or _("信用核查结果使用反馈：%(o)s") % {
+            "o": TaskStatus(outcome).label
+        }
+        task.fed_back_at = check.reported_at
+        task.fed_back_by = audit.current_context().actor_name
+        task.credit_check = check
+        task.save()
+        close_case_if_done(task.case)
     audit.record(
         "check.report",
         obj=check,
         subject=check.identifier,
-        after={"outcome": outcome, "tasks_closed": closed},
+        after={"outcome": outcome, "tasks_closed": len(tasks)},
     )
     return check

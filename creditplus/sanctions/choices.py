@@ -25,6 +25,18 @@ class MeasureStatus(models.TextChoices):
 IN_FORCE = (MeasureStatus.IMPLEMENTED, MeasureStatus.IN_PROGRESS)
 
 
+class MeasureTrigger(models.TextChoices):
+    """When a department applies a measure (measures.yaml explains the classification)."""
+
+    STANDING = "standing", _("常态实施")
+    ON_APPLICATION = "on_application", _("办理时核查触发")
+
+
+class TaskOrigin(models.TextChoices):
+    ENTRY = "entry", _("名单生效推送")
+    CHECK = "check", _("信用核查触发")
+
+
 class CoordinationLevel(models.TextChoices):
     DISTRICT = "district", _("区级")
     CITY = "city", _("市级协调")
@@ -53,5 +65,9 @@ class TaskStatus(models.TextChoices):
     FAILED = "failed", _("未能实施")
     CLOSED = "closed", _("已关闭")
 
+
+# Why the tasks of on-application measures created before the change were closed.
+RETRIGGER_REASON = "改为办理时核查触发"
+PLATFORM_REASON = "改由平台自动实施"
 
 FEEDBACK_OUTCOMES = (TaskStatus.APPLIED, TaskStatus.NOT_APPLICABLE, TaskStatus.FAILED)

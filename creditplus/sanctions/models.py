@@ -16,7 +16,9 @@ from creditplus.sanctions.choices import (
     MeasureCategory,
     MeasureKind,
     MeasureStatus,
+    MeasureTrigger,
     Target,
+    TaskOrigin,
     TaskStatus,
 )
 from creditplus.subjects.models import Subject
@@ -26,6 +28,15 @@ class MeasureQuerySet(models.QuerySet):
     def in_force(self) -> MeasureQuerySet:
         """Measures district departments apply today (implemented or being implemented)."""
         return self.filter(is_active=True, status__in=IN_FORCE)
+
+    def tasked_on_entry(self) -> MeasureQuerySet:
+        """Measures in force whose departments get a task as soon as an entry takes effect:
+        standing ones the platform does not apply by itself."""
+        return self.in_force().filter(trigger=MeasureTrigger.STANDING, automatic="")
+
+    def covering(self, matter: Matter) -> MeasureQuerySet:
+        """Measures that name ``matter`` or the generic matter it belongs to (SPXK → XZXK)."""
+        return self.filter(matters__in=matter.lineage_ids()).distinct()
 
 
 class Measure(ReferenceModel):
@@ -48,6 +59,19 @@ class Measure(ReferenceModel):
         Matter, verbose_name=_("适用事项"), blank=True, related_name="measures"
     )
     status = models.CharField(_("落实状态"), max_length=16, choices=MeasureStatus.choices)
+    trigger = models.CharField(
+        _("实施时机"),
+        max_length=16,
+        choices=MeasureTrigger.choices,
+        default=MeasureTrigger.STANDING,
+        help_text=_("常态实施：名单生效即推送任务；办理时核查触发：信用核查命中时才形成任务"),
+    )
+    automatic = models.CharField(
+        _("平台自动实施"),
+        max_length=200,
+        blank=True,
+        help_text=_("常态实施的措施由平台自动实施时的方式（不向部门推送任务）"),
+    )
     coordination_level = models.CharField(
         _("协调层级"), max_length=10, choices=CoordinationLevel.choices
     )
@@ -116,6 +140,17 @@ class SanctionTaskQuerySet(models.QuerySet):
     def overdue(self, today: date) -> SanctionTaskQuerySet:
         return self.filter(status=TaskStatus.PENDING, due_on__lt=today)
 
+    def owed(self) -> SanctionTaskQuerySet:
+        """Tasks a department owes (or gave) feedback on, of both kinds: those an entry
+        pushed and those a check triggered. Tasks closed without feedback (the entry ended,
+        or the measure became on-application) are left out: nobody owed feedback on them."""
+        return self.exclude(status=TaskStatus.CLOSED)
+
+    def escalated(self, today: date) -> SanctionTaskQuerySet:
+        """Overdue tasks the credit office chases: standing measures only. A check-triggered
+        task is answered by the check's report, which the department's own system sends."""
+        return self.overdue(today).filter(origin=TaskOrigin.ENTRY)
+
 
 class SanctionTask(models.Model):
     """实施反馈: one implementing department's task to apply one measure, and its feedback."""
@@ -130,6 +165,9 @@ class SanctionTask(models.Model):
         Department, verbose_name=_("实施部门"), on_delete=models.PROTECT, related_name="tasks"
     )
     target = models.CharField(_("实施对象"), max_length=10, choices=Target.choices)
+    origin = models.CharField(
+        _("任务来源"), max_length=8, choices=TaskOrigin.choices, default=TaskOrigin.ENTRY
+    )
     target_name = models.CharField(_("对象名称"), max_length=200)
     status = models.CharField(
         _("状态"), max_length=16, choices=TaskStatus.choices, default=TaskStatus.PENDING

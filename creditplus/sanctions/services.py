@@ -4,6 +4,7 @@ when a subject enters a list, department feedback, and closing when it leaves.""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -20,16 +21,20 @@ from creditplus.accounts.services import notify, read_reference
 from creditplus.bulk import create_instances, insert_rows
 from creditplus.catalog.models import Matter
 from creditplus.catalog.services import load_summary, upsert_reference
-from creditplus.errors import DomainError, Forbidden
+from creditplus.errors import DomainError, Forbidden, NotFound
 from creditplus.lists.choices import MEMBER_STATUSES
 from creditplus.lists.models import ListEntry, ListType
 from creditplus.lists.services import deadline
 from creditplus.sanctions.choices import (
     FEEDBACK_OUTCOMES,
+    PLATFORM_REASON,
+    RETRIGGER_REASON,
     CaseOrigin,
     CaseStatus,
     MeasureStatus,
+    MeasureTrigger,
     Target,
+    TaskOrigin,
     TaskStatus,
 )
 from creditplus.sanctions.models import Measure, SanctionCase, SanctionTask
@@ -59,6 +64,7 @@ def load_measures() -> str:
                     _("措施 %(m)s 引用了不存在的%(k)s：%(c)s")
                     % {"m": m["code"], "k": kind, "c": "、".join(unknown)},
                 )
+        _check_trigger(m)
         results.append(
             upsert_reference(
                 Measure,
@@ -70,6 +76,8 @@ def load_measures() -> str:
                     "category": m["category"],
                     "applies_to": m["applies_to"],
                     "status": m["status"],
+                    "trigger": m["trigger"],
+                    "automatic": m.get("automatic", ""),
                     "coordination_level": m["coordination_level"],
                     "basis": m["basis"].strip(),
                 },
@@ -81,6 +89,25 @@ def load_measures() -> str:
             )
         )
     return load_summary("奖惩措施", results)
+
+
+def _check_trigger(m: dict[str, Any]) -> None:
+    """Every measure is classified; an on-application measure names the matters whose credit
+    check triggers it (else it could never become a task); only standing ones are automatic."""
+    if m.get("trigger") not in MeasureTrigger.values:
+        raise DomainError(
+            "reference_invalid",
+            f"措施 {m['code']}：trigger 须为 standing 或 on_application，而不是 {m.get('trigger')}",
+        )
+    if m["trigger"] == MeasureTrigger.ON_APPLICATION and not m.get("matters"):
+        raise DomainError(
+            "reference_invalid",
+            f"措施 {m['code']}：办理时核查触发的措施须列出适用事项（matters），否则永远不会实施",
+        )
+    if m.get("automatic") and m["trigger"] != MeasureTrigger.STANDING:
+        raise DomainError(
+            "reference_invalid", f"措施 {m['code']}：只有常态实施的措施可由平台自动实施"
+        )
 
 
 def status_summary() -> dict[str, int]:
@@ -121,15 +148,16 @@ def initiate_cases(
     reason: str = "",
     today: date | None = None,
 ) -> list[SanctionCase]:
-    """事项发起: a case per entry with one task per implementing department of every measure
-    in force for the entry's list (and for the legal representative where the measure says
-    so). Written in bulk: an external list import can add thousands of entries at once."""
+    """事项发起: a case per entry with one task per implementing department of every standing
+    measure in force for the entry's list (and for the legal representative where the measure
+    says so). On-application measures wait for a credit check (:func:`create_check_tasks`).
+    Written in bulk: an external list import can add thousands of entries at once."""
     today = today or timezone.localdate()
     now = timezone.now()
     actor = audit.current_context().actor_name or "system"
     due = deadline("sanction_feedback", today)
     measures_by_type: dict[int, list[Measure]] = {}
-    for measure in Measure.objects.in_force().prefetch_related("list_types", "departments"):
+    for measure in Measure.objects.tasked_on_entry().prefetch_related("list_types", "departments"):
         for list_type in measure.list_types.all():
             measures_by_type.setdefault(list_type.pk, []).append(measure)
     already = set(
@@ -152,9 +180,8 @@ def initiate_cases(
             for e in fresh
         ],
     )
-    # An entry has a task per measure × department × target (~17 on average), so an import
-    # of thousands of entries writes tens of thousands of tasks: as plain rows in one bulk
-    # statement (COPY / executemany), not one model instance each, which cost ~20× more.
+    # An import of thousands of entries still writes thousands of tasks: as plain rows in one
+    # bulk statement (COPY / executemany), not one model instance each, which cost ~20× more.
     departments_of = {
         m.pk: [d.pk for d in m.departments.all()] for ms in measures_by_type.values() for m in ms
     }
@@ -236,6 +263,143 @@ def close_cases(entries: list[ListEntry]) -> int:
     return len(cases)
 
 
+@dataclass(frozen=True)
+class CheckHit:
+    """A stored credit check whose answer lists on-application measures for a found subject."""
+
+    check_id: int
+    subject_id: int
+    subject_name: str
+    measures: tuple[str, ...]
+
+
+def create_check_tasks(
+    hits: list[CheckHit], department_id: int, matter_id: int, today: date | None = None
+) -> int:
+    """On-application measures become tasks here: one per hit check and measure, for the
+    checking department (it handles the subject's application now), attached to the case of
+    the membership that brought the measure in. Runs in the check's write transaction; the
+    check's report (:func:`creditplus.sanctions.checks.report_use`) is the feedback."""
+    if not hits:
+        return 0
+    today = today or timezone.localdate()
+    now = timezone.now()
+    measures = {
+        m.code: m
+        for m in Measure.objects.filter(
+            code__in={c for h in hits for c in h.measures}, trigger=MeasureTrigger.ON_APPLICATION
+        ).prefetch_related("list_types")
+    }
+    members: dict[int, list[ListEntry]] = {}
+    for entry in ListEntry.objects.members().filter(subject_id__in={h.subject_id for h in hits}):
+        members.setdefault(entry.subject_id, []).append(entry)
+    due = deadline("sanction_feedback", today)
+    tasks: list[dict[str, Any]] = []
+    for hit in hits:
+        for code in hit.measures:
+            measure = measures.get(code)
+            types = {t.pk for t in measure.list_types.all()} if measure else set()
+            entry = next((e for e in members.get(hit.subject_id, []) if e.list_type_id in types), None)
+            if entry is None:
+                continue
+            tasks.append(
+                {
+                    "case_id": case_for_entry(entry, now).pk,
+                    "measure_id": measure.pk,
+                    "department_id": department_id,
+                    "target": Target.SUBJECT,
+                    "origin": TaskOrigin.CHECK,
+                    "target_name": hit.subject_name,
+                    "created_at": now,
+                    "due_on": due,
+                    "matter_id": matter_id,
+                    "credit_check_id": hit.check_id,
+                }
+            )
+    insert_rows(SanctionTask, tasks)
+    audit.record_many(
+        "sanction.check_task",
+        [
+            audit.Change(
+                object_type="sanctions.creditcheck",
+                object_id=str(hit.check_id),
+                object_repr=f"HC{hit.check_id:08d}",
+                after={"measures": list(hit.measures)},
+            )
+            for hit in hits
+        ],
+    )
+    return len(tasks)
+
+
+def case_for_entry(entry: ListEntry, now: Any) -> SanctionCase:
+    """The entry's open case; else its last case, reopened (it closed when its standing tasks
+    were all fed back, and the entry is still in force); else a new one."""
+    cases = SanctionCase.objects.select_for_update().filter(entry=entry).order_by("-id")
+    case = next((c for c in cases if c.status == CaseStatus.OPEN), None) or cases.first()
+    if case is None:
+        return SanctionCase.objects.create(
+            subject_id=entry.subject_id,
+            entry=entry,
+            origin=CaseOrigin.AUTO,
+            reason=_("信用核查触发"),
+            initiated_at=now,
+            initiated_by=audit.current_context().actor_name or "system",
+        )
+    if case.status != CaseStatus.OPEN:
+        case.status, case.closed_at, case.close_reason = CaseStatus.OPEN, None, ""
+        case.save(update_fields=["status", "closed_at", "close_reason"])
+    return case
+
+
+def close_on_application_tasks() -> int:
+    """Close the pending tasks entries pushed for measures that are now on-application (reason
+    ``RETRIGGER_REASON``) or applied by the platform itself, one audit row per task: nothing
+    is deleted. Idempotent (``sanctions_maintain`` runs it); returns the count."""
+    return _close_entry_tasks(
+        Q(measure__trigger=MeasureTrigger.ON_APPLICATION), RETRIGGER_REASON
+    ) + _close_entry_tasks(~Q(measure__automatic=""), PLATFORM_REASON)
+
+
+def _close_entry_tasks(which: Q, reason: str) -> int:
+    stale = SanctionTask.objects.filter(which, status=TaskStatus.PENDING, origin=TaskOrigin.ENTRY)
+    rows = list(
+        stale.values_list(
+            "pk", "department_id", "case__subject__uscc", "case__subject__id_masked", "measure__code"
+        )
+    )
+    if not rows:
+        return 0
+    with transaction.atomic():
+        n = SanctionTask.objects.filter(pk__in=[r[0] for r in rows], status=TaskStatus.PENDING)
+        n = n.update(status=TaskStatus.CLOSED, outcome_note=reason)
+        after = {"status": TaskStatus.CLOSED}
+        audit.record_many(
+            "sanction.task.close",
+            [
+                audit.Change(
+                    object_type="sanctions.sanctiontask",
+                    object_id=str(pk),
+                    object_repr=f"RW{pk:08d}",
+                    subject=uscc or masked or "",
+                    purpose=reason,
+                    before={"status": TaskStatus.PENDING, "measure": code},
+                    after=after,
+                )
+                for pk, _department, uscc, masked, code in rows
+            ],
+        )
+    for department_id, count in Counter(r[1] for r in rows).items():
+        notify(
+            _("%(n)d 项联合奖惩任务已关闭") % {"n": count},
+            _("关闭原因：%(r)s。办理时核查触发的措施，在主体办理相关事项、信用核查命中时再形成任务。")
+            % {"r": reason},
+            "/backoffice/sanctions/tasks/?status=closed",
+            department=Department(pk=department_id),
+        )
+    return n
+
+
 @transaction.atomic
 def initiate_manually(user: Any, entry: ListEntry, reason: str) -> SanctionCase:
     """人工发起 by the credit office, e.g. after the measure catalog changed."""
@@ -308,6 +472,42 @@ def give_feedback(
     return task
 
 
+MAX_BULK_FEEDBACK = 200
+
+
+@transaction.atomic
+def give_feedback_many(
+    tasks: QuerySet[SanctionTask],
+    user: Any,
+    ids: list[int],
+    *,
+    outcome: str,
+    note: str = "",
+    matter: Matter | None = None,
+    document_no: str = "",
+) -> int:
+    """批量反馈: the same feedback for a selection of the department's pending tasks, each
+    task checked and audited as by :func:`give_feedback`; all or none."""
+    require_perm(user, "sanctions.change_sanctiontask")
+    ids = sorted(set(ids))
+    if not ids:
+        raise DomainError("selection_required", _("请先勾选要反馈的任务"), "tasks")
+    if len(ids) > MAX_BULK_FEEDBACK:
+        raise DomainError(
+            "too_many",
+            _("一次最多反馈 %(n)d 项任务") % {"n": MAX_BULK_FEEDBACK},
+            "tasks",
+        )
+    selected = list(tasks.filter(pk__in=ids))
+    if len(selected) != len(ids):
+        raise NotFound()
+    for task in selected:
+        give_feedback(
+            task, user, outcome=outcome, note=note, matter=matter, document_no=document_no
+        )
+    return len(selected)
+
+
 def close_case_if_done(case: SanctionCase) -> None:
     """Close the case once no task is pending (locked: two last feedbacks at once)."""
     case = SanctionCase.objects.select_for_update().get(pk=case.pk)
@@ -322,7 +522,7 @@ def remind_overdue(today: date | None = None) -> int:
     """Remind departments of tasks past their deadline (once per task) and tell the credit
     office how many are overdue; returns the number of tasks newly reminded."""
     today = today or timezone.localdate()
-    overdue = SanctionTask.objects.overdue(today).filter(reminded_at__isnull=True)
+    overdue = SanctionTask.objects.escalated(today).filter(reminded_at__isnull=True)
     per_department = Counter(overdue.values_list("department_id", flat=True))
     if not per_department:
         return 0
@@ -348,22 +548,29 @@ def remind_overdue(today: date | None = None) -> int:
 
 
 def statistics(tasks: QuerySet[SanctionTask], today: date | None = None) -> dict[str, Any]:
-    """Per measure and per department: initiated, fed back, applied, overdue."""
+    """Per measure and per department: initiated (of both kinds: ``from_entries`` pushed when
+    an entry took effect, ``from_checks`` triggered by a credit check), fed back, applied,
+    overdue. Tasks closed without feedback are not counted (``SanctionTask…owed()``)."""
     today = today or timezone.localdate()
+    tasks = tasks.owed()
     fed_back = Q(status__in=FEEDBACK_OUTCOMES)
     figures = {
         "initiated": Count("id"),
+        "from_entries": Count("id", filter=Q(origin=TaskOrigin.ENTRY)),
+        "from_checks": Count("id", filter=Q(origin=TaskOrigin.CHECK)),
         "fed_back": Count("id", filter=fed_back),
         "applied": Count("id", filter=Q(status=TaskStatus.APPLIED)),
         "overdue": Count("id", filter=Q(status=TaskStatus.PENDING, due_on__lt=today)),
     }
     by_measure = list(
-        tasks.values("measure__code", "measure__name").annotate(**figures).order_by("measure__code")
+        tasks.values("measure__code", "measure__name", "measure__trigger")
+        .annotate(**figures)
+        .order_by("measure__code")
     )
     by_department = list(
         tasks.values("department__code", "department__name")
         .annotate(**figures)
         .order_by("department__code")
     )
-    totals = tasks.aggregate(**figures)
+    totals = {k: v or 0 for k, v in tasks.aggregate(**figures).items()}
     return {"by_measure": by_measure, "by_department": by_department, "totals": totals}

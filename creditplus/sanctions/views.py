@@ -330,9 +330,10 @@ def task(request: HttpRequest, pk: int) -> HttpResponse:
 
 @backoffice_view("sanctions.view_sanctioncase")
 def overdue(request: HttpRequest) -> HttpResponse:
-    """督办清单: pending tasks past their deadline, by department (all for the credit office)."""
+    """督办清单: pending standing-measure tasks past their deadline, by department (all for the
+    credit office). Check-triggered tasks are answered by the check's report instead."""
     today = timezone.localdate()
-    qs = services.tasks_for(request.user).overdue(today)
+    qs = services.tasks_for(request.user).escalated(today)
     by_department = (
         qs.order_by()
         .values("department__code", "department__name", "department__sort_order")

@@ -1,5 +1,6 @@
-"""Fixtures of joint reward and punishment: a published blacklist entry (its case and tasks
-exist) and an officer of the department that implements the procurement measure."""
+"""Fixtures of joint reward and punishment: a published blacklist entry (its case and its
+standing-measure tasks exist), an officer of the department that implements the procurement
+measure, and the task a procurement credit check of the listed subject triggers."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from django.utils import timezone
 
 from creditplus.accounts.choices import Role
 from creditplus.lists import services as lists
+from creditplus.sanctions import checks
+from creditplus.sanctions.models import SanctionTask
+from creditplus.subjects.models import Subject
 from tests.factories import make_user
 
 PROCUREMENT = "CJ-01"  # 限制参与政府采购活动, implemented by CZJ for matter ZFCG
@@ -29,12 +33,27 @@ def publish(entry, officer, days_ago: int = 30):
     return lists.publish_entry(entry, officer)
 
 
+LEGAL_REP = "张三"
+
+
 @pytest.fixture
 def published(proposal, officer):
-    """The blacklist entry, published: its case and tasks exist."""
+    """The blacklist entry, published: its case and standing tasks exist (those of YZSX in
+    force reach the legal representative: CJ-21 at GZW, CJ-42 at FGW and SCJG)."""
+    Subject.objects.filter(pk=proposal.subject_id).update(legal_rep_name=LEGAL_REP)
     publish(proposal, officer)
     proposal.refresh_from_db()
     return proposal
+
+
+@pytest.fixture
+def procurement_task(published, procurement_officer):
+    """The procurement measure's task of 区财政局, triggered by its ZFCG check of the listed
+    subject (an on-application measure)."""
+    check = checks.check_subject(
+        procurement_officer, published.subject.uscc, "ZFCG", "供应商资格审查"
+    )
+    return SanctionTask.objects.get(credit_check=check, measure__code=PROCUREMENT)
 
 
 @pytest.fixture

@@ -48,6 +48,10 @@ def test_measure_catalog_is_public(reference):
     [procurement] = [m for m in body["measures"] if m["code"] == PROCUREMENT]
     assert procurement["departments"] == ["CZJ"] and procurement["matters"] == ["ZFCG"]
     assert "YZSX" in procurement["list_types"] and procurement["legal_basis"]
+    assert procurement["trigger"] == "on_application"
+    triggers = {m["code"]: m["trigger"] for m in body["measures"]}
+    assert set(triggers.values()) == {"standing", "on_application"}
+    assert triggers["CJ-41"] == "standing" and triggers["CJ-06"] == "on_application"
 
 
 def test_check_with_a_department_token(published, czj_key):
@@ -103,7 +107,8 @@ def test_bulk_check_and_report_use(published, czj_key):
     assert other.status_code == 404
 
 
-def test_tasks_are_scoped_to_the_token_department(published, czj_key):
+def test_tasks_are_scoped_to_the_token_department(procurement_task, czj_key):
+    published = procurement_task.case.entry
     response = get("/tasks", key=czj_key)
     assert response.status_code == 200
     body = response.json()
@@ -117,8 +122,8 @@ def test_tasks_are_scoped_to_the_token_department(published, czj_key):
     assert sw["count"] == 0
 
 
-def test_feedback_of_a_task(published, czj_key):
-    task = SanctionTask.objects.get(case__entry=published, measure__code=PROCUREMENT)
+def test_feedback_of_a_task(procurement_task, czj_key):
+    task = procurement_task
     url = f"/tasks/{task.pk}/feedback"
     missing = post(url, {"outcome": "applied"}, key=czj_key)
     assert missing.status_code == 400 and missing.json()["code"] == "applied_needs_matter"

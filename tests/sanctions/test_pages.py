@@ -22,10 +22,6 @@ from tests.sanctions.conftest import PROCUREMENT
 pytestmark = pytest.mark.django_db
 
 
-def procurement_task(entry) -> SanctionTask:
-    return SanctionTask.objects.get(case__entry=entry, measure__code=PROCUREMENT)
-
-
 def figure(page: str, status: str) -> int:
     match = re.search(rf'data-status="{status}">(\d+)<', page)
     assert match, status
@@ -36,7 +32,7 @@ def figure(page: str, status: str) -> int:
 
 
 def test_dashboard_shows_the_catalog_status_and_the_statistics(
-    published, credit_office, window_clerk
+    procurement_task, credit_office, window_clerk
 ):
     response = client_for(credit_office).get(reverse("sanctions:dashboard"))
     assert response.status_code == 200
@@ -102,7 +98,7 @@ def _list_type_pk(code: str) -> int:
 
 
 def test_cases_are_scoped_to_departments_with_tasks(
-    published, procurement_officer, other_officer, credit_office
+    published, procurement_task, procurement_officer, other_officer, credit_office
 ):
     case = SanctionCase.objects.get(entry=published)
     name = published.subject.name
@@ -162,9 +158,9 @@ def test_manual_initiation_by_the_credit_office(published, credit_office, office
 
 
 def test_departments_see_only_their_tasks(
-    published, procurement_officer, other_officer, credit_office
+    procurement_task, procurement_officer, other_officer, credit_office
 ):
-    task = procurement_task(published)
+    task = procurement_task
     czj = client_for(procurement_officer)
     response = czj.get(reverse("sanctions:tasks"))
     assert response.status_code == 200
@@ -184,9 +180,9 @@ def test_departments_see_only_their_tasks(
 
 
 def test_feedback_through_the_form_changes_status_and_statistics(
-    published, procurement_officer, credit_office
+    procurement_task, procurement_officer, credit_office
 ):
-    task = procurement_task(published)
+    task = procurement_task
     client = client_for(procurement_officer)
     url = reverse("sanctions:task", args=[task.pk])
     refused = client.post(url, {"outcome": "applied", "matter": "", "document_no": ""})
@@ -217,7 +213,7 @@ def test_feedback_through_the_form_changes_status_and_statistics(
     assert [t.pk for t in applied.context["page_obj"]] == [task.pk]
 
 
-def test_task_filters_and_csv_export(published, procurement_officer):
+def test_task_filters_and_csv_export(published, procurement_task, procurement_officer):
     client = client_for(procurement_officer)
     by_measure = client.get(reverse("sanctions:tasks"), {"measure": PROCUREMENT})
     assert [t.measure.code for t in by_measure.context["page_obj"]] == [PROCUREMENT]
@@ -242,23 +238,31 @@ def test_task_filters_and_csv_export(published, procurement_officer):
     assert event.after["rows"] == 1 and event.after["filters"]["measure"]
 
 
-def test_overdue_list_for_the_credit_office(published, credit_office, procurement_officer):
-    task = procurement_task(published)
+def test_overdue_list_for_the_credit_office(published, procurement_task, credit_office, officer):
+    # A standing measure's task (CJ-42 信用约谈 at 区市场监管局) is escalated when overdue; the
+    # check-triggered procurement task is answered by the check's report and never is.
+    task = SanctionTask.objects.get(case__entry=published, department__code="SCJG")
+    assert task.measure.trigger == "standing" and task.origin == "entry"
     client = client_for(credit_office)
     assert client.get(reverse("sanctions:overdue")).context["page_obj"].paginator.count == 0
-    SanctionTask.objects.filter(pk=task.pk).update(due_on=timezone.localdate() - timedelta(days=3))
+    three_days_ago = timezone.localdate() - timedelta(days=3)
+    SanctionTask.objects.filter(pk__in=[task.pk, procurement_task.pk]).update(due_on=three_days_ago)
     response = client.get(reverse("sanctions:overdue"))
     assert response.status_code == 200
     page = response.content.decode()
-    assert task.number in page and "区财政局" in page
+    assert task.number in page and "区市场监管局" in page
+    assert procurement_task.number not in page
     [group] = list(response.context["by_department"])
-    assert group["department__code"] == "CZJ" and group["n"] == 1
+    assert group["department__code"] == "SCJG" and group["n"] == 1
     [row] = list(response.context["page_obj"])
     assert row.days_overdue == 3
     # The department sees it in its inbox with the overdue filter.
-    inbox = client_for(procurement_officer).get(reverse("sanctions:tasks"), {"overdue": "1"})
+    inbox = client_for(officer).get(reverse("sanctions:tasks"), {"overdue": "1"})
     assert [t.pk for t in inbox.context["page_obj"]] == [task.pk]
     assert "已逾期" in inbox.content.decode()
+    # Reminders follow the escalation: the standing task only.
+    assert services.remind_overdue() == 1
+    assert SanctionTask.objects.filter(reminded_at__isnull=False).get() == task
 
 
 # --------------------------------------------------------------------------- credit checks
@@ -400,11 +404,12 @@ def test_report_use_form_closes_the_matching_task(published, procurement_officer
     assert "已采取措施的，请填写文书号" in refused.content.decode()
     response = client.post(url, {"outcome": "applied", "document_no": "沪浦财采〔2026〕3号"})
     assert response.status_code == 302
-    task = procurement_task(published)
-    assert task.status == "applied" and task.credit_check == check
+    task = SanctionTask.objects.get(credit_check=check)  # the task the check triggered
+    assert task.origin == "check" and task.measure.code == PROCUREMENT
+    assert task.status == "applied" and task.document_no == "沪浦财采〔2026〕3号"
     done = client.get(url, follow=True)
     assert done.context["form"] is None and task.number in done.content.decode()
     history = client.get(reverse("sanctions:checks"), {"hit": "1", "reported": "1"})
     assert [c.pk for c in history.context["page_obj"]] == [check.pk]
-    # Other CZJ tasks of the subject (other measures) stay pending.
-    assert SanctionTask.objects.filter(department__code="CZJ", status="pending").exists()
+    # The subject's standing tasks (other measures, other departments) stay pending.
+    assert SanctionTask.objects.filter(case__entry=published, status="pending").exists()
