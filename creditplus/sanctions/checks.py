@@ -239,12 +239,9 @@ def _answer(rules: MatterRules, subject: Found | None) -> dict[str, Any]:
     }
 
 
-def _triggered(check_id: int, subject: Found | None, answer: dict[str, Any]) -> CheckHit | None:
-    """The check's on-application measures, which become the checking department's tasks."""
-    codes = tuple(m["code"] for m in answer["measures"] if m["trigger"] == ON_APPLICATION)
-    if subject is None or not codes:
-        return None
-    return CheckHit(check_id, subject.id, subject.name, codes)
+def _triggered(answer: dict[str, Any]) -> tuple[str, ...]:
+    """The answer's on-application measures: they become the checking department's tasks."""
+    return tuple(m["code"] for m in answer["measures"] if m["trigger"] == ON_APPLICATION)
 
 
 def _department_of(user: Any) -> Any:
@@ -294,7 +291,12 @@ def check_subject(user: Any, code: str, matter_code: str, purpose: str) -> Credi
         created_at=timezone.now(),
     )
     values = {f.attname: getattr(check, f.attname) for f in CreditCheck._meta.concrete_fields}
-    # The write: the check row and its audit row, committed together or not at all.
+    after = {"matter": rules.matter, "hit": check.hit, "measures": len(answer["measures"])}
+    triggered = _triggered(answer)
+    if subject and triggered:
+        after["tasks"] = list(triggered)  # the audit row of the check covers its tasks
+    # The write: the check row and its audit row, committed together or not at all (and,
+    # only when the answer lists on-application measures, the tasks they become).
     with sqlite_write_turn(), transaction.atomic():
         check.pk = insert_row(CreditCheck, values)
         audit.record(
@@ -304,11 +306,10 @@ def check_subject(user: Any, code: str, matter_code: str, purpose: str) -> Credi
             object_repr=_number(check.pk),
             subject=identifier,
             purpose=purpose,
-            after={"matter": rules.matter, "hit": check.hit, "measures": len(answer["measures"])},
+            after=after,
         )
-        # Only a hit with on-application measures writes more: their tasks, with the check.
-        hit = _triggered(check.pk, subject, answer)
-        if hit:
+        if subject and triggered:
+            hit = CheckHit(check.pk, subject.id, subject.name, triggered)
             create_check_tasks([hit], department.pk, rules.matter_id)
     check._state.adding = False
     check._state.db = connection.alias
@@ -405,6 +406,9 @@ def check_many(user: Any, codes: list[str], matter_code: str, purpose: str) -> B
         )
     label = CreditCheck._meta.label_lower
     after = {hit: {"matter": rules.matter, "hit": hit, "batch": batch} for hit in (False, True)}
+    triggered = [
+        _triggered(c["answer"]) if subject else () for c, subject in zip(checks, subjects, strict=True)
+    ]
     with sqlite_write_turn(), transaction.atomic():
         # SQLite: the ids after the table's counter, safe under the write lock taken at BEGIN
         # IMMEDIATE; PostgreSQL: drawn from the sequence.
@@ -421,16 +425,18 @@ def check_many(user: Any, codes: list[str], matter_code: str, purpose: str) -> B
                     object_repr=_number(c["id"]),
                     subject=c["identifier"],
                     purpose=purpose,
-                    after=after[c["hit"]],
+                    # The audit row of a check covers the tasks it triggers.
+                    after={**after[True], "tasks": list(codes)} if codes else after[c["hit"]],
                 )
-                for c in checks
+                for c, codes in zip(checks, triggered, strict=True)
             ],
         )
         hits = [
-            _triggered(c["id"], subject, c["answer"])
-            for c, subject in zip(checks, subjects, strict=True)
+            CheckHit(c["id"], subject.id, subject.name, codes)
+            for c, subject, codes in zip(checks, subjects, triggered, strict=True)
+            if codes
         ]
-        create_check_tasks([h for h in hits if h], department.pk, rules.matter_id)
+        create_check_tasks(hits, department.pk, rules.matter_id)
     for pk, row in zip(ids, rows, strict=True):
         row["check"] = pk
     return BulkResult(

@@ -316,19 +316,8 @@ def create_check_tasks(
                     "credit_check_id": hit.check_id,
                 }
             )
+    # Audited by the check's own audit row, which names the measures (one row per check).
     insert_rows(SanctionTask, tasks)
-    audit.record_many(
-        "sanction.check_task",
-        [
-            audit.Change(
-                object_type="sanctions.creditcheck",
-                object_id=str(hit.check_id),
-                object_repr=f"HC{hit.check_id:08d}",
-                after={"measures": list(hit.measures)},
-            )
-            for hit in hits
-        ],
-    )
     return len(tasks)
 
 

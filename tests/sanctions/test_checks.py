@@ -83,14 +83,18 @@ def expected_answer(subject: Subject | None, matter_code: str = "ZFCG") -> dict:
         else []
     )
     measures = {}
-    for measure in Measure.objects.in_force().filter(matters=matter).prefetch_related("list_types"):
+    covering = Measure.objects.filter(is_active=True).covering(matter)
+    for measure in covering.in_force().prefetch_related("list_types"):
         if {t.pk for t in measure.list_types.all()} & {e.list_type_id for e in entries}:
             measures[measure.code] = {
                 "code": measure.code,
                 "name": measure.name,
                 "kind": measure.kind,
                 "legal_basis": measure.basis,
+                "trigger": measure.trigger,
             }
+    # The lists the matter checks: those of the active measures that cover it (one rule).
+    required = set(covering.values_list("list_types__code", flat=True))
     grades = evaluation.current_grades([subject.pk]) if subject else {}
     return {
         "matter": matter.code,
@@ -103,7 +107,7 @@ def expected_answer(subject: Subject | None, matter_code: str = "ZFCG") -> dict:
                 "until": e.publish_until.isoformat() if e.publish_until else None,
                 "decision_no": e.decision_no,
                 "department": e.department.name,
-                "required_by_matter": e.list_type.code in matter.checks.get("lists", []),
+                "required_by_matter": e.list_type.code in required,
             }
             for e in entries
         ],
@@ -186,7 +190,12 @@ def test_every_check_is_recorded_and_audited_once_with_who_matter_purpose_and_an
     )
     assert event.request_id == response["X-Request-ID"]
     assert event.subject == published.subject.uscc and event.purpose == check.purpose
-    assert event.after == {"matter": "ZFCG", "hit": True, "measures": len(body["measures"])}
+    assert event.after == {
+        "matter": "ZFCG",
+        "hit": True,
+        "measures": len(body["measures"]),
+        "tasks": [PROCUREMENT],  # the on-application measure's task, written with the check
+    }
     assert "审计日志完好" in verify_chain()
 
 
@@ -203,8 +212,25 @@ def test_a_check_reads_everything_before_it_opens_its_write_transaction(
     assert all(s.startswith("SELECT") for s in reads)
     if connection.vendor == "postgresql":
         assert "pg_advisory_xact_lock" in write.pop(1)  # the audit chain's lock
-    assert [s.split()[0] for s in write] == ["INSERT", "SELECT", "INSERT", "RELEASE"]
+    # The check row and its audit row; then, only because the answer lists an on-application
+    # measure (CJ-01), the task it triggers (with its case and audit row), in the same commit.
+    assert [s.split()[0] for s in write[:3]] == ["INSERT", "SELECT", "INSERT"]
     assert '"sanctions_creditcheck"' in write[0] and '"accounts_auditevent"' in write[2]
+    assert write[-1].startswith("RELEASE")
+    check = CreditCheck.objects.latest("id")
+    assert check.tasks.get().measure.code == PROCUREMENT
+
+    # A check that triggers no task (a matter none of whose measures covers the list) writes
+    # exactly the check row and its audit row, as before.
+    with CaptureQueriesContext(connection) as captured:
+        checks.check_subject(procurement_officer, published.subject.uscc, "LSTD", "绿色通道")
+    statements = [q["sql"].split()[0].upper() + " " + q["sql"] for q in captured.captured_queries]
+    opened = next(i for i, s in enumerate(statements) if s.startswith(("SAVEPOINT", "BEGIN")))
+    write = statements[opened + 1 :]
+    if connection.vendor == "postgresql":
+        write.pop(1)
+    assert len(statements[:opened]) == 2
+    assert [s.split()[0] for s in write] == ["INSERT", "SELECT", "INSERT", "RELEASE"]
 
 
 def test_a_failed_audit_append_leaves_no_check_row(published, procurement_officer, monkeypatch):
@@ -280,10 +306,19 @@ def test_a_reloaded_matter_rule_applies_to_the_next_check(published, czj_key):
     assert PROCUREMENT in [m["code"] for m in answer()["measures"]]
 
     matter = Matter.objects.get(code="ZFCG")
-    required = answer()["lists"][0]["required_by_matter"]
-    checks_now = {**matter.checks, "lists": [] if required else ["YZSX"]}
-    upsert_reference(Matter, {"code": "ZFCG"}, matter.source_version + 1, {"checks": checks_now})
-    assert answer()["lists"][0]["required_by_matter"] is not required
+    # The lists a matter checks follow the measures that cover it: once none names YZSX, the
+    # next check no longer requires it.
+    assert answer()["lists"][0]["required_by_matter"] is True
+    for m in Measure.objects.covering(matter):
+        upsert_reference(
+            Measure,
+            {"code": m.code},
+            m.source_version + 1,
+            {},
+            m2m={"list_types": list(m.list_types.exclude(code="YZSX"))},
+        )
+    assert answer()["lists"][0]["required_by_matter"] is False
+    assert answer()["measures"] == []
     upsert_reference(Matter, {"code": "ZFCG"}, matter.source_version + 2, {"is_active": False})
     refused = post_check(czj_key, published.subject.uscc)
     assert refused.status_code == 400 and refused.json()["code"] == "matter_unknown"
@@ -314,7 +349,8 @@ def test_a_bulk_check_writes_one_check_row_and_one_audit_event_per_identifier(
     for event in audited:
         check = stored[int(event.object_id)]
         assert event.subject == check.identifier and event.object_repr == check.number
-        assert event.after == {"matter": "ZFCG", "hit": check.hit, "batch": result.batch}
+        tasks = {"tasks": [PROCUREMENT]} if check.hit and check.subject_id else {}
+        assert event.after == {"matter": "ZFCG", "hit": check.hit, "batch": result.batch, **tasks}
         assert event.actor_name == "czj_officer" and event.department == "CZJ"
     # The ids taken for the batch are the table's: a later single check follows them.
     later = checks.check_subject(procurement_officer, UNKNOWN_USCC, "ZFCG", "资格审查")
