@@ -155,7 +155,9 @@ class Matter(ReferenceModel):
         null=True,
         blank=True,
         related_name="children",
-        help_text=_("具体事项继承上级事项的奖惩措施和核查名单（如食品生产经营许可 → 行政许可审批）"),
+        help_text=_(
+            "具体事项继承上级事项的奖惩措施和核查名单（如食品生产经营许可 → 行政许可审批）"
+        ),
     )
     checks = models.JSONField(_("核查要求"), default=dict, blank=True)
     basis = models.CharField(_("依据"), max_length=500, blank=True)

@@ -62,7 +62,6 @@ from creditplus.lists.models import Deadline, Objection
 from creditplus.records.choices import BatchStatus
 from creditplus.records.disclosure import DUAL_ITEMS
 from creditplus.records.models import CreditRecord, IngestBatch
-from creditplus.sanctions.choices import TaskStatus
 from creditplus.sanctions.models import SanctionTask
 
 Figures = dict[str, Any]
@@ -341,13 +340,15 @@ def _deadline_rate(
 
 def sanction_feedback(start: date, end: date, as_of: date) -> dict[int, Figures]:
     """联合奖惩 feedback on time per implementing department: of its tasks due in the period,
-    the share fed back on or before the due date (the ``sanction_feedback`` deadline)."""
+    the share fed back on or before the due date (the ``sanction_feedback`` deadline). Both
+    kinds count (``SanctionTask…owed()``): standing-measure tasks an entry pushed, fed back in
+    the inbox, and tasks a credit check triggered, fed back by the check's report; tasks
+    closed without feedback (the entry ended, the measure became on-application) do not."""
     return _deadline_rate(
-        SanctionTask.objects.filter(due_on__gte=start, due_on__lte=end),
+        SanctionTask.objects.owed().filter(due_on__gte=start, due_on__lte=end),
         "fed_back_at",
         Deadline.days("sanction_feedback"),
         as_of,
-        excluded=Q(fed_back_at__isnull=True, status=TaskStatus.CLOSED),
     )
 
 

@@ -16,7 +16,6 @@ connection).
 from __future__ import annotations
 
 import functools
-import json
 import secrets
 import unicodedata
 from collections import defaultdict
@@ -132,7 +131,13 @@ def matter_rules(code: str) -> MatterRules:
         list_ids.add(list_type)
         if in_force:  # Measure…in_force()
             by_type[list_type].append(
-                {"code": m_code, "name": name, "kind": kind, "legal_basis": basis, "trigger": trigger}
+                {
+                    "code": m_code,
+                    "name": name,
+                    "kind": kind,
+                    "legal_basis": basis,
+                    "trigger": trigger,
+                }
             )
     return MatterRules(
         matter_id=matter_id,
@@ -407,7 +412,8 @@ def check_many(user: Any, codes: list[str], matter_code: str, purpose: str) -> B
     label = CreditCheck._meta.label_lower
     after = {hit: {"matter": rules.matter, "hit": hit, "batch": batch} for hit in (False, True)}
     triggered = [
-        _triggered(c["answer"]) if subject else () for c, subject in zip(checks, subjects, strict=True)
+        _triggered(c["answer"]) if subject else ()
+        for c, subject in zip(checks, subjects, strict=True)
     ]
     with sqlite_write_turn(), transaction.atomic():
         # SQLite: the ids after the table's counter, safe under the write lock taken at BEGIN

@@ -299,7 +299,9 @@ def create_check_tasks(
         for code in hit.measures:
             measure = measures.get(code)
             types = {t.pk for t in measure.list_types.all()} if measure else set()
-            entry = next((e for e in members.get(hit.subject_id, []) if e.list_type_id in types), None)
+            entry = next(
+                (e for e in members.get(hit.subject_id, []) if e.list_type_id in types), None
+            )
             if entry is None:
                 continue
             tasks.append(
@@ -354,7 +356,11 @@ def _close_entry_tasks(which: Q, reason: str) -> int:
     stale = SanctionTask.objects.filter(which, status=TaskStatus.PENDING, origin=TaskOrigin.ENTRY)
     rows = list(
         stale.values_list(
-            "pk", "department_id", "case__subject__uscc", "case__subject__id_masked", "measure__code"
+            "pk",
+            "department_id",
+            "case__subject__uscc",
+            "case__subject__id_masked",
+            "measure__code",
         )
     )
     if not rows:
@@ -381,7 +387,9 @@ def _close_entry_tasks(which: Q, reason: str) -> int:
     for department_id, count in Counter(r[1] for r in rows).items():
         notify(
             _("%(n)d 项联合奖惩任务已关闭") % {"n": count},
-            _("关闭原因：%(r)s。办理时核查触发的措施，在主体办理相关事项、信用核查命中时再形成任务。")
+            _(
+                "关闭原因：%(r)s。办理时核查触发的措施，在主体办理相关事项、信用核查命中时再形成任务。"
+            )
             % {"r": reason},
             "/backoffice/sanctions/tasks/?status=closed",
             department=Department(pk=department_id),

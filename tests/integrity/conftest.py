@@ -21,9 +21,10 @@ from creditplus.lists import services as lists
 from creditplus.lists.models import ListEntry
 from creditplus.records.ingest import IngestOptions, ingest_rows
 from creditplus.records.models import CreditRecord
+from creditplus.sanctions import checks
 from creditplus.sanctions import services as sanctions
 from creditplus.sanctions.models import SanctionTask
-from creditplus.subjects.models import SubjectAccount
+from creditplus.subjects.models import Subject, SubjectAccount
 from tests.factories import make_user
 from tests.lists.fixtures import ingest_penalty
 from tests.records.files import penalty
@@ -118,8 +119,11 @@ def seeded(reference, officer, other_officer) -> Seeded:
         }
         ingest(cf_rows("沪浦税处", [TIMELY] * 9, rejected=1, **sw_source), "SW")
 
-        # The blacklist entry is published: tasks for the implementing departments (SCJG has
-        # some, SW none), due 10 working days later (2026-06-15).
+        # The blacklist entry is published: standing-measure tasks for the implementing
+        # departments (SCJG: CJ-42 信用约谈 of the legal representative; SW none), due 10
+        # working days later (2026-06-15); then SCJG's credit checks for three licensing
+        # matters trigger its on-application tasks (CJ-06 twice, CJ-05), due the same day.
+        Subject.objects.filter(pk=serious.subject_id).update(legal_rep_name="王五")
         entry = ListEntry.objects.get(list_type__code="YZSX", subject=serious.subject)
         lists.send_notice(entry, officer, today=date(2026, 5, 1))
         entry.refresh_from_db()
@@ -131,6 +135,8 @@ def seeded(reference, officer, other_officer) -> Seeded:
             today=entry.response_due + timedelta(days=1),
         )
         lists.publish_entry(entry, officer)
+        for matter in ("XZXK", "GZCN", "SPXK"):
+            checks.check_subject(officer, serious.subject.uscc, matter, "许可审查")
 
         # Objections of the subject's enterprise, due 5 working days later (2026-06-08):
         # two against SCJG records, one against the SCJG list entry, one against an SW record.
@@ -152,8 +158,11 @@ def seeded(reference, officer, other_officer) -> Seeded:
     with time_machine.travel(at("2026-06-05"), tick=False):
         for o, who in ((o_serious, officer), (o_record, officer), (o_sw, other_officer)):
             objections.answer_objection(o, who, outcome="confirmed", answer="经核查信息无误")
-        for t in tasks[:-1]:  # on time
-            sanctions.give_feedback(t, officer, outcome="not_applicable", note="本期无相关事项")
+        for t in tasks[:-1]:  # on time: a standing task's feedback, checks' reports
+            if t.credit_check_id:
+                checks.report_use(t.credit_check, officer, outcome="not_applicable", note="撤回")
+            else:
+                sanctions.give_feedback(t, officer, outcome="not_applicable", note="本期无相关事项")
     with time_machine.travel(at("2026-06-10"), tick=False):  # after 06-08: late
         objections.answer_objection(o_entry, officer, outcome="confirmed", answer="维持")
     # tasks[-1] stays pending: overdue once 2026-06-15 has passed.

@@ -61,8 +61,9 @@ def test_scores_of_two_departments_match_the_hand_computation(seeded):
     # → (0.9 − 0.8) / (1.0 − 0.8) × 100 = 50.00.
     assert scjg["TMD_SJZL"].figures["total"] == 10 and scjg["TMD_SJZL"].figures["rejected"] == 1
     assert scjg["TMD_SJZL"].points == Decimal("50.00")
-    # SCJG sanction feedback: the published blacklist entry gave SCJG 4 tasks (measures.yaml),
-    # due 06-15; 3 fed back 06-05, 1 still open on 07-01 (late): 3 / 4 = 0.75 → 50.00.
+    # SCJG sanction feedback, both kinds: the published blacklist entry gave SCJG 1 standing
+    # task, its 3 checks 3 on-application ones (measures.yaml), due 06-15; 3 fed back 06-05
+    # (the standing one, two checks' reports), 1 still open on 07-01 (late): 3 / 4 = 0.75.
     assert seeded.scjg_tasks == 4
     assert scjg["ZXL_LHJC"].figures == {
         "total": 4,
@@ -162,3 +163,45 @@ def test_the_shortcoming_report_names_the_weakest_indicator_with_its_figures(see
     # SW's weakest: 归集数据合格率 50 (10 rows, 1 rejected).
     assert [s.result.indicator.code for s in services.shortcomings(sw)] == ["TMD_SJZL"]
     assert "被拒收1行" in services.shortcomings(sw)[0].advice
+
+
+def test_tasks_closed_without_feedback_are_not_counted(seeded):
+    """执行力 reads the tasks owed feedback: a task of the old flood (an on-application measure
+    pushed when the entry took effect) closed by the maintenance run, and a task closed when
+    its entry ended (which stamps the closing time), count neither as on time nor as late."""
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    from creditplus.sanctions.models import Measure, SanctionTask
+    from creditplus.sanctions.services import close_on_application_tasks
+
+    standing = SanctionTask.objects.get(department=seeded.scjg, origin="entry")
+    due = standing.due_on
+    flood = SanctionTask.objects.create(
+        case=standing.case,
+        measure=Measure.objects.get(code="CJ-05"),
+        department=seeded.scjg,
+        target="subject",
+        target_name="旧任务",
+        created_at=standing.created_at,
+        due_on=due,
+    )
+    ended = SanctionTask.objects.create(
+        case=standing.case,
+        measure=standing.measure,
+        department=seeded.scjg,
+        target="subject",
+        target_name="名单已移出",
+        created_at=standing.created_at,
+        due_on=due,
+        status="closed",
+        fed_back_at=timezone.make_aware(datetime(2026, 6, 2, 10)),
+    )
+    assert close_on_application_tasks() == 1
+    flood.refresh_from_db()
+    assert flood.status == "closed" and flood.outcome_note == "改为办理时核查触发"
+    period = services.ensure_period(PERIOD)
+    services.compute_period(period, as_of=AS_OF)
+    figures = computed(period, seeded.scjg)["ZXL_LHJC"].figures
+    assert (figures["total"], figures["on_time"]) == (4, 3), ended

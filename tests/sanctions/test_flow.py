@@ -96,9 +96,7 @@ def test_a_report_that_the_measure_did_not_apply_is_the_tasks_feedback(
     assert procurement_task.outcome_note == "未中标，未签约" and procurement_task.fed_back_at
 
 
-def test_a_check_without_a_hit_or_by_another_matter_creates_no_task(
-    published, procurement_officer
-):
+def test_a_check_without_a_hit_or_by_another_matter_creates_no_task(published, procurement_officer):
     clean = Subject.objects.create(kind="legal", uscc=valid_uscc(5151), name="上海清白有限公司")
     checks.check_subject(procurement_officer, clean.uscc, "ZFCG", "资格审查")
     assert not SanctionTask.objects.filter(origin="check").exists()
