@@ -10,13 +10,14 @@ a few minutes (:func:`cached_figures`); the page says when it was computed.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from creditplus.accounts.models import Department
 from creditplus.catalog.calendar import add_months
@@ -31,12 +32,16 @@ from creditplus.lists.choices import (
     RestorationStatus,
 )
 from creditplus.lists.models import ListEntry, ListTransition, ListType, Objection, Restoration
+from creditplus.lists.objections import objections_for
+from creditplus.lists.services import entries_for
 from creditplus.records.choices import BatchStatus
 from creditplus.records.models import IngestBatch
 from creditplus.records.services import quality_figures
 from creditplus.sanctions import services as sanctions
-from creditplus.sanctions.choices import TaskStatus
+from creditplus.sanctions.choices import TaskOrigin, TaskStatus
 from creditplus.sanctions.models import SanctionTask
+from creditplus.supervision.choices import CommitmentStatus
+from creditplus.supervision.services import commitments_for
 
 CACHE_KEY = "cockpit:figures:v1"
 CACHE_SECONDS = 300
@@ -375,3 +380,75 @@ def cached_figures(refresh: bool = False) -> dict[str, Any]:
 def clear_cache() -> None:
     """Forget the cached figures (tests, or after a bulk load)."""
     cache.delete(CACHE_KEY)
+
+
+# --------------------------------------------------------------------------- department home
+
+
+# Open tasks due within this many days are shown as "due soon" on a department's home.
+DUE_SOON_DAYS = 3
+
+
+def department_todo(user: Any, today: date) -> list[dict[str, Any]]:
+    """A department's to-do counts for its back-office home, each with the page that lists
+    the rows (only those the user may see): open joint-punishment tasks by deadline (tasks of
+    both kinds; a check-triggered one is answered by the check's report), list proposals
+    waiting for their notice, objections to answer, commitments to verify."""
+    rows: list[dict[str, Any]] = []
+    if user.has_perm("sanctions.view_sanctiontask"):
+        pending = sanctions.tasks_for(user).pending()
+        soon = today + timedelta(days=DUE_SOON_DAYS)
+        figures = pending.aggregate(
+            overdue=Count("id", filter=Q(due_on__lt=today)),
+            soon=Count("id", filter=Q(due_on__gte=today, due_on__lte=soon)),
+            later=Count("id", filter=Q(due_on__gt=soon)),
+            checks=Count("id", filter=Q(origin=TaskOrigin.CHECK)),
+        )
+        tasks = "/backoffice/sanctions/tasks/"
+        rows += [
+            _todo("tasks_overdue", _("已逾期的实施任务"), figures["overdue"], f"{tasks}?overdue=1"),
+            _todo(
+                "tasks_soon",
+                _("%(n)d 日内到期的实施任务") % {"n": DUE_SOON_DAYS},
+                figures["soon"],
+                f"{tasks}?status=pending",
+            ),
+            _todo("tasks_later", _("其他待反馈任务"), figures["later"], f"{tasks}?status=pending"),
+            _todo(
+                "check_reports",
+                _("其中办理时核查触发的任务"),
+                figures["checks"],
+                f"{tasks}?status=pending&origin=check",
+            ),
+        ]
+    if user.has_perm("lists.view_listentry"):
+        proposals = entries_for(user).filter(status=EntryStatus.PROPOSED).count()
+        rows.append(
+            _todo("notices", _("待发送的列入告知"), proposals, "/backoffice/lists/?status=proposed")
+        )
+    if user.has_perm("lists.view_objection"):
+        open_objections = objections_for(user).filter(status=ObjectionStatus.OPEN).count()
+        rows.append(
+            _todo(
+                "objections",
+                _("待答复的异议"),
+                open_objections,
+                "/backoffice/lists/objections/?status=open",
+            )
+        )
+    if user.has_perm("supervision.view_commitment"):
+        signed = commitments_for(user).filter(status=CommitmentStatus.SIGNED)
+        rows.append(
+            _todo(
+                "commitments",
+                _("待核查的信用承诺"),
+                signed.count(),
+                "/backoffice/supervision/commitments/?status=signed",
+                overdue=signed.filter(verify_due__lt=today).count(),
+            )
+        )
+    return rows
+
+
+def _todo(key: str, label: str, count: int, url: str, overdue: int = 0) -> dict[str, Any]:
+    return {"key": key, "label": label, "count": count, "url": url, "overdue": overdue}

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from creditplus.accounts import views as accounts_views
@@ -34,12 +35,29 @@ def _bar_height(bars: int) -> int:
 
 
 def backoffice_home(request: HttpRequest) -> HttpResponse:
-    """``/backoffice/`` (``accounts:home``): the cockpit for those who may see it, else the
-    accounts app's home (which also sends anonymous users to the login page)."""
+    """``/backoffice/`` (``accounts:home``): the cockpit for those who may see it, a
+    department's to-do list for department users, else the accounts app's home (which also
+    sends anonymous users to the login page)."""
     user = request.user
     if user.is_authenticated and not user.is_system and user.has_perm(PERMISSION):
         return home(request)
+    if user.is_authenticated and user.is_department_scoped and user.department_id:
+        return department_home(request)
     return accounts_views.home(request)
+
+
+@backoffice_view()
+def department_home(request: HttpRequest) -> HttpResponse:
+    """A department's back-office home: its to-do counts, each linking to its list."""
+    todo = services.department_todo(request.user, timezone.localdate())
+    audit_read(
+        "cockpit.department_home",
+        "cockpit.cockpit",
+        _("查看部门待办"),
+        sum(row["count"] for row in todo),
+        "",
+    )
+    return render(request, "cockpit/department_home.html", {"todo": todo})
 
 
 def _chart(data: dict[str, Any], status_cards: list[dict[str, Any]]) -> dict[str, Any]:

@@ -21,9 +21,11 @@ from creditplus.sanctions.choices import (
     MeasureCategory,
     MeasureKind,
     MeasureStatus,
+    TaskOrigin,
     TaskStatus,
 )
 from creditplus.sanctions.models import Measure, SanctionCase, SanctionTask
+from creditplus.sanctions.services import MAX_BULK_FEEDBACK
 
 ALL = [("", _("全部"))]
 OUTCOME_CHOICES = [(o.value, o.label) for o in FEEDBACK_OUTCOMES]
@@ -135,6 +137,7 @@ class TaskFilterForm(forms.Form):
         required=False,
         empty_label=_("全部"),
     )
+    origin = forms.ChoiceField(label=_("任务来源"), choices=ALL + TaskOrigin.choices, required=False)
     overdue = forms.BooleanField(label=_("仅看逾期"), required=False)
     q = forms.CharField(
         label=_("主体名称或统一社会信用代码"), max_length=100, required=False, strip=True
@@ -146,6 +149,8 @@ class TaskFilterForm(forms.Form):
         data = self.cleaned_data
         if data["status"]:
             qs = qs.filter(status=data["status"])
+        if data["origin"]:
+            qs = qs.filter(origin=data["origin"])
         if data["measure"]:
             qs = qs.filter(measure=data["measure"])
         if data["overdue"]:
@@ -160,6 +165,42 @@ class TaskFilterForm(forms.Form):
 
 
 # --------------------------------------------------------------------------- actions
+
+
+class BulkFeedbackForm(forms.Form):
+    """批量反馈: the same feedback for the tasks ticked in the inbox (``task`` values)."""
+
+    outcome = forms.ChoiceField(
+        label=_("实施结果"), choices=OUTCOME_CHOICES, widget=forms.RadioSelect
+    )
+    matter = MatterChoiceField(
+        label=_("实施事项"), required=False, empty_label="—", help_text=_("已实施时必填")
+    )
+    document_no = forms.CharField(
+        label=_("文书号"), max_length=100, required=False, help_text=_("已实施时必填")
+    )
+    note = forms.CharField(
+        label=_("反馈说明"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("不适用或未能实施时必填"),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        raw = self.data.getlist("task") if hasattr(self.data, "getlist") else []
+        if len(raw) > MAX_BULK_FEEDBACK:
+            raise forms.ValidationError(
+                _("一次最多反馈 %(n)d 项任务") % {"n": MAX_BULK_FEEDBACK}, code="too_many"
+            )
+        try:
+            data["tasks"] = [int(value) for value in raw]
+        except ValueError:
+            raise forms.ValidationError(_("所选任务无效"), code="invalid") from None
+        if not data["tasks"]:
+            raise forms.ValidationError(_("请先勾选要反馈的任务"), code="selection_required")
+        return data
 
 
 class FeedbackForm(forms.Form):

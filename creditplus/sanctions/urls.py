@@ -12,6 +12,7 @@ urlpatterns = [
     path("cases/new/", views.initiate, name="initiate"),
     path("cases/<int:pk>/", views.case, name="case"),
     path("tasks/", views.tasks, name="tasks"),
+    path("tasks/feedback/", views.tasks_feedback, name="tasks_feedback"),
     path("tasks/<int:pk>/", views.task, name="task"),
     path("overdue/", views.overdue, name="overdue"),
     path("check/", views.check, name="check"),

@@ -13,11 +13,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import Count, Min, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from creditplus.accounts import audit
 from creditplus.accounts.permissions import backoffice_view, get_for_user, require_perm, restrict
@@ -29,6 +31,7 @@ from creditplus.sanctions import checks, services
 from creditplus.sanctions.choices import MeasureStatus, Target, TaskStatus
 from creditplus.sanctions.forms import (
     BulkCheckForm,
+    BulkFeedbackForm,
     CaseFilterForm,
     CheckFilterForm,
     CheckForm,
@@ -253,6 +256,8 @@ def tasks(request: HttpRequest) -> HttpResponse:
     page = audited_page(
         request, qs, "sanction.tasks.view", "sanctions.sanctiontask", _("查看实施任务")
     )
+    user = request.user
+    can_bulk = bool(user.has_perm("sanctions.change_sanctiontask") and user.department_id)
     return render(
         request,
         "sanctions/tasks.html",
@@ -262,8 +267,44 @@ def tasks(request: HttpRequest) -> HttpResponse:
             "querystring_base": base,
             "csv_query": f"{base}format=csv",
             "today": today,
+            "bulk_form": BulkFeedbackForm() if can_bulk else None,
+            "max_bulk": services.MAX_BULK_FEEDBACK,
         },
     )
+
+
+@require_POST
+@backoffice_view("sanctions.change_sanctiontask")
+def tasks_feedback(request: HttpRequest) -> HttpResponse:
+    """批量反馈 of the tasks ticked in the inbox: the same outcome for each, all or none."""
+    # Back to the same filtered page; re-encoded, so only a query string can come back.
+    query = QueryDict(request.POST.get("back", "")[:500]).urlencode()
+    back = redirect(f"{reverse('sanctions:tasks')}?{query}")
+    form = BulkFeedbackForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, "；".join(str(e) for e in errors))
+        return back
+    data = form.cleaned_data
+    try:
+        n = services.give_feedback_many(
+            services.tasks_for(request.user),
+            request.user,
+            data["tasks"],
+            outcome=data["outcome"],
+            note=data["note"],
+            matter=data["matter"],
+            document_no=data["document_no"],
+        )
+    except Forbidden as exc:
+        return _refused(request, exc)
+    except NotFound:
+        raise
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+        return back
+    messages.success(request, _("已批量反馈 %(n)d 项任务。") % {"n": n})
+    return back
 
 
 def _tasks_csv(qs: QuerySet[SanctionTask], form: TaskFilterForm) -> HttpResponse:

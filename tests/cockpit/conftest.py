@@ -28,6 +28,7 @@ from creditplus.lists import objections, restorations
 from creditplus.lists import services as lists
 from creditplus.lists.choices import EndReason
 from creditplus.lists.models import ListEntry, Objection, Restoration
+from creditplus.sanctions import checks
 from creditplus.records import consumers
 from creditplus.records.ingest import IngestOptions, ingest_rows
 from creditplus.records.models import IngestBatch
@@ -125,8 +126,13 @@ def district(serious_penalty, proposal, officer, enterprise) -> District:
     assert (batch.accepted, batch.rejected) == (1, 1)
     consumers.run("lists")
     tax_entry = ListEntry.objects.get(list_type__code="NSXY_A", subject=taxpayer)
+    # A green-lane check of the A-grade taxpayer triggers its reward tasks (on-application),
+    # which the entry's removal then closes without feedback.
+    checks.check_subject(officer, taxpayer.uscc, "LSTD", "绿色通道办理")
     tax_entry = lists.remove_entry(tax_entry, EndReason.SOURCE_REMOVED)
 
+    # The legal representative receives the blacklist's standing measures (CJ-42 信用约谈…).
+    Subject.objects.filter(pk=proposal.subject_id).update(legal_rep_name="李四")
     entry = publish(proposal, officer)
     pending_objection = objections.submit_objection(
         enterprise, record=serious_penalty, reason="违法事实表述有误"
