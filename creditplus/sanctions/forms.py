@@ -137,7 +137,9 @@ class TaskFilterForm(forms.Form):
         required=False,
         empty_label=_("全部"),
     )
-    origin = forms.ChoiceField(label=_("任务来源"), choices=ALL + TaskOrigin.choices, required=False)
+    origin = forms.ChoiceField(
+        label=_("任务来源"), choices=ALL + TaskOrigin.choices, required=False
+    )
     overdue = forms.BooleanField(label=_("仅看逾期"), required=False)
     q = forms.CharField(
         label=_("主体名称或统一社会信用代码"), max_length=100, required=False, strip=True

@@ -413,3 +413,65 @@ def test_report_use_form_closes_the_matching_task(published, procurement_officer
     assert [c.pk for c in history.context["page_obj"]] == [check.pk]
     # The subject's standing tasks (other measures, other departments) stay pending.
     assert SanctionTask.objects.filter(case__entry=published, status="pending").exists()
+
+
+def test_bulk_feedback_of_a_selection_on_the_task_list(published, officer, other_officer):
+    from creditplus.sanctions import checks
+
+    # 区市场监管局: its standing task (CJ-42) and two check-triggered ones (CJ-06, CJ-05).
+    checks.check_subject(officer, published.subject.uscc, "XZXK", "许可审查")
+    checks.check_subject(officer, published.subject.uscc, "GZCN", "告知承诺审查")
+    own = list(SanctionTask.objects.filter(department__code="SCJG").order_by("id"))
+    assert len(own) == 3
+    client = client_for(officer)
+    page = client.get(reverse("sanctions:tasks"))
+    html = page.content.decode()
+    assert page.context["bulk_form"] is not None and "批量反馈所选任务" in html
+    assert html.count('name="task"') == 3
+    url = reverse("sanctions:tasks_feedback")
+    assert client.get(url).status_code == 405
+
+    # Refusals: nothing ticked; applied without matter and document; all or none.
+    nothing = client.post(url, {"outcome": "not_applicable", "note": "x"}, follow=True)
+    assert "请先勾选要反馈的任务" in nothing.content.decode()
+    chosen = [own[0].pk, own[1].pk]
+    refused = client.post(url, {"task": chosen, "outcome": "applied"}, follow=True)
+    assert "已实施的，请填写实施事项和文书号" in refused.content.decode()
+    assert set(SanctionTask.objects.filter(pk__in=chosen).values_list("status", flat=True)) == {
+        "pending"
+    }
+    # Another department's task in the selection: 404, and nothing changes.
+    assert (
+        client_for(other_officer)
+        .post(url, {"task": chosen, "outcome": "not_applicable", "note": "x"})
+        .status_code
+        == 404
+    )
+    too_many = client.post(
+        url,
+        {"task": list(range(1, services.MAX_BULK_FEEDBACK + 2)), "outcome": "failed", "note": "x"},
+        follow=True,
+    )
+    assert "一次最多反馈" in too_many.content.decode()
+
+    events = AuditEvent.objects.filter(action="sanction.feedback").count()
+    done = client.post(
+        url,
+        {
+            "task": chosen,
+            "outcome": "not_applicable",
+            "note": "本期无此情形",
+            "back": "status=pending",
+        },
+    )
+    assert done.status_code == 302 and done["Location"].endswith("/tasks/?status=pending")
+    statuses = dict(
+        SanctionTask.objects.filter(department__code="SCJG").values_list("pk", "status")
+    )
+    assert statuses == {
+        own[0].pk: "not_applicable",
+        own[1].pk: "not_applicable",
+        own[2].pk: "pending",
+    }
+    assert AuditEvent.objects.filter(action="sanction.feedback").count() == events + 2
+    assert "已批量反馈 2 项任务" in client.get(done["Location"]).content.decode()
