@@ -28,10 +28,10 @@ from creditplus.lists import objections, restorations
 from creditplus.lists import services as lists
 from creditplus.lists.choices import EndReason
 from creditplus.lists.models import ListEntry, Objection, Restoration
-from creditplus.sanctions import checks
 from creditplus.records import consumers
 from creditplus.records.ingest import IngestOptions, ingest_rows
 from creditplus.records.models import IngestBatch
+from creditplus.sanctions import checks
 from creditplus.subjects.models import Subject
 from tests.factories import make_organisations
 from tests.records.files import penalty
