@@ -21,6 +21,7 @@ from creditplus.sanctions.choices import (
     MeasureCategory,
     MeasureKind,
     MeasureStatus,
+    MeasureTrigger,
     TaskOrigin,
     TaskStatus,
 )
@@ -60,6 +61,9 @@ class MeasureFilterForm(forms.Form):
     category = forms.ChoiceField(
         label=_("措施类型"), choices=ALL + MeasureCategory.choices, required=False
     )
+    trigger = forms.ChoiceField(
+        label=_("实施时机"), choices=ALL + MeasureTrigger.choices, required=False
+    )
     list_type = forms.ModelChoiceField(
         label=_("适用名单"),
         queryset=ListType.objects.all(),
@@ -78,7 +82,7 @@ class MeasureFilterForm(forms.Form):
         if not self.is_valid():
             return qs
         data = self.cleaned_data
-        for name in ("kind", "status", "category"):
+        for name in ("kind", "status", "category", "trigger"):
             if data[name]:
                 qs = qs.filter(**{name: data[name]})
         if data["list_type"]:

@@ -352,39 +352,42 @@ def close_on_application_tasks() -> int:
     ) + _close_entry_tasks(~Q(measure__automatic=""), PLATFORM_REASON)
 
 
+_CLOSE_CHUNK = 5000  # tasks per transaction: the old flood is ~1 M tasks at Pudong scale
+
+
 def _close_entry_tasks(which: Q, reason: str) -> int:
     stale = SanctionTask.objects.filter(which, status=TaskStatus.PENDING, origin=TaskOrigin.ENTRY)
-    rows = list(
-        stale.values_list(
-            "pk",
-            "department_id",
-            "case__subject__uscc",
-            "case__subject__id_masked",
-            "measure__code",
-        )
-    )
-    if not rows:
-        return 0
-    with transaction.atomic():
-        n = SanctionTask.objects.filter(pk__in=[r[0] for r in rows], status=TaskStatus.PENDING)
-        n = n.update(status=TaskStatus.CLOSED, outcome_note=reason)
-        after = {"status": TaskStatus.CLOSED}
-        audit.record_many(
-            "sanction.task.close",
-            [
-                audit.Change(
-                    object_type="sanctions.sanctiontask",
-                    object_id=str(pk),
-                    object_repr=f"RW{pk:08d}",
-                    subject=uscc or masked or "",
-                    purpose=reason,
-                    before={"status": TaskStatus.PENDING, "measure": code},
-                    after=after,
-                )
-                for pk, _department, uscc, masked, code in rows
-            ],
-        )
-    for department_id, count in Counter(r[1] for r in rows).items():
+    columns = ("pk", "department_id", "case__subject__uscc", "case__subject__id_masked")
+    per_department: Counter[int] = Counter()
+    after = {"status": TaskStatus.CLOSED}
+    while True:
+        with transaction.atomic():
+            # Locked, so that a feedback given meanwhile is neither overwritten nor audited
+            # as a closing.
+            locked = stale.select_for_update(of=("self",)).order_by("pk")
+            rows = list(locked.values_list(*columns, "measure__code")[:_CLOSE_CHUNK])
+            if not rows:
+                break
+            SanctionTask.objects.filter(pk__in=[r[0] for r in rows]).update(
+                status=TaskStatus.CLOSED, outcome_note=reason
+            )
+            audit.record_many(
+                "sanction.task.close",
+                [
+                    audit.Change(
+                        object_type="sanctions.sanctiontask",
+                        object_id=str(pk),
+                        object_repr=f"RW{pk:08d}",
+                        subject=uscc or masked or "",
+                        purpose=reason,
+                        before={"status": TaskStatus.PENDING, "measure": code},
+                        after=after,
+                    )
+                    for pk, _department, uscc, masked, code in rows
+                ],
+            )
+        per_department.update(r[1] for r in rows)
+    for department_id, count in per_department.items():
         notify(
             _("%(n)d 项联合奖惩任务已关闭") % {"n": count},
             _(
@@ -394,7 +397,7 @@ def _close_entry_tasks(which: Q, reason: str) -> int:
             "/backoffice/sanctions/tasks/?status=closed",
             department=Department(pk=department_id),
         )
-    return n
+    return sum(per_department.values())
 
 
 @transaction.atomic

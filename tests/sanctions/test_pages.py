@@ -67,6 +67,11 @@ def test_measure_catalog_filters_and_detail(reference, officer):
     assert response.status_code == 200 and len(response.context["measures"]) == 67
     done = client.get(reverse("sanctions:measures"), {"status": "implemented"})
     assert len(done.context["measures"]) == 5
+    standing = client.get(reverse("sanctions:measures"), {"trigger": "standing"})
+    assert {m.trigger for m in standing.context["measures"]} == {"standing"}
+    assert 'data-trigger="standing">常态实施<' in standing.content.decode()
+    detail = client.get(reverse("sanctions:measure", args=["CJ-43"])).content.decode()
+    assert "常态实施" in detail and "平台自动实施" in detail
     czj = client.get(
         reverse("sanctions:measures"), {"department": _department_pk("CZJ"), "kind": "punishment"}
     )
