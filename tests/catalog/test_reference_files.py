@@ -507,23 +507,30 @@ def test_matters():
     assert len(matters) >= 15
     codes = [m["code"] for m in matters]
     assert len(codes) == len(set(codes)), "matter codes must be unique"
+    parents = {m["code"]: m.get("parent") for m in matters}
+    # The lists a matter checks are derived from the measures that cover it (or its parent).
+    measures = _load(DATA / "measures.yaml")["measures"]
     errors = []
     for m in matters:
         code = m.get("code", "?")
-        if set(m) != MATTER_KEYS:
+        if not MATTER_KEYS - {"checks"} <= set(m) <= MATTER_KEYS | {"parent"}:
             errors.append(f"{code}: keys {sorted(m)}")
             continue
         if not CODE_RE.match(code):
             errors.append(f"{code}: bad code")
         if not m["departments"] or set(m["departments"]) - departments():
             errors.append(f"{code}: unknown departments {set(m['departments']) - departments()}")
-        checks = m["checks"]
-        if set(checks) - {"lists", "min_grade", "items"}:
-            errors.append(
-                f"{code}: unknown check keys {set(checks) - {'lists', 'min_grade', 'items'}}"
-            )
-        if not checks.get("lists") or set(checks["lists"]) - LIST_TYPES:
-            errors.append(f"{code}: lists must be list type codes of {sorted(LIST_TYPES)}")
+        parent = m.get("parent")
+        if parent is not None and (parent not in parents or parents[parent] is not None):
+            errors.append(f"{code}: parent must be a matter without a parent")
+        checks = m.get("checks") or {}
+        if set(checks) - {"min_grade", "items"}:
+            errors.append(f"{code}: unknown check keys {set(checks) - {'min_grade', 'items'}}")
+        derived = {
+            t for ms in measures if {code, parent} & set(ms["matters"]) for t in ms["list_types"]
+        }
+        if not derived or derived - LIST_TYPES:
+            errors.append(f"{code}: no measure covers it, so it would check no list")
         if "min_grade" in checks and checks["min_grade"] not in GRADES:
             errors.append(f"{code}: min_grade must be one of A-D")
         if set(checks.get("items", [])) - set(catalog()):
