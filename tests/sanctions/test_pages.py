@@ -403,6 +403,7 @@ def test_report_use_form_closes_the_matching_task(published, procurement_officer
     page = client.get(url)
     assert page.status_code == 200 and page.context["form"] is not None
     assert "限制参与政府采购活动" in page.content.decode()
+    assert "已形成本部门实施任务" in page.content.decode()  # CJ-01 is on-application
     # Another department's officer never sees the check.
     assert client_for(officer).get(url).status_code == 404
     refused = client.post(url, {"outcome": "applied", "document_no": ""})
