@@ -183,6 +183,9 @@ class TaskOut(Schema):
 
 class TaskFilter(Schema):
     status: str | None = None
+    origin: Literal["entry", "check"] | None = Field(
+        None, description="entry 名单生效推送（常态实施）/ check 信用核查触发（办理时核查）"
+    )
     page: int = Field(1, ge=1)
     page_size: int = Field(50, ge=1, le=200)
 
@@ -218,6 +221,8 @@ def tasks(request: HttpRequest, params: Query[TaskFilter]) -> dict[str, Any]:
     qs = services.tasks_for(request.user)
     if params.status:
         qs = qs.filter(status=params.status)
+    if params.origin:
+        qs = qs.filter(origin=params.origin)
     start = (params.page - 1) * params.page_size
     results = [_task_out(t) for t in qs[start : start + params.page_size]]
     audit_read(

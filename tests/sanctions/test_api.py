@@ -117,6 +117,10 @@ def test_tasks_are_scoped_to_the_token_department(procurement_task, czj_key):
     assert {t["department"] for t in body["results"]} == {"CZJ"}
     assert {t["subject"] for t in body["results"]} == {published.subject.uscc}
     assert get("/tasks", key=czj_key, status="applied").json()["count"] == 0
+    [triggered] = get("/tasks", key=czj_key, origin="check").json()["results"]
+    assert triggered["origin"] == "check" and triggered["measure"] == PROCUREMENT
+    assert get("/tasks", key=czj_key, origin="entry").json()["count"] == 0
+    assert get("/tasks", key=czj_key, origin="nope").status_code in (400, 422)
     assert get("/tasks").status_code == 401
     sw = get("/tasks", key=issue_token("SW", "税务系统").key).json()
     assert sw["count"] == 0
