@@ -45,7 +45,10 @@ def test_dashboard_shows_the_catalog_status_and_the_statistics(
     assert figure(page, "not_started") == 21
     assert "共 67 项" in page and "echarts" in page and 'id="sanctions-data"' in page
     total = SanctionTask.objects.count()
-    assert response.context["stats"]["totals"]["initiated"] == total > 0
+    totals = response.context["stats"]["totals"]
+    assert totals["initiated"] == total > 0
+    assert totals["from_checks"] == 1 and totals["from_entries"] == total - 1
+    assert f"名单生效推送 {total - 1} · 信用核查触发 1" in page
     assert "区财政局" in page and PROCUREMENT in page
     # The window clerk sees the catalog, with no tasks in its scope.
     clerk = client_for(window_clerk).get(reverse("sanctions:dashboard"))
