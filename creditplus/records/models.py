@@ -197,6 +197,20 @@ class CreditRecord(models.Model):
         return json.loads(self.data)
 
 
+class WriterTransaction(models.Func):
+    """Database default of ``CreditEvent.tx``: the id of the transaction that inserts the row
+    (PostgreSQL's 64-bit xid, which never wraps around); 0 on SQLite, whose writers are
+    serialised, so that there ids already follow commit order."""
+
+    output_field = models.BigIntegerField()
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        return "0", []
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        return "(pg_current_xact_id()::text::bigint)", []
+
+
 class CreditEvent(models.Model):
     """A behavior event (信用行为): a record classified by the behavior list, with the
     publicity dates that follow from the rule. Written in the record's transaction."""
@@ -235,12 +249,18 @@ class CreditEvent(models.Model):
         _("状态"), max_length=12, choices=EventStatus.choices, default=EventStatus.ACTIVE
     )
     created_at = models.DateTimeField(_("创建时间"))
+    # Consumers read events in (tx, id) order and only below the oldest running writer
+    # (records/consumers.py): ids are taken mid-transaction, so id order is not commit order.
+    tx = models.BigIntegerField(_("写入事务"), db_default=WriterTransaction(), editable=False)
 
     class Meta:
         ordering = ["-id"]
         verbose_name = _("信用行为")
         verbose_name_plural = _("信用行为")
-        indexes = [models.Index(fields=["subject", "kind"], name="event_subject_kind")]
+        indexes = [
+            models.Index(fields=["subject", "kind"], name="event_subject_kind"),
+            models.Index(fields=["tx", "id"], name="event_tx_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.get_severity_display()} {self.subject_id}"
@@ -257,6 +277,7 @@ class ConsumerCursor(models.Model):
     """How far a consumer (lists, evaluation, monitoring…) has read the CreditEvent stream."""
 
     name = models.CharField(_("消费者"), max_length=64, unique=True)
+    last_tx = models.BigIntegerField(_("已处理到事务"), default=0)
     last_event_id = models.BigIntegerField(_("已处理到"), default=0)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -265,4 +286,4 @@ class ConsumerCursor(models.Model):
         verbose_name_plural = _("事件消费进度")
 
     def __str__(self) -> str:
-        return f"{self.name}@{self.last_event_id}"
+        return f"{self.name}@{self.last_tx}/{self.last_event_id}"
