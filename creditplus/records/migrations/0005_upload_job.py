@@ -5,42 +5,115 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_notification'),
-        ('catalog', '0001_initial'),
-        ('records', '0004_event_writer_transaction'),
+        ("accounts", "0003_notification"),
+        ("catalog", "0001_initial"),
+        ("records", "0004_event_writer_transaction"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='UploadJob',
+            name="UploadJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('upload', '页面上传'), ('api', '接口推送'), ('cli', '命令行')], max_length=8, verbose_name='来源')),
-                ('file_name', models.CharField(blank=True, max_length=255, verbose_name='文件名')),
-                ('size', models.BigIntegerField(verbose_name='文件大小')),
-                ('path', models.CharField(max_length=300, verbose_name='暂存文件')),
-                ('external_id', models.CharField(blank=True, max_length=64, verbose_name='部门批次号')),
-                ('created_by', models.CharField(max_length=150, verbose_name='提交人')),
-                ('context', models.JSONField(default=dict, verbose_name='操作上下文')),
-                ('status', models.CharField(choices=[('queued', '排队中'), ('running', '正在归集'), ('confirm', '待确认'), ('done', '已完成'), ('failed', '失败'), ('cancelled', '已取消')], default='queued', max_length=10, verbose_name='状态')),
-                ('ask_confirmation', models.BooleanField(default=False, verbose_name='大量替换时先预览')),
-                ('preview', models.JSONField(blank=True, null=True, verbose_name='预览')),
-                ('confirmed_by', models.CharField(blank=True, max_length=150, verbose_name='确认人')),
-                ('error_code', models.CharField(blank=True, max_length=40, verbose_name='错误代码')),
-                ('error_message', models.CharField(blank=True, max_length=500, verbose_name='错误信息')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='提交时间')),
-                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='开始时间')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='完成时间')),
-                ('batch', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='job', to='records.ingestbatch', verbose_name='归集批次')),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='upload_jobs', to='accounts.department', verbose_name='部门')),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.catalogitem', verbose_name='信息事项')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("upload", "页面上传"), ("api", "接口推送"), ("cli", "命令行")],
+                        max_length=8,
+                        verbose_name="来源",
+                    ),
+                ),
+                ("file_name", models.CharField(blank=True, max_length=255, verbose_name="文件名")),
+                ("size", models.BigIntegerField(verbose_name="文件大小")),
+                ("path", models.CharField(max_length=300, verbose_name="暂存文件")),
+                (
+                    "external_id",
+                    models.CharField(blank=True, max_length=64, verbose_name="部门批次号"),
+                ),
+                ("created_by", models.CharField(max_length=150, verbose_name="提交人")),
+                ("context", models.JSONField(default=dict, verbose_name="操作上下文")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "排队中"),
+                            ("running", "正在归集"),
+                            ("confirm", "待确认"),
+                            ("done", "已完成"),
+                            ("failed", "失败"),
+                            ("cancelled", "已取消"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                        verbose_name="状态",
+                    ),
+                ),
+                (
+                    "ask_confirmation",
+                    models.BooleanField(default=False, verbose_name="大量替换时先预览"),
+                ),
+                ("preview", models.JSONField(blank=True, null=True, verbose_name="预览")),
+                (
+                    "confirmed_by",
+                    models.CharField(blank=True, max_length=150, verbose_name="确认人"),
+                ),
+                (
+                    "error_code",
+                    models.CharField(blank=True, max_length=40, verbose_name="错误代码"),
+                ),
+                (
+                    "error_message",
+                    models.CharField(blank=True, max_length=500, verbose_name="错误信息"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="提交时间")),
+                (
+                    "started_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="开始时间"),
+                ),
+                (
+                    "finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="完成时间"),
+                ),
+                (
+                    "batch",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="job",
+                        to="records.ingestbatch",
+                        verbose_name="归集批次",
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="upload_jobs",
+                        to="accounts.department",
+                        verbose_name="部门",
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="catalog.catalogitem",
+                        verbose_name="信息事项",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '报送任务',
-                'verbose_name_plural': '报送任务',
-                'ordering': ['-id'],
+                "verbose_name": "报送任务",
+                "verbose_name_plural": "报送任务",
+                "ordering": ["-id"],
             },
         ),
     ]
