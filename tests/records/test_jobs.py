@@ -156,3 +156,37 @@ def test_a_cancelled_preview_writes_nothing_and_few_changes_need_no_preview(offi
     run_worker()
     last = UploadJob.objects.order_by("pk").last()
     assert last.status == "done" and last.batch.updated == jobs.CONFIRM_UPDATES - 1
+
+
+def test_the_preview_writes_nothing_and_masks_natural_persons(reference):
+    from creditplus.accounts.models import Department
+    from creditplus.records.ingest import IngestOptions, ingest_file, preview_file
+    from creditplus.records.models import CreditEvent
+    from tests.records.files import PERSON_ID
+
+    options = IngestOptions(
+        item=CatalogItem.objects.get(code="CF"), department=Department.objects.get(code="SCJG")
+    )
+    person = {
+        "行政相对人名称": "王五",
+        "行政相对人类别": "自然人",
+        "统一社会信用代码": "",
+        "证件类型": "身份证",
+        "证件号码": PERSON_ID,
+    }
+    rows = [penalty(1, **person), penalty(2), penalty(3)]
+    ingest_file(csv_bytes(rows), options)
+    before = [m.objects.count() for m in (CreditRecord, CreditEvent, IngestBatch, AuditEvent)]
+    changed = [{**r, "处罚内容": "警告"} for r in rows[:2]] + [penalty(4), penalty(5, 处罚类别="?")]
+    preview = preview_file(csv_bytes(changed), options)
+    assert [m.objects.count() for m in (CreditRecord, CreditEvent, IngestBatch, AuditEvent)] == (
+        before
+    )
+    counts = {k: preview[k] for k in ("submitted", "accepted", "updated", "unchanged", "rejected")}
+    assert counts == {"submitted": 4, "accepted": 1, "updated": 2, "unchanged": 0, "rejected": 1}
+    assert [s["subject"] for s in preview["sample"]] == ["王*", "上海测试2号科技有限公司"]
+    text = str(preview)
+    assert "王五" not in text and PERSON_ID not in text
+    # The real ingest of the same file gives the counts the preview announced.
+    batch = ingest_file(csv_bytes(changed), options)
+    assert (batch.accepted, batch.updated, batch.unchanged, batch.rejected) == (1, 2, 0, 1)
