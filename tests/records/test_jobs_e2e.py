@@ -18,7 +18,6 @@ from tests.records.files import csv_bytes, penalty
 from tests.server import ROOT
 
 pytestmark = pytest.mark.browser
-SHOTS = ROOT / "docs" / "screenshots"
 ROWS = CONFIRM_UPDATES + 5
 
 
@@ -48,7 +47,9 @@ def poll(request, url: str, headers: dict[str, str]) -> dict:
         time.sleep(0.3)
 
 
-def test_api_and_upload_page_run_through_the_worker(app_server, worker, browser_page):
+def test_api_and_upload_page_run_through_the_worker(app_server, worker, browser_page, tmp_path):
+    # CREDITPLUS_SCREENSHOTS=docs/screenshots refreshes the README's screenshots.
+    shots = Path(os.environ.get("CREDITPLUS_SCREENSHOTS") or tmp_path)
     token = app_server.manage("issue_token", "--dept", "SCJG", "--name", "e2e").stdout.strip()
     app_server.manage("demo_accounts", "--password", "Demo-pass-2026")
     page = browser_page
@@ -85,9 +86,9 @@ def test_api_and_upload_page_run_through_the_worker(app_server, worker, browser_
     confirm = page.locator("button[value=confirm]").bounding_box()
     assert confirm and confirm["y"] + confirm["height"] < 844  # on the phone's first screen
     assert "罚款人民币拾万元" in page.locator("#preview-sample").inner_text()
-    page.screenshot(path=SHOTS / "upload-preview-390.png", full_page=True)
+    page.screenshot(path=shots / "upload-preview-390.png", full_page=True)
     page.set_viewport_size({"width": 1366, "height": 900})
-    page.screenshot(path=SHOTS / "upload-preview-1366.png", full_page=True)
+    page.screenshot(path=shots / "upload-preview-1366.png", full_page=True)
 
     page.click("button[value=confirm]")
     page.wait_for_url("**/backoffice/records/batches/*/", timeout=60_000)
