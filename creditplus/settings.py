@@ -74,7 +74,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Background jobs (uploads): Django 6's tasks API (backport) with the database backend,
+    # so SQLite and PostgreSQL need nothing else; `creditplus db_worker` runs them.
+    "django_tasks",
+    "django_tasks_db",
 ]
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

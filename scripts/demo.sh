@@ -28,4 +28,10 @@ addr="${CREDITPLUS_DEMO_ADDR:-127.0.0.1:8000}"
 # The home page's statistics (cron every 10 minutes in production).
 "$bin/creditplus" portal_statistics
 echo "信用浦东（演示）: http://$addr/   工作台: http://$addr/backoffice/   English: http://$addr/en/"
-exec "$bin/creditplus" runserver --noreload "$addr"
+# The background worker: uploaded files (page and API) are ingested by it, not by the web
+# request. It runs beside the server and stops with it.
+"$bin/creditplus" db_worker --no-reload --interval 1 &
+worker=$!
+trap 'kill "$worker" 2>/dev/null || true' EXIT
+trap 'exit 130' INT TERM
+"$bin/creditplus" runserver --noreload "$addr"

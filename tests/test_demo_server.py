@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -11,6 +12,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.records.files import csv_bytes, penalty
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -25,6 +28,31 @@ def free_port() -> int:
 def fetch(url: str) -> tuple[int, str]:
     with urllib.request.urlopen(url, timeout=5) as response:
         return response.status, response.read().decode()
+
+
+def upload(url: str, token: str, content: bytes) -> dict:
+    """POST a CSV to the file API as a department system (multipart/form-data)."""
+    boundary = "creditplus-demo-test"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="item"\r\n\r\nCF\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.csv"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        url,
+        data=body,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 202
+        return json.loads(response.read())
 
 
 def test_demo_script_serves_the_portal(tmp_path):
@@ -64,6 +92,24 @@ def test_demo_script_serves_the_portal(tmp_path):
         output = (tmp_path / "demo.log").read_text()
         assert "xinyongban" in output and "区信用办" in output  # demo accounts printed
         assert "已归集" in output  # demo data ingested through the normal path
+        # The worker runs beside the server: an uploaded file is ingested in the background.
+        token = subprocess.run(
+            [str(ROOT / ".venv/bin/creditplus"), "issue_token", "--dept", "SCJG", "--name", "t"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        job = upload(f"{base}/api/v1/batches/file", token, csv_bytes([penalty(424242)]))
+        deadline = time.monotonic() + 120
+        while job["status"] not in ("done", "failed") and time.monotonic() < deadline:
+            time.sleep(0.5)
+            request = urllib.request.Request(
+                base + job["url"], headers={"Authorization": f"Bearer {token}"}
+            )
+            with urllib.request.urlopen(request, timeout=5) as response:
+                job = json.loads(response.read())
+        assert job["status"] == "done" and job["batch"], job
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
@@ -13,10 +14,10 @@ from creditplus.accounts.permissions import get_for_user, require_perm
 from creditplus.api import AUTH
 from creditplus.catalog.models import CatalogItem
 from creditplus.errors import DomainError, NotFound
-from creditplus.records import services
+from creditplus.records import ingest, jobs, services
 from creditplus.records.choices import BatchSource
-from creditplus.records.ingest import IngestOptions, ingest_file, ingest_rows
-from creditplus.records.models import CreditRecord, IngestBatch, RowError
+from creditplus.records.ingest import IngestOptions, ingest_rows
+from creditplus.records.models import CreditRecord, IngestBatch, RowError, UploadJob
 
 router = Router(tags=["信用信息归集"])
 MAX_UPLOAD = 200 * 1024 * 1024
@@ -98,11 +99,53 @@ def submit_rows(request: HttpRequest, payload: RowsIn) -> Status:
     return Status(200 if replay else 201, batch)
 
 
+class JobProgress(Schema):
+    stage: str
+    stage_label: str
+    done: int
+    total: int
+    percent: int
+
+
+class JobOut(Schema):
+    job: int = Field(alias="pk")
+    url: str = Field(description="轮询此地址查看任务状态")
+    item: str = Field(alias="item.code")
+    department: str = Field(alias="department.code")
+    file_name: str
+    size: int
+    status: str = Field(description="queued 排队中 / running 正在归集 / done 已完成 / failed 失败")
+    progress: JobProgress | None = None
+    batch: int | None = Field(None, alias="batch_id")
+    batch_url: str | None = None
+    error_code: str
+    error_message: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @staticmethod
+    def resolve_url(job: UploadJob) -> str:
+        return reverse("api:job_detail", kwargs={"job_id": job.pk})
+
+    @staticmethod
+    def resolve_progress(job: UploadJob) -> dict[str, Any] | None:
+        return jobs.progress(job) or None
+
+    @staticmethod
+    def resolve_batch_url(job: UploadJob) -> str | None:
+        if job.batch_id is None:
+            return None
+        return reverse("api:batch_detail", kwargs={"batch_id": job.batch_id})
+
+
 @router.post(
     "/batches/file",
-    response={201: BatchOut, 200: BatchOut},
+    response={202: JobOut, 200: BatchOut},
     auth=AUTH,
-    summary="报送文件（CSV/XLSX/JSON）",
+    summary="报送文件（CSV/XLSX/JSON），后台归集",
+    description="文件保存后由后台任务归集，立即返回 202 和任务地址（url），轮询至 status 为 "
+    "done（batch 为批次号）或 failed。已用过的批次号返回 200 和原批次。",
 )
 def submit_file(
     request: HttpRequest,
@@ -114,19 +157,26 @@ def submit_file(
     catalog_item, dept = _context(request, item, department)
     if file.size and file.size > MAX_UPLOAD:
         raise DomainError("file_too_large", _("文件超过 200 MB，请拆分后报送"), "file", status=413)
-    replay = _known_batch(dept, batch_id)
-    batch = ingest_file(
-        file.read(),
-        IngestOptions(
-            item=catalog_item,
-            department=dept,
-            source=_source(request),
-            file_name=file.name or "",
-            external_id=batch_id[:64],
-            actor=request.auth.get_username(),
-        ),
+    options = IngestOptions(
+        item=catalog_item,
+        department=dept,
+        source=_source(request),
+        file_name=file.name or "",
+        external_id=batch_id[:64],
+        actor=request.auth.get_username(),
     )
-    return Status(200 if replay else 201, batch)
+    replay = ingest._replayed(options)  # a known batch id: the original batch
+    if replay is not None:
+        return Status(200, replay)
+    return Status(202, jobs.submit_upload(file.read(), options))
+
+
+@router.get(
+    "/jobs/{job_id}", response=JobOut, auth=AUTH, summary="报送任务状态", url_name="job_detail"
+)
+def job_detail(request: HttpRequest, job_id: int) -> UploadJob:
+    require_perm(request.auth, "records.view_ingestbatch")
+    return get_for_user(jobs.jobs_for(request.auth), request.auth, pk=job_id)
 
 
 def _known_batch(department: Department, batch_id: str) -> bool:
@@ -156,7 +206,13 @@ def list_batches(request: HttpRequest, filters: Query[BatchFilter]) -> list[Inge
     return list(qs[start : start + filters.page_size])
 
 
-@router.get("/batches/{batch_id}", response=BatchOut, auth=AUTH, summary="批次详情")
+@router.get(
+    "/batches/{batch_id}",
+    response=BatchOut,
+    auth=AUTH,
+    summary="批次详情",
+    url_name="batch_detail",
+)
 def batch_detail(request: HttpRequest, batch_id: int) -> IngestBatch:
     require_perm(request.auth, "records.view_ingestbatch")
     return get_for_user(services.batches_for(request.auth), request.auth, pk=batch_id)

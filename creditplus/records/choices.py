@@ -23,3 +23,12 @@ class EventStatus(models.TextChoices):
     SUPERSEDED = "superseded", _("已被新版本替代")
     RETRACTED = "retracted", _("已撤销")
     RESTORED = "restored", _("已信用修复")
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("正在归集")
+    CONFIRM = "confirm", _("待确认")
+    DONE = "done", _("已完成")
+    FAILED = "failed", _("失败")
+    CANCELLED = "cancelled", _("已取消")

@@ -4,6 +4,17 @@
 function here at start-up; after each batch commits, and again whenever their maintenance
 commands run, every consumer reads the events after its own cursor. A crash between the two
 loses nothing: the cursor only advances when the consumer has finished.
+
+Event ids come from a sequence partway through the writing transaction, so on PostgreSQL a
+batch that commits later may hold lower ids than one that committed earlier; a cursor on
+the id alone would step over them for good. Each event therefore carries the id of the
+transaction that wrote it (``CreditEvent.tx``) and consumers read in (tx, id) order, only
+below the oldest transaction of this database that is still running: every event below
+that horizon is committed (or rolled back) and no new one can appear there, because a new
+transaction always gets a higher id. We chose this over serialising event writers with a
+lock held to commit: a big batch would then block every other department's upload for
+minutes, while the horizon only delays what consumers see. On SQLite writers are
+serialised by the database (BEGIN IMMEDIATE), ids follow commit order and ``tx`` is 0.
 """
 
 from __future__ import annotations
@@ -11,7 +22,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 
 from creditplus.records.models import ConsumerCursor, CreditEvent
 
@@ -37,17 +49,50 @@ def run(name: str) -> int:
     while True:
         with transaction.atomic():
             cursor, _ = ConsumerCursor.objects.select_for_update().get_or_create(name=name)
-            ids = list(
-                CreditEvent.objects.filter(pk__gt=cursor.last_event_id)
-                .order_by("pk")
-                .values_list("pk", flat=True)[:BATCH]
+            after = Q(tx__gt=cursor.last_tx) | Q(tx=cursor.last_tx, pk__gt=cursor.last_event_id)
+            rows = list(
+                CreditEvent.objects.filter(after, _committed())
+                .order_by("tx", "pk")
+                .values_list("tx", "pk")[:BATCH]
             )
-            if not ids:
+            if not rows:
                 return total
-            consumer(ids)
-            cursor.last_event_id = ids[-1]
-            cursor.save(update_fields=["last_event_id", "updated_at"])
-        total += len(ids)
+            consumer([pk for _tx, pk in rows])
+            cursor.last_tx, cursor.last_event_id = rows[-1]
+            cursor.save(update_fields=["last_tx", "last_event_id", "updated_at"])
+        total += len(rows)
+
+
+# The running transactions of this database with an id, other than our own; of those below
+# the snapshot's xmax (the xip list, 64-bit), the oldest. Transactions at or above xmax are
+# excluded by the LEAST anyway, and a transaction that gets its id after this statement
+# gets one above xmax. Other databases of the cluster (e.g. parallel test databases) do not
+# hold the horizon back.
+_HORIZON_SQL = """
+SELECT LEAST(
+    pg_snapshot_xmax(s.snap)::text::bigint,
+    (SELECT min(x::text::bigint) FROM pg_snapshot_xip(s.snap) AS x
+     WHERE x::text::bigint % 4294967296 IN (
+        SELECT backend_xid::text::bigint FROM pg_stat_activity
+        WHERE datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL))),
+    pg_current_xact_id_if_assigned()::text::bigint
+FROM (SELECT pg_current_snapshot() AS snap) AS s
+"""
+
+
+def _committed() -> Q:
+    """Events whose writing transaction has ended (or is our own, whose rows we see)."""
+    if connection.vendor != "postgresql":
+        return Q()
+    with connection.cursor() as cur:
+        # pg_stat_activity is otherwise read once per transaction and then cached.
+        cur.execute("SELECT pg_stat_clear_snapshot()")
+        cur.execute(_HORIZON_SQL)
+        horizon, own = cur.fetchone()
+    # Our own events (a consumer run inside the writing transaction, as in tests) are
+    # visible to us; production runs consumers after commit, outside any transaction.
+    return Q(tx__lt=horizon) | Q(tx=own) if own is not None else Q(tx__lt=horizon)
 
 
 def run_all() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -428,25 +429,7 @@ def _write(
 
     # -- compare with the stored current versions ---------------------------------------
     progress("compare", 0, valid.height)
-    existing = fetch_in(
-        f"SELECT id AS old_id, natural_key, data AS old_data, version AS old_version FROM {RECORD_TABLE} "
-        # "AND is_current" verbatim, so that both databases use the partial unique index.
-        "WHERE item_id = %s AND is_current AND natural_key IN ({in})",
-        valid.get_column("natural_key").to_list(),
-        extra=[item.pk],
-        schema={
-            "old_id": pl.Int64,
-            "natural_key": pl.Utf8,
-            "old_data": pl.Utf8,
-            "old_version": pl.Int64,
-        },
-    )
-    valid = valid.join(existing, on="natural_key", how="left")
-    is_new = pl.col("old_id").is_null()
-    same = pl.col("old_data") == pl.col("data")
-    unchanged = valid.filter(~is_new & same)
-    changed = valid.filter(~is_new & ~same)
-    fresh = valid.filter(is_new)
+    fresh, changed, unchanged = compare_current(valid, item)
     to_write = pl.concat([fresh, changed], how="vertical")
 
     counts = {
@@ -484,6 +467,34 @@ def _write(
     touch_subjects(to_write.get_column("subject_id").unique().to_list(), now)
     stats["events"] = events.height
     return _Written(counts, stats)
+
+
+def compare_current(
+    valid: pl.DataFrame, item: CatalogItem
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Split rows (with ``natural_key`` and ``data``) against the stored current versions of
+    their records into (new, changed, unchanged); changed and unchanged rows gain ``old_id``,
+    ``old_data`` and ``old_version``. Ingest writes from it; the upload preview counts it."""
+    existing = fetch_in(
+        f"SELECT id AS old_id, natural_key, data AS old_data, version AS old_version FROM {RECORD_TABLE} "
+        # "AND is_current" verbatim, so that both databases use the partial unique index.
+        "WHERE item_id = %s AND is_current AND natural_key IN ({in})",
+        valid.get_column("natural_key").to_list(),
+        extra=[item.pk],
+        schema={
+            "old_id": pl.Int64,
+            "natural_key": pl.Utf8,
+            "old_data": pl.Utf8,
+            "old_version": pl.Int64,
+        },
+    )
+    valid = valid.join(existing, on="natural_key", how="left")
+    is_new = pl.col("old_id").is_null()
+    same = pl.col("old_data") == pl.col("data")
+    unchanged = valid.filter(~is_new & same)
+    changed = valid.filter(~is_new & ~same)
+    fresh = valid.filter(is_new)
+    return fresh, changed, unchanged
 
 
 def _execute_in(sql: str, ids: list[Any], params: list[Any] | None = None) -> None:
@@ -687,3 +698,51 @@ def _quality_stats(
                 "lag_sum": int(lag.sum()),
             }
     return stats
+
+
+# --------------------------------------------------------------------------------------
+def preview_file(content: bytes, options: IngestOptions, sample: int = 10) -> dict[str, Any]:
+    """What ingesting ``content`` would do, writing nothing: the counts that ingest would
+    give (the same reading, validation and :func:`compare_current`) and up to ``sample``
+    changed records with their changed fields. A refused file raises its DomainError."""
+    spec = options.item.spec
+    frame, _ignored = map_headers(read_table(content, options.file_name), spec)
+    tables = {t.code: t.lookup() for t in CodeTable.objects.all()}
+    validator = RowValidator(spec, tables, options.today or timezone.localdate())
+    progress = options.progress or (lambda stage, done, total: None)
+    counts = {"submitted": frame.height, "accepted": 0, "updated": 0, "unchanged": 0}
+    counts["rejected"] = 0
+    changes: list[dict[str, Any]] = []
+    for chunk in _validated_chunks(frame, validator, spec, progress):
+        fresh, changed, unchanged = compare_current(record_values(chunk.valid, spec), options.item)
+        counts["accepted"] += fresh.height
+        counts["updated"] += changed.height
+        counts["unchanged"] += unchanged.height
+        counts["rejected"] += chunk.errors.get_column(ROW).n_unique()
+        changes += _changed_fields(changed.head(max(sample - len(changes), 0)), spec)
+    return {**counts, "sample": changes}
+
+
+def _changed_fields(changed: pl.DataFrame, spec: ItemSpec) -> list[dict[str, Any]]:
+    """Each changed row's subject and the fields whose value changes (personal fields are
+    named, never shown: their values are sealed)."""
+    personal = {f.code for f in spec.fields if f.personal}
+    out = []
+    for row in changed.iter_rows(named=True):
+        old, new = json.loads(row["old_data"]), json.loads(row["data"])
+        fields = [
+            {
+                "field": f.label,
+                "old": "***" if f.code in personal else old.get(f.code),
+                "new": "***" if f.code in personal else new.get(f.code),
+            }
+            for f in spec.fields
+            if old.get(f.code) != new.get(f.code)
+        ]
+        name = row[spec.subject.name] or ""
+        if row.get("__kind") == "person":
+            name = pii.mask_name(name)
+        out.append(
+            {"row": row[ROW], "subject": name, "version": row["old_version"] + 1, "fields": fields}
+        )
+    return out

@@ -10,7 +10,13 @@ from django.utils.translation import gettext_lazy as _
 from creditplus.accounts.models import Department
 from creditplus.catalog.choices import BehaviorKind, Severity
 from creditplus.catalog.models import BehaviorRule, CatalogItem
-from creditplus.records.choices import BatchSource, BatchStatus, EventStatus, RecordStatus
+from creditplus.records.choices import (
+    BatchSource,
+    BatchStatus,
+    EventStatus,
+    JobStatus,
+    RecordStatus,
+)
 from creditplus.subjects.models import Subject
 
 
@@ -197,6 +203,20 @@ class CreditRecord(models.Model):
         return json.loads(self.data)
 
 
+class WriterTransaction(models.Func):
+    """Database default of ``CreditEvent.tx``: the id of the transaction that inserts the row
+    (PostgreSQL's 64-bit xid, which never wraps around); 0 on SQLite, whose writers are
+    serialised, so that there ids already follow commit order."""
+
+    output_field = models.BigIntegerField()
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        return "0", []
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        return "(pg_current_xact_id()::text::bigint)", []
+
+
 class CreditEvent(models.Model):
     """A behavior event (信用行为): a record classified by the behavior list, with the
     publicity dates that follow from the rule. Written in the record's transaction."""
@@ -235,12 +255,18 @@ class CreditEvent(models.Model):
         _("状态"), max_length=12, choices=EventStatus.choices, default=EventStatus.ACTIVE
     )
     created_at = models.DateTimeField(_("创建时间"))
+    # Consumers read events in (tx, id) order and only below the oldest running writer
+    # (records/consumers.py): ids are taken mid-transaction, so id order is not commit order.
+    tx = models.BigIntegerField(_("写入事务"), db_default=WriterTransaction(), editable=False)
 
     class Meta:
         ordering = ["-id"]
         verbose_name = _("信用行为")
         verbose_name_plural = _("信用行为")
-        indexes = [models.Index(fields=["subject", "kind"], name="event_subject_kind")]
+        indexes = [
+            models.Index(fields=["subject", "kind"], name="event_subject_kind"),
+            models.Index(fields=["tx", "id"], name="event_tx_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.get_severity_display()} {self.subject_id}"
@@ -257,6 +283,7 @@ class ConsumerCursor(models.Model):
     """How far a consumer (lists, evaluation, monitoring…) has read the CreditEvent stream."""
 
     name = models.CharField(_("消费者"), max_length=64, unique=True)
+    last_tx = models.BigIntegerField(_("已处理到事务"), default=0)
     last_event_id = models.BigIntegerField(_("已处理到"), default=0)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -265,4 +292,53 @@ class ConsumerCursor(models.Model):
         verbose_name_plural = _("事件消费进度")
 
     def __str__(self) -> str:
-        return f"{self.name}@{self.last_event_id}"
+        return f"{self.name}@{self.last_tx}/{self.last_event_id}"
+
+
+class UploadJob(models.Model):
+    """A file uploaded on the page or the API, ingested in the background by the task worker
+    (``creditplus db_worker``). The file waits under ``VAR_DIR/uploads/jobs/`` until then.
+    Uploads from the page that would replace many current records stop at ``confirm`` with
+    a preview until the officer confirms."""
+
+    department = models.ForeignKey(
+        Department, verbose_name=_("部门"), on_delete=models.PROTECT, related_name="upload_jobs"
+    )
+    item = models.ForeignKey(
+        CatalogItem, verbose_name=_("信息事项"), on_delete=models.PROTECT, related_name="+"
+    )
+    source = models.CharField(_("来源"), max_length=8, choices=BatchSource.choices)
+    file_name = models.CharField(_("文件名"), max_length=255, blank=True)
+    size = models.BigIntegerField(_("文件大小"))
+    path = models.CharField(_("暂存文件"), max_length=300)
+    external_id = models.CharField(_("部门批次号"), max_length=64, blank=True)
+    created_by = models.CharField(_("提交人"), max_length=150)
+    # Who acted (accounts.audit.AuditContext as a dict): the worker writes audit rows as them.
+    context = models.JSONField(_("操作上下文"), default=dict)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED
+    )
+    ask_confirmation = models.BooleanField(_("大量替换时先预览"), default=False)
+    preview = models.JSONField(_("预览"), null=True, blank=True)
+    confirmed_by = models.CharField(_("确认人"), max_length=150, blank=True)
+    batch = models.OneToOneField(
+        IngestBatch,
+        verbose_name=_("归集批次"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="job",
+    )
+    error_code = models.CharField(_("错误代码"), max_length=40, blank=True)
+    error_message = models.CharField(_("错误信息"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("报送任务")
+        verbose_name_plural = _("报送任务")
+
+    def __str__(self) -> str:
+        return f"{self.item_id} {self.file_name} {self.status}"

@@ -1,35 +1,74 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from creditplus.accounts import audit
 from creditplus.accounts.permissions import backoffice_view, get_for_user
-from creditplus.records import services
-from creditplus.records.choices import BatchSource
+from creditplus.errors import DomainError
+from creditplus.records import ingest, jobs, services
+from creditplus.records.choices import BatchSource, JobStatus
 from creditplus.records.forms import BatchFilterForm, UploadForm
-from creditplus.records.ingest import IngestOptions, ingest_file
+from creditplus.records.ingest import IngestOptions
 
 
 @backoffice_view("records.add_ingestbatch")
 def upload(request: HttpRequest) -> HttpResponse:
+    """Store the file and queue its ingest; the job page follows it to the batch."""
     form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        batch = ingest_file(
-            upload.read(),
-            IngestOptions(
-                item=form.cleaned_data["item"],
-                department=form.cleaned_data["department"],
-                source=BatchSource.UPLOAD,
-                file_name=upload.name,
-                external_id=form.cleaned_data["batch_id"],
-                actor=request.user.get_username(),
-            ),
+        options = IngestOptions(
+            item=form.cleaned_data["item"],
+            department=form.cleaned_data["department"],
+            source=BatchSource.UPLOAD,
+            file_name=upload.name,
+            external_id=form.cleaned_data["batch_id"],
+            actor=request.user.get_username(),
         )
-        return redirect("records:batch", batch_id=batch.pk)
+        try:
+            replay = ingest._replayed(options)  # a known batch id: show the original batch
+            if replay is not None:
+                return redirect("records:batch", batch_id=replay.pk)
+            job = jobs.submit_upload(upload.read(), options, ask_confirmation=True)
+        except DomainError as exc:
+            form.add_error(None, f"{exc.message}（{exc.code}）")
+        else:
+            return redirect("records:job", job_id=job.pk)
     return render(request, "records/upload.html", {"form": form})
+
+
+@backoffice_view("records.view_ingestbatch")
+def job(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The upload's job: waiting or running (the page reloads itself), a preview waiting for
+    confirmation, or failed; once done, the batch."""
+    obj = get_for_user(jobs.jobs_for(request.user), request.user, pk=job_id)
+    if obj.status == JobStatus.DONE and obj.batch_id:
+        return redirect("records:batch", batch_id=obj.batch_id)
+    may_confirm = request.user.has_perm("records.add_ingestbatch")
+    return render(
+        request,
+        "records/job.html",
+        {"job": obj, "progress": jobs.progress(obj), "may_confirm": may_confirm},
+    )
+
+
+@backoffice_view("records.add_ingestbatch")
+@require_POST
+def job_decide(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Confirm (ingest) or cancel a previewed upload."""
+    obj = get_for_user(jobs.jobs_for(request.user), request.user, pk=job_id)
+    try:
+        if request.POST.get("action") == "confirm":
+            jobs.confirm_job(obj, request.user)
+        else:
+            jobs.cancel_job(obj, request.user)
+    except DomainError as exc:
+        messages.error(request, f"{exc.message}（{exc.code}）")
+    return redirect("records:job", job_id=obj.pk)
 
 
 @backoffice_view("records.view_ingestbatch")

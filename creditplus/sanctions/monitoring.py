@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -340,38 +340,24 @@ def _body(alert: Alert) -> bytes:
     ).encode()
 
 
+# A claimed delivery is not due again for this long: longer than one run's sends take, so
+# that an overlapping run skips it, yet a run that died mid-send is retried after it.
+CLAIM_LEASE = timedelta(minutes=10)
+
+
 def deliver_webhooks(now: datetime | None = None, timeout: float = 5.0) -> Counter[str]:
     """Send due webhook deliveries; a failure is retried after 1, 5, 30, 120 and 720
-    minutes, then marked failed. Each attempt updates the delivery log."""
+    minutes, then marked failed. Each attempt updates the delivery log. Overlapping runs
+    (cron every 5 minutes, a slow receiver) send each delivery once: see ``_claim``."""
     now = now or timezone.now()
     outcome: Counter[str] = Counter()
     due = WebhookDelivery.objects.filter(
         status=DeliveryStatus.PENDING, next_attempt_at__lte=now
     ).select_related("alert__subject", "endpoint")
     for delivery in due:
-        body = _body(delivery.alert)
-        request = urllib.request.Request(  # noqa: S310 (set_webhook allows https only)
-            delivery.endpoint.url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json; charset=utf-8",
-                "X-Creditplus-Signature": signature(decrypt(delivery.endpoint.secret_cipher), body),
-                "X-Creditplus-Delivery": str(delivery.pk),
-            },
-        )
-        delivery.attempts += 1
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-                delivery.last_status_code = response.status
-                ok = 200 <= response.status < 300
-                delivery.last_error = ""
-        except urllib.error.HTTPError as exc:
-            delivery.last_status_code, ok = exc.code, False
-            delivery.last_error = str(exc)[:300]
-        except (urllib.error.URLError, OSError) as exc:
-            delivery.last_status_code, ok = None, False
-            delivery.last_error = str(exc)[:300]
+        if not _claim(delivery, now):
+            continue  # another run took it since we listed it
+        ok = _send(delivery, timeout)
         if ok:
             delivery.status = DeliveryStatus.DELIVERED
             delivery.delivered_at = timezone.now()
@@ -384,6 +370,50 @@ def deliver_webhooks(now: datetime | None = None, timeout: float = 5.0) -> Count
         delivery.save()
         outcome[delivery.status] += 1
     return outcome
+
+
+def _claim(delivery: WebhookDelivery, now: datetime) -> bool:
+    """Take ``delivery`` for this run with one conditional UPDATE (autocommit): it counts
+    the attempt and moves the next attempt past the lease. A concurrent run's UPDATE then
+    matches no row (PostgreSQL re-checks the condition after the first commits; SQLite has
+    one writer at a time), so only one run sends it."""
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery.pk,
+        status=DeliveryStatus.PENDING,
+        attempts=delivery.attempts,
+        next_attempt_at__lte=now,
+    ).update(attempts=F("attempts") + 1, next_attempt_at=now + CLAIM_LEASE)
+    if claimed:
+        delivery.attempts += 1
+        delivery.next_attempt_at = now + CLAIM_LEASE
+    return bool(claimed)
+
+
+def _send(delivery: WebhookDelivery, timeout: float) -> bool:
+    """POST the signed alert; record the status code or error on ``delivery``."""
+    body = _body(delivery.alert)
+    request = urllib.request.Request(  # noqa: S310 (set_webhook allows https only)
+        delivery.endpoint.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "X-Creditplus-Signature": signature(decrypt(delivery.endpoint.secret_cipher), body),
+            "X-Creditplus-Delivery": str(delivery.pk),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            delivery.last_status_code = response.status
+            delivery.last_error = ""
+            return 200 <= response.status < 300
+    except urllib.error.HTTPError as exc:
+        delivery.last_status_code = exc.code
+        delivery.last_error = str(exc)[:300]
+    except (urllib.error.URLError, OSError) as exc:
+        delivery.last_status_code = None
+        delivery.last_error = str(exc)[:300]
+    return False
 
 
 def send_digests(now: datetime | None = None) -> int:

@@ -14,6 +14,7 @@ from creditplus.records.models import CreditRecord, IngestBatch
 from tests.conftest import client_for
 from tests.permissions import Protected, check
 from tests.records.files import csv_bytes, penalty
+from tests.records.worker import run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -63,8 +64,10 @@ def test_a_department_system_uploads_a_file(scjg_system):
     upload = io.BytesIO(csv_bytes([penalty(1)], "gbk"))
     upload.name = "penalties.csv"
     response = scjg_system.post("/api/v1/batches/file", {"item": "CF", "file": upload})
-    assert response.status_code == 201, response.content
-    assert response.json()["accepted"] == 1
+    assert response.status_code == 202, response.content
+    run_worker()
+    job = scjg_system.get(response.json()["url"]).json()
+    assert scjg_system.get(job["batch_url"]).json()["accepted"] == 1
 
 
 def test_bad_json_gets_the_error_shape(scjg_system):
@@ -97,9 +100,11 @@ def test_rejected_rows_download_has_the_reason_column(officer):
             "file": upload,
         },
     )
+    run_worker()
     batch = IngestBatch.objects.get()
-    assert response.status_code == 302 and response["Location"].endswith(f"/batches/{batch.pk}/")
-    page = client.get(response["Location"]).content.decode()
+    job = client.get(response["Location"])
+    assert job.status_code == 302 and job["Location"].endswith(f"/batches/{batch.pk}/")
+    page = client.get(job["Location"]).content.decode()
     assert "amount_negative" in page and "核对" in page
     body = client.get(f"/backoffice/records/batches/{batch.pk}/rejected.csv").content
     assert body.startswith(b"\xef\xbb\xbf")
@@ -204,14 +209,52 @@ CASES = [
         data={"reason": "决定已撤销"},
     ),
     Protected(
+        "upload job page",
+        "GET",
+        lambda o: f"/backoffice/records/jobs/{o['job'].pk}/",
+        "officer",
+        denied=["window_clerk"],
+        other_department="other_officer",
+    ),
+    Protected(
+        "upload job decision",
+        "POST",
+        lambda o: f"/backoffice/records/jobs/{o['job'].pk}/decide/",
+        "officer",
+        denied=["window_clerk", "bank_user"],
+        other_department="other_officer",
+        data={"action": "cancel"},
+    ),
+    Protected(
+        "upload job API",
+        "GET",
+        lambda o: f"/api/v1/jobs/{o['job'].pk}",
+        "officer",
+        denied=["window_clerk"],
+        other_department="other_officer",
+        api=True,
+    ),
+    Protected(
         "quality API", "GET", lambda o: "/api/v1/quality", "officer", denied=["bank_user"], api=True
     ),
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_permission_matrix(case, personas, scjg_batch):
-    objects = {"batch": scjg_batch, "record": CreditRecord.objects.get(batch=scjg_batch)}
+def test_permission_matrix(case, personas, scjg_batch, settings, tmp_path):
+    from creditplus.records import jobs
+    from creditplus.records.ingest import IngestOptions
+
+    settings.VAR_DIR = tmp_path
+    job = jobs.submit_upload(
+        csv_bytes([penalty(3)]),
+        IngestOptions(item=scjg_batch.item, department=scjg_batch.department, file_name="p.csv"),
+    )
+    objects = {
+        "batch": scjg_batch,
+        "record": CreditRecord.objects.get(batch=scjg_batch),
+        "job": job,
+    }
     check(case, personas, objects)
 
 
