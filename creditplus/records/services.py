@@ -25,7 +25,7 @@ from creditplus.records import consumers
 from creditplus.records.choices import BatchSource, BatchStatus, EventStatus, RecordStatus
 from creditplus.records.ingest import IngestOptions, behavior_events, ingest_rows, record_values
 from creditplus.records.models import CreditEvent, CreditRecord, IngestBatch, RowError
-from creditplus.records.validation import ROW, RowValidator
+from creditplus.records.validation import ROW, RowValidator, natural_keys
 from creditplus.subjects.pii import unseal
 from creditplus.subjects.services import touch_subjects
 
@@ -316,5 +316,10 @@ def collect_row(
             _("%(item)s 未能归集：%(m)s")
             % {"item": item.name, "m": error.message if error else batch.error_message},
         )
-    key = "|".join(str(row.get(code) or "") for code in item.spec.natural_key)
+    spec = item.spec
+    keyed = pl.DataFrame(
+        {c: [None if row.get(c) is None else str(row[c])] for c in spec.natural_key},
+        schema=dict.fromkeys(spec.natural_key, pl.Utf8),
+    )
+    key = natural_keys(keyed, spec).item()
     return CreditRecord.objects.current().get(item=item, natural_key=key)
