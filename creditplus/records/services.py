@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections import defaultdict
 from datetime import date
@@ -20,6 +18,7 @@ from creditplus.accounts.models import Department
 from creditplus.accounts.permissions import restrict
 from creditplus.bulk import insert_frame
 from creditplus.catalog.models import CatalogItem, CodeTable
+from creditplus.csvfiles import csv_bytes
 from creditplus.errors import DomainError
 from creditplus.records import consumers
 from creditplus.records.choices import BatchSource, BatchStatus, EventStatus, RecordStatus
@@ -41,8 +40,9 @@ def records_for(user: Any) -> QuerySet[CreditRecord]:
 
 
 def rejected_rows_csv(batch: IngestBatch) -> bytes:
-    """The rejected rows as submitted (audited: they may hold personal data), with 数据行号 and 错误原因 columns, as UTF-8 CSV with
-    a BOM (so that spreadsheet software opens it correctly) — fix and submit again."""
+    """The rejected rows as submitted (audited: they may hold personal data), with 数据行号 and
+    错误原因 columns, through the project's one CSV writer (BOM, formulas quoted) — fix and
+    submit again. Values starting with = + - @ come back with a leading apostrophe."""
     audit.record("batch.rejected_rows", obj=batch, purpose="下载被拒收的行以更正后重新报送")
     errors = list(RowError.objects.filter(batch=batch).order_by("row_no", "id"))
     by_row: dict[int, list[RowError]] = defaultdict(list)
@@ -56,12 +56,11 @@ def rejected_rows_csv(batch: IngestBatch) -> bytes:
             if key not in headers:
                 headers.append(key)
         rows.append((row_no, raw, "；".join(f"[{e.code}] {e.message}" for e in errs)))
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_("数据行号"), *headers, _("错误原因")])
-    for row_no, raw, reason in rows:
-        writer.writerow([row_no, *[_clear(raw.get(h)) for h in headers], reason])
-    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+    content, _n = csv_bytes(
+        [_("数据行号"), *headers, _("错误原因")],
+        ([row_no, *[_clear(raw.get(h)) for h in headers], reason] for row_no, raw, reason in rows),
+    )
+    return content
 
 
 def _clear(value: Any) -> str:
