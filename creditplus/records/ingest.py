@@ -284,12 +284,12 @@ def _ingest_table(table: Table, options: IngestOptions, digest: str) -> IngestBa
             # (SQLite's default), also when the batch failed.
             with connection.cursor() as cursor:
                 cursor.execute("PRAGMA cache_size = -2000")
-    if submitted >= WAL_CHECKPOINT_ROWS:
-        checkpoint_wal()
     # Consumers (lists, evaluation…) read the new events after commit; a crash here loses
     # nothing, because their maintenance commands read from their own cursor again.
     if options.run_consumers:
         transaction.on_commit(consumers.run_all)
+    if submitted >= WAL_CHECKPOINT_ROWS:
+        checkpoint_wal()  # after the consumers, which run right away outside a transaction
     return batch
 
 
