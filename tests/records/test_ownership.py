@@ -113,3 +113,22 @@ def test_an_authority_a_department_reports_for_is_data(reference):
     assert ingest("SW", [row]).accepted == 1
     refused = ingest("SCJG", [{**row, "行政处罚决定书文号": "沪浦市监处〔2026〕9号"}])
     assert refused.rejected == 1 and refused.errors.get().code == "authority_not_allowed"
+
+
+def test_the_platform_admin_edits_reporting_authorities_audited(platform_admin):
+    from creditplus.accounts.models import AuditEvent
+    from tests.conftest import client_for
+
+    before = AuditEvent.objects.count()
+    response = client_for(platform_admin).post(
+        "/admin/records/reportingauthority/add/",
+        {
+            "department": Department.objects.get(code="CGZF").pk,
+            "uscc": "11310115000047116U",
+            "name": "区城管执法局直属支队",
+            "source_version": 0,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert ReportingAuthority.objects.filter(department__code="CGZF").exists()
+    assert AuditEvent.objects.count() == before + 1
