@@ -67,7 +67,8 @@ def test_only_the_first_rejected_rows_are_stored_then_counts_per_code(
     api = Client(HTTP_AUTHORIZATION=f"Bearer {accounts.issue_token('SCJG', 's').key}")
     assert api.get(f"/api/v1/batches/{batch.pk}").json()["rejected_not_stored"] == 7
     page = client_for(officer).get(f"/backoffice/records/batches/{batch.pk}/").content.decode()
-    assert 'id="not-stored"' in page and "7" in page
+    note = page[page.index('id="not-stored"') :].split("</p>")[0]
+    assert "其余 7 行" in note and "code_unknown</span> 12" in note
 
 
 FORMULAS = ['=HYPERLINK("http://evil","x")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3"]
