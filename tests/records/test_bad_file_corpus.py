@@ -14,6 +14,7 @@ import pytest
 
 from tests.data.bad.corpus import CORPUS, write
 from tests.records.files import csv_bytes, penalty
+from tests.server import throwaway_database
 
 pytestmark = pytest.mark.slow
 
@@ -39,13 +40,20 @@ def run(env: dict[str, str], *args: str) -> tuple[str, float]:
 
 @pytest.fixture(scope="module")
 def cli_env(tmp_path_factory):
-    """A migrated database with reference data for the children: a fresh SQLite file, or
-    the PostgreSQL database the run was given (pytest's own is the test_ copy)."""
+    """A migrated database with reference data for the children, of their own (a fresh
+    SQLite file, or a throwaway database on the run's PostgreSQL cluster): one per xdist
+    worker, never pytest-django's."""
     var = tmp_path_factory.mktemp("corpus-var")
-    env = {**os.environ, "CREDITPLUS_VAR_DIR": str(var), "PYTHONPATH": str(ROOT)}
-    run(env, "migrate", "-v", "0")
-    run(env, "load_reference")
-    return env
+    with throwaway_database(var) as url:
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "CREDITPLUS_VAR_DIR": str(var),
+            "PYTHONPATH": str(ROOT),
+        }
+        run(env, "migrate", "-v", "0")
+        run(env, "load_reference")
+        yield env
 
 
 def shell(env: dict[str, str], code: str) -> object:
