@@ -7,657 +7,223 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("accounts", "0003_notification"),
-        ("catalog", "0001_initial"),
-        ("records", "0002_alter_creditevent_status"),
-        ("subjects", "0001_initial"),
+        ('accounts', '0003_notification'),
+        ('catalog', '0001_initial'),
+        ('records', '0002_alter_creditevent_status'),
+        ('subjects', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Deadline",
+            name='Deadline',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "source_version",
-                    models.PositiveIntegerField(default=0, verbose_name="来源文件版本"),
-                ),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
-                ("code", models.CharField(max_length=48, unique=True, verbose_name="期限编码")),
-                ("name", models.CharField(max_length=100, verbose_name="名称")),
-                ("working_days", models.PositiveSmallIntegerField(verbose_name="工作日")),
-                ("basis", models.CharField(blank=True, max_length=500, verbose_name="依据")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('source_version', models.PositiveIntegerField(default=0, verbose_name='来源文件版本')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
+                ('code', models.CharField(max_length=48, unique=True, verbose_name='期限编码')),
+                ('name', models.CharField(max_length=100, verbose_name='名称')),
+                ('working_days', models.PositiveSmallIntegerField(verbose_name='工作日')),
+                ('basis', models.CharField(blank=True, max_length=500, verbose_name='依据')),
             ],
             options={
-                "verbose_name": "办理期限",
-                "verbose_name_plural": "办理期限",
-                "ordering": ["code"],
+                'verbose_name': '办理期限',
+                'verbose_name_plural': '办理期限',
+                'ordering': ['code'],
             },
         ),
         migrations.CreateModel(
-            name="ListEntry",
+            name='ListEntry',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "origin",
-                    models.CharField(
-                        choices=[
-                            ("auto", "系统自动提议"),
-                            ("manual", "部门人工提议"),
-                            ("imported", "名单管理部门推送"),
-                        ],
-                        max_length=10,
-                        verbose_name="来源",
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("proposed", "待告知"),
-                            ("noticed", "告知期"),
-                            ("included", "已认定"),
-                            ("published", "公示中"),
-                            ("rejected", "不予认定"),
-                            ("removed", "已移出"),
-                        ],
-                        max_length=10,
-                        verbose_name="状态",
-                    ),
-                ),
-                ("reason", models.TextField(verbose_name="认定事由")),
-                ("basis", models.TextField(blank=True, verbose_name="认定依据")),
-                (
-                    "decision_no",
-                    models.CharField(blank=True, max_length=100, verbose_name="认定文书号"),
-                ),
-                (
-                    "source_key",
-                    models.CharField(blank=True, max_length=255, verbose_name="来源业务主键"),
-                ),
-                ("proposed_at", models.DateTimeField(verbose_name="提议时间")),
-                ("proposed_by", models.CharField(max_length=150, verbose_name="提议人")),
-                ("noticed_on", models.DateField(blank=True, null=True, verbose_name="告知日期")),
-                (
-                    "response_due",
-                    models.DateField(blank=True, null=True, verbose_name="陈述申辩截止日"),
-                ),
-                ("decided_on", models.DateField(blank=True, null=True, verbose_name="认定日期")),
-                ("published_on", models.DateField(blank=True, null=True, verbose_name="公示日期")),
-                (
-                    "restoration_from",
-                    models.DateField(blank=True, null=True, verbose_name="可申请修复日期"),
-                ),
-                ("publish_until", models.DateField(blank=True, null=True, verbose_name="期满日期")),
-                ("ended_on", models.DateField(blank=True, null=True, verbose_name="移出日期")),
-                (
-                    "end_reason",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("expired", "期满移出"),
-                            ("restored", "信用修复"),
-                            ("objection", "异议成立"),
-                            ("source_removed", "名单管理部门移出"),
-                            ("revoked", "撤销认定"),
-                            ("not_included", "决定不予认定"),
-                        ],
-                        max_length=16,
-                        verbose_name="移出原因",
-                    ),
-                ),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
-                (
-                    "department",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="list_entries",
-                        to="accounts.department",
-                        verbose_name="认定部门",
-                    ),
-                ),
-                (
-                    "evidence",
-                    models.ManyToManyField(
-                        blank=True,
-                        related_name="+",
-                        to="records.creditrecord",
-                        verbose_name="证据记录",
-                    ),
-                ),
-                (
-                    "source_record",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="records.creditrecord",
-                        verbose_name="来源记录",
-                    ),
-                ),
-                (
-                    "subject",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="list_entries",
-                        to="subjects.subject",
-                        verbose_name="信用主体",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('origin', models.CharField(choices=[('auto', '系统自动提议'), ('manual', '部门人工提议'), ('imported', '名单管理部门推送')], max_length=10, verbose_name='来源')),
+                ('status', models.CharField(choices=[('proposed', '待告知'), ('noticed', '告知期'), ('included', '已认定'), ('published', '公示中'), ('rejected', '不予认定'), ('removed', '已移出')], max_length=10, verbose_name='状态')),
+                ('reason', models.TextField(verbose_name='认定事由')),
+                ('basis', models.TextField(blank=True, verbose_name='认定依据')),
+                ('decision_no', models.CharField(blank=True, max_length=100, verbose_name='认定文书号')),
+                ('source_key', models.CharField(blank=True, max_length=255, verbose_name='来源业务主键')),
+                ('proposed_at', models.DateTimeField(verbose_name='提议时间')),
+                ('proposed_by', models.CharField(max_length=150, verbose_name='提议人')),
+                ('noticed_on', models.DateField(blank=True, null=True, verbose_name='告知日期')),
+                ('response_due', models.DateField(blank=True, null=True, verbose_name='陈述申辩截止日')),
+                ('decided_on', models.DateField(blank=True, null=True, verbose_name='认定日期')),
+                ('published_on', models.DateField(blank=True, null=True, verbose_name='公示日期')),
+                ('restoration_from', models.DateField(blank=True, null=True, verbose_name='可申请修复日期')),
+                ('publish_until', models.DateField(blank=True, null=True, verbose_name='期满日期')),
+                ('ended_on', models.DateField(blank=True, null=True, verbose_name='移出日期')),
+                ('end_reason', models.CharField(blank=True, choices=[('expired', '期满移出'), ('restored', '信用修复'), ('objection', '异议成立'), ('source_removed', '名单管理部门移出'), ('revoked', '撤销认定'), ('not_included', '决定不予认定')], max_length=16, verbose_name='移出原因')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
+                ('department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='list_entries', to='accounts.department', verbose_name='认定部门')),
+                ('evidence', models.ManyToManyField(blank=True, related_name='+', to='records.creditrecord', verbose_name='证据记录')),
+                ('source_record', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='records.creditrecord', verbose_name='来源记录')),
+                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='list_entries', to='subjects.subject', verbose_name='信用主体')),
             ],
             options={
-                "verbose_name": "名单主体",
-                "verbose_name_plural": "名单主体",
-                "ordering": ["-proposed_at", "-id"],
+                'verbose_name': '名单主体',
+                'verbose_name_plural': '名单主体',
+                'ordering': ['-proposed_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="ListTransition",
+            name='ListTransition',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("action", models.CharField(max_length=32, verbose_name="环节")),
-                ("from_status", models.CharField(blank=True, max_length=10, verbose_name="原状态")),
-                ("to_status", models.CharField(max_length=10, verbose_name="新状态")),
-                ("at", models.DateTimeField(verbose_name="时间")),
-                ("actor_name", models.CharField(max_length=150, verbose_name="经办")),
-                ("note", models.TextField(blank=True, verbose_name="说明")),
-                (
-                    "document_no",
-                    models.CharField(blank=True, max_length=100, verbose_name="文书号"),
-                ),
-                (
-                    "department",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="accounts.department",
-                        verbose_name="部门",
-                    ),
-                ),
-                (
-                    "entry",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="timeline",
-                        to="lists.listentry",
-                        verbose_name="名单主体",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('action', models.CharField(max_length=32, verbose_name='环节')),
+                ('from_status', models.CharField(blank=True, max_length=10, verbose_name='原状态')),
+                ('to_status', models.CharField(max_length=10, verbose_name='新状态')),
+                ('at', models.DateTimeField(verbose_name='时间')),
+                ('actor_name', models.CharField(max_length=150, verbose_name='经办')),
+                ('note', models.TextField(blank=True, verbose_name='说明')),
+                ('document_no', models.CharField(blank=True, max_length=100, verbose_name='文书号')),
+                ('department', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.department', verbose_name='部门')),
+                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='timeline', to='lists.listentry', verbose_name='名单主体')),
             ],
             options={
-                "verbose_name": "名单流转记录",
-                "verbose_name_plural": "名单流转记录",
-                "ordering": ["at", "id"],
+                'verbose_name': '名单流转记录',
+                'verbose_name_plural': '名单流转记录',
+                'ordering': ['at', 'id'],
             },
         ),
         migrations.CreateModel(
-            name="ListType",
+            name='ListType',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "source_version",
-                    models.PositiveIntegerField(default=0, verbose_name="来源文件版本"),
-                ),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
-                ("code", models.CharField(max_length=32, unique=True, verbose_name="名单编码")),
-                ("name", models.CharField(max_length=100, verbose_name="名单名称")),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("black", "失信惩戒（黑名单）"),
-                            ("watch", "重点关注"),
-                            ("red", "守信激励（红名单）"),
-                        ],
-                        max_length=8,
-                        verbose_name="名单类别",
-                    ),
-                ),
-                (
-                    "origin",
-                    models.CharField(
-                        choices=[("district", "本区认定"), ("external", "外部名单导入")],
-                        max_length=10,
-                        verbose_name="来源",
-                    ),
-                ),
-                ("criteria", models.TextField(verbose_name="认定标准")),
-                ("basis", models.TextField(verbose_name="认定依据")),
-                (
-                    "severity",
-                    models.CharField(
-                        blank=True,
-                        choices=[("minor", "轻微"), ("general", "一般"), ("serious", "严重")],
-                        max_length=16,
-                        verbose_name="严重程度",
-                    ),
-                ),
-                ("published", models.BooleanField(default=True, verbose_name="向社会公示")),
-                ("default_months", models.PositiveSmallIntegerField(verbose_name="默认期限（月）")),
-                (
-                    "min_months",
-                    models.PositiveSmallIntegerField(default=0, verbose_name="最短公示期（月）"),
-                ),
-                (
-                    "restoration_allowed",
-                    models.BooleanField(default=True, verbose_name="可申请信用修复"),
-                ),
-                (
-                    "subject_kinds",
-                    models.JSONField(
-                        default=list,
-                        help_text="legal / individual / person",
-                        verbose_name="适用主体类别",
-                    ),
-                ),
-                (
-                    "triggers",
-                    models.JSONField(
-                        blank=True,
-                        default=list,
-                        help_text="[{kind, severity, count, within_months}]，任一条件满足即自动提议",
-                        verbose_name="自动提议条件",
-                    ),
-                ),
-                (
-                    "exclude",
-                    models.JSONField(
-                        blank=True,
-                        default=list,
-                        help_text="格式同自动提议条件，满足任一则不提议",
-                        verbose_name="排除条件",
-                    ),
-                ),
-                (
-                    "source_rules",
-                    models.JSONField(
-                        blank=True,
-                        default=list,
-                        help_text="为空时该数据项的全部记录",
-                        verbose_name="来源行为规则",
-                    ),
-                ),
-                ("is_active", models.BooleanField(default=True, verbose_name="启用")),
-                (
-                    "deciding_department",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="为空时由提供失信记录的行业主管部门认定",
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="accounts.department",
-                        verbose_name="认定部门",
-                    ),
-                ),
-                (
-                    "source_item",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="catalog.catalogitem",
-                        verbose_name="来源数据项",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('source_version', models.PositiveIntegerField(default=0, verbose_name='来源文件版本')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
+                ('code', models.CharField(max_length=32, unique=True, verbose_name='名单编码')),
+                ('name', models.CharField(max_length=100, verbose_name='名单名称')),
+                ('kind', models.CharField(choices=[('black', '失信惩戒（黑名单）'), ('watch', '重点关注'), ('red', '守信激励（红名单）')], max_length=8, verbose_name='名单类别')),
+                ('origin', models.CharField(choices=[('district', '本区认定'), ('external', '外部名单导入')], max_length=10, verbose_name='来源')),
+                ('criteria', models.TextField(verbose_name='认定标准')),
+                ('basis', models.TextField(verbose_name='认定依据')),
+                ('severity', models.CharField(blank=True, choices=[('minor', '轻微'), ('general', '一般'), ('serious', '严重')], max_length=16, verbose_name='严重程度')),
+                ('published', models.BooleanField(default=True, verbose_name='向社会公示')),
+                ('default_months', models.PositiveSmallIntegerField(verbose_name='默认期限（月）')),
+                ('min_months', models.PositiveSmallIntegerField(default=0, verbose_name='最短公示期（月）')),
+                ('restoration_allowed', models.BooleanField(default=True, verbose_name='可申请信用修复')),
+                ('subject_kinds', models.JSONField(default=list, help_text='legal / individual / person', verbose_name='适用主体类别')),
+                ('triggers', models.JSONField(blank=True, default=list, help_text='[{kind, severity, count, within_months}]，任一条件满足即自动提议', verbose_name='自动提议条件')),
+                ('exclude', models.JSONField(blank=True, default=list, help_text='格式同自动提议条件，满足任一则不提议', verbose_name='排除条件')),
+                ('source_rules', models.JSONField(blank=True, default=list, help_text='为空时该数据项的全部记录', verbose_name='来源行为规则')),
+                ('is_active', models.BooleanField(default=True, verbose_name='启用')),
+                ('deciding_department', models.ForeignKey(blank=True, help_text='为空时由提供失信记录的行业主管部门认定', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.department', verbose_name='认定部门')),
+                ('source_item', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.catalogitem', verbose_name='来源数据项')),
             ],
             options={
-                "verbose_name": "名单类型",
-                "verbose_name_plural": "名单类型",
-                "ordering": ["kind", "code"],
+                'verbose_name': '名单类型',
+                'verbose_name_plural': '名单类型',
+                'ordering': ['kind', 'code'],
             },
         ),
         migrations.AddField(
-            model_name="listentry",
-            name="list_type",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="entries",
-                to="lists.listtype",
-                verbose_name="名单",
-            ),
+            model_name='listentry',
+            name='list_type',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='lists.listtype', verbose_name='名单'),
         ),
         migrations.CreateModel(
-            name="Objection",
+            name='Objection',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("agent_name", models.CharField(blank=True, max_length=100, verbose_name="代理人")),
-                ("contact_cipher", models.TextField(blank=True, verbose_name="联系电话（加密）")),
-                ("reason", models.TextField(verbose_name="异议理由")),
-                (
-                    "requested_changes",
-                    models.JSONField(blank=True, default=dict, verbose_name="申请更正内容"),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("open", "处理中"), ("answered", "已答复")],
-                        default="open",
-                        max_length=10,
-                        verbose_name="状态",
-                    ),
-                ),
-                (
-                    "outcome",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("corrected", "异议成立，已更正"),
-                            ("retracted", "异议成立，已撤销"),
-                            ("upheld", "异议成立，不予纳入或移出名单"),
-                            ("confirmed", "异议不成立，维持原信息"),
-                        ],
-                        max_length=10,
-                        verbose_name="处理结果",
-                    ),
-                ),
-                ("answer", models.TextField(blank=True, verbose_name="答复意见")),
-                ("submitted_at", models.DateTimeField(verbose_name="提交时间")),
-                ("due_on", models.DateField(verbose_name="答复期限")),
-                (
-                    "answered_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="答复时间"),
-                ),
-                (
-                    "answered_by",
-                    models.CharField(blank=True, max_length=150, verbose_name="答复人"),
-                ),
-                (
-                    "escalated_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="逾期督办时间"),
-                ),
-                (
-                    "applicant",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="objections",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="申请账号",
-                    ),
-                ),
-                (
-                    "department",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="accounts.department",
-                        verbose_name="办理部门",
-                    ),
-                ),
-                (
-                    "entry",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="objections",
-                        to="lists.listentry",
-                        verbose_name="异议名单",
-                    ),
-                ),
-                (
-                    "record",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="records.creditrecord",
-                        verbose_name="异议信息",
-                    ),
-                ),
-                (
-                    "subject",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="objections",
-                        to="subjects.subject",
-                        verbose_name="信用主体",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('agent_name', models.CharField(blank=True, max_length=100, verbose_name='代理人')),
+                ('contact_cipher', models.TextField(blank=True, verbose_name='联系电话（加密）')),
+                ('reason', models.TextField(verbose_name='异议理由')),
+                ('requested_changes', models.JSONField(blank=True, default=dict, verbose_name='申请更正内容')),
+                ('status', models.CharField(choices=[('open', '处理中'), ('answered', '已答复')], default='open', max_length=10, verbose_name='状态')),
+                ('outcome', models.CharField(blank=True, choices=[('corrected', '异议成立，已更正'), ('retracted', '异议成立，已撤销'), ('upheld', '异议成立，不予纳入或移出名单'), ('confirmed', '异议不成立，维持原信息')], max_length=10, verbose_name='处理结果')),
+                ('answer', models.TextField(blank=True, verbose_name='答复意见')),
+                ('submitted_at', models.DateTimeField(verbose_name='提交时间')),
+                ('due_on', models.DateField(verbose_name='答复期限')),
+                ('answered_at', models.DateTimeField(blank=True, null=True, verbose_name='答复时间')),
+                ('answered_by', models.CharField(blank=True, max_length=150, verbose_name='答复人')),
+                ('escalated_at', models.DateTimeField(blank=True, null=True, verbose_name='逾期督办时间')),
+                ('applicant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='objections', to=settings.AUTH_USER_MODEL, verbose_name='申请账号')),
+                ('department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.department', verbose_name='办理部门')),
+                ('entry', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='objections', to='lists.listentry', verbose_name='异议名单')),
+                ('record', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='records.creditrecord', verbose_name='异议信息')),
+                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='objections', to='subjects.subject', verbose_name='信用主体')),
             ],
             options={
-                "verbose_name": "异议申诉",
-                "verbose_name_plural": "异议申诉",
-                "ordering": ["-submitted_at", "-id"],
+                'verbose_name': '异议申诉',
+                'verbose_name_plural': '异议申诉',
+                'ordering': ['-submitted_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="Restoration",
+            name='Restoration',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("contact_cipher", models.TextField(blank=True, verbose_name="联系电话（加密）")),
-                ("statement", models.TextField(verbose_name="整改及履行情况")),
-                ("commitment_text", models.TextField(verbose_name="信用承诺")),
-                ("commitment_signed_at", models.DateTimeField(verbose_name="承诺签署时间")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("submitted", "待受理"),
-                            ("accepted", "已受理"),
-                            ("not_accepted", "不予受理"),
-                            ("approved", "准予修复"),
-                            ("denied", "不予修复"),
-                        ],
-                        default="submitted",
-                        max_length=12,
-                        verbose_name="状态",
-                    ),
-                ),
-                (
-                    "is_complex",
-                    models.BooleanField(default=False, verbose_name="复杂情形（延长办理）"),
-                ),
-                ("submitted_at", models.DateTimeField(verbose_name="申请时间")),
-                ("accept_due", models.DateField(verbose_name="受理期限")),
-                ("accepted_on", models.DateField(blank=True, null=True, verbose_name="受理日期")),
-                ("decide_due", models.DateField(blank=True, null=True, verbose_name="决定期限")),
-                ("decided_on", models.DateField(blank=True, null=True, verbose_name="办结日期")),
-                ("decision_note", models.TextField(blank=True, verbose_name="办理意见")),
-                ("handled_by", models.CharField(blank=True, max_length=150, verbose_name="经办人")),
-                (
-                    "feedback_due",
-                    models.DateField(blank=True, null=True, verbose_name="平台反馈期限"),
-                ),
-                (
-                    "fed_back_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="反馈时间"),
-                ),
-                (
-                    "applicant",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="restorations",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="申请账号",
-                    ),
-                ),
-                (
-                    "department",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="accounts.department",
-                        verbose_name="认定部门",
-                    ),
-                ),
-                (
-                    "entry",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="restorations",
-                        to="lists.listentry",
-                        verbose_name="名单",
-                    ),
-                ),
-                (
-                    "event",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="records.creditevent",
-                        verbose_name="失信行为",
-                    ),
-                ),
-                (
-                    "subject",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="restorations",
-                        to="subjects.subject",
-                        verbose_name="信用主体",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('contact_cipher', models.TextField(blank=True, verbose_name='联系电话（加密）')),
+                ('statement', models.TextField(verbose_name='整改及履行情况')),
+                ('commitment_text', models.TextField(verbose_name='信用承诺')),
+                ('commitment_signed_at', models.DateTimeField(verbose_name='承诺签署时间')),
+                ('status', models.CharField(choices=[('submitted', '待受理'), ('accepted', '已受理'), ('not_accepted', '不予受理'), ('approved', '准予修复'), ('denied', '不予修复')], default='submitted', max_length=12, verbose_name='状态')),
+                ('is_complex', models.BooleanField(default=False, verbose_name='复杂情形（延长办理）')),
+                ('submitted_at', models.DateTimeField(verbose_name='申请时间')),
+                ('accept_due', models.DateField(verbose_name='受理期限')),
+                ('accepted_on', models.DateField(blank=True, null=True, verbose_name='受理日期')),
+                ('decide_due', models.DateField(blank=True, null=True, verbose_name='决定期限')),
+                ('decided_on', models.DateField(blank=True, null=True, verbose_name='办结日期')),
+                ('decision_note', models.TextField(blank=True, verbose_name='办理意见')),
+                ('handled_by', models.CharField(blank=True, max_length=150, verbose_name='经办人')),
+                ('feedback_due', models.DateField(blank=True, null=True, verbose_name='平台反馈期限')),
+                ('fed_back_at', models.DateTimeField(blank=True, null=True, verbose_name='反馈时间')),
+                ('applicant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='restorations', to=settings.AUTH_USER_MODEL, verbose_name='申请账号')),
+                ('department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.department', verbose_name='认定部门')),
+                ('entry', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='restorations', to='lists.listentry', verbose_name='名单')),
+                ('event', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='records.creditevent', verbose_name='失信行为')),
+                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='restorations', to='subjects.subject', verbose_name='信用主体')),
             ],
             options={
-                "verbose_name": "信用修复申请",
-                "verbose_name_plural": "信用修复申请",
-                "ordering": ["-submitted_at", "-id"],
+                'verbose_name': '信用修复申请',
+                'verbose_name_plural': '信用修复申请',
+                'ordering': ['-submitted_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="Attachment",
+            name='Attachment',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "file",
-                    models.FileField(
-                        max_length=255,
-                        upload_to=creditplus.lists.models.attachment_path,
-                        verbose_name="文件",
-                    ),
-                ),
-                ("name", models.CharField(max_length=200, verbose_name="文件名")),
-                ("size", models.PositiveIntegerField(verbose_name="大小（字节）")),
-                ("content_type", models.CharField(max_length=100, verbose_name="类型")),
-                ("sha256", models.CharField(max_length=64, verbose_name="SHA-256")),
-                ("uploaded_at", models.DateTimeField(verbose_name="上传时间")),
-                (
-                    "objection",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="attachments",
-                        to="lists.objection",
-                        verbose_name="异议申诉",
-                    ),
-                ),
-                (
-                    "restoration",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="attachments",
-                        to="lists.restoration",
-                        verbose_name="信用修复申请",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('file', models.FileField(max_length=255, upload_to=creditplus.lists.models.attachment_path, verbose_name='文件')),
+                ('name', models.CharField(max_length=200, verbose_name='文件名')),
+                ('size', models.PositiveIntegerField(verbose_name='大小（字节）')),
+                ('content_type', models.CharField(max_length=100, verbose_name='类型')),
+                ('sha256', models.CharField(max_length=64, verbose_name='SHA-256')),
+                ('uploaded_at', models.DateTimeField(verbose_name='上传时间')),
+                ('objection', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='attachments', to='lists.objection', verbose_name='异议申诉')),
+                ('restoration', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='attachments', to='lists.restoration', verbose_name='信用修复申请')),
             ],
             options={
-                "verbose_name": "附件",
-                "verbose_name_plural": "附件",
-                "ordering": ["id"],
+                'verbose_name': '附件',
+                'verbose_name_plural': '附件',
+                'ordering': ['id'],
             },
         ),
         migrations.AddIndex(
-            model_name="listentry",
-            index=models.Index(fields=["subject", "status"], name="entry_subject_status"),
+            model_name='listentry',
+            index=models.Index(fields=['subject', 'status'], name='entry_subject_status'),
         ),
         migrations.AddIndex(
-            model_name="listentry",
-            index=models.Index(fields=["status", "publish_until"], name="entry_status_until"),
+            model_name='listentry',
+            index=models.Index(fields=['status', 'publish_until'], name='entry_status_until'),
         ),
         migrations.AddConstraint(
-            model_name="listentry",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(
-                    ("status__in", ("proposed", "noticed", "included", "published")),
-                    models.Q(("origin", "imported"), _negated=True),
-                ),
-                fields=("list_type", "subject"),
-                name="one_live_entry_per_list",
-            ),
+            model_name='listentry',
+            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ('proposed', 'noticed', 'included', 'published')), models.Q(('origin', 'imported'), _negated=True)), fields=('list_type', 'subject'), name='one_live_entry_per_list'),
         ),
         migrations.AddConstraint(
-            model_name="listentry",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(
-                    ("origin", "imported"),
-                    ("status__in", ("proposed", "noticed", "included", "published")),
-                ),
-                fields=("list_type", "source_key"),
-                name="one_live_import_per_record",
-            ),
+            model_name='listentry',
+            constraint=models.UniqueConstraint(condition=models.Q(('origin', 'imported'), ('status__in', ('proposed', 'noticed', 'included', 'published'))), fields=('list_type', 'source_key'), name='one_live_import_per_record'),
         ),
         migrations.AddConstraint(
-            model_name="objection",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("record__isnull", False), ("entry__isnull", False), _connector="XOR"
-                ),
-                name="objection_has_one_target",
-            ),
+            model_name='objection',
+            constraint=models.CheckConstraint(condition=models.Q(('record__isnull', False), ('entry__isnull', False), _connector='XOR'), name='objection_has_one_target'),
         ),
         migrations.AddConstraint(
-            model_name="restoration",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("event__isnull", False), ("entry__isnull", False), _connector="XOR"
-                ),
-                name="restoration_has_one_target",
-            ),
+            model_name='restoration',
+            constraint=models.CheckConstraint(condition=models.Q(('event__isnull', False), ('entry__isnull', False), _connector='XOR'), name='restoration_has_one_target'),
         ),
     ]
