@@ -185,6 +185,9 @@ WHITENOISE_USE_FINDERS = DEBUG
 PLATFORM_NAME = _("信用浦东")
 DISTRICT_NAME = env_str("CREDITPLUS_DISTRICT", "浦东新区")
 SQLITE_INGEST_CACHE_MB = env_int("CREDITPLUS_SQLITE_INGEST_CACHE_MB", 256, minimum=2)
+# What one submitted XLSX may unpack to (the zip directory's sizes, checked before reading):
+# Pudong's largest feed, 887,000 rows, unpacks to about 600 MB.
+INGEST_MAX_UNPACKED_MB = env_int("CREDITPLUS_INGEST_MAX_UNPACKED_MB", 800, minimum=1)
 API_PAGE_SIZE_MAX = env_int("CREDITPLUS_API_PAGE_SIZE_MAX", 100, minimum=10)
 # Alerts a department receives one by one per day; the rest go into the daily digest.
 CREDITPLUS_ALERTS_PER_DAY = env_int("CREDITPLUS_ALERTS_PER_DAY", 20, minimum=1)

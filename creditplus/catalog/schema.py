@@ -153,6 +153,9 @@ class ItemSpec:
     fields: tuple[FieldSpec, ...]
     publicity: dict[str, Any] = field(default_factory=dict)
     registry: dict[str, str] = field(default_factory=dict)
+    # The field holding the deciding authority's USCC (处罚机关、许可机关…): a department may
+    # submit only records decided by itself or by an authority it reports for.
+    authority: str | None = None
 
     @classmethod
     def parse(cls, code: str, name: str, definition: dict[str, Any]) -> ItemSpec:
@@ -173,12 +176,15 @@ class ItemSpec:
             fields=fields,
             publicity=dict(definition.get("publicity") or {}),
             registry={str(k): str(v) for k, v in (definition.get("registry") or {}).items()},
+            authority=definition.get("authority"),
         )
         by_code = set(codes)
         refs = [*spec.natural_key]
         refs += [v for v in vars(spec.subject).values() if v and v not in SubjectKind.values]
         if spec.decision_date:
             refs.append(spec.decision_date)
+        if spec.authority:
+            refs.append(spec.authority)
         refs += list(spec.registry.values())
         unknown_registry = set(spec.registry) - REGISTRY_FIELDS
         if unknown_registry:
@@ -194,6 +200,8 @@ class ItemSpec:
         missing = sorted({r for r in refs if r not in by_code})
         if missing:
             raise _invalid(where, f"引用了不存在的字段 {missing}")
+        if spec.authority in by_code and spec.field(spec.authority).type != "uscc":
+            raise _invalid(where, f"authority 字段 {spec.authority} 须为统一社会信用代码")
         if not spec.natural_key:
             raise _invalid(where, "缺少 natural_key")
         bad_kinds = set(spec.subject_kinds) - set(SubjectKind.values)

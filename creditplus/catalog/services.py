@@ -24,6 +24,7 @@ ITEM_KEYS = (
     "decision_date",
     "publicity",
     "fields",
+    "authority",
 )
 
 

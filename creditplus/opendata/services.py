@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 
 from creditplus.accounts import audit
 from creditplus.bulk import chunked, fetch_frame, insert_frame
+from creditplus.csvfiles import write_frame
 from creditplus.errors import DomainError
 from creditplus.opendata.choices import Change, PublicationStatus
 from creditplus.opendata.datasets import (
@@ -490,23 +491,12 @@ def _write_pair(
     (an array of objects keyed by field code)."""
     csv_path = directory / f"{stem}.csv"
     headers = {c.code: f"{c.label}[{c.code}]" for c in columns}
-    # Text cells starting with = + - @ would run as formulas in a spreadsheet: quote them.
-    formula_safe = [
-        pl.when(pl.col(c).str.contains(r"^[=+\-@\t\r]"))
-        .then(pl.lit("'") + pl.col(c))
-        .otherwise(pl.col(c))
-        .alias(c)
-        for c, dtype in frame.schema.items()
-        if dtype == pl.Utf8
-    ]
     with open(csv_path, "wb") as handle:
         # In slices, so that the quoted copy of millions of rows is never whole in memory;
         # the file is the same as one write of the whole frame.
         for offset in range(0, max(frame.height, 1), CSV_SLICE_ROWS):
-            first = offset == 0
-            frame.slice(offset, CSV_SLICE_ROWS).with_columns(formula_safe).rename(
-                headers
-            ).write_csv(handle, include_bom=first, include_header=first)
+            part = frame.slice(offset, CSV_SLICE_ROWS).rename(headers)
+            write_frame(handle, part, first=offset == 0)
     json_path = directory / f"{stem}.json"
     frame.write_json(json_path)
     return [

@@ -14,6 +14,7 @@ from creditplus.accounts.permissions import get_for_user, require_perm
 from creditplus.api import AUTH
 from creditplus.catalog.models import CatalogItem
 from creditplus.errors import DomainError, NotFound
+from creditplus.pages import csv_download
 from creditplus.records import ingest, jobs, services
 from creditplus.records.choices import BatchSource
 from creditplus.records.ingest import IngestOptions, ingest_rows
@@ -22,6 +23,11 @@ from creditplus.records.models import CreditRecord, IngestBatch, RowError, Uploa
 router = Router(tags=["信用信息归集"])
 MAX_UPLOAD = 200 * 1024 * 1024
 MAX_JSON_ROWS = 100_000
+
+
+class FileWarningOut(Schema):
+    code: str
+    message: str
 
 
 class BatchOut(Schema):
@@ -41,6 +47,20 @@ class BatchOut(Schema):
     rejected: int
     created_at: datetime
     seconds: float
+    warnings: list[FileWarningOut] = Field(
+        [], description="关于整个文件的提示（如 columns_unknown：未识别、已忽略的列）"
+    )
+    rejected_not_stored: int = Field(
+        0, description="被拒收但未保存明细的行数（每批只保存前 10,000 个被拒收行的明细）"
+    )
+
+    @staticmethod
+    def resolve_warnings(obj: IngestBatch) -> list[dict[str, str]]:
+        return (obj.stats or {}).get("file_warnings", [])
+
+    @staticmethod
+    def resolve_rejected_not_stored(obj: IngestBatch) -> int:
+        return int((obj.stats or {}).get("rejected_not_stored", 0))
 
 
 class RowsIn(Schema):
@@ -238,11 +258,7 @@ def batch_errors(request: HttpRequest, batch_id: int, page: int = 1) -> list[Row
 def batch_rejected_csv(request: HttpRequest, batch_id: int) -> HttpResponse:
     require_perm(request.auth, "records.view_ingestbatch")
     batch = get_for_user(services.batches_for(request.auth), request.auth, pk=batch_id)
-    response = HttpResponse(
-        services.rejected_rows_csv(batch), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="rejected-{batch.pk}.csv"'
-    return response
+    return csv_download(services.rejected_rows_csv(batch), f"rejected-{batch.pk}.csv")
 
 
 class RetractIn(Schema):

@@ -34,14 +34,14 @@ from creditplus.catalog.schema import ItemSpec
 from creditplus.errors import DomainError
 from creditplus.records import consumers
 from creditplus.records.choices import BatchSource, BatchStatus
-from creditplus.records.models import IngestBatch
+from creditplus.records.models import IngestBatch, ReportingAuthority
 from creditplus.records.readers import Table, read_table, rows_to_frame
 from creditplus.records.validation import (
     ERROR_SCHEMA,
     ROW,
     RowValidator,
     condition_expr,
-    natural_key_expr,
+    natural_keys,
 )
 from creditplus.subjects import pii
 from creditplus.subjects.services import (
@@ -58,6 +58,17 @@ CHUNK_ROWS = 100_000
 RECORD_TABLE = "records_creditrecord"
 EVENT_TABLE = "records_creditevent"
 ERROR_TABLE = "records_rowerror"
+# What a batch may store about its rejected rows: the first MAX_STORED_REJECTED rows in full
+# (their errors, and their values once, each cell cut to a share of MAX_RAW_CHARS); beyond
+# that only the counts per code in the batch's stats. At most ~10,000 × 32 KB whatever the file.
+MAX_STORED_REJECTED = 10_000
+MAX_RAW_CHARS = 32_000
+# A cell longer than this is refused whatever its field (the longest real texts, 违法事实,
+# stay under 4,000 characters).
+MAX_CELL_CHARS = 10_000
+# SQLite: after a batch of this many rows, the write-ahead log is folded back into the
+# database and truncated, instead of staying as large as the batch until some later reader.
+WAL_CHECKPOINT_ROWS = 50_000
 
 
 @dataclass
@@ -171,7 +182,7 @@ def _failed_batch(options: IngestOptions, exc: DomainError, digest: str) -> Inge
 # --------------------------------------------------------------------------------------
 def map_headers(table: Table, spec: ItemSpec) -> tuple[pl.DataFrame, list[str]]:
     """Rename submitted headers (Chinese labels or field codes) to field codes; report
-    ignored columns; refuse a file that lacks a required column."""
+    unknown (ignored) columns; refuse a file that lacks a required column."""
     header_map = spec.header_map
     renames: dict[str, str] = {}
     ignored: list[str] = []
@@ -180,7 +191,10 @@ def map_headers(table: Table, spec: ItemSpec) -> tuple[pl.DataFrame, list[str]]:
         if target is None:
             ignored.append(column)
         elif target in renames.values():
-            raise DomainError("header_duplicate", _("列「%(col)s」重复") % {"col": column}, "file")
+            # The same field twice, e.g. once by its label and once by its code.
+            raise DomainError(
+                "column_duplicated", _("列「%(col)s」重复") % {"col": column[:50]}, "file"
+            )
         else:
             renames[column] = target
     if not renames:
@@ -248,11 +262,13 @@ def _ingest_table(table: Table, options: IngestOptions, digest: str) -> IngestBa
                     today,
                     now,
                     progress,
+                    MAX_STORED_REJECTED - stats.get("rejected_stored", 0),
                 )
                 for name, value in written.counts.items():
                     counts[name] += value
                 _add_stats(stats, written.stats)
             stats["ignored_columns"] = ignored
+            stats["file_warnings"] = file_warnings(ignored)
             # The counts reconcile (a constraint) once, here: zero before, all rows after.
             IngestBatch.objects.filter(pk=batch.pk).update(
                 submitted=submitted,
@@ -273,7 +289,32 @@ def _ingest_table(table: Table, options: IngestOptions, digest: str) -> IngestBa
     # nothing, because their maintenance commands read from their own cursor again.
     if options.run_consumers:
         transaction.on_commit(consumers.run_all)
+    if submitted >= WAL_CHECKPOINT_ROWS:
+        checkpoint_wal()  # after the consumers, which run right away outside a transaction
     return batch
+
+
+def file_warnings(unknown: list[str]) -> list[dict[str, str]]:
+    """Warnings about the file as a whole, shown on the batch (its rows are ingested)."""
+    if not unknown:
+        return []
+    shown = "、".join(c[:50] for c in unknown[:20]) + ("…" if len(unknown) > 20 else "")
+    return [
+        {
+            "code": "columns_unknown",
+            "message": _("以下 %(n)s 列不是本信息事项的字段，已忽略：%(cols)s")
+            % {"n": len(unknown), "cols": shown},
+        }
+    ]
+
+
+def checkpoint_wal() -> None:
+    """SQLite: fold the write-ahead log into the database and truncate it (a large batch
+    leaves a WAL as large as itself). Outside a transaction only; a no-op elsewhere."""
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 @dataclass
@@ -296,10 +337,11 @@ def _validated_chunks(
     kept = pl.DataFrame(schema={"natural_key": pl.Utf8, "_first": pl.UInt32})
     for start in range(0, max(submitted, 1), CHUNK_ROWS):
         progress("validate", start, submitted)
-        validated = validator.validate(frame.slice(start, CHUNK_ROWS))
-        errors = validated.errors
+        part = frame.slice(start, CHUNK_ROWS)
+        validated = validator.validate(part)
+        errors = pl.concat([validated.errors, cell_errors(part, spec)])
         valid = validated.frame.filter(~pl.col(ROW).is_in(errors.get_column(ROW).implode()))
-        valid = valid.with_columns(natural_key_expr(spec).alias("natural_key"))
+        valid = valid.with_columns(natural_keys(valid, spec))
         earlier = valid.join(kept, on="natural_key")
         repeated = valid.join(kept, on="natural_key", how="anti").filter(
             pl.col("natural_key").is_duplicated()
@@ -336,6 +378,40 @@ def _validated_chunks(
         rows = min(CHUNK_ROWS, max(submitted - start, 0))
         progress("validate", start + rows, submitted)
         yield _Chunk(start, rows, submitted, valid, errors, validated.warnings)
+
+
+def cell_errors(frame: pl.DataFrame, spec: ItemSpec) -> pl.DataFrame:
+    """Cells no field may hold: a NUL character (binary garbage; PostgreSQL cannot store it)
+    and a value over MAX_CELL_CHARS. One error per row and problem, naming the first field."""
+    labels = {f.code: f.label for f in spec.fields if f.code in frame.columns}
+    checks = (
+        ("value_nul", lambda c: pl.col(c).str.contains("\x00", literal=True), _("含有 NUL 空字符")),
+        (
+            "value_too_large",
+            lambda c: pl.col(c).str.len_chars() > MAX_CELL_CHARS,
+            _("超过 %(n)s 个字符的上限") % {"n": MAX_CELL_CHARS},
+        ),
+    )
+    problems = [pl.DataFrame(schema=ERROR_SCHEMA)]
+    for code, check, text in checks:
+        first = pl.coalesce(
+            [pl.when(check(c).fill_null(False)).then(pl.lit(c)) for c in labels]
+            or [pl.lit(None, dtype=pl.Utf8)]
+        )
+        hits = frame.select(ROW, first.alias("field")).filter(pl.col("field").is_not_null())
+        problems.append(
+            hits.select(
+                ROW,
+                "field",
+                pl.lit(code).alias("code"),
+                (
+                    "「"
+                    + pl.col("field").replace_strict(labels, return_dtype=pl.Utf8)
+                    + f"」{text}"
+                ).alias("message"),
+            )
+        )
+    return pl.concat(problems)
 
 
 def _add_stats(total: dict[str, Any], part: dict[str, Any]) -> None:
@@ -388,12 +464,15 @@ def _write(
     today: date,
     now: datetime,
     file_progress: Progress,
+    error_room: int,
 ) -> _Written:
     """Write one chunk of the batch (inside its transaction): subjects, new record versions,
-    behavior events and rejected rows; ``raw`` is the chunk's rows as submitted."""
+    behavior events and rejected rows (the first ``error_room`` of them in full); ``raw`` is
+    the chunk's rows as submitted."""
     item, spec = options.item, options.item.spec
     s = spec.subject
-    valid, errors, warnings = chunk.valid, chunk.errors, chunk.warnings
+    valid, refused = refuse_foreign_rows(chunk.valid, item, options.department)
+    errors, warnings = pl.concat([chunk.errors, refused]), chunk.warnings
 
     def progress(stage: str, done: int, total: int) -> None:
         file_progress(
@@ -439,6 +518,9 @@ def _write(
         "rejected": errors.get_column(ROW).n_unique(),
     }
     stats = _quality_stats(to_write, spec, errors, warnings, new_subjects, today, now)
+    stored = errors.select(pl.col(ROW).unique().sort().head(max(error_room, 0)))
+    stats["rejected_stored"] = stored.height
+    stats["rejected_not_stored"] = counts["rejected"] - stored.height
 
     # -- supersede old versions, then insert new ones -----------------------------------
     progress("write", 0, to_write.height)
@@ -460,7 +542,8 @@ def _write(
     insert_frame(EVENT_TABLE, events)
 
     # -- rejected rows, with the row as submitted -------------------------------------------
-    insert_frame(ERROR_TABLE, _error_rows(raw, columns, errors, batch, spec))
+    stored_errors = errors.join(stored, on=ROW, how="semi")
+    insert_frame(ERROR_TABLE, _error_rows(raw, columns, stored_errors, batch, spec))
     if spec.registry:
         update_registry(to_write, spec)
     link_legal_representatives(to_write, spec, now)
@@ -495,6 +578,69 @@ def compare_current(
     changed = valid.filter(~is_new & ~same)
     fresh = valid.filter(is_new)
     return fresh, changed, unchanged
+
+
+def refuse_foreign_rows(
+    valid: pl.DataFrame, item: CatalogItem, department: Department
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split off the rows ``department`` may not write (inside the batch's transaction, so the
+    owner read is the one the write builds on): a row whose deciding authority (the item's
+    ``authority`` field) is neither the department nor one it reports for
+    (``authority_not_allowed``), and a row whose natural key belongs to a current record of
+    another department (``record_owned_by_other``, naming the owner)."""
+    spec = item.spec
+    refused = [pl.DataFrame(schema=ERROR_SCHEMA)]
+    if spec.authority and valid.height:
+        label = spec.field(spec.authority).label
+        allowed = [department.uscc, *ReportingAuthority.usccs_for(department)]
+        foreign = valid.filter(
+            pl.col(spec.authority).is_not_null() & ~pl.col(spec.authority).is_in(allowed)
+        )
+        refused.append(
+            _row_errors(
+                foreign,
+                spec.authority,
+                "authority_not_allowed",
+                _("「%(label)s」不是%(dept)s或其可代为报送的机关的代码")
+                % {"label": label, "dept": department.name},
+            )
+        )
+        valid = valid.join(foreign, on=ROW, how="anti")
+    owners = fetch_in(
+        f"SELECT natural_key, department_id AS owner_id FROM {RECORD_TABLE} "
+        "WHERE item_id = %s AND department_id <> %s AND is_current AND natural_key IN ({in})",
+        valid.get_column("natural_key").to_list(),
+        extra=[item.pk, department.pk],
+        schema={"natural_key": pl.Utf8, "owner_id": pl.Int64},
+    )
+    if owners.height:
+        names = dict(
+            Department.objects.filter(
+                pk__in=owners.get_column("owner_id").unique().to_list()
+            ).values_list("pk", "name")
+        )
+        taken = valid.join(owners, on="natural_key")
+        for owner_id, rows in taken.group_by("owner_id"):
+            refused.append(
+                _row_errors(
+                    rows,
+                    spec.natural_key[0],
+                    "record_owned_by_other",
+                    _("该业务主键的记录由%(owner)s报送，只能由该部门更正或撤销")
+                    % {"owner": names.get(owner_id[0], "")},
+                )
+            )
+        valid = valid.join(owners, on="natural_key", how="anti")
+    return valid, pl.concat(refused)
+
+
+def _row_errors(rows: pl.DataFrame, field: str, code: str, message: str) -> pl.DataFrame:
+    return rows.select(
+        ROW,
+        pl.lit(field).alias("field"),
+        pl.lit(code).alias("code"),
+        pl.lit(message).alias("message"),
+    ).cast(ERROR_SCHEMA)
 
 
 def _execute_in(sql: str, ids: list[Any], params: list[Any] | None = None) -> None:
@@ -630,12 +776,15 @@ def behavior_events(
 def _error_rows(
     raw: pl.DataFrame, columns: list[str], errors: pl.DataFrame, batch: IngestBatch, spec: ItemSpec
 ) -> pl.DataFrame:
-    """Rejected rows as submitted (for the fix-and-resubmit download); personal columns are
-    sealed like everywhere else at rest. ``raw`` is the rows as submitted (``columns``) with
-    their row numbers."""
+    """Rejected rows as submitted (for the fix-and-resubmit download), stored once per row on
+    its first error, each cell cut to its share of MAX_RAW_CHARS; personal columns are sealed
+    like everywhere else at rest. ``raw`` is the rows as submitted (``columns``) with their
+    row numbers."""
     if errors.height == 0:
         return pl.DataFrame()
+    cell = max(MAX_RAW_CHARS // max(len(columns), 1), 100)
     raw = raw.filter(pl.col(ROW).is_in(errors.get_column(ROW).unique().implode()))
+    raw = raw.with_columns([pl.col(c).str.slice(0, cell) for c in columns])
     headers = spec.header_map
     personal = {f.code for f in spec.fields if f.personal}
     for column in columns:
@@ -647,17 +796,17 @@ def _error_rows(
                 pl.col(column).replace_strict(sealed, default=None, return_dtype=pl.Utf8)
             )
     raw = raw.select(ROW, pl.struct(columns).struct.json_encode().alias("raw"))
-    return (
-        errors.join(raw, on=ROW, how="left")
-        .select(
-            pl.lit(batch.pk).alias("batch_id"),
-            pl.col(ROW).alias("row_no"),
-            pl.col("field").fill_null(""),
-            pl.col("code"),
-            pl.col("message").str.slice(0, 500),
-            pl.col("raw").fill_null(""),
-        )
-        .sort("row_no")
+    errors = errors.sort(ROW, maintain_order=True).with_columns(
+        pl.int_range(pl.len()).over(ROW).alias("_nth")
+    )
+    return errors.join(raw, on=ROW, how="left").select(
+        pl.lit(batch.pk).alias("batch_id"),
+        pl.col(ROW).alias("row_no"),
+        pl.col("field").fill_null(""),
+        pl.col("code"),
+        pl.col("message").str.slice(0, 500),
+        # The row's values once, on its first error: not once per error.
+        pl.when(pl.col("_nth") == 0).then(pl.col("raw")).otherwise(pl.lit("")).fill_null(""),
     )
 
 
@@ -714,11 +863,12 @@ def preview_file(content: bytes, options: IngestOptions, sample: int = 10) -> di
     counts["rejected"] = 0
     changes: list[dict[str, Any]] = []
     for chunk in _validated_chunks(frame, validator, spec, progress):
-        fresh, changed, unchanged = compare_current(record_values(chunk.valid, spec), options.item)
+        valid, refused = refuse_foreign_rows(chunk.valid, options.item, options.department)
+        fresh, changed, unchanged = compare_current(record_values(valid, spec), options.item)
         counts["accepted"] += fresh.height
         counts["updated"] += changed.height
         counts["unchanged"] += unchanged.height
-        counts["rejected"] += chunk.errors.get_column(ROW).n_unique()
+        counts["rejected"] += pl.concat([chunk.errors, refused]).get_column(ROW).n_unique()
         changes += _changed_fields(changed.head(max(sample - len(changes), 0)), spec)
     return {**counts, "sample": changes}
 

@@ -7,9 +7,9 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from creditplus.accounts.models import Department
+from creditplus.accounts.models import Department, validate_uscc
 from creditplus.catalog.choices import BehaviorKind, Severity
-from creditplus.catalog.models import BehaviorRule, CatalogItem
+from creditplus.catalog.models import BehaviorRule, CatalogItem, ReferenceModel
 from creditplus.records.choices import (
     BatchSource,
     BatchStatus,
@@ -342,3 +342,35 @@ class UploadJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_id} {self.file_name} {self.status}"
+
+
+class ReportingAuthority(ReferenceModel):
+    """An authority whose decisions a department may submit besides its own (an enforcement
+    brigade of its own, the district office of a municipal authority…): data, so that who may
+    report what is visible and editable, not buried in code (``reporting_authorities.yaml``)."""
+
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("报送部门"),
+        on_delete=models.CASCADE,
+        related_name="reporting_authorities",
+    )
+    uscc = models.CharField(_("机关统一社会信用代码"), max_length=18, validators=[validate_uscc])
+    name = models.CharField(_("机关名称"), max_length=128)
+
+    class Meta:
+        ordering = ["department", "uscc"]
+        verbose_name = _("可代为报送的机关")
+        verbose_name_plural = _("可代为报送的机关")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department", "uscc"], name="unique_reporting_authority"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department} → {self.name}"
+
+    @classmethod
+    def usccs_for(cls, department: Department) -> list[str]:
+        return list(cls.objects.filter(department=department).values_list("uscc", flat=True))

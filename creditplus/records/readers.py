@@ -7,21 +7,26 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from creditplus.errors import DomainError
 
 FORMATS = ("csv", "xlsx", "json")
 BOM = b"\xef\xbb\xbf"
+# Bounds of a submitted file (the widest real feed has about 60 columns).
+MAX_COLUMNS = 500
+MAX_ZIP_MEMBERS = 1000
 
 
 @dataclass
 class Table:
-    frame: pl.DataFrame  # all columns Utf8, headers as submitted (stripped)
+    frame: pl.DataFrame  # all columns Utf8, headers as submitted (stripped, distinct)
     format: str
     encoding: str
 
@@ -45,9 +50,15 @@ def detect_format(name: str, content: bytes) -> str:
 
 def decode_text(content: bytes) -> tuple[str, str]:
     """Decode CSV/JSON bytes: BOM → UTF-8; valid UTF-8 → UTF-8; otherwise GB18030 (a superset
-    of GBK and GB2312, the encodings Chinese office software writes)."""
+    of GBK and GB2312, the encodings Chinese office software writes). UTF-16/32 (Excel's
+    "Unicode text") is refused by name: it would otherwise decode into NUL-laden nonsense."""
     if content.startswith(BOM):
         return content[len(BOM) :].decode("utf-8"), "utf-8-sig"
+    head = content[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(b"\x00") * 4 > len(head):
+        raise file_error(
+            "file_encoding", _("文件为 UTF-16/UTF-32 编码：请另存为 UTF-8 或 GBK/GB18030")
+        )
     try:
         return content.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
@@ -63,65 +74,110 @@ def decode_text(content: bytes) -> tuple[str, str]:
         ) from None
 
 
-def _strings(frame: pl.DataFrame) -> pl.DataFrame:
-    frame = frame.rename({c: str(c).strip().lstrip("\ufeff") for c in frame.columns})
-    return frame.with_columns(pl.all().cast(pl.Utf8))
+def _with_header(frame: pl.DataFrame) -> pl.DataFrame:
+    """A frame read without a header → its first row as column names (stripped), every value
+    a string. Repeated and surplus columns are refused here, before anything is mapped: the
+    readers would otherwise rename a repeated header silently (``a_duplicated_0``, ``a_1``)."""
+    if frame.height == 0:
+        raise file_error("file_empty", _("文件为空"))
+    if frame.width > MAX_COLUMNS:
+        raise file_error(
+            "columns_too_many",
+            _("文件有 %(n)s 列，超过 %(max)s 列的上限") % {"n": frame.width, "max": MAX_COLUMNS},
+        )
+    frame = frame.with_columns(pl.all().cast(pl.Utf8))
+    names = [("" if v is None else str(v)).strip().lstrip("\ufeff") for v in frame.row(0)]
+    while names and not names[-1]:  # trailing empty header cells: a spreadsheet's leftovers
+        names.pop()
+    if not names:
+        raise file_error("file_no_header", _("文件没有表头行"))
+    seen: set[str] = set()
+    for name in names:
+        if name and name in seen:
+            raise file_error(
+                "column_duplicated", _("表头中的列「%(col)s」重复") % {"col": name[:50]}
+            )
+        seen.add(name)
+    frame = frame.select(frame.columns[: len(names)]).slice(1)
+    frame.columns = [name or f"({i + 1})" for i, name in enumerate(names)]
+    if frame.height == 0:
+        raise file_error("file_no_rows", _("文件只有表头，没有数据行"))
+    return frame
 
 
 def read_table(content: bytes, name: str = "", fmt: str | None = None) -> Table:
     """Parse ``content`` into a :class:`Table`; raise :class:`DomainError` for an empty,
-    truncated or unreadable file (codes ``file_empty``, ``file_unreadable``, ``file_encoding``,
-    ``file_no_header``)."""
+    truncated, oversized or unreadable file (codes in docs/ingest.md). Messages never quote
+    the file's content: it may hold personal data."""
     if not content or not content.strip(BOM + b" \r\n\t"):
         raise file_error("file_empty", _("文件为空"))
     fmt = fmt or detect_format(name, content)
     if fmt == "xlsx":
-        table = _read_xlsx(content)
-    elif fmt == "json":
+        return _read_xlsx(content)
+    if fmt == "json":
         text, encoding = decode_text(content)
-        table = _read_json(text, encoding)
-    elif fmt == "csv":
+        return _read_json(text, encoding)
+    if fmt == "csv":
         text, encoding = decode_text(content)
-        table = _read_csv(text, encoding)
-    else:
-        raise file_error("file_format", _("不支持的文件格式：%(fmt)s") % {"fmt": fmt})
-    if not table.frame.columns or all(not c for c in table.frame.columns):
-        raise file_error("file_no_header", _("文件没有表头行"))
-    return table
+        return _read_csv(text, encoding)
+    raise file_error("file_format", _("不支持的文件格式：%(fmt)s") % {"fmt": fmt})
 
 
 def _read_csv(text: str, encoding: str) -> Table:
     try:
         frame = pl.read_csv(
             text.encode(),
+            has_header=False,
             infer_schema=False,
             truncate_ragged_lines=False,
             raise_if_empty=True,
         )
     except pl.exceptions.NoDataError:
         raise file_error("file_empty", _("文件为空")) from None
-    except (pl.exceptions.ComputeError, pl.exceptions.ShapeError) as exc:
+    except (pl.exceptions.ComputeError, pl.exceptions.ShapeError):
+        # The parser's own message quotes the offending line: never pass it on.
         raise file_error(
-            "file_unreadable",
-            _("CSV 文件无法解析（可能被截断或列数不一致）：%(detail)s")
-            % {"detail": str(exc)[:200]},
+            "file_unreadable", _("CSV 文件无法解析（可能被截断或列数不一致）")
         ) from None
-    return Table(_strings(frame), "csv", encoding)
+    return Table(_with_header(frame), "csv", encoding)
+
+
+def check_unpacked_size(content: bytes) -> None:
+    """Refuse an XLSX (a zip) that would unpack to more than the configured limit before any
+    of it is parsed: first by the sizes its directory declares, then by decompressing and
+    counting, stopping at the limit (a directory can lie)."""
+    limit_mb = settings.INGEST_MAX_UNPACKED_MB
+    limit = limit_mb * 1024 * 1024
+    too_large = file_error(
+        "file_too_large",
+        _("XLSX 文件解压后超过 %(limit)s MB 的上限，请拆分后报送") % {"limit": limit_mb},
+    )
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_ZIP_MEMBERS or sum(m.file_size for m in members) > limit:
+                raise too_large
+            total = 0
+            for member in members:
+                with archive.open(member) as stream:
+                    while block := stream.read(1 << 20):
+                        total += len(block)
+                        if total > limit:
+                            raise too_large
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+        raise file_error("file_unreadable", _("XLSX 文件无法打开（可能已损坏或被截断）")) from None
 
 
 def _read_xlsx(content: bytes) -> Table:
+    check_unpacked_size(content)
     try:
-        frame = pl.read_excel(io.BytesIO(content), engine="calamine", infer_schema_length=0)
-    except (zipfile.BadZipFile, Exception) as exc:
-        if isinstance(exc, DomainError):
-            raise
-        raise file_error(
-            "file_unreadable",
-            _("XLSX 文件无法打开（可能已损坏或被截断）：%(detail)s") % {"detail": str(exc)[:200]},
-        ) from None
-    if frame.height == 0 and not frame.columns:
-        raise file_error("file_empty", _("文件为空"))
-    return Table(_strings(frame), "xlsx", "")
+        frame = pl.read_excel(
+            io.BytesIO(content), engine="calamine", has_header=False, infer_schema_length=0
+        )
+    except Exception:
+        # Not the reader's message: it may quote cells.
+        raise file_error("file_unreadable", _("XLSX 文件无法打开（可能已损坏或被截断）")) from None
+    return Table(_with_header(frame), "xlsx", "")
 
 
 def _read_json(text: str, encoding: str) -> Table:
@@ -133,11 +189,18 @@ def _read_json(text: str, encoding: str) -> Table:
             _("JSON 文件无法解析（可能被截断）：第 %(line)s 行 %(msg)s")
             % {"line": exc.lineno, "msg": exc.msg},
         ) from None
+    except RecursionError:
+        raise json_too_deep() from None
     if isinstance(data, dict):
         data = data.get("rows", data.get("data"))
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise file_error("file_unreadable", _("JSON 须为对象数组，或含 rows 数组的对象"))
     return Table(rows_to_frame(data), "json", encoding)
+
+
+def json_too_deep() -> DomainError:
+    """The one error for JSON nested deeper than the parser follows (files and API bodies)."""
+    return file_error("json_too_deep", _("JSON 嵌套层数过多，无法解析：每个数据行须为一层对象"))
 
 
 def rows_to_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
@@ -149,6 +212,10 @@ def rows_to_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     for row in rows:
         for key in row:
             columns.setdefault(str(key).strip(), None)
+        if len(columns) > MAX_COLUMNS:
+            raise file_error(
+                "columns_too_many", _("数据行的键超过 %(max)s 个的上限") % {"max": MAX_COLUMNS}
+            )
 
     def text(v: Any) -> str | None:
         if v is None:
@@ -159,7 +226,10 @@ def rows_to_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
             return "true" if v else "false"
         if isinstance(v, (int, float)):
             return repr(v) if isinstance(v, float) else str(v)
-        return json.dumps(v, ensure_ascii=False)
+        try:
+            return json.dumps(v, ensure_ascii=False)
+        except RecursionError:
+            raise json_too_deep() from None
 
     # Keys are compared stripped, as the headers of files are.
     stripped = [{str(k).strip(): v for k, v in r.items()} for r in rows]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections import defaultdict
 from datetime import date
@@ -20,12 +18,13 @@ from creditplus.accounts.models import Department
 from creditplus.accounts.permissions import restrict
 from creditplus.bulk import insert_frame
 from creditplus.catalog.models import CatalogItem, CodeTable
+from creditplus.csvfiles import csv_bytes
 from creditplus.errors import DomainError
 from creditplus.records import consumers
 from creditplus.records.choices import BatchSource, BatchStatus, EventStatus, RecordStatus
 from creditplus.records.ingest import IngestOptions, behavior_events, ingest_rows, record_values
 from creditplus.records.models import CreditEvent, CreditRecord, IngestBatch, RowError
-from creditplus.records.validation import ROW, RowValidator
+from creditplus.records.validation import ROW, RowValidator, natural_keys
 from creditplus.subjects.pii import unseal
 from creditplus.subjects.services import touch_subjects
 
@@ -41,8 +40,9 @@ def records_for(user: Any) -> QuerySet[CreditRecord]:
 
 
 def rejected_rows_csv(batch: IngestBatch) -> bytes:
-    """The rejected rows as submitted (audited: they may hold personal data), with 数据行号 and 错误原因 columns, as UTF-8 CSV with
-    a BOM (so that spreadsheet software opens it correctly) — fix and submit again."""
+    """The rejected rows as submitted (audited: they may hold personal data), with 数据行号 and
+    错误原因 columns, through the project's one CSV writer (BOM, formulas quoted) — fix and
+    submit again. Values starting with = + - @ come back with a leading apostrophe."""
     audit.record("batch.rejected_rows", obj=batch, purpose="下载被拒收的行以更正后重新报送")
     errors = list(RowError.objects.filter(batch=batch).order_by("row_no", "id"))
     by_row: dict[int, list[RowError]] = defaultdict(list)
@@ -56,12 +56,11 @@ def rejected_rows_csv(batch: IngestBatch) -> bytes:
             if key not in headers:
                 headers.append(key)
         rows.append((row_no, raw, "；".join(f"[{e.code}] {e.message}" for e in errs)))
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_("数据行号"), *headers, _("错误原因")])
-    for row_no, raw, reason in rows:
-        writer.writerow([row_no, *[_clear(raw.get(h)) for h in headers], reason])
-    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+    content, _n = csv_bytes(
+        [_("数据行号"), *headers, _("错误原因")],
+        ([row_no, *[_clear(raw.get(h)) for h in headers], reason] for row_no, raw, reason in rows),
+    )
+    return content
 
 
 def _clear(value: Any) -> str:
@@ -316,5 +315,10 @@ def collect_row(
             _("%(item)s 未能归集：%(m)s")
             % {"item": item.name, "m": error.message if error else batch.error_message},
         )
-    key = "|".join(str(row.get(code) or "") for code in item.spec.natural_key)
+    spec = item.spec
+    keyed = pl.DataFrame(
+        {c: [None if row.get(c) is None else str(row[c])] for c in spec.natural_key},
+        schema=dict.fromkeys(spec.natural_key, pl.Utf8),
+    )
+    key = natural_keys(keyed, spec).item()
     return CreditRecord.objects.current().get(item=item, natural_key=key)

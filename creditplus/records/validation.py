@@ -17,7 +17,7 @@ from django.utils.translation import gettext_noop
 
 from creditplus.catalog.choices import XDR_LB_KIND
 from creditplus.catalog.schema import Condition, FieldSpec, ItemSpec
-from creditplus.subjects import identifiers
+from creditplus.subjects import identifiers, pii
 
 ROW = "__row"
 MULTI_SPLIT = r"[;；、,，]"
@@ -335,9 +335,10 @@ class RowValidator:
             "scale": f.scale,
             **params,
         }
-        messages = [
-            _message(code, **{**base, "value": v}) for v in hits.get_column("value").to_list()
-        ]
+        values = hits.get_column("value").to_list()
+        if f.personal:  # messages are shown and stored: never a personal value in clear
+            values = [pii.mask_id_number(v) if isinstance(v, str) else v for v in values]
+        messages = [_message(code, **{**base, "value": v}) for v in values]
         return pl.DataFrame(
             {
                 ROW: hits.get_column(ROW),
@@ -402,8 +403,35 @@ def _label(label: str, message: str) -> str:
     return message if message.startswith(label) else f"「{label}」{message}"
 
 
-def natural_key_expr(spec: ItemSpec) -> pl.Expr:
-    """The record's business key as text: the key fields' normalized values joined by "|"."""
+def personal_key_fields(spec: ItemSpec) -> list[str]:
+    """Key fields holding a personal identifier (a resident ID): kept as keyed hashes."""
+    return [
+        c for c in spec.natural_key if spec.field(c).personal or spec.field(c).type == "id_number"
+    ]
+
+
+def key_part(value: str) -> str:
+    """A personal key part at rest: its keyed hash (the same one subjects are found by), so that
+    equal IDs still give equal keys while no key holds an ID in clear."""
+    return "h:" + pii.lookup_hash(value)
+
+
+def natural_keys(frame: pl.DataFrame, spec: ItemSpec) -> pl.Series:
+    """The records' business keys as text: the key fields' normalized values joined by "|",
+    personal parts as :func:`key_part`."""
+    personal = personal_key_fields(spec)
+    if personal:
+        frame = frame.with_columns(
+            [
+                pl.col(c).replace_strict(
+                    {v: key_part(v) for v in frame.get_column(c).drop_nulls().unique().to_list()},
+                    default=None,
+                    return_dtype=pl.Utf8,
+                )
+                for c in personal
+            ]
+        )
     # Empty parts stay empty (not null): e.g. 失信被执行人 is keyed by case number plus the
     # USCC *or* the ID number of the debtor.
-    return pl.concat_str([pl.col(c).fill_null("") for c in spec.natural_key], separator="|")
+    key = pl.concat_str([pl.col(c).fill_null("") for c in spec.natural_key], separator="|")
+    return frame.select(key.alias("natural_key")).to_series()

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from creditplus.accounts import audit
 from creditplus.accounts.permissions import backoffice_view, get_for_user
 from creditplus.errors import DomainError
+from creditplus.pages import csv_download
 from creditplus.records import ingest, jobs, services
 from creditplus.records.choices import BatchSource, JobStatus
 from creditplus.records.forms import BatchFilterForm, UploadForm
@@ -124,9 +125,7 @@ def batch(request: HttpRequest, batch_id: int) -> HttpResponse:
 @backoffice_view("records.view_ingestbatch")
 def rejected_csv(request: HttpRequest, batch_id: int) -> HttpResponse:
     obj = get_for_user(services.batches_for(request.user), request.user, pk=batch_id)
-    response = HttpResponse(services.rejected_rows_csv(obj), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="rejected-{obj.pk}.csv"'
-    return response
+    return csv_download(services.rejected_rows_csv(obj), f"rejected-{obj.pk}.csv")
 
 
 @backoffice_view("records.view_ingestbatch")

@@ -62,7 +62,8 @@ class Command(AuditedCommand):
             ),
         )
         bar.close()
-        counts = batch.counts()
+        # A refused file says so in the JSON line too, not only on stderr.
+        counts = {**batch.counts(), "status": batch.status, "error_code": batch.error_code}
         if batch.error_code:
             self.stderr.write(f"文件被拒收 [{batch.error_code}] {batch.error_message}")
         self.stdout.write(
