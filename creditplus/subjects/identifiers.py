@@ -100,21 +100,26 @@ from stdnum import numdb
 from stdnum.cn import ric as stdnum_ric
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import ValidationError
+from stdnum.iso7064 import mod_11_10
 
 __all__ = [
-    "ERROR_MESSAGES",
     "DIVISION_CODES",
+    "ERROR_MESSAGES",
     "PROVINCE_CODES",
     "STRIP_CHARS",
     "USCC_ALPHABET",
     "USCC_AUTHORITIES",
     "IdentifierCheck",
+    "check_org_code",
+    "check_registration_number",
     "check_resident_id",
     "check_uscc",
     "describe",
     "division_name",
     "normalize",
+    "org_code_check_char",
     "province_name",
+    "registration_number_check_char",
     "resident_id_check_char",
     "resident_id_checks",
     "uscc_check_char",
@@ -150,6 +155,8 @@ _ORG_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 _RIC_RE = re.compile(r"[0-9]{17}[0-9X]")
+# GB 11714 organisation code, as printed on old certificates with or without its hyphen.
+_ORG_RE = re.compile(r"([0-9A-Z]{8})-?([0-9X])")
 # ISO 7064 MOD 11-2 weights 2^(18-i) mod 11 for positions 1..17
 _RIC_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
 _RIC_CHECK_CHARS = "10X98765432"  # indexed by (sum mod 11)
@@ -197,9 +204,9 @@ def division_name(code: str) -> str | None:
 
 # The vectorized check looks a division up by its integer value in a 10⁶-entry table, like
 # the check characters' byte tables: a gather is faster than hashing strings.
-_DIVISION_FLAGS = pl.Series(
-    [False] * 1_000_000, dtype=pl.Boolean
-).scatter([int(c) for c in sorted(DIVISION_CODES)], True)
+_DIVISION_FLAGS = pl.repeat(False, 1_000_000, dtype=pl.Boolean, eager=True).scatter(
+    sorted(int(c) for c in DIVISION_CODES), True
+)
 
 # China has a single time zone without daylight saving since 1991; a fixed offset avoids a
 # tzdata dependency. Birth dates on ID cards are Chinese calendar days, whatever TIME_ZONE
@@ -224,6 +231,12 @@ ERROR_MESSAGES: dict[str, str] = {
     "ric_division": "居民身份证号码前两位“{province}”不是有效的省级行政区划代码",
     "ric_date": "居民身份证号码中的出生日期“{birth}”无效（{reason}）",
     "ric_check": "居民身份证号码校验位错误，应为 {expected}",
+    "org_code_format": (
+        "组织机构代码“{value}”格式无效，应为 8 位数字或大写字母加 1 位校验码（可写作 XXXXXXXX-X）"
+    ),
+    "org_code_check": "组织机构代码校验码错误，按 GB 11714 应为 {expected}",
+    "reg_no_format": "注册号应为 15 位数字，实为“{value}”",
+    "reg_no_check": "注册号校验位错误，按 ISO 7064 MOD 11,10 应为 {expected}",
     "ric_division_unknown": (
         "居民身份证号码的行政区划代码 {division} 在{province_name}（{province}）从未使用过，"
         "已接收，请核实"
@@ -336,6 +349,12 @@ def describe(code: str, value: str, today: date | None = None) -> str:
         fields["reason"] = _birth_date_problem(value, today or _china_today()) or "无效"
     elif code == "ric_check":
         fields["expected"] = resident_id_check_char(value[:17])
+    elif code in ("org_code_format", "reg_no_format"):
+        fields["value"] = "".join(_show(c) for c in value[:30])
+    elif code == "org_code_check":
+        fields["expected"] = org_code_check_char(value.replace("-", "")[:8])
+    elif code == "reg_no_check":
+        fields["expected"] = registration_number_check_char(value[:14])
     return template.format(**fields)
 
 
@@ -358,6 +377,21 @@ def resident_id_check_char(first17: str) -> str:
         raise ValueError(f"not 17 digits: {first17!r}")
     # stdnum's function expects the whole number and ignores its last character
     return stdnum_ric.calc_check_digit(first17 + "0")
+
+
+def org_code_check_char(first8: str) -> str:
+    """The GB 11714 check character (``0``–``9`` or ``X``) of an organisation code's first 8
+    characters (digits and capital letters)."""
+    if not re.fullmatch(r"[0-9A-Z]{8}", first8):
+        raise ValueError(f"not 8 organisation code characters: {first8!r}")
+    return _org_check_char(first8)
+
+
+def registration_number_check_char(first14: str) -> str:
+    """The ISO 7064 MOD 11,10 check digit of a 15-digit registration number (注册号)."""
+    if not re.fullmatch(r"[0-9]{14}", first14):
+        raise ValueError(f"not 14 digits: {first14!r}")
+    return mod_11_10.calc_check_digit(first14)
 
 
 def _result(
@@ -416,6 +450,35 @@ def check_resident_id(value: str, today: date | None = None) -> IdentifierCheck:
         return _result(v, "ric_check")
     warnings = [] if v[:6] in DIVISION_CODES else ["ric_division_unknown"]
     return _result(v, None, warnings)
+
+
+def check_org_code(value: str) -> IdentifierCheck:
+    """Validate one GB 11714 organisation code (组织机构代码), written ``XXXXXXXX-X`` or
+    without the hyphen. The accepted value is the 9 characters without the hyphen, as they
+    appear at positions 9–17 of a unified social credit code. Errors: ``org_code_format``,
+    ``org_code_check``.
+    """
+    v = normalize(value)
+    match = _ORG_RE.fullmatch(v)
+    if not match:
+        return _result(v, "org_code_format")
+    body, check = match.groups()
+    if check != _org_check_char(body):
+        return _result(v, "org_code_check")
+    return _result(body + check, None)
+
+
+def check_registration_number(value: str) -> IdentifierCheck:
+    """Validate one 15-digit registration number (工商注册号, GB/T 18530 era, 2007–2015):
+    14 digits and an ISO 7064 MOD 11,10 check digit. Errors: ``reg_no_format``,
+    ``reg_no_check``.
+    """
+    v = normalize(value)
+    if not re.fullmatch(r"[0-9]{15}", v):
+        return _result(v, "reg_no_format")
+    if not mod_11_10.is_valid(v):
+        return _result(v, "reg_no_check")
+    return _result(v, None)
 
 
 # --------------------------------------------------------------------------- vectorized

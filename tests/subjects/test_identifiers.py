@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from stdnum.cn import ric as stdnum_ric
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import ValidationError
+from stdnum.iso7064 import mod_11_10 as stdnum_mod_11_10
 
 from creditplus.subjects.identifiers import (
     DIVISION_CODES,
@@ -25,12 +26,16 @@ from creditplus.subjects.identifiers import (
     USCC_ALPHABET,
     USCC_AUTHORITIES,
     IdentifierCheck,
+    check_org_code,
+    check_registration_number,
     check_resident_id,
     check_uscc,
     describe,
     division_name,
     normalize,
+    org_code_check_char,
     province_name,
+    registration_number_check_char,
     resident_id_check_char,
     resident_id_checks,
     uscc_check_char,
@@ -354,11 +359,75 @@ def test_check_char_helpers():
 
 def test_every_code_has_a_chinese_message():
     samples = dict(USCC_CASES) | {v: e for v, e in RIC_CASES}
+    samples |= {v: e for v, e in ORG_CODE_CASES + REG_NO_CASES if e and v}
     codes = set(samples.values()) | {"uscc_org_check", "ric_division_unknown"}
     assert codes == set(ERROR_MESSAGES)
     for value, code in samples.items():
         text = describe(code, normalize(value), TODAY)
         assert "{" not in text and any("\u4e00" <= c <= "\u9fff" for c in text)
+
+
+# --------------------------------------------------------------------------- old identifiers
+
+# The organisation code embedded in 91310115MA1K3BTP2B and 91110000600037341L.
+ORG_CODE_CASES = [
+    ("MA1K3BTP-2", None),
+    ("MA1K3BTP2", None),
+    (" ma1k3btp-2 ", None),
+    ("60003734-1", None),
+    ("71526726-X", None),  # from 9144030071526726XG: check character X
+    ("MA1K3BTP-3", "org_code_check"),
+    ("600037342", "org_code_check"),
+    ("MA1K3BTP", "org_code_format"),
+    ("MA1K3BTP--2", "org_code_format"),
+    ("MA1K3BTP-A", "org_code_format"),  # the check character is a digit or X
+    ("", "org_code_format"),
+]
+
+
+@pytest.mark.parametrize(("value", "error"), ORG_CODE_CASES)
+def test_organisation_code_with_or_without_hyphen(value, error):
+    result = check_org_code(value)
+    assert result.error == error
+    if error is None:
+        assert "-" not in result.value and len(result.value) == 9
+        assert result.value[8] == org_check_char(result.value[:8])  # the test's own oracle
+    else:
+        assert result.message.startswith("组织机构代码")
+
+
+def test_organisation_code_is_the_one_inside_the_uscc():
+    for uscc in VALID_USCC:
+        assert check_org_code(uscc[8:17]).ok, uscc
+    assert org_code_check_char("MA1K3BTP") == "2"
+    assert check_org_code("MA1K3BTP-3").message == "组织机构代码校验码错误，按 GB 11714 应为 2"
+
+
+REG_NO_CASES = [
+    ("310115000123456", None),
+    ("110108000000016", None),
+    ("310115000123450", "reg_no_check"),
+    ("31011500012345", "reg_no_format"),
+    ("3101150001234567", "reg_no_format"),
+    ("31011500012345X", "reg_no_format"),
+    ("", "reg_no_format"),
+]
+
+
+@pytest.mark.parametrize(("value", "error"), REG_NO_CASES)
+def test_registration_number_iso7064_mod_11_10(value, error):
+    result = check_registration_number(value)
+    assert result.error == error
+    assert stdnum_mod_11_10.is_valid(value) is (error is None)  # stdnum agrees
+    if error:
+        assert result.message.startswith("注册号")
+
+
+def test_registration_number_message_names_the_check_digit():
+    assert registration_number_check_char("31011500012345") == "6"
+    assert check_registration_number("310115000123450").message == (
+        "注册号校验位错误，按 ISO 7064 MOD 11,10 应为 6"
+    )
 
 
 # --------------------------------------------------------------------------- strategies
