@@ -40,6 +40,20 @@ class BatchOut(Schema):
     rejected: int
     created_at: datetime
     seconds: float
+    file_warnings: list[dict[str, Any]] = Field(
+        default_factory=list, description="批次级警告，如 columns_unknown（已忽略的列）"
+    )
+    unknown_values: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="各代码字段无法识别的值及其出现次数"
+    )
+
+    @staticmethod
+    def resolve_file_warnings(obj: IngestBatch) -> list[dict[str, Any]]:
+        return (obj.stats or {}).get("file_warnings") or []
+
+    @staticmethod
+    def resolve_unknown_values(obj: IngestBatch) -> dict[str, dict[str, int]]:
+        return (obj.stats or {}).get("unknown_values") or {}
 
 
 class RowsIn(Schema):

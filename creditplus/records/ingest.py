@@ -39,6 +39,7 @@ from creditplus.records.validation import (
     ERROR_SCHEMA,
     ROW,
     RowValidator,
+    columns_warning,
     condition_expr,
     natural_key_expr,
 )
@@ -251,7 +252,9 @@ def _ingest_table(table: Table, options: IngestOptions, digest: str) -> IngestBa
                 for name, value in written.counts.items():
                     counts[name] += value
                 _add_stats(stats, written.stats)
+                _add_stats(stats, chunk.stats)
             stats["ignored_columns"] = ignored
+            stats["file_warnings"] = [w for w in [columns_warning(ignored)] if w]
             # The counts reconcile (a constraint) once, here: zero before, all rows after.
             IngestBatch.objects.filter(pk=batch.pk).update(
                 submitted=submitted,
@@ -283,6 +286,7 @@ class _Chunk:
     valid: pl.DataFrame  # normalized, with natural_key; no rejected row
     errors: pl.DataFrame
     warnings: pl.DataFrame
+    stats: dict[str, Any]
 
 
 def _validated_chunks(
@@ -334,7 +338,7 @@ def _validated_chunks(
         kept = pl.concat([kept, valid.select("natural_key", pl.col(ROW).alias("_first"))])
         rows = min(CHUNK_ROWS, max(submitted - start, 0))
         progress("validate", start + rows, submitted)
-        yield _Chunk(start, rows, submitted, valid, errors, validated.warnings)
+        yield _Chunk(start, rows, submitted, valid, errors, validated.warnings, validated.stats)
 
 
 def _add_stats(total: dict[str, Any], part: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import polars as pl
 from django.db import connection
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from creditplus.bulk import fetch_in, insert_frame, timestamp_text
@@ -159,7 +160,8 @@ def update_registry(frame: pl.DataFrame, spec: ItemSpec) -> int:
     rows = frame.select(
         [pl.col(src).alias(dst) for dst, src in columns.items()] + [pl.col("subject_id")]
     ).unique("subject_id", keep="last")
-    text_cols = [c for c in columns if c not in ("registered_capital", "established_on")]
+    # reg_no stays NULL when not reported, so that no empty number ever matches.
+    text_cols = [c for c in columns if c not in ("registered_capital", "established_on", "reg_no")]
     rows = rows.with_columns([pl.col(c).fill_null("") for c in text_cols])
     assignments = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in columns)
     with connection.cursor() as cursor:
@@ -168,6 +170,38 @@ def update_registry(frame: pl.DataFrame, spec: ItemSpec) -> int:
             [(*row[:-1], True, row[-1]) for row in rows.iter_rows()],
         )
     return rows.height
+
+
+def find_by_legacy_identifiers(
+    org_codes: list[str], reg_nos: list[str]
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """The USCCs of the organisations that old identifiers name, for records that carry no
+    USCC: GB 11714 organisation code → the subjects whose USCC embeds it (positions 9–17,
+    read through the ``subjects_uscc_org_code`` index), registration number → the subjects
+    the registration item recorded it for. Each maps to every match, so that the caller can
+    refuse an ambiguous one."""
+    by_org: dict[str, list[str]] = {}
+    by_reg: dict[str, list[str]] = {}
+    for start in range(0, len(org_codes), 5000):
+        chunk = org_codes[start : start + 5000]
+        rows = (
+            Subject.objects.annotate(org_code=Substr("uscc", 9, 9))
+            .filter(org_code__in=chunk)
+            .order_by("uscc")
+            .values_list("org_code", "uscc")
+        )
+        for org_code, uscc in rows:
+            by_org.setdefault(org_code, []).append(uscc)
+    for start in range(0, len(reg_nos), 5000):
+        chunk = reg_nos[start : start + 5000]
+        rows = (
+            Subject.objects.filter(reg_no__in=chunk, uscc__isnull=False)
+            .order_by("uscc")
+            .values_list("reg_no", "uscc")
+        )
+        for reg_no, uscc in rows:
+            by_reg.setdefault(reg_no, []).append(uscc)
+    return by_org, by_reg
 
 
 def link_legal_representatives(frame: pl.DataFrame, spec: ItemSpec, now: datetime) -> int:
