@@ -95,9 +95,7 @@ def _plain(number: Decimal) -> str:
     return text
 
 
-def parse_amounts(
-    values: pl.Series, unit: str | None, currencies: dict[str, str]
-) -> pl.DataFrame:
+def parse_amounts(values: pl.Series, unit: str | None, currencies: dict[str, str]) -> pl.DataFrame:
     """Parse a column of amounts: ``value`` (plain number text in the field's unit; the input
     unchanged where unreadable or already plain) and ``currency`` (code; null for plain
     numbers and unreadable values). Only the distinct non-plain values are parsed."""

@@ -87,7 +87,8 @@ def resolve(
             tries.append((s.org_code, "org", checked_org[org_value], by_org))
         outcomes.append(_outcome(tries))
     resolved = pl.DataFrame(
-        {row: rows, "__uscc": [o.uscc for o in outcomes]}, schema={row: pl.UInt32, "__uscc": pl.Utf8}
+        {row: rows, "__uscc": [o.uscc for o in outcomes]},
+        schema={row: pl.UInt32, "__uscc": pl.Utf8},
     )
     frame = (
         frame.join(resolved, on=row, how="left")

@@ -89,8 +89,10 @@ def _blank_to_null(expr: pl.Expr) -> pl.Expr:
 
 def _fold(expr: pl.Expr) -> pl.Expr:
     """A code value as it is looked up (see ``_LOOKUP_FOLD``)."""
-    return expr.str.replace_all(r"[ \u3000]", "").str.replace_all("(", "（", literal=True).str.replace_all(
-        ")", "）", literal=True
+    return (
+        expr.str.replace_all(r"[ \u3000]", "")
+        .str.replace_all("(", "（", literal=True)
+        .str.replace_all(")", "）", literal=True)
     )
 
 

@@ -161,6 +161,7 @@ _ORG_RE = re.compile(r"([0-9A-Z]{8})-?([0-9X])")
 _RIC_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
 _RIC_CHECK_CHARS = "10X98765432"  # indexed by (sum mod 11)
 
+
 def _division_table() -> tuple[dict[str, str], dict[str, str]]:
     """Province names and every 6-digit division code with its names, from python-stdnum.
 

@@ -229,7 +229,9 @@ def test_code_table_synonyms_name_one_entry_each():
                 if other != v["code"]:
                     errors.append(f"{name}: {word!r} names both {other} and {v['code']}")
     assert not errors, errors
-    scztlx = {w: v["code"] for v in code_tables()["SCZTLX"]["values"] for w in v.get("synonyms", [])}
+    scztlx = {
+        w: v["code"] for v in code_tables()["SCZTLX"]["values"] for w in v.get("synonyms", [])
+    }
     assert scztlx["有限合伙"] == "有限合伙企业" and scztlx["分公司"] == "公司分公司"
 
 
@@ -651,4 +653,6 @@ def test_double_publicity_required_flags_follow_the_national_template(code):
             assert source == "template", c
         if c in TEMPLATE_CONDITIONAL[code]:
             assert source == "template_rule", c
-    assert not [c for c, f in fields.items() if "required_source" in f and c not in required | conditional]
+    assert not [
+        c for c, f in fields.items() if "required_source" in f and c not in required | conditional
+    ]

@@ -97,7 +97,10 @@ def test_registration_file_with_only_registration_numbers_links_every_row(refere
 
     # The change file of an older system: no USCC column at all, only 注册号; new addresses.
     rows = [
-        without(registration(n, **{"住所（主要经营场所、经营场所）": f"上海市浦东新区新址{n}号"}), "统一社会信用代码")
+        without(
+            registration(n, **{"住所（主要经营场所、经营场所）": f"上海市浦东新区新址{n}号"}),
+            "统一社会信用代码",
+        )
         for n in (3, 1, 4, 2)
     ]
     batch = ingest(xlsx_bytes(rows), "dj-old.xlsx")
@@ -257,8 +260,15 @@ def test_market_subject_type_synonyms_and_unknown_values_with_counts(reference):
     batch = ingest(csv_bytes(rows), "dj.csv")
     assert (batch.accepted, batch.rejected) == (4, 3)
     assert reconciles(batch)
-    types = [CreditRecord.objects.get(batch=batch, row_no=n).values["DJ_ZTLX"] for n in (1, 2, 3, 4)]
-    assert types == ["有限责任公司（外商投资）", "有限责任公司（外商投资）", "有限合伙企业", "公司分公司"]
+    types = [
+        CreditRecord.objects.get(batch=batch, row_no=n).values["DJ_ZTLX"] for n in (1, 2, 3, 4)
+    ]
+    assert types == [
+        "有限责任公司（外商投资）",
+        "有限责任公司（外商投资）",
+        "有限合伙企业",
+        "公司分公司",
+    ]
     assert {n for n, codes in errors(batch).items() if "code_unknown" in codes} == {5, 6, 7}
     assert batch.stats["unknown_values"] == {"DJ_ZTLX": {"合资公司": 2, "一人公司": 1}}
 
@@ -321,7 +331,7 @@ def test_batch_api_and_page_show_the_warnings_and_unknown_values(reference, offi
     rows[0]["行政相对人类别"] = "外星人"
     batch = ingest(json_bytes(rows), "export.json", item="CF")
     client = client_for(officer)
-    answer = client.get(f"/api/v1/batches?item=CF").json()
+    answer = client.get("/api/v1/batches?item=CF").json()
     mine = next(b for b in answer if b["batch"] == batch.pk)
     assert mine["file_warnings"][0]["code"] == "columns_unknown"
     assert mine["unknown_values"] == {"CF_XDR_LB": {"外星人": 1}}
