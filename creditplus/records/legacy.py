@@ -7,7 +7,7 @@ embedded in a registered USCC (positions 9–17), or a registration number the r
 item recorded for a subject. A resolved row gets that USCC and the warning
 ``legacy_identifier``; any other is refused with the reason (bad check character, no
 registered subject, several subjects). A row that has a USCC is never looked up: its old
-identifiers are kept as submitted (the organisation code without its hyphen).
+identifiers are kept as submitted (an organisation code without its hyphen).
 """
 
 from __future__ import annotations
@@ -48,13 +48,13 @@ class Outcome:
 
 
 def normalize_org_codes(frame: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Write valid organisation codes without their hyphen (``MA1K3BTP-2`` → ``MA1K3BTP2``),
-    as they appear inside a USCC; anything else stays as submitted."""
-    values = frame.get_column(column).drop_nulls().unique().to_list()
-    canonical = {v: c.value for v in values if (c := identifiers.check_org_code(v)).ok}
-    if not canonical:
-        return frame
-    return frame.with_columns(pl.col(column).replace(canonical))
+    """Write organisation codes as they appear inside a USCC: without the hyphen, capital
+    letters (``ma1k3btp-2`` → ``MA1K3BTP2``). Anything not shaped like one stays as submitted;
+    the check character is only checked when the code identifies the row (:func:`resolve`)."""
+    col = pl.col(column)
+    shaped = col.str.contains(r"^[0-9A-Za-z]{8}-?[0-9Xx]$")
+    canonical = col.str.replace("-", "", literal=True).str.to_uppercase()
+    return frame.with_columns(pl.when(shaped).then(canonical).otherwise(col).alias(column))
 
 
 def resolve(
