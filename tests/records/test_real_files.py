@@ -370,3 +370,22 @@ def test_a_license_without_a_certificate_is_accepted(reference):
     batch = ingest(csv_bytes(rows), "xk.csv", item="XK")
     assert (batch.accepted, batch.rejected) == (2, 0), errors(batch)
     assert "XK_XKZS" not in CreditRecord.objects.get(batch=batch, row_no=1).values
+
+
+# --------------------------------------------------------------------------- documentation
+
+
+def test_docs_list_every_error_and_warning_code_with_an_example():
+    from pathlib import Path
+
+    from creditplus.records import legacy, validation
+    from creditplus.subjects import identifiers
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "ingest.md").read_text("utf-8")
+    rows = {line.split("|")[1].strip(): line for line in docs.splitlines() if line.startswith("| `")}
+    codes = set(validation.MESSAGES) | set(identifiers.ERROR_MESSAGES) | set(legacy.MESSAGES)
+    codes |= {"name_mismatch", "file_empty", "file_unreadable", "file_encoding", "header_unknown"}
+    for code in codes:
+        row = rows.get(f"`{code}`")
+        assert row is not None, f"{code} is not documented"
+        assert len(row.split("|")) >= 4 and row.split("|")[2].strip(), f"{code}: no example"
