@@ -32,6 +32,13 @@ of GB/T 2260: 11–15, 21–23, 31–37, 41–46, 50–54, 61–65, 71, 81, 82),
 date at positions 7–14 a real date, year ≥ 1900, not after today in China), ``ric_check``
 (ISO 7064 MOD 11-2).
 
+Old identifiers, single value only (they identify a row only when it has no USCC, see
+``records.legacy``): the GB 11714 organisation code (:func:`check_org_code`; 8 digits or
+capital letters and a check character 0–9/X, written with or without the hyphen;
+``org_code_format``, ``org_code_check``) and the 15-digit registration number of 2007–2015
+(:func:`check_registration_number`; ISO 7064 MOD 11,10 check digit, computed by stdnum;
+``reg_no_format``, ``reg_no_check``).
+
 Decision — division codes: the 6-digit division code is looked up in python-stdnum's
 table of every GB/T 2260 code with the years it was in use (``stdnum/cn/loc.dat``, about
 6,900 codes, :data:`DIVISION_CODES`). A code that existed at ANY time is accepted whatever

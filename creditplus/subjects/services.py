@@ -6,7 +6,6 @@ from datetime import datetime
 
 import polars as pl
 from django.db import connection
-from django.db.models.functions import Substr
 from django.utils import timezone
 
 from creditplus.bulk import fetch_in, insert_frame, timestamp_text
@@ -172,36 +171,42 @@ def update_registry(frame: pl.DataFrame, spec: ItemSpec) -> int:
     return rows.height
 
 
+def org_code_expr() -> str:
+    """The SQL of the organisation code inside a USCC (positions 9–17), spelled exactly as
+    in the ``subjects_uscc_org_code`` index so that both databases use it."""
+    return (
+        'SUBSTRING("uscc", 9, 9)' if connection.vendor == "postgresql" else 'SUBSTR("uscc", 9, 9)'
+    )
+
+
 def find_by_legacy_identifiers(
     org_codes: list[str], reg_nos: list[str]
 ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """The USCCs of the organisations that old identifiers name, for records that carry no
-    USCC: GB 11714 organisation code → the subjects whose USCC embeds it (positions 9–17,
-    read through the ``subjects_uscc_org_code`` index), registration number → the subjects
-    the registration item recorded it for. Each maps to every match, so that the caller can
-    refuse an ambiguous one."""
-    by_org: dict[str, list[str]] = {}
-    by_reg: dict[str, list[str]] = {}
-    for start in range(0, len(org_codes), 5000):
-        chunk = org_codes[start : start + 5000]
-        rows = (
-            Subject.objects.annotate(org_code=Substr("uscc", 9, 9))
-            .filter(org_code__in=chunk)
-            .order_by("uscc")
-            .values_list("org_code", "uscc")
-        )
-        for org_code, uscc in rows:
-            by_org.setdefault(org_code, []).append(uscc)
-    for start in range(0, len(reg_nos), 5000):
-        chunk = reg_nos[start : start + 5000]
-        rows = (
-            Subject.objects.filter(reg_no__in=chunk, uscc__isnull=False)
-            .order_by("uscc")
-            .values_list("reg_no", "uscc")
-        )
-        for reg_no, uscc in rows:
-            by_reg.setdefault(reg_no, []).append(uscc)
-    return by_org, by_reg
+    USCC: GB 11714 organisation code → the subjects whose USCC embeds it (through the
+    ``subjects_uscc_org_code`` index), registration number → the subjects the registration
+    item recorded it for. Each maps to every match, so that the caller can refuse an
+    ambiguous one."""
+    schema = {"key": pl.Utf8, "uscc": pl.Utf8}
+    org = org_code_expr()
+    found = [
+        fetch_in(
+            f"SELECT {org} AS key, uscc FROM {SUBJECT_TABLE} WHERE {org} IN ({{in}})",
+            org_codes,
+            schema=schema,
+        ),
+        fetch_in(
+            f"SELECT reg_no AS key, uscc FROM {SUBJECT_TABLE} "
+            "WHERE reg_no IN ({in}) AND uscc IS NOT NULL",
+            reg_nos,
+            schema=schema,
+        ),
+    ]
+    maps: list[dict[str, list[str]]] = []
+    for frame in found:
+        grouped = frame.sort("uscc").group_by("key", maintain_order=True).agg("uscc")
+        maps.append(dict(grouped.iter_rows()))
+    return maps[0], maps[1]
 
 
 def link_legal_representatives(frame: pl.DataFrame, spec: ItemSpec, now: datetime) -> int:

@@ -382,7 +382,9 @@ def test_docs_list_every_error_and_warning_code_with_an_example():
     from creditplus.subjects import identifiers
 
     docs = (Path(__file__).resolve().parents[2] / "docs" / "ingest.md").read_text("utf-8")
-    rows = {line.split("|")[1].strip(): line for line in docs.splitlines() if line.startswith("| `")}
+    rows = {
+        line.split("|")[1].strip(): line for line in docs.splitlines() if line.startswith("| `")
+    }
     codes = set(validation.MESSAGES) | set(identifiers.ERROR_MESSAGES) | set(legacy.MESSAGES)
     codes |= {"name_mismatch", "file_empty", "file_unreadable", "file_encoding", "header_unknown"}
     for code in codes:
