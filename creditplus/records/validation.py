@@ -48,6 +48,7 @@ MESSAGES = {
     ),
     "columns_unknown": gettext_noop("已忽略本事项没有的列：{value}"),
 }
+EMPTY_VALUES = ("", *amounts.PLACEHOLDERS)
 # How many distinct unknown code values of a field a batch lists (most frequent first).
 UNKNOWN_VALUES_LISTED = 50
 # Brackets and spaces differ between platforms ("有限责任公司(外商投资)" and
@@ -83,8 +84,8 @@ def _message(code: str, **params: object) -> str:
 
 def _blank_to_null(expr: pl.Expr) -> pl.Expr:
     stripped = expr.str.strip_chars()
-    empty = (stripped == "") | stripped.is_in(amounts.PLACEHOLDERS)
-    return pl.when(empty).then(None).otherwise(stripped)
+    # one is_in for both: as cheap as the plain == "" it replaces
+    return pl.when(stripped.is_in(EMPTY_VALUES)).then(None).otherwise(stripped)
 
 
 def _fold(expr: pl.Expr) -> pl.Expr:
@@ -182,6 +183,7 @@ class RowValidator:
             [_blank_to_null(pl.col(f.code)).alias(f.code) for f in spec.fields]
         )
         self._pending = []
+        self._unknown: list[tuple[pl.Expr, FieldSpec]] = []
         self._stats: dict[str, Any] = {}
         frame, errors, warnings = self._prepare(frame)
         normalized: list[pl.Expr] = []
@@ -199,6 +201,7 @@ class RowValidator:
         errors.extend(kind_errors)
         errors.extend(self._evaluate(out, frame))
         found = pl.concat(errors, how="vertical") if errors else pl.DataFrame(schema=ERROR_SCHEMA)
+        self._count_unknown(frame, found)
         return Validated(
             out,
             # One rule can be implied by two checks (required_if and the subject's key).
@@ -285,7 +288,7 @@ class RowValidator:
             expr = _fold(col).replace_strict(lookup, default=None, return_dtype=pl.Utf8)
             unknown = col.is_not_null() & expr.is_null()
             checks.append(self._rows(frame, unknown, f, "code_unknown"))
-            self._count_unknown(frame, unknown, f)
+            self._unknown.append((unknown, f))
         elif f.type == "multicode":
             lookup = _folded(self.tables[f.code_table or ""])
             parts = _split(col)
@@ -296,7 +299,7 @@ class RowValidator:
                 mapped.list.eval(pl.element().is_null()).list.any() | (parts.list.len() == 0)
             )
             checks.append(self._rows(frame, bad, f, "code_unknown"))
-            self._count_unknown(frame, bad, f)
+            self._unknown.append((bad, f))
             expr = (
                 pl.when(bad)
                 .then(None)
@@ -345,17 +348,21 @@ class RowValidator:
             warns.extend(w)
         return expr, checks, warns
 
-    def _count_unknown(self, frame: pl.DataFrame, unknown: pl.Expr, f: FieldSpec) -> None:
+    def _count_unknown(self, frame: pl.DataFrame, found: pl.DataFrame) -> None:
         """List each distinct unknown code value with its count on the batch, so that the
-        code table's synonyms can be extended from what departments really send."""
-        counts = (
-            frame.filter(unknown.fill_null(False))
-            .group_by(pl.col(f.code).str.slice(0, 100))
-            .len()
-            .sort(["len", f.code], descending=[True, False])
-            .head(UNKNOWN_VALUES_LISTED)
-        )
-        if counts.height:
+        code table's synonyms can be extended from what departments really send. Only the
+        fields that had a ``code_unknown`` are counted (most chunks have none)."""
+        hit = set(found.filter(pl.col("code") == "code_unknown").get_column("field").to_list())
+        for unknown, f in self._unknown:
+            if f.code not in hit:
+                continue
+            counts = (
+                frame.filter(unknown.fill_null(False))
+                .group_by(pl.col(f.code).str.slice(0, 100))
+                .len()
+                .sort(["len", f.code], descending=[True, False])
+                .head(UNKNOWN_VALUES_LISTED)
+            )
             self._stats.setdefault("unknown_values", {})[f.code] = dict(counts.iter_rows())
 
     def _id_number(
