@@ -185,6 +185,43 @@ def test_a_row_with_a_uscc_keeps_its_old_identifiers_as_submitted(reference):
     assert record.flags == ""
 
 
+def test_penalty_with_only_the_registration_number_the_registry_recorded(reference):
+    ingest(csv_bytes([registration(1)]), "dj.csv")  # records 注册号 for the subject
+    uscc = valid_uscc(7001)
+    row = penalty(
+        1, 统一社会信用代码="", 工商注册号=reg_no(1), 行政相对人名称="上海旧证照测试1有限公司"
+    )
+    batch = ingest(csv_bytes([row]), "cf.csv", item="CF")
+    assert batch.accepted == 1, errors(batch)
+    record = CreditRecord.objects.get(batch=batch)
+    assert (record.subject.uscc, record.flags) == (uscc, "legacy_identifier")
+    assert batch.stats["warnings"] == {"legacy_identifier": 1}
+
+
+def test_api_rows_with_json_nulls_numbers_and_an_old_identifier(reference):
+    from django.test import Client
+
+    from creditplus.accounts import services as accounts
+
+    Subject.objects.create(kind="legal", uscc="91310115MA1K3BTP2B", name="上海测试1号科技有限公司")
+    system = Client(HTTP_AUTHORIZATION=f"Bearer {accounts.issue_token('SCJG', '执法办案系统').key}")
+    row: dict[str, Any] = penalty(1, 统一社会信用代码=None, 组织机构代码="MA1K3BTP-2", 备注=None)
+    row["罚款金额(万元)"] = 12.5
+    row["CHECK_FLAG"] = 1
+    response = system.post(
+        "/api/v1/batches",
+        data=json.dumps({"item": "CF", "rows": [row]}, ensure_ascii=False),
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (1, 0)
+    assert body["file_warnings"][0]["columns"] == ["CHECK_FLAG"]
+    record = CreditRecord.objects.get(batch_id=body["batch"])
+    assert record.values["CF_NR_FK"] == "12.5" and "BZ" not in record.values
+    assert record.subject.uscc == "91310115MA1K3BTP2B"
+
+
 # --------------------------------------------------------------------------- amounts
 
 
