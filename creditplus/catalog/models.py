@@ -36,9 +36,14 @@ class CodeTable(ReferenceModel):
         return f"{self.code} {self.name}"
 
     def lookup(self) -> dict[str, str]:
-        """Accepted input (code or label) → stored code."""
+        """Accepted input (code, label or one of the entry's ``synonyms``) → stored code.
+
+        Synonyms are data beside the code table: the old and other platforms' spellings of
+        a value ("有限合伙" for 有限合伙企业), so that extending them needs no code change."""
         result: dict[str, str] = {}
         for entry in self.values:
+            for synonym in entry.get("synonyms") or ():
+                result[str(synonym)] = str(entry["code"])
             result[str(entry["label"])] = str(entry["code"])
             result[str(entry["code"])] = str(entry["code"])
         return result

@@ -24,6 +24,7 @@ REGISTRY_FIELDS = frozenset(
         "established_on",
         "status",
         "business_scope",
+        "reg_no",
     }
 )
 CONDITION_OPS = (
@@ -82,6 +83,15 @@ class FieldSpec:
     not_before: str | None = None
     public: bool = True
     personal: bool = False
+    # Other headers other platforms' exports use for this field (e.g. COMP_NAME).
+    aliases: tuple[str, ...] = ()
+    # decimal: the unit the stored number is in (元 or 万元) and the code field that takes a
+    # currency written inside the amount ("50万美元"); see records.amounts.
+    unit: str | None = None
+    currency_field: str | None = None
+    # Why the field is required or conditionally required (the national template, a law,
+    # or a platform rule), so that every required flag can be checked against its source.
+    required_source: str = ""
 
     @classmethod
     def parse(cls, raw: dict[str, Any], where: str) -> FieldSpec:
@@ -107,6 +117,10 @@ class FieldSpec:
             not_before=raw.get("not_before"),
             public=bool(raw.get("public", True)),
             personal=bool(raw.get("personal", False)),
+            aliases=tuple(str(a).strip() for a in raw.get("aliases") or ()),
+            unit=raw.get("unit"),
+            currency_field=raw.get("currency_field"),
+            required_source=str(raw.get("required_source") or ""),
         )
 
 
@@ -123,6 +137,10 @@ class SubjectMap:
     legal_rep: str | None = None
     legal_rep_id_type: str | None = None
     legal_rep_id_number: str | None = None
+    # Old identifiers of an organisation (GB 11714 organisation code, 15-digit registration
+    # number): a row without a USCC is resolved to a registered subject through them.
+    org_code: str | None = None
+    reg_no: str | None = None
 
     @classmethod
     def parse(cls, raw: dict[str, Any], where: str) -> SubjectMap:
@@ -197,6 +215,10 @@ class ItemSpec:
                 refs.append(f.required_if.field)
             if f.not_before:
                 refs.append(f.not_before)
+            if f.currency_field:
+                refs.append(f.currency_field)
+            if f.unit not in (None, "元", "万元"):
+                raise _invalid(where, f"字段 {f.code} 的单位 {f.unit} 须为 元 或 万元")
         missing = sorted({r for r in refs if r not in by_code})
         if missing:
             raise _invalid(where, f"引用了不存在的字段 {missing}")
@@ -217,9 +239,12 @@ class ItemSpec:
 
     @property
     def header_map(self) -> dict[str, str]:
-        """Accepted column headers → field code (codes case-insensitively, and labels)."""
+        """Accepted column headers → field code (codes and aliases case-insensitively, and
+        labels). Callers look a header up as given and upper-cased."""
         mapping: dict[str, str] = {}
         for f in self.fields:
+            for alias in f.aliases:
+                mapping[alias.upper()] = f.code
             mapping[f.code.upper()] = f.code
             mapping[f.label] = f.code
         return mapping

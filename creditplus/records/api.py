@@ -28,6 +28,7 @@ MAX_JSON_ROWS = 100_000
 class FileWarningOut(Schema):
     code: str
     message: str
+    columns: list[str] = []
 
 
 class BatchOut(Schema):
@@ -47,16 +48,23 @@ class BatchOut(Schema):
     rejected: int
     created_at: datetime
     seconds: float
-    warnings: list[FileWarningOut] = Field(
+    file_warnings: list[FileWarningOut] = Field(
         [], description="关于整个文件的提示（如 columns_unknown：未识别、已忽略的列）"
+    )
+    unknown_values: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="各代码字段无法识别的值及其出现次数"
     )
     rejected_not_stored: int = Field(
         0, description="被拒收但未保存明细的行数（每批只保存前 10,000 个被拒收行的明细）"
     )
 
     @staticmethod
-    def resolve_warnings(obj: IngestBatch) -> list[dict[str, str]]:
-        return (obj.stats or {}).get("file_warnings", [])
+    def resolve_file_warnings(obj: IngestBatch) -> list[dict[str, Any]]:
+        return (obj.stats or {}).get("file_warnings") or []
+
+    @staticmethod
+    def resolve_unknown_values(obj: IngestBatch) -> dict[str, dict[str, int]]:
+        return (obj.stats or {}).get("unknown_values") or {}
 
     @staticmethod
     def resolve_rejected_not_stored(obj: IngestBatch) -> int:

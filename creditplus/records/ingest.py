@@ -40,6 +40,7 @@ from creditplus.records.validation import (
     ERROR_SCHEMA,
     ROW,
     RowValidator,
+    columns_warning,
     condition_expr,
     natural_keys,
 )
@@ -267,8 +268,9 @@ def _ingest_table(table: Table, options: IngestOptions, digest: str) -> IngestBa
                 for name, value in written.counts.items():
                     counts[name] += value
                 _add_stats(stats, written.stats)
+                _add_stats(stats, chunk.stats)
             stats["ignored_columns"] = ignored
-            stats["file_warnings"] = file_warnings(ignored)
+            stats["file_warnings"] = [w for w in [columns_warning(ignored)] if w]
             # The counts reconcile (a constraint) once, here: zero before, all rows after.
             IngestBatch.objects.filter(pk=batch.pk).update(
                 submitted=submitted,
@@ -294,20 +296,6 @@ def _ingest_table(table: Table, options: IngestOptions, digest: str) -> IngestBa
     return batch
 
 
-def file_warnings(unknown: list[str]) -> list[dict[str, str]]:
-    """Warnings about the file as a whole, shown on the batch (its rows are ingested)."""
-    if not unknown:
-        return []
-    shown = "、".join(c[:50] for c in unknown[:20]) + ("…" if len(unknown) > 20 else "")
-    return [
-        {
-            "code": "columns_unknown",
-            "message": _("以下 %(n)s 列不是本信息事项的字段，已忽略：%(cols)s")
-            % {"n": len(unknown), "cols": shown},
-        }
-    ]
-
-
 def checkpoint_wal() -> None:
     """SQLite: fold the write-ahead log into the database and truncate it (a large batch
     leaves a WAL as large as itself). Outside a transaction only; a no-op elsewhere."""
@@ -325,6 +313,7 @@ class _Chunk:
     valid: pl.DataFrame  # normalized, with natural_key; no rejected row
     errors: pl.DataFrame
     warnings: pl.DataFrame
+    stats: dict[str, Any]
 
 
 def _validated_chunks(
@@ -377,7 +366,7 @@ def _validated_chunks(
         kept = pl.concat([kept, valid.select("natural_key", pl.col(ROW).alias("_first"))])
         rows = min(CHUNK_ROWS, max(submitted - start, 0))
         progress("validate", start + rows, submitted)
-        yield _Chunk(start, rows, submitted, valid, errors, validated.warnings)
+        yield _Chunk(start, rows, submitted, valid, errors, validated.warnings, validated.stats)
 
 
 def cell_errors(frame: pl.DataFrame, spec: ItemSpec) -> pl.DataFrame:

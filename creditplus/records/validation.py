@@ -8,8 +8,9 @@ labels, ISO dates, upper-cased identifiers) and one error row per problem found.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import polars as pl
 from django.utils.translation import gettext as _
@@ -17,7 +18,9 @@ from django.utils.translation import gettext_noop
 
 from creditplus.catalog.choices import XDR_LB_KIND
 from creditplus.catalog.schema import Condition, FieldSpec, ItemSpec
+from creditplus.records import amounts, legacy
 from creditplus.subjects import identifiers, pii
+from creditplus.subjects.services import find_by_legacy_identifiers
 
 ROW = "__row"
 MULTI_SPLIT = r"[;；、,，]"
@@ -37,7 +40,20 @@ MESSAGES = {
     "number_scale": gettext_noop("「{label}」的值「{value}」小数位数超过 {scale} 位"),
     "subject_kind_not_allowed": gettext_noop("本事项不接收类别为「{value}」的主体"),
     "duplicate_in_batch": gettext_noop("与本批次第 {value} 行业务主键重复"),
+    "amount_currency": gettext_noop(
+        "「{label}」的值「{value}」不是人民币金额：本字段只收人民币，外币请填写币种字段"
+    ),
+    "amount_currency_conflict": gettext_noop(
+        "「{label}」的值「{value}」写明的币种与「{other}」不一致"
+    ),
+    "columns_unknown": gettext_noop("已忽略本事项没有的列：{value}"),
 }
+EMPTY_VALUES = ("", *amounts.PLACEHOLDERS)
+# How many distinct unknown code values of a field a batch lists (most frequent first).
+UNKNOWN_VALUES_LISTED = 50
+# Brackets and spaces differ between platforms ("有限责任公司(外商投资)" and
+# "有限责任公司（外商投资）"): code values are compared without these differences.
+_LOOKUP_FOLD = str.maketrans({"(": "（", ")": "）", " ": None, "\u3000": None})
 
 
 @dataclass
@@ -45,6 +61,21 @@ class Validated:
     frame: pl.DataFrame  # normalized values, one column per field, plus ROW and "__kind"
     errors: pl.DataFrame  # ROW, field, code, message — one row per problem
     warnings: pl.DataFrame  # ROW, field, code, message — accepted rows with a flag
+    # batch figures: {"unknown_values": {field: {value: count}}} (added up over chunks)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def columns_warning(ignored: list[str]) -> dict[str, Any] | None:
+    """The batch's ``columns_unknown`` warning for headers no field (label, code or alias)
+    takes, e.g. other platforms' technical columns (ID, RESOURCE_ID, CHECK_FLAG …)."""
+    if not ignored:
+        return None
+    shown = "、".join(c[:50] for c in ignored[:50])
+    return {
+        "code": "columns_unknown",
+        "message": _message("columns_unknown", value=shown),
+        "columns": [c[:100] for c in ignored[:200]],
+    }
 
 
 def _message(code: str, **params: object) -> str:
@@ -53,7 +84,21 @@ def _message(code: str, **params: object) -> str:
 
 def _blank_to_null(expr: pl.Expr) -> pl.Expr:
     stripped = expr.str.strip_chars()
-    return pl.when(stripped == "").then(None).otherwise(stripped)
+    # one is_in for both: as cheap as the plain == "" it replaces
+    return pl.when(stripped.is_in(EMPTY_VALUES)).then(None).otherwise(stripped)
+
+
+def _fold(expr: pl.Expr) -> pl.Expr:
+    """A code value as it is looked up (see ``_LOOKUP_FOLD``)."""
+    return (
+        expr.str.replace_all(r"[ \u3000]", "")
+        .str.replace_all("(", "（", literal=True)
+        .str.replace_all(")", "）", literal=True)
+    )
+
+
+def _folded(lookup: dict[str, str]) -> dict[str, str]:
+    return {key.translate(_LOOKUP_FOLD): code for key, code in lookup.items()}
 
 
 def _split(expr: pl.Expr) -> pl.Expr:
@@ -114,11 +159,22 @@ def condition_expr(cond: Condition, frame_types: dict[str, str]) -> pl.Expr:
 class RowValidator:
     """Validates frames of one catalog item (code tables resolved once)."""
 
-    def __init__(self, spec: ItemSpec, code_tables: dict[str, dict[str, str]], today: date):
+    def __init__(
+        self,
+        spec: ItemSpec,
+        code_tables: dict[str, dict[str, str]],
+        today: date,
+        legacy_lookup: legacy.Lookup = find_by_legacy_identifiers,
+    ):
         self.spec = spec
         self.tables = code_tables
         self.today = today
         self.types = {f.code: f.type for f in spec.fields}
+        self.legacy_lookup = legacy_lookup
+        # Currency names and codes an amount may carry (the ZBBZ code table).
+        self.currencies = {
+            k: v for k, v in (code_tables.get("ZBBZ") or {"人民币": "CNY"}).items() if v != "其他"
+        } | {"人民币": "CNY", "CNY": "CNY"}
 
     def validate(self, raw: pl.DataFrame) -> Validated:
         """``raw`` has ROW plus one Utf8 column per field code (missing columns are null)."""
@@ -126,10 +182,11 @@ class RowValidator:
         frame = raw.with_columns(
             [_blank_to_null(pl.col(f.code)).alias(f.code) for f in spec.fields]
         )
-        errors: list[pl.DataFrame] = []
-        warnings: list[pl.DataFrame] = []
-        normalized: list[pl.Expr] = []
         self._pending = []
+        self._unknown: list[tuple[pl.Expr, FieldSpec]] = []
+        self._stats: dict[str, Any] = {}
+        frame, errors, warnings = self._prepare(frame)
+        normalized: list[pl.Expr] = []
         for f in spec.fields:
             expr, checks, warns = self._field(f, frame)
             normalized.append(expr.alias(f.code))
@@ -144,12 +201,75 @@ class RowValidator:
         errors.extend(kind_errors)
         errors.extend(self._evaluate(out, frame))
         found = pl.concat(errors, how="vertical") if errors else pl.DataFrame(schema=ERROR_SCHEMA)
+        self._count_unknown(frame, found)
         return Validated(
             out,
             # One rule can be implied by two checks (required_if and the subject's key).
             found.unique(subset=[ROW, "field", "code"], keep="first", maintain_order=True),
             pl.concat(warnings, how="vertical") if warnings else pl.DataFrame(schema=ERROR_SCHEMA),
+            self._stats,
         )
+
+    # -- before the field checks: amounts with units, old identifiers ---------------------
+    def _prepare(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, list, list]:
+        errors: list[pl.DataFrame] = []
+        warnings: list[pl.DataFrame] = []
+        for f in self.spec.fields:
+            if f.type == "decimal":
+                frame, amount_errors = self._amount(f, frame)
+                errors.extend(amount_errors)
+        s = self.spec.subject
+        if s.org_code:
+            frame = legacy.normalize_org_codes(frame, s.org_code)
+        if s.uscc and (s.org_code or s.reg_no) and s.fixed_kind != "person":
+            kinds = self.tables.get(self._code_table(s.kind) or "", {}) if s.kind else {}
+            kind = (
+                frame.get_column(s.kind).replace_strict(kinds, default=None, return_dtype=pl.Utf8)
+                if s.kind
+                else None
+            )
+            needs = frame.get_column(s.uscc).is_null()
+            if kind is not None:
+                needs = needs & (kind.is_null() | (kind != "自然人"))
+            frame, legacy_errors, legacy_warnings = legacy.resolve(
+                frame, self.spec, needs, self.legacy_lookup, ROW
+            )
+            errors.append(legacy_errors)
+            warnings.append(legacy_warnings)
+        return frame, errors, warnings
+
+    def _amount(self, f: FieldSpec, frame: pl.DataFrame) -> tuple[pl.DataFrame, list]:
+        """Amounts written with separators, units and currencies → plain numbers in the
+        field's unit; a foreign currency goes into the field's currency field."""
+        submitted = frame
+        parsed = amounts.parse_amounts(
+            frame.get_column(f.code), amounts.field_unit(f.label, f.unit), self.currencies
+        )
+        frame = frame.with_columns(parsed.get_column("value").alias(f.code))
+        currency = parsed.get_column("currency")
+        foreign = currency.is_not_null() & (currency != amounts.CNY)
+        if not foreign.any():
+            return frame, []
+        if not f.currency_field:
+            return frame, [self._rows(submitted, foreign, f, "amount_currency")]
+        other = self.spec.field(f.currency_field)
+        given = frame.get_column(other.code)
+        given_code = given.replace_strict(
+            self.tables.get(other.code_table or "", {}), default=None, return_dtype=pl.Utf8
+        )
+        conflict = foreign & given.is_not_null() & (given_code != currency).fill_null(True)
+        frame = frame.with_columns(
+            pl.when(pl.lit(foreign) & pl.col(other.code).is_null())
+            .then(pl.lit(currency))
+            .otherwise(pl.col(other.code))
+            .alias(other.code)
+        )
+        errors = []
+        if conflict.any():
+            errors.append(
+                self._rows(submitted, conflict, f, "amount_currency_conflict", other=other.label)
+            )
+        return frame, errors
 
     # -- one field ----------------------------------------------------------------------
     def _field(
@@ -164,19 +284,22 @@ class RowValidator:
             checks.append(self._rows(frame, col.str.len_chars() > f.max_length, f, "too_long"))
         expr: pl.Expr = col
         if f.type == "code":
-            lookup = self.tables[f.code_table or ""]
-            expr = col.replace_strict(lookup, default=None, return_dtype=pl.Utf8)
-            checks.append(self._rows(frame, col.is_not_null() & expr.is_null(), f, "code_unknown"))
+            lookup = _folded(self.tables[f.code_table or ""])
+            expr = _fold(col).replace_strict(lookup, default=None, return_dtype=pl.Utf8)
+            unknown = col.is_not_null() & expr.is_null()
+            checks.append(self._rows(frame, unknown, f, "code_unknown"))
+            self._unknown.append((unknown, f))
         elif f.type == "multicode":
-            lookup = self.tables[f.code_table or ""]
+            lookup = _folded(self.tables[f.code_table or ""])
             parts = _split(col)
             mapped = parts.list.eval(
-                pl.element().replace_strict(lookup, default=None, return_dtype=pl.Utf8)
+                _fold(pl.element()).replace_strict(lookup, default=None, return_dtype=pl.Utf8)
             )
             bad = col.is_not_null() & (
                 mapped.list.eval(pl.element().is_null()).list.any() | (parts.list.len() == 0)
             )
             checks.append(self._rows(frame, bad, f, "code_unknown"))
+            self._unknown.append((bad, f))
             expr = (
                 pl.when(bad)
                 .then(None)
@@ -224,6 +347,23 @@ class RowValidator:
             checks.extend(c)
             warns.extend(w)
         return expr, checks, warns
+
+    def _count_unknown(self, frame: pl.DataFrame, found: pl.DataFrame) -> None:
+        """List each distinct unknown code value with its count on the batch, so that the
+        code table's synonyms can be extended from what departments really send. Only the
+        fields that had a ``code_unknown`` are counted (most chunks have none)."""
+        hit = set(found.filter(pl.col("code") == "code_unknown").get_column("field").to_list())
+        for unknown, f in self._unknown:
+            if f.code not in hit:
+                continue
+            counts = (
+                frame.filter(unknown.fill_null(False))
+                .group_by(pl.col(f.code).str.slice(0, 100))
+                .len()
+                .sort(["len", f.code], descending=[True, False])
+                .head(UNKNOWN_VALUES_LISTED)
+            )
+            self._stats.setdefault("unknown_values", {})[f.code] = dict(counts.iter_rows())
 
     def _id_number(
         self, f: FieldSpec, frame: pl.DataFrame

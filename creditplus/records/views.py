@@ -117,6 +117,11 @@ def batch(request: HttpRequest, batch_id: int) -> HttpResponse:
             "labels": labels,
             "completeness": completeness,
             "timeliness": stats.get("timeliness"),
+            "file_warnings": stats.get("file_warnings") or [],
+            "unknown_values": [
+                (labels.get(code, code), sorted(values.items(), key=lambda kv: (-kv[1], kv[0])))
+                for code, values in (stats.get("unknown_values") or {}).items()
+            ],
             "querystring_base": "",
         },
     )

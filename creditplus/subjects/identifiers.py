@@ -32,13 +32,23 @@ of GB/T 2260: 11–15, 21–23, 31–37, 41–46, 50–54, 61–65, 71, 81, 82),
 date at positions 7–14 a real date, year ≥ 1900, not after today in China), ``ric_check``
 (ISO 7064 MOD 11-2).
 
-Decision — unknown division codes: a number whose full 6-digit division code is not in
-our small bundled table (:data:`KNOWN_DIVISIONS`: the province-level ``xx0000`` codes and
-Shanghai's current and historical district codes) is ACCEPTED with the warning
-``ric_division_unknown``. Division codes are created, merged and abolished every year,
-and the code in a number is the household registration at issue time, not the birth
-place; a number from a code our table does not know is still a real person's number,
-and we must not refuse them service. Only an impossible province prefix is rejected.
+Old identifiers, single value only (they identify a row only when it has no USCC, see
+``records.legacy``): the GB 11714 organisation code (:func:`check_org_code`; 8 digits or
+capital letters and a check character 0–9/X, written with or without the hyphen;
+``org_code_format``, ``org_code_check``) and the 15-digit registration number of 2007–2015
+(:func:`check_registration_number`; ISO 7064 MOD 11,10 check digit, computed by stdnum;
+``reg_no_format``, ``reg_no_check``).
+
+Decision — division codes: the 6-digit division code is looked up in python-stdnum's
+table of every GB/T 2260 code with the years it was in use (``stdnum/cn/loc.dat``, about
+6,900 codes, :data:`DIVISION_CODES`). A code that existed at ANY time is accepted whatever
+the birth year, because the code in a number is the household registration at issue time,
+not the birth place, and people keep their number when a code is abolished (南汇区 310119)
+or created after their birth (浦东新区 310115, 1992; 崇明区 310151, 2016). A code that never
+existed under a real province is still ACCEPTED, with the warning ``ric_division_unknown``
+naming the province: the table may lag behind new codes and we must not refuse a real
+person service, but such a number deserves a look. Only an impossible province prefix is
+rejected (``ric_division``).
 
 Documented differences from python-stdnum 2.2 (found by experiment, pinned by
 ``tests/subjects/test_identifiers.py``). We use stdnum for the check characters
@@ -59,13 +69,12 @@ USCC (``stdnum.cn.uscc``):
 
 Resident ID (``stdnum.cn.ric``):
 
-5. ``division_database`` — stdnum looks the 6-digit code up in its bundled database,
-   including the years each code was in use, and rejects the number when the code is
-   unknown or was not in use in the birth year. This rejects real people: e.g. Pudong
-   (310115, created 1993) for anyone born before 1993 who registered there later,
-   Chongming district 310151 (created 2016) for anyone born earlier, and every number
-   of the Hong Kong and Macao prefixes 81/82. We accept (warning only if our table
-   does not know the code).
+5. ``division_database`` — stdnum rejects a number whose division code was not in use in
+   the birth year (its issue #442), e.g. Pudong (310115, created 1992) for anyone born
+   before 1992 who registered there later, Chongming district 310151 (created 2016) for
+   anyone born earlier, Hong Kong 810000 before 1997; and it rejects codes missing from
+   its table. We accept the first kind without warning and the second with
+   ``ric_division_unknown``.
 6. ``stdnum_crash`` — for some unknown codes (e.g. ``110199…``) ``ric.is_valid`` raises
    ``KeyError`` instead of returning False. We never raise.
 7. ``date_policy`` — stdnum accepts birth dates in the future and, for some codes
@@ -94,22 +103,30 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 import polars as pl
+from stdnum import numdb
 from stdnum.cn import ric as stdnum_ric
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import ValidationError
+from stdnum.iso7064 import mod_11_10
 
 __all__ = [
+    "DIVISION_CODES",
     "ERROR_MESSAGES",
-    "KNOWN_DIVISIONS",
     "PROVINCE_CODES",
     "STRIP_CHARS",
     "USCC_ALPHABET",
     "USCC_AUTHORITIES",
     "IdentifierCheck",
+    "check_org_code",
+    "check_registration_number",
     "check_resident_id",
     "check_uscc",
     "describe",
+    "division_name",
     "normalize",
+    "org_code_check_char",
+    "province_name",
+    "registration_number_check_char",
     "resident_id_check_char",
     "resident_id_checks",
     "uscc_check_char",
@@ -145,52 +162,58 @@ _ORG_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 _RIC_RE = re.compile(r"[0-9]{17}[0-9X]")
+# GB 11714 organisation code, as printed on old certificates with or without its hyphen.
+_ORG_RE = re.compile(r"([0-9A-Z]{8})-?([0-9X])")
 # ISO 7064 MOD 11-2 weights 2^(18-i) mod 11 for positions 1..17
 _RIC_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
 _RIC_CHECK_CHARS = "10X98765432"  # indexed by (sum mod 11)
 
-#: Province-level codes of GB/T 2260 (first two digits of a resident ID number).
-PROVINCE_CODES: frozenset[str] = frozenset(
-    [f"{n}" for n in range(11, 16)]
-    + [f"{n}" for n in range(21, 24)]
-    + [f"{n}" for n in range(31, 38)]
-    + [f"{n}" for n in range(41, 47)]
-    + [f"{n}" for n in range(50, 55)]
-    + [f"{n}" for n in range(61, 66)]
-    + ["71", "81", "82"]
-)
 
-#: The small bundled division table. Unknown 6-digit codes only warn (see module docstring).
-KNOWN_DIVISIONS: frozenset[str] = frozenset(
-    {f"{p}0000" for p in PROVINCE_CODES}
-    # Shanghai's 16 current districts
-    | {
-        "310101",  # 黄浦区
-        "310104",  # 徐汇区
-        "310105",  # 长宁区
-        "310106",  # 静安区
-        "310107",  # 普陀区
-        "310109",  # 虹口区
-        "310110",  # 杨浦区
-        "310112",  # 闵行区
-        "310113",  # 宝山区
-        "310114",  # 嘉定区
-        "310115",  # 浦东新区
-        "310116",  # 金山区
-        "310117",  # 松江区
-        "310118",  # 青浦区
-        "310120",  # 奉贤区
-        "310151",  # 崇明区
-    }
-    # historical Shanghai codes still printed on millions of valid cards
-    | {
-        "310102",  # 南市区 (merged into 黄浦 2000)
-        "310103",  # 卢湾区 (merged into 黄浦 2011)
-        "310108",  # 闸北区 (merged into 静安 2015)
-        "310119",  # 南汇区 (merged into 浦东 2009)
-        "310225",  # 南汇县
-        "310230",  # 崇明县 (became 310151 in 2016)
-    }
+def _division_table() -> tuple[dict[str, str], dict[str, str]]:
+    """Province names and every 6-digit division code with its names, from python-stdnum.
+
+    ``stdnum/cn/loc.dat`` (read through ``stdnum.numdb``) lists each GB/T 2260 code under its
+    province with the years it was in use (``[1992-]浦东新区``; a reused code has several
+    names). We keep every code that ever existed and drop the years: a person keeps the
+    number issued under a code after the code is abolished or reused (module docstring).
+    """
+    provinces: dict[str, str] = {}
+    divisions: dict[str, str] = {}
+    for _, low, high, props, counties in numdb.get("cn/loc").prefixes:
+        # loc.dat has no ranges; a "low-high" line would need expanding here
+        assert low == high and len(low) == 2, (low, high)
+        provinces[low] = props["province"]
+        for _, c_low, c_high, c_props, _ in counties:
+            assert c_low == c_high and len(c_low) == 4, (c_low, c_high)
+            names = (re.sub(r"^\[[0-9-]*\]", "", n) for n in c_props["county"].split(","))
+            divisions[low + c_low] = "/".join(dict.fromkeys(names))
+    return provinces, divisions
+
+
+_PROVINCE_NAMES, _DIVISION_NAMES = _division_table()
+
+#: Province-level codes of GB/T 2260 (first two digits of a resident ID number).
+PROVINCE_CODES: frozenset[str] = frozenset(_PROVINCE_NAMES)
+
+#: Every 6-digit division code that ever existed (about 6,900, from python-stdnum's data).
+#: A valid number whose code is not here is accepted with ``ric_division_unknown``.
+DIVISION_CODES: frozenset[str] = frozenset(_DIVISION_NAMES)
+
+
+def province_name(code: str) -> str | None:
+    """The name of the province-level division whose code starts ``code``, or None."""
+    return _PROVINCE_NAMES.get(code[:2])
+
+
+def division_name(code: str) -> str | None:
+    """The name(s) a 6-digit division code has had (``东郊区/东丽区``), or None."""
+    return _DIVISION_NAMES.get(code[:6])
+
+
+# The vectorized check looks a division up by its integer value in a 10⁶-entry table, like
+# the check characters' byte tables: a gather is faster than hashing strings.
+_DIVISION_FLAGS = pl.repeat(False, 1_000_000, dtype=pl.Boolean, eager=True).scatter(
+    sorted(int(c) for c in DIVISION_CODES), True
 )
 
 # China has a single time zone without daylight saving since 1991; a fixed offset avoids a
@@ -216,8 +239,15 @@ ERROR_MESSAGES: dict[str, str] = {
     "ric_division": "居民身份证号码前两位“{province}”不是有效的省级行政区划代码",
     "ric_date": "居民身份证号码中的出生日期“{birth}”无效（{reason}）",
     "ric_check": "居民身份证号码校验位错误，应为 {expected}",
+    "org_code_format": (
+        "组织机构代码“{value}”格式无效，应为 8 位数字或大写字母加 1 位校验码（可写作 XXXXXXXX-X）"
+    ),
+    "org_code_check": "组织机构代码校验码错误，按 GB 11714 应为 {expected}",
+    "reg_no_format": "注册号应为 15 位数字，实为“{value}”",
+    "reg_no_check": "注册号校验位错误，按 ISO 7064 MOD 11,10 应为 {expected}",
     "ric_division_unknown": (
-        "居民身份证号码的行政区划代码 {division} 不在本平台代码表中，已接收，请核实"
+        "居民身份证号码的行政区划代码 {division} 在{province_name}（{province}）从未使用过，"
+        "已接收，请核实"
     ),
 }
 
@@ -319,12 +349,20 @@ def describe(code: str, value: str, today: date | None = None) -> str:
     elif code == "ric_division":
         fields["province"] = value[:2]
     elif code == "ric_division_unknown":
-        fields["division"] = value[:6]
+        fields.update(
+            division=value[:6], province=value[:2], province_name=province_name(value) or ""
+        )
     elif code == "ric_date":
         fields["birth"] = value[6:14]
         fields["reason"] = _birth_date_problem(value, today or _china_today()) or "无效"
     elif code == "ric_check":
         fields["expected"] = resident_id_check_char(value[:17])
+    elif code in ("org_code_format", "reg_no_format"):
+        fields["value"] = "".join(_show(c) for c in value[:30])
+    elif code == "org_code_check":
+        fields["expected"] = org_code_check_char(value.replace("-", "")[:8])
+    elif code == "reg_no_check":
+        fields["expected"] = registration_number_check_char(value[:14])
     return template.format(**fields)
 
 
@@ -347,6 +385,21 @@ def resident_id_check_char(first17: str) -> str:
         raise ValueError(f"not 17 digits: {first17!r}")
     # stdnum's function expects the whole number and ignores its last character
     return stdnum_ric.calc_check_digit(first17 + "0")
+
+
+def org_code_check_char(first8: str) -> str:
+    """The GB 11714 check character (``0``–``9`` or ``X``) of an organisation code's first 8
+    characters (digits and capital letters)."""
+    if not re.fullmatch(r"[0-9A-Z]{8}", first8):
+        raise ValueError(f"not 8 organisation code characters: {first8!r}")
+    return _org_check_char(first8)
+
+
+def registration_number_check_char(first14: str) -> str:
+    """The ISO 7064 MOD 11,10 check digit of a 15-digit registration number (注册号)."""
+    if not re.fullmatch(r"[0-9]{14}", first14):
+        raise ValueError(f"not 14 digits: {first14!r}")
+    return mod_11_10.calc_check_digit(first14)
 
 
 def _result(
@@ -386,8 +439,8 @@ def check_resident_id(value: str, today: date | None = None) -> IdentifierCheck:
     """Validate one 18-digit resident ID number (GB 11643).
 
     ``today`` (default: today in China) bounds the birth date. A valid number whose
-    6-digit division code is not in :data:`KNOWN_DIVISIONS` is accepted with the warning
-    ``ric_division_unknown``.
+    6-digit division code never existed (not in :data:`DIVISION_CODES`) is accepted with
+    the warning ``ric_division_unknown``.
     """
     today = today or _china_today()
     v = normalize(value)
@@ -403,8 +456,37 @@ def check_resident_id(value: str, today: date | None = None) -> IdentifierCheck:
         return _result(v, "ric_date", today=today)
     if v[17] != resident_id_check_char(v[:17]):
         return _result(v, "ric_check")
-    warnings = [] if v[:6] in KNOWN_DIVISIONS else ["ric_division_unknown"]
+    warnings = [] if v[:6] in DIVISION_CODES else ["ric_division_unknown"]
     return _result(v, None, warnings)
+
+
+def check_org_code(value: str) -> IdentifierCheck:
+    """Validate one GB 11714 organisation code (组织机构代码), written ``XXXXXXXX-X`` or
+    without the hyphen. The accepted value is the 9 characters without the hyphen, as they
+    appear at positions 9–17 of a unified social credit code. Errors: ``org_code_format``,
+    ``org_code_check``.
+    """
+    v = normalize(value)
+    match = _ORG_RE.fullmatch(v)
+    if not match:
+        return _result(v, "org_code_format")
+    body, check = match.groups()
+    if check != _org_check_char(body):
+        return _result(v, "org_code_check")
+    return _result(body + check, None)
+
+
+def check_registration_number(value: str) -> IdentifierCheck:
+    """Validate one 15-digit registration number (工商注册号, GB/T 18530 era, 2007–2015):
+    14 digits and an ISO 7064 MOD 11,10 check digit. Errors: ``reg_no_format``,
+    ``reg_no_check``.
+    """
+    v = normalize(value)
+    if not re.fullmatch(r"[0-9]{15}", v):
+        return _result(v, "reg_no_format")
+    if not mod_11_10.is_valid(v):
+        return _result(v, "reg_no_check")
+    return _result(v, None)
 
 
 # --------------------------------------------------------------------------- vectorized
@@ -553,10 +635,12 @@ def with_resident_id_checks(
         ]
     )
     frame = frame.with_columns(error.alias(f"{prefix}error"))
+    # Only valid numbers are looked up, so the index is six digits: 0 ≤ index < 10⁶.
+    division = pl.when(pl.col(f"{prefix}error").is_null()).then(
+        v.str.slice(0, 6).cast(pl.Int32, strict=False)
+    )
     warning = (
-        pl.when(
-            pl.col(f"{prefix}error").is_null() & ~v.str.slice(0, 6).is_in(sorted(KNOWN_DIVISIONS))
-        )
+        pl.when(~pl.lit(_DIVISION_FLAGS).gather(division))
         .then(pl.lit("ric_division_unknown"))
         .otherwise(pl.lit(None, dtype=pl.String))
     )

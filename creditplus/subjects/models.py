@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F
-from django.db.models.functions import Length
+from django.db.models.functions import Length, Substr
 from django.utils.translation import gettext_lazy as _
 
 from creditplus.catalog.choices import SubjectKind
@@ -33,6 +33,12 @@ class Subject(models.Model):
     )
     uscc = models.CharField(
         _("统一社会信用代码"), max_length=18, unique=True, null=True, blank=True
+    )
+    # The 15-digit registration number (注册号) an organisation had before its USCC, as the
+    # registration item last reported it; old records are resolved through it. Nullable so
+    # that adding it is a plain ALTER TABLE on SQLite, and empty numbers stay out of the index.
+    reg_no = models.CharField(  # noqa: DJ001
+        _("注册号"), max_length=50, null=True, blank=True, db_index=True
     )
     id_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     id_cipher = models.TextField(_("证件号码（加密）"), blank=True, editable=False)
@@ -78,7 +84,10 @@ class Subject(models.Model):
                 F("kind"),
                 name="subjects_public_name_order",
                 condition=~models.Q(kind=SubjectKind.PERSON),
-            )
+            ),
+            # The GB 11714 organisation code inside the USCC (positions 9–17): records that
+            # carry only the old organisation code are resolved through it.
+            models.Index(Substr("uscc", 9, 9), name="subjects_uscc_org_code"),
         ]
 
     def __str__(self) -> str:

@@ -159,7 +159,8 @@ def update_registry(frame: pl.DataFrame, spec: ItemSpec) -> int:
     rows = frame.select(
         [pl.col(src).alias(dst) for dst, src in columns.items()] + [pl.col("subject_id")]
     ).unique("subject_id", keep="last")
-    text_cols = [c for c in columns if c not in ("registered_capital", "established_on")]
+    # reg_no stays NULL when not reported, so that no empty number ever matches.
+    text_cols = [c for c in columns if c not in ("registered_capital", "established_on", "reg_no")]
     rows = rows.with_columns([pl.col(c).fill_null("") for c in text_cols])
     assignments = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in columns)
     with connection.cursor() as cursor:
@@ -168,6 +169,44 @@ def update_registry(frame: pl.DataFrame, spec: ItemSpec) -> int:
             [(*row[:-1], True, row[-1]) for row in rows.iter_rows()],
         )
     return rows.height
+
+
+def org_code_expr() -> str:
+    """The SQL of the organisation code inside a USCC (positions 9–17), spelled exactly as
+    in the ``subjects_uscc_org_code`` index so that both databases use it."""
+    return (
+        'SUBSTRING("uscc", 9, 9)' if connection.vendor == "postgresql" else 'SUBSTR("uscc", 9, 9)'
+    )
+
+
+def find_by_legacy_identifiers(
+    org_codes: list[str], reg_nos: list[str]
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """The USCCs of the organisations that old identifiers name, for records that carry no
+    USCC: GB 11714 organisation code → the subjects whose USCC embeds it (through the
+    ``subjects_uscc_org_code`` index), registration number → the subjects the registration
+    item recorded it for. Each maps to every match, so that the caller can refuse an
+    ambiguous one."""
+    schema = {"key": pl.Utf8, "uscc": pl.Utf8}
+    org = org_code_expr()
+    found = [
+        fetch_in(
+            f"SELECT {org} AS key, uscc FROM {SUBJECT_TABLE} WHERE {org} IN ({{in}})",
+            org_codes,
+            schema=schema,
+        ),
+        fetch_in(
+            f"SELECT reg_no AS key, uscc FROM {SUBJECT_TABLE} "
+            "WHERE reg_no IN ({in}) AND uscc IS NOT NULL",
+            reg_nos,
+            schema=schema,
+        ),
+    ]
+    maps: list[dict[str, list[str]]] = []
+    for frame in found:
+        grouped = frame.sort("uscc").group_by("key", maintain_order=True).agg("uscc")
+        maps.append(dict(grouped.iter_rows()))
+    return maps[0], maps[1]
 
 
 def link_legal_representatives(frame: pl.DataFrame, spec: ItemSpec, now: datetime) -> int:

@@ -66,6 +66,8 @@ SUBJECT_KEYS = {
     "legal_rep",
     "legal_rep_id_type",
     "legal_rep_id_number",
+    "org_code",
+    "reg_no",
 }
 TYPES = {"text", "code", "multicode", "date", "decimal", "integer", "uscc", "id_number"}
 FIELD_KEYS = {
@@ -81,11 +83,17 @@ FIELD_KEYS = {
     "not_before",
     "public",
     "personal",
+    "aliases",
+    "unit",
+    "currency_field",
+    "required_source",
 }
 # subject role -> (expected field type, expected code table)
 SUBJECT_FIELD_TYPES = {
     "kind": ("code", "XDR_LB"),
     "uscc": ("uscc", None),
+    "org_code": ("text", None),
+    "reg_no": ("text", None),
     "id_type": ("code", "ZJLX"),
     "id_number": ("id_number", None),
     "legal_rep_id_type": ("code", "ZJLX"),
@@ -201,6 +209,30 @@ def test_code_tables_are_well_formed():
         if len(set(codes)) != len(codes) or len(set(labels)) != len(labels):
             errors.append(f"{name}: duplicate code or label")
     assert not errors, errors
+
+
+def _folded(value: str) -> str:
+    # as records.validation compares code values: brackets of either width, no spaces
+    return value.replace("(", "（").replace(")", "）").replace(" ", "").replace("\u3000", "")
+
+
+def test_code_table_synonyms_name_one_entry_each():
+    errors = []
+    for name, table in code_tables().items():
+        owner: dict[str, str] = {}
+        for v in table["values"]:
+            for word in [v["code"], v["label"], *(v.get("synonyms") or [])]:
+                if not isinstance(word, str) or not word:
+                    errors.append(f"{name}.{v['code']}: synonyms must be non-empty strings")
+                    continue
+                other = owner.setdefault(_folded(word), v["code"])
+                if other != v["code"]:
+                    errors.append(f"{name}: {word!r} names both {other} and {v['code']}")
+    assert not errors, errors
+    scztlx = {
+        w: v["code"] for v in code_tables()["SCZTLX"]["values"] for w in v.get("synonyms", [])
+    }
+    assert scztlx["有限合伙"] == "有限合伙企业" and scztlx["分公司"] == "公司分公司"
 
 
 def test_code_tables_keep_the_national_values():
@@ -578,3 +610,56 @@ def test_calendar():
     assert dt.date(2026, 2, 16) in [_as_date(d) for d in years[2026]["holidays"]]
     assert dt.date(2026, 2, 28) in [_as_date(d) for d in years[2026]["workdays"]]
     assert dt.date(2025, 1, 28) in [_as_date(d) for d in years[2025]["holidays"]]
+
+
+# --------------------------------------------------------------------------- 双公示 template
+
+# The national 双公示 template (../shared/STANDARDS.md §1): fields marked * …
+TEMPLATE_REQUIRED = {
+    "CF": {
+        "CF_XDR_MC", "CF_XDR_LB", "CF_WSH", "CF_WFXW", "CF_SY", "CF_YJ", "CF_CFLB", "CF_NR",
+        "CF_JDRQ", "CF_YXQ", "CF_CFJG", "CF_CFJGDM", "CF_SJLY", "CF_SJLYDM",
+    },
+    "XK": {"XK_XKWS", "XK_WSH", "XK_XKLB", "XK_XKZS", "XK_NR", "XK_XKJGDM"},
+}  # fmt: skip
+# … the fields its conditional rules or explanation make conditional or optional: never
+# required outright (a license without a certificate has no 许可证书名称) …
+TEMPLATE_NOT_REQUIRED = {
+    "CF": {
+        "CF_XDR_SHXYM", "CF_XDR_ZJLX", "CF_XDR_ZJHM", "CF_NR_FK", "CF_NR_WFFF", "CF_NR_ZKDX",
+        "CF_GSJZQ", "CF_XDR_GSZC", "CF_XDR_ZZJG", "CF_XDR_SWDJ", "CF_XDR_SYDW", "CF_XDR_SHZZ",
+        "CF_FRDB", "CF_FR_ZJLX", "CF_FR_ZJHM", "BZ",
+    },
+    "XK": {
+        "XK_XKZS", "XK_XKBH", "XK_XDR_SHXYM", "XK_XDR_ZJLX", "XK_XDR_ZJHM", "XK_XDR_GSZC",
+        "XK_XDR_ZZJG", "XK_XDR_SWDJ", "XK_XDR_SYDW", "XK_XDR_SHZZ", "XK_FRDB", "XK_FR_ZJLX",
+        "XK_FR_ZJHM", "BZ",
+    },
+}  # fmt: skip
+# … and the conditional ones that must stay conditional (required_if).
+TEMPLATE_CONDITIONAL = {
+    "CF": {"CF_XDR_SHXYM", "CF_XDR_ZJLX", "CF_XDR_ZJHM", "CF_NR_FK", "CF_NR_WFFF", "CF_NR_ZKDX"},
+    "XK": {"XK_XDR_SHXYM", "XK_XDR_ZJLX", "XK_XDR_ZJHM"},
+}
+REQUIRED_SOURCES = {"template", "template_rule", "template_cf", "national"}
+
+
+@pytest.mark.parametrize("code", ["CF", "XK"])
+def test_double_publicity_required_flags_follow_the_national_template(code):
+    fields = _fields(catalog()[code])
+    required = {c for c, f in fields.items() if f.get("required")}
+    conditional = {c for c, f in fields.items() if f.get("required_if")}
+    # the certificate is the template's * but its explanation makes it optional
+    assert TEMPLATE_REQUIRED[code] - {"XK_XKZS"} <= required
+    assert not required & TEMPLATE_NOT_REQUIRED[code]
+    assert TEMPLATE_CONDITIONAL[code] <= conditional
+    for c in required | conditional:
+        source = fields[c].get("required_source")
+        assert source in REQUIRED_SOURCES, f"{c}: required_source {source!r}"
+        if c in TEMPLATE_REQUIRED[code]:
+            assert source == "template", c
+        if c in TEMPLATE_CONDITIONAL[code]:
+            assert source == "template_rule", c
+    assert not [
+        c for c, f in fields.items() if "required_source" in f and c not in required | conditional
+    ]

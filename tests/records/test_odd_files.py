@@ -89,7 +89,7 @@ def test_unknown_extra_columns_are_a_warning_on_the_batch(options, officer):
     page = client_for(officer).get(f"/backoffice/records/batches/{batch.pk}/").content.decode()
     assert "columns_unknown" in page and "内部备注" in page
     api = Client(HTTP_AUTHORIZATION=f"Bearer {accounts.issue_token('SCJG', 's').key}")
-    assert api.get(f"/api/v1/batches/{batch.pk}").json()["warnings"] == [warning]
+    assert api.get(f"/api/v1/batches/{batch.pk}").json()["file_warnings"] == [warning]
 
 
 def test_nul_bytes_in_a_field_reject_the_row_and_are_not_stored(options):

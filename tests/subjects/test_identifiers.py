@@ -17,18 +17,25 @@ from hypothesis import strategies as st
 from stdnum.cn import ric as stdnum_ric
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import ValidationError
+from stdnum.iso7064 import mod_11_10 as stdnum_mod_11_10
 
 from creditplus.subjects.identifiers import (
+    DIVISION_CODES,
     ERROR_MESSAGES,
-    KNOWN_DIVISIONS,
     PROVINCE_CODES,
     USCC_ALPHABET,
     USCC_AUTHORITIES,
     IdentifierCheck,
+    check_org_code,
+    check_registration_number,
     check_resident_id,
     check_uscc,
     describe,
+    division_name,
     normalize,
+    org_code_check_char,
+    province_name,
+    registration_number_check_char,
     resident_id_check_char,
     resident_id_checks,
     uscc_check_char,
@@ -91,12 +98,26 @@ def test_invalid_uscc_check_character_names_the_expected_one():
     assert result.message == "统一社会信用代码校验位错误，应为 L"
 
 
-@pytest.mark.parametrize("number", VALID_RIC)
-def test_valid_resident_id_examples_warn_unknown_division(number):
-    result = check_resident_id(number, today=TODAY)
-    assert result.ok
-    # 360426 and 440113 are real divisions but not in our small table: accepted, flagged
-    assert result.warnings == ("ric_division_unknown",)
+# python-stdnum's valid resident-ID vectors (tests/test_cn_ric.doctest): ordinary IDs from
+# all over China, including a code reused with another name (120110 东郊区 → 东丽区, 1992).
+STDNUM_VALID_RIC = [
+    "360426199101010071",  # 江西德安
+    "44011320141005001X",  # 广东番禺
+    "412723199010050012",  # 河南商水
+    "110102199101010078",  # 北京西城
+    "120110198012010073",  # 天津东郊区, before 1991
+    "120110199212010072",  # 天津东丽区, after 1991
+]
+
+
+def test_stdnum_valid_resident_id_vectors_pass_without_warning():
+    for number in STDNUM_VALID_RIC:
+        assert stdnum_ric.is_valid(number), number  # still stdnum's own vectors
+        result = check_resident_id(number, today=TODAY)
+        assert (result.error, result.warnings) == (None, ()), number
+    vector = resident_id_checks(pl.Series(STDNUM_VALID_RIC), today=TODAY)
+    assert vector["error"].to_list() == [None] * len(STDNUM_VALID_RIC)
+    assert vector["warning"].to_list() == [None] * len(STDNUM_VALID_RIC)
 
 
 @pytest.mark.parametrize(
@@ -117,7 +138,7 @@ def test_lower_case_x_and_surrounding_whitespace_are_normalised():
     assert result.ok and result.value == "44011320141005001X"
     assert check_uscc("\ufeff9144030071526726xg\n").value == "9144030071526726XG"
     frame = resident_id_checks(pl.Series(["44011320141005001x"]), today=TODAY)
-    assert frame.row(0) == ("44011320141005001X", None, "ric_division_unknown")
+    assert frame.row(0) == ("44011320141005001X", None, None)
 
 
 def test_inner_separators_are_not_fixed():
@@ -252,30 +273,55 @@ def test_resident_id_default_today_is_china_today():
 
 
 @pytest.mark.parametrize(
-    ("division", "warning"),
+    ("division", "birth", "warning"),
     [
-        ("310115", None),  # 浦东新区
-        ("310151", None),  # 崇明区
-        ("310230", None),  # historical 崇明县
-        ("310000", None),
-        ("810000", None),  # Hong Kong
-        ("710000", None),
-        ("310199", "ric_division_unknown"),
-        ("110105", "ric_division_unknown"),
+        ("310115", "19800101", None),  # 浦东新区 (1992-), person born before it existed
+        ("310151", "19900101", None),  # 崇明区 (2016-)
+        ("310230", "19900101", None),  # 崇明县 (1982–2016)
+        ("310119", "19900101", None),  # 南汇区 (2001–2009), abolished
+        ("310000", "19900101", None),
+        ("810000", "19900101", None),  # Hong Kong (1997-)
+        ("710000", "19900101", None),
+        ("110105", "19900101", None),  # 北京朝阳, not in the old bundled table
+        ("650000", "19900101", None),
+        ("310199", "19900101", "ric_division_unknown"),  # 上海 exists, 310199 never did
+        ("110199", "19900101", "ric_division_unknown"),  # the code stdnum crashes on
+        ("449999", "19900101", "ric_division_unknown"),
     ],
 )
-def test_resident_id_division_table_only_warns(division, warning):
-    number = with_check_ric(f"{division}19900101123")
+def test_resident_id_division_codes_that_ever_existed_pass(division, birth, warning):
+    number = with_check_ric(f"{division}{birth}123")
     result = check_resident_id(number, today=TODAY)
     assert result.ok
     assert result.warnings == ((warning,) if warning else ())
     assert resident_id_checks(pl.Series([number]), today=TODAY)["warning"][0] == warning
 
 
-def test_division_tables():
+def test_unknown_division_message_names_the_province():
+    number = with_check_ric("31019919900101123")
+    assert describe("ric_division_unknown", number) == (
+        "居民身份证号码的行政区划代码 310199 在上海市（31）从未使用过，已接收，请核实"
+    )
+    assert "广东省（44）" in describe("ric_division_unknown", with_check_ric("44999919900101123"))
+
+
+def test_impossible_province_is_still_refused():
+    result = check_resident_id("990426199112010074", today=TODAY)
+    assert result.error == "ric_division"
+    assert result.message == "居民身份证号码前两位“99”不是有效的省级行政区划代码"
+    vector = resident_id_checks(pl.Series(["990426199112010074"]), today=TODAY)
+    assert vector.row(0) == ("990426199112010074", "ric_division", None)
+
+
+def test_division_tables_come_from_stdnum():
     assert len(PROVINCE_CODES) == 34
-    assert {f"{p}0000" for p in PROVINCE_CODES} <= KNOWN_DIVISIONS
-    assert len({d for d in KNOWN_DIVISIONS if d.startswith("31") and d != "310000"}) == 22
+    assert {f"{p}0000" for p in PROVINCE_CODES} <= DIVISION_CODES
+    assert len(DIVISION_CODES) > 6000
+    assert {"310115", "310119", "120110", "440113", "412723", "820000"} <= DIVISION_CODES
+    assert province_name("310115") == "上海市"
+    assert division_name("310115") == "浦东新区"
+    assert division_name("120110") == "东郊区/东丽区"
+    assert division_name("310199") is None
 
 
 def test_nulls_and_non_string_series():
@@ -297,7 +343,7 @@ def test_lazy_helpers_add_prefixed_columns():
         "id_value", "id_error", "id_warning",
     ]  # fmt: skip
     assert result["code_error"].to_list() == [None, "uscc_length"]
-    assert result["id_warning"].to_list() == ["ric_division_unknown"] * 2
+    assert result["id_warning"].to_list() == [None, None]
 
 
 def test_check_char_helpers():
@@ -313,11 +359,75 @@ def test_check_char_helpers():
 
 def test_every_code_has_a_chinese_message():
     samples = dict(USCC_CASES) | {v: e for v, e in RIC_CASES}
+    samples |= {v: e for v, e in ORG_CODE_CASES + REG_NO_CASES if e and v}
     codes = set(samples.values()) | {"uscc_org_check", "ric_division_unknown"}
     assert codes == set(ERROR_MESSAGES)
     for value, code in samples.items():
         text = describe(code, normalize(value), TODAY)
         assert "{" not in text and any("\u4e00" <= c <= "\u9fff" for c in text)
+
+
+# --------------------------------------------------------------------------- old identifiers
+
+# The organisation code embedded in 91310115MA1K3BTP2B and 91110000600037341L.
+ORG_CODE_CASES = [
+    ("MA1K3BTP-2", None),
+    ("MA1K3BTP2", None),
+    (" ma1k3btp-2 ", None),
+    ("60003734-1", None),
+    ("71526726-X", None),  # from 9144030071526726XG: check character X
+    ("MA1K3BTP-3", "org_code_check"),
+    ("600037342", "org_code_check"),
+    ("MA1K3BTP", "org_code_format"),
+    ("MA1K3BTP--2", "org_code_format"),
+    ("MA1K3BTP-A", "org_code_format"),  # the check character is a digit or X
+    ("", "org_code_format"),
+]
+
+
+@pytest.mark.parametrize(("value", "error"), ORG_CODE_CASES)
+def test_organisation_code_with_or_without_hyphen(value, error):
+    result = check_org_code(value)
+    assert result.error == error
+    if error is None:
+        assert "-" not in result.value and len(result.value) == 9
+        assert result.value[8] == org_check_char(result.value[:8])  # the test's own oracle
+    else:
+        assert result.message.startswith("组织机构代码")
+
+
+def test_organisation_code_is_the_one_inside_the_uscc():
+    for uscc in VALID_USCC:
+        assert check_org_code(uscc[8:17]).ok, uscc
+    assert org_code_check_char("MA1K3BTP") == "2"
+    assert check_org_code("MA1K3BTP-3").message == "组织机构代码校验码错误，按 GB 11714 应为 2"
+
+
+REG_NO_CASES = [
+    ("310115000123456", None),
+    ("110108000000016", None),
+    ("310115000123450", "reg_no_check"),
+    ("31011500012345", "reg_no_format"),
+    ("3101150001234567", "reg_no_format"),
+    ("31011500012345X", "reg_no_format"),
+    ("", "reg_no_format"),
+]
+
+
+@pytest.mark.parametrize(("value", "error"), REG_NO_CASES)
+def test_registration_number_iso7064_mod_11_10(value, error):
+    result = check_registration_number(value)
+    assert result.error == error
+    assert stdnum_mod_11_10.is_valid(value) is (error is None)  # stdnum agrees
+    if error:
+        assert result.message.startswith("注册号")
+
+
+def test_registration_number_message_names_the_check_digit():
+    assert registration_number_check_char("31011500012345") == "6"
+    assert check_registration_number("310115000123450").message == (
+        "注册号校验位错误，按 ISO 7064 MOD 11,10 应为 6"
+    )
 
 
 # --------------------------------------------------------------------------- strategies
@@ -344,7 +454,7 @@ def valid_resident_ids(draw) -> str:
     """Numbers with a valid structure; division known, unknown or impossible; any date."""
     division = draw(
         st.one_of(
-            st.sampled_from(sorted(KNOWN_DIVISIONS)),
+            st.sampled_from(sorted(DIVISION_CODES)),
             st.sampled_from(["360426", "440113", "110105", "110199", "820000", "830000"]),
             st.builds(
                 lambda p, rest: p + rest,

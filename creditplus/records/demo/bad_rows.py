@@ -128,6 +128,13 @@ class _BadRows:
             put(with_ric_check(s.str.slice(0, 10) + mmdd + s.str.slice(14, 3)))
         elif kind in ("missing_required", "conditional_missing"):
             out[code] = _when(mask, None, out[code])
+            if code == self.it.subject.get("uscc"):
+                # An old identifier would resolve the row to its registered subject
+                # (records.legacy), which makes it a good row: drop them too.
+                for key in ("org_code", "reg_no"):
+                    other = self.it.subject.get(key)
+                    if other in out:
+                        out[other] = _when(mask, None, out[other])
             if code in self.dates:
                 self.dates[code] = _when(mask, None, self.dates[code])
         elif kind == "unknown_code":
