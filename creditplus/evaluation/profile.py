@@ -197,7 +197,9 @@ def related_persons(subject: Subject, model: EvaluationModel | None) -> list[dic
         .order_by("list_type__kind", "list_type__code")
         .values_list("subject_id", "list_type__name", "list_type__kind")
     ):
-        lists[sid].append({"name": name, "kind": kind})
+        # One badge per list: an organisation may have many entries of one list.
+        if all(x["name"] != name for x in lists[sid]):
+            lists[sid].append({"name": name, "kind": kind})
     for person_id, orgs in by_person.items():
         ids = list(orgs)
         persons[person_id]["more"] = max(len(ids) - RELATED_SHOWN, 0)
