@@ -14,8 +14,10 @@ Scoring rules (also stated in ``integrity_indicators.yaml`` and shown on the pag
 - **Pending**: an assessor indicator without an assessor score counts the same way until
   the score is entered; the total is provisional while anything is pending.
 - **Total** = Σ weight × points / Σ weight over the scored indicators (0–100, two decimals);
-  a department with no scored indicator has no total and is ranked last, without a rank.
-- **Ranking**: by total, highest first; equal totals share a rank (1, 2, 2, 4).
+  a department with no scored indicator has no total.
+- **Ranking**: only complete results are ranked — nothing pending and each of the three
+  first-level indicators scored — by total, highest first; equal totals share a rank
+  (1, 2, 2, 4). Provisional results are listed apart, without a rank.
 
 Which cases fall in a period: 双公示 records first received (version 1) in it; ingest batches
 submitted in it; sanction tasks and objections whose deadline falls in it. A task or
@@ -545,7 +547,14 @@ class DepartmentResult:
 
     @property
     def complete(self) -> bool:
-        return self.pending == 0
+        """Final and comparable: nothing pending, and every first-level indicator (透明度,
+        执行力, 廉洁性) scored — a total built on one of the three is not ranked."""
+        return self.pending == 0 and all(lv.points is not None for lv in self.levels)
+
+    @property
+    def missing_levels(self) -> list[str]:
+        """The first-level indicators without any scored second-level indicator."""
+        return [lv.name for lv in self.levels if lv.points is None]
 
     @property
     def levels(self) -> list[Level1Result]:
@@ -639,11 +648,17 @@ def department_results(
 
 
 def ranking(period: AssessmentPeriod) -> list[DepartmentResult]:
-    """All assessed departments ranked by total, highest first; equal totals share a rank;
-    departments without a total come last without a rank."""
-    results = department_results(period)
+    """All assessed departments: the complete results ranked by total, highest first (equal
+    totals share a rank), then the provisional ones (an indicator pending or a first-level
+    indicator unscored) by total without a rank, then those without a total."""
+    return assign_ranks(department_results(period))
+
+
+def assign_ranks(results: list[DepartmentResult]) -> list[DepartmentResult]:
+    """Order ``results`` as :func:`ranking` shows them and rank the complete ones."""
     results.sort(
         key=lambda r: (
+            not r.complete,
             r.total is None,
             -(r.total or 0),
             r.department.sort_order,
@@ -653,7 +668,7 @@ def ranking(period: AssessmentPeriod) -> list[DepartmentResult]:
     previous: Decimal | None = None
     rank = 0
     for position, r in enumerate(results, start=1):
-        if r.total is None:
+        if not r.complete:
             break
         if r.total != previous:
             rank, previous = position, r.total
