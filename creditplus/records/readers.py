@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from creditplus.errors import DomainError
 
@@ -43,6 +44,37 @@ def detect_format(name: str, content: bytes) -> str:
     return "csv"
 
 
+# Files that departments attach by mistake, known by their first bytes: (magic, what it is).
+NOT_TABULAR = (
+    (b"\x89PNG\r\n\x1a\n", gettext_noop("PNG 图片")),
+    (b"\xff\xd8\xff", gettext_noop("JPEG 图片")),
+    (b"GIF8", gettext_noop("GIF 图片")),
+    (b"%PDF", gettext_noop("PDF 文档")),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", gettext_noop("旧版 Office 文件（.xls/.doc）")),
+    (b"Rar!", gettext_noop("RAR 压缩包")),
+    (b"7z\xbc\xaf\x27\x1c", gettext_noop("7z 压缩包")),
+    (b"\x1f\x8b", gettext_noop("gzip 压缩包")),
+)
+
+
+def not_tabular(content: bytes) -> str | None:
+    """What a file that cannot hold a table is (an image, a PDF, an archive, a Word file, any
+    binary), or ``None`` for a file that may be CSV, XLSX or JSON."""
+    for magic, kind in NOT_TABULAR:
+        if content.startswith(magic):
+            return kind
+    if content.startswith(b"PK"):
+        head = content[:4096]
+        if b"word/" in head:
+            return gettext_noop("Word 文档")
+        if b"ppt/" in head:
+            return gettext_noop("PowerPoint 文档")
+        return None  # an XLSX (or a damaged one: reported by the XLSX reader)
+    if b"\x00" in content[:4096] and not content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return gettext_noop("二进制文件")  # text in UTF-16 has NULs too: left to the decoder
+    return None
+
+
 def decode_text(content: bytes) -> tuple[str, str]:
     """Decode CSV/JSON bytes: BOM → UTF-8; valid UTF-8 → UTF-8; otherwise GB18030 (a superset
     of GBK and GB2312, the encodings Chinese office software writes)."""
@@ -70,10 +102,17 @@ def _strings(frame: pl.DataFrame) -> pl.DataFrame:
 
 def read_table(content: bytes, name: str = "", fmt: str | None = None) -> Table:
     """Parse ``content`` into a :class:`Table`; raise :class:`DomainError` for an empty,
-    truncated or unreadable file (codes ``file_empty``, ``file_unreadable``, ``file_encoding``,
-    ``file_no_header``)."""
+    truncated, unreadable or non-tabular file (codes ``file_empty``, ``file_not_tabular``,
+    ``file_unreadable``, ``file_encoding``, ``file_no_header``)."""
     if not content or not content.strip(BOM + b" \r\n\t"):
         raise file_error("file_empty", _("文件为空"))
+    kind = not_tabular(content)
+    if kind is not None:
+        raise file_error(
+            "file_not_tabular",
+            _("这不是 CSV/XLSX/JSON 文件（看起来是 %(kind)s）：请上传按数据清单填写的表格文件")
+            % {"kind": _(kind)},
+        )
     fmt = fmt or detect_format(name, content)
     if fmt == "xlsx":
         table = _read_xlsx(content)

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from creditplus.accounts import audit
 from creditplus.accounts.permissions import backoffice_view, get_for_user
 from creditplus.records import services
-from creditplus.records.choices import BatchSource
+from creditplus.records.choices import BatchSource, error_label
 from creditplus.records.forms import BatchFilterForm, UploadForm
 from creditplus.records.ingest import IngestOptions, ingest_file
 
@@ -75,6 +75,10 @@ def batch(request: HttpRequest, batch_id: int) -> HttpResponse:
             "batch": obj,
             "page_obj": errors,
             "labels": labels,
+            "rows": [
+                {"error": e, "field": labels.get(e.field, e.field), "kind": error_label(e.code)}
+                for e in errors
+            ],
             "completeness": completeness,
             "timeliness": stats.get("timeliness"),
             "querystring_base": "",
@@ -93,4 +97,13 @@ def rejected_csv(request: HttpRequest, batch_id: int) -> HttpResponse:
 @backoffice_view("records.view_ingestbatch")
 def quality(request: HttpRequest) -> HttpResponse:
     figures = services.quality_figures(services.batches_for(request.user))
-    return render(request, "records/quality.html", {"figures": figures})
+    labelled = services.quality_labels(figures)
+    return render(
+        request,
+        "records/quality.html",
+        {
+            "figures": figures,
+            "completeness": labelled["completeness"],
+            "chart": {"volume": figures["volume"], "errors": labelled["errors"]},
+        },
+    )
