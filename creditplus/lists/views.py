@@ -360,7 +360,7 @@ def objection(request: HttpRequest, pk: int) -> HttpResponse:
             except (Forbidden, NotFound):
                 raise
             except DomainError as exc:
-                show_domain_error(form, exc)
+                show_domain_error(form, exc, AnswerForm.field_aliases(obj))
             else:
                 messages.success(request, _("异议 %(no)s 已答复。") % {"no": obj.number})
                 return redirect("lists:objection", pk=obj.pk)
@@ -379,6 +379,7 @@ def objection(request: HttpRequest, pk: int) -> HttpResponse:
             "objection": obj,
             "form": form,
             "contact": decrypt(obj.contact_cipher) if obj.contact_cipher else "",
+            "record_fields": objection_services.record_fields(obj.record) if obj.record_id else [],
             "attachments": obj.attachments.all(),
             "today": timezone.localdate(),
         },

@@ -10,8 +10,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from creditplus.accounts.audit import audit_context, context_for_user
 from creditplus.accounts.models import AuditEvent
 from creditplus.lists import objections, restorations
+from creditplus.lists.forms import AnswerForm
 from creditplus.lists.models import ListEntry, Objection, Restoration
 from creditplus.records.models import CreditRecord
 from tests.conftest import client_for
@@ -236,22 +238,92 @@ def test_objection_to_an_entry_is_answered_on_its_page(
     assert proposal.timeline.filter(action="objection_answer").exists()
 
 
-def test_objection_to_a_record_is_corrected_from_field_lines(serious_penalty, officer, enterprise):
+def record_form_data(objection, **changes) -> dict[str, str]:
+    """What the answer form posts when the officer changes ``changes`` (field code → value)
+    and leaves the other pre-filled inputs as they are."""
+    form = AnswerForm(objection=objection)
+    data = {name: form[name].initial or "" for name in form.fields if name.startswith("f_")}
+    data.update({f"f_{code}": value for code, value in changes.items()})
+    return data
+
+
+def test_objection_to_a_record_is_corrected_in_a_form_prefilled_from_the_record(
+    serious_penalty, officer, enterprise
+):
     objection = objections.submit_objection(
-        enterprise, record=serious_penalty, reason="违法事实表述有误"
+        enterprise,
+        record=serious_penalty,
+        reason="违法事实表述有误",
+        requested_changes={"CF_SY": "在网店发布广告"},
     )
     url = reverse("lists:objection", args=[objection.pk])
     client = client_for(officer)
-    bad = client.post(url, {"outcome": "corrected", "answer": "更正", "changes": "没有等号"})
-    assert "格式应为" in bad.content.decode()
-    unknown = client.post(url, {"outcome": "corrected", "answer": "更正", "changes": "NOPE=1"})
-    assert "字段不存在" in unknown.content.decode()
+    page = client.get(url).content.decode()
+    # The disputed record, field by field, by its Chinese labels and current values.
+    assert "违法事实" in page and 'value="在网店发布虚假广告"' in page
+    assert "申请人请求更正为：在网店发布广告" in page
+    assert "字段编码=" not in page
+    key = page[page.index('name="f_CF_WSH"') - 200 : page.index('name="f_CF_WSH"') + 200]
+    assert "disabled" in key  # the decision number is the record's key
+
+    unchanged = client.post(
+        url, {"outcome": "corrected", "answer": "更正", **record_form_data(objection)}
+    )
+    assert "请至少修改一个字段" in unchanged.content.decode()
+    bad_date = client.post(
+        url,
+        {
+            "outcome": "corrected",
+            "answer": "更正",
+            **record_form_data(objection, CF_JDRQ="2026-13-45"),
+        },
+    )
+    assert bad_date.status_code == 200
+    assert bad_date.context["form"].errors["f_CF_JDRQ"]
     response = client.post(
-        url, {"outcome": "corrected", "answer": "已更正", "changes": "CF_SY=在网店发布广告"}
+        url,
+        {
+            "outcome": "corrected",
+            "answer": "已更正",
+            **record_form_data(objection, CF_SY="在网店发布广告"),
+        },
     )
     assert response.status_code == 302
     new = CreditRecord.objects.current().get(natural_key=serious_penalty.natural_key)
     assert new.version == 2 and Objection.objects.get().outcome == "corrected"
+    assert new.values["CF_SY"] == "在网店发布广告"
+    assert new.values["CF_NR"] == serious_penalty.values["CF_NR"]  # the rest unchanged
+    answered = client.get(url).content.decode()
+    assert 'id="disputed-record"' in answered and "在网店发布广告" in answered
+
+
+def test_a_correction_may_name_fields_by_their_chinese_labels(serious_penalty, officer, enterprise):
+    objection = objections.submit_objection(enterprise, record=serious_penalty, reason="有误")
+    with audit_context(context_for_user(officer)):
+        objections.answer_objection(
+            objection,
+            officer,
+            outcome="corrected",
+            answer="已更正",
+            changes={"违法事实": "在网店发布广告"},
+        )
+    new = CreditRecord.objects.current().get(natural_key=serious_penalty.natural_key)
+    assert new.values["CF_SY"] == "在网店发布广告"
+
+
+def test_personal_fields_are_not_prefilled_in_clear(serious_penalty, officer, enterprise):
+    from tests.lists.fixtures import ingest_penalty
+
+    record = ingest_penalty(
+        1,
+        行政处罚决定书文号="沪浦市监处〔2026〕77号",
+        法定代表人证件类型="身份证",
+        法定代表人证件号码="360426199101010071",
+    )
+    objection = objections.submit_objection(enterprise, record=record, reason="有误")
+    page = client_for(officer).get(reverse("lists:objection", args=[objection.pk])).content
+    assert "360426199101010071" not in page.decode()
+    assert 'placeholder="3604**********0071"' in page.decode()
 
 
 def test_restoration_is_accepted_and_approved_on_its_page(proposal, officer, enterprise):
