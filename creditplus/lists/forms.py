@@ -21,6 +21,8 @@ from creditplus.lists.choices import (
 )
 from creditplus.lists.models import ListEntry, ListType, Objection
 from creditplus.lists.objections import ENTRY_OUTCOMES, RECORD_OUTCOMES, record_fields
+from creditplus.lists.services import eligible_evidence
+from creditplus.records.choices import EventStatus
 from creditplus.records.models import CreditRecord
 from creditplus.subjects.models import Subject
 
@@ -93,15 +95,33 @@ class ProposeForm(forms.Form):
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        raw = self.data.get("uscc") if self.is_bound else self.initial.get("uscc")
-        self.subject = self.find_subject(raw or "")
+        source = self.data if self.is_bound else self.initial
+        self.subject = self.find_subject(source.get("uscc") or "")
+        self.chosen_list = self.find_list(source.get("list_type"))
+        self.ineligible = 0
         if self.subject is not None:
             records = restrict(CreditRecord.objects.current(), user).filter(subject=self.subject)
+            if self.chosen_list is not None:
+                # Only records whose behavior fits the list's criteria may be evidence.
+                eligible = eligible_evidence(self.chosen_list, records)
+                self.ineligible = records.count() - eligible.count()
+                records = eligible
             field = self.fields["evidence"]
-            field.queryset = records.select_related("item").order_by("-decision_date", "-id")
-            field.label_from_instance = lambda r: (
-                f"#{r.pk} {r.item.name} · {r.natural_key} · {r.decision_date or '—'}"
+            field.queryset = (
+                records.select_related("item")
+                .prefetch_related("events")
+                .order_by("-decision_date", "-id")
             )
+            field.label_from_instance = evidence_label
+
+    def find_list(self, raw: Any) -> ListType | None:
+        """The chosen list, if the input names one of the lists offered."""
+        if isinstance(raw, ListType):
+            return raw
+        try:
+            return self.fields["list_type"].queryset.filter(pk=int(raw)).first()
+        except (TypeError, ValueError):
+            return None
 
     @staticmethod
     def find_subject(uscc: str) -> Subject | None:
@@ -113,6 +133,17 @@ class ProposeForm(forms.Form):
         if self.subject is None:
             raise forms.ValidationError(_("未找到该统一社会信用代码对应的信用主体"))
         return self.subject.uscc
+
+
+def evidence_label(record: CreditRecord) -> str:
+    """A record as an evidence choice: item, its behaviors (失信行为·严重), key and date."""
+    behaviors = "、".join(
+        f"{e.get_kind_display()}·{e.get_severity_display()}"
+        for e in record.events.all()
+        if e.status == EventStatus.ACTIVE
+    )
+    parts = [f"#{record.pk} {record.item.name}", behaviors, record.natural_key]
+    return " · ".join(p for p in parts if p) + f" · {record.decision_date or '—'}"
 
 
 class NoticeForm(forms.Form):

@@ -290,7 +290,12 @@ def propose(request: HttpRequest) -> HttpResponse:
         form = ProposeForm(initial=request.POST.dict(), user=user)
     else:
         form = ProposeForm(initial={"uscc": request.GET.get("uscc", "")}, user=user)
-    return render(request, "lists/propose.html", {"form": form, "subject": form.subject})
+    kind = services.evidence_kind_label(form.chosen_list) if form.chosen_list else ""
+    return render(
+        request,
+        "lists/propose.html",
+        {"form": form, "subject": form.subject, "evidence_kind": kind},
+    )
 
 
 @backoffice_view("lists.view_listentry")

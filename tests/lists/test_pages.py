@@ -195,6 +195,64 @@ def test_propose_page_looks_up_the_subject_and_proposes(serious_penalty, officer
     assert entry.origin == "manual" and list(entry.evidence.all()) == [serious_penalty]
 
 
+def test_propose_lookup_needs_no_reason_and_offers_only_fitting_evidence(serious_penalty, officer):
+    """The lookup step is not blocked by the empty 认定事由/认定依据 (no browser validation on
+    it), and once a list is chosen only records whose behavior fits its criteria are offered:
+    a 行政许可 is no evidence for 重点关注名单."""
+    from creditplus.lists.models import ListType
+    from tests.opendata.helpers import collect, license_row
+
+    license = collect("XK", license_row(1))
+    assert license.subject == serious_penalty.subject
+    client = client_for(officer)
+    page = client.get(reverse("lists:propose")).content.decode()
+    button = page[page.index('name="lookup"') - 80 : page.index('name="lookup"') + 120]
+    assert "formnovalidate" in button
+    watch = ListType.objects.get(code="ZDGZ")
+    lookup = client.post(
+        reverse("lists:propose"),
+        {"uscc": serious_penalty.subject.uscc, "list_type": watch.pk, "lookup": "1"},
+    )
+    text = lookup.content.decode()
+    choices = list(lookup.context["form"].fields["evidence"].queryset)
+    assert choices == [serious_penalty]
+    assert "失信行为·严重" in text and watch.criteria[:10] in text
+    assert "另有 1 条记录不符合该名单的认定标准" in text
+    # Posting the license anyway is refused with the reason.
+    refused = client.post(
+        reverse("lists:propose"),
+        {
+            "uscc": serious_penalty.subject.uscc,
+            "list_type": watch.pk,
+            "reason": "多次违法",
+            "basis": "《上海市社会信用条例》第三十一条",
+            "evidence": [license.pk],
+        },
+    )
+    assert refused.status_code == 200 and not ListEntry.objects.filter(list_type=watch).exists()
+
+
+def test_the_service_refuses_evidence_that_does_not_fit_the_list(serious_penalty, officer):
+    from creditplus.errors import DomainError
+    from creditplus.lists import services
+    from creditplus.lists.models import ListType
+    from tests.opendata.helpers import collect, license_row
+
+    license = collect("XK", license_row(1))
+    with pytest.raises(DomainError) as refused:
+        services.propose_entry(
+            officer,
+            ListType.objects.get(code="ZDGZ"),
+            serious_penalty.subject,
+            reason="多次违法",
+            basis="《上海市社会信用条例》第三十一条",
+            evidence=[license, serious_penalty],
+        )
+    assert refused.value.code == "evidence_not_eligible"
+    assert "一般及以上失信行为" in str(refused.value.message)
+    assert f"#{license.pk} 行政许可" in str(refused.value.message)
+
+
 def test_propose_refuses_unknown_uscc_and_foreign_evidence(serious_penalty, officer):
     other = CreditRecord.objects.exclude(subject=serious_penalty.subject).first()
     response = client_for(officer).post(
