@@ -113,7 +113,7 @@ def test_nobody_inspects_the_same_subject_twice_in_a_row(district):
 
 
 def test_only_a_drawn_inspector_records_the_result_which_is_collected(district):
-    _, _, officer = district
+    _, inspectors, officer = district
     field = SupervisionField.objects.get(code="SCJG")
     plan = inspections.draw_plan(officer, field, "住所核查", ratios={"B": 2 / 60}, seed=9)
     first, second = plan.inspections.order_by("id")
@@ -222,7 +222,7 @@ def test_the_inspection_page_shows_the_review_step(district):
 
 
 def test_the_inspection_api(district):
-    _, _, officer = district
+    _, inspectors, officer = district
     created = client_for(officer).post(
         "/api/v1/inspections/plans",
         {
