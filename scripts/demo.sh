@@ -6,11 +6,10 @@ cd "$(dirname "$0")/.."
 bin=.venv/bin
 addr="${CREDITPLUS_DEMO_ADDR:-127.0.0.1:8000}"
 # The demo shows what users see: the site's own error pages, not Django's debug pages.
-# `DEBUG=1 make demo` turns debugging on; with it off, static files come from collectstatic.
+# `DEBUG=1 make demo` turns debugging on.
 export DEBUG="${DEBUG:-0}"
 
 "$bin/creditplus" migrate --noinput -v0
-"$bin/creditplus" collectstatic --noinput -v0
 "$bin/creditplus" load_reference
 # A small district: 2,000 market subjects and their records from all departments, ingested
 # through the normal path (generated once, then reused; loading twice ingests nothing twice).
