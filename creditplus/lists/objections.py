@@ -164,6 +164,17 @@ def submit_objection(
     return objection
 
 
+def current_version(record: CreditRecord) -> CreditRecord:
+    """The record as it stands now: after a correction, its newest version."""
+    newest = (
+        CreditRecord.objects.current()
+        .filter(item_id=record.item_id, natural_key=record.natural_key)
+        .exclude(pk=record.pk)
+        .first()
+    )
+    return newest or record
+
+
 def record_fields(record: CreditRecord) -> list[dict[str, Any]]:
     """The disputed record's fields in catalog order, as the answering department sees them:
     code, label, current ``value`` (clear text; empty for personal fields), ``shown`` (what

@@ -384,7 +384,11 @@ def objection(request: HttpRequest, pk: int) -> HttpResponse:
             "objection": obj,
             "form": form,
             "contact": decrypt(obj.contact_cipher) if obj.contact_cipher else "",
-            "record_fields": objection_services.record_fields(obj.record) if obj.record_id else [],
+            "record_fields": (
+                objection_services.record_fields(objection_services.current_version(obj.record))
+                if obj.record_id
+                else []
+            ),
             "attachments": obj.attachments.all(),
             "today": timezone.localdate(),
         },
