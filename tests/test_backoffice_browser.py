@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import pytest
 
@@ -154,9 +153,7 @@ def test_objection_answer_shows_the_record_as_a_prefilled_form(demo, browser_pag
         assert "未按规定公示年度报告" in page.locator("#disputed-record").inner_text()
 
 
-def test_proposal_lookup_is_not_blocked_and_offers_fitting_records_only(
-    demo, browser_page, width
-):
+def test_proposal_lookup_is_not_blocked_and_offers_fitting_records_only(demo, browser_page, width):
     uscc = query(
         demo,
         "from creditplus.accounts.models import User;"
@@ -187,7 +184,8 @@ def test_quality_page_and_a_refused_image_lead_with_chinese(demo, browser_page, 
     assert_clean(page)
     shoot(page, "data-quality", width)
     page.goto(f"{demo.url}/backoffice/records/upload/")
-    page.select_option("#id_item", label=re.compile("行政处罚"))
+    item = page.locator("#id_item option", has_text="行政处罚").first.get_attribute("value")
+    page.select_option("#id_item", value=item)
     page.set_input_files(
         "#id_file",
         files=[{"name": "扫描件.png", "mimeType": "image/png", "buffer": PNG}],

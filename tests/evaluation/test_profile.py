@@ -252,3 +252,22 @@ def test_a_related_company_with_many_entries_of_one_list_shows_one_badge(scenari
     people = profile.related_persons(scenario["related"], EvaluationModel.objects.active())
     [other] = people[0]["organisations"]
     assert [x["name"] for x in other["lists"]] == ["严重失信主体名单"]
+
+
+def test_a_behavior_tag_said_by_a_list_membership_is_not_repeated(scenario):
+    from creditplus.lists.models import ListType
+    from creditplus.records.models import CreditEvent
+
+    blacklisted = scenario["blacklisted"]
+    # A 失信被执行人 behavior event in force, and the 失信被执行人名单 entry from the court.
+    event = CreditEvent.objects.filter(subject=blacklisted).first()
+    rule = type(event.rule).objects.filter(code__startswith="SXBZX-").first()
+    CreditEvent.objects.filter(pk=event.pk).update(rule=rule, publish_until=None)
+    entry = ListEntry.objects.get(subject=blacklisted, list_type__code="YZSX")
+    entry.pk = None
+    entry.list_type = ListType.objects.get(code="SXBZX")
+    entry.origin = "imported"
+    entry.source_key = "（2026）沪0115执1号"
+    entry.save()
+    found = labels(profile.tags(blacklisted, None))
+    assert "失信被执行人名单" in found and "失信被执行人" not in found
