@@ -338,18 +338,6 @@ def record_result(
     return inspection
 
 
-def reviews_for(user: Any) -> QuerySet[Inspection]:
-    """Results awaiting the user's review: recorded, not reviewed, of the user's department,
-    and not inspected by the user (nobody reviews their own inspection)."""
-    require_perm(user, "supervision.review_inspection")
-    qs = restrict(Inspection.objects.all(), user, "plan__department")
-    return (
-        qs.exclude(result="")
-        .filter(reviewed_at__isnull=True)
-        .exclude(Q(inspector_a=user) | Q(inspector_b=user))
-    )
-
-
 @transaction.atomic
 def review_result(
     user: Any,
