@@ -243,7 +243,6 @@ class AnswerForm(forms.Form):
                 help_text=help_text,
                 widget=forms.TextInput(attrs={"placeholder": f["shown"]} if f["personal"] else {}),
             )
-            field.record_field = f
             self.fields[FIELD_PREFIX + f["code"]] = field
 
     def record_inputs(self) -> list[forms.BoundField]:
