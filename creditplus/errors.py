@@ -22,9 +22,19 @@ class DomainError(Exception):
         if status:
             self.status = status
 
+    @property
+    def for_user(self) -> str:
+        """What a page says: the Chinese sentence first, the code after it for support."""
+        return with_code(self.message, self.code)
+
     def as_dict(self) -> dict[str, str | None]:
         """The API's error body."""
         return {"code": self.code, "message": str(self.message), "field": self.field}
+
+
+def with_code(message: str, code: str) -> str:
+    """``message`` followed by its stable code (for support), never led by the code."""
+    return str(_("%(message)s（错误代码：%(code)s）") % {"message": message, "code": code})
 
 
 class NotFound(DomainError):

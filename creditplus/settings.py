@@ -179,7 +179,9 @@ STORAGES = {
 MEDIA_ROOT = VAR_DIR / "media"
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
-WHITENOISE_USE_FINDERS = DEBUG
+# Development serves static files without collectstatic, DEBUG on or off (the demo runs with
+# DEBUG off to show the site's own error pages); production serves the collected files.
+WHITENOISE_USE_FINDERS = not PRODUCTION
 
 # --- platform ---------------------------------------------------------------
 PLATFORM_NAME = _("信用浦东")

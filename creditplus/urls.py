@@ -31,3 +31,7 @@ urlpatterns = [
         prefix_default_language=False,
     ),
 ]
+
+# The site's own Chinese error pages, in the layout of the area asked for (back office/portal).
+handler403 = "creditplus.error_pages.permission_denied"
+handler404 = "creditplus.error_pages.page_not_found"

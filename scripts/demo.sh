@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
 addr="${CREDITPLUS_DEMO_ADDR:-127.0.0.1:8000}"
+# The demo shows what users see: the site's own error pages, not Django's debug pages.
+# `DEBUG=1 make demo` turns debugging on.
+export DEBUG="${DEBUG:-0}"
 
 "$bin/creditplus" migrate --noinput -v0
 "$bin/creditplus" load_reference

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -89,6 +90,14 @@ def test_demo_script_serves_the_portal(tmp_path):
         assert status == 200 and "信用浦东" in home
         status, english = fetch(f"{base}/en/")
         assert status == 200 and "Credit Pudong" in english
+        # DEBUG is off in the demo: a missing page is the site's own Chinese 404 page (not
+        # Django's debug page), and the static files are still served.
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            fetch(f"{base}/no-such-page/")
+        page = missing.value.read().decode()
+        assert missing.value.code == 404 and "页面不存在" in page and "Traceback" not in page
+        status, css = fetch(f"{base}/static/css/creditplus.css")
+        assert status == 200 and "--red" in css
         output = (tmp_path / "demo.log").read_text()
         assert "xinyongban" in output and "区信用办" in output  # demo accounts printed
         assert "已归集" in output  # demo data ingested through the normal path

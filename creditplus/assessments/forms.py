@@ -20,7 +20,7 @@ from creditplus.evaluation.choices import Grade
 def show_domain_error(form: forms.Form, exc: DomainError) -> None:
     """Attach a service refusal to the field it names (else to the form), with its code."""
     field = exc.field if exc.field in form.fields else None
-    form.add_error(field, f"{exc.message}（{exc.code}）")
+    form.add_error(field, exc.for_user)
 
 
 class QuestionnaireForm(forms.Form):

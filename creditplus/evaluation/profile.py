@@ -124,19 +124,22 @@ def tags(subject: Subject, score: Score | None, today: date | None = None) -> li
         .values_list("rule__code", flat=True)
         .distinct()
     )
-    for pattern, label, kind in RULE_TAGS:
-        if any(fnmatchcase(code, pattern) for code in codes):
-            result.append({"label": str(label), "kind": kind})
-    seen: set[str] = set()
+    memberships: dict[str, str] = {}
     for name, list_kind in (
         ListEntry.objects.members()
         .filter(subject=subject)
         .order_by("list_type__kind", "list_type__code")
         .values_list("list_type__name", "list_type__kind")
     ):
-        if name not in seen:
-            seen.add(name)
-            result.append({"label": name, "kind": "good" if list_kind == ListKind.RED else "bad"})
+        memberships.setdefault(name, "good" if list_kind == ListKind.RED else "bad")
+    for pattern, label, kind in RULE_TAGS:
+        # A behavior tag that a list membership says already (失信被执行人 / 失信被执行人名单)
+        # is left out: one badge per fact.
+        if any(fnmatchcase(code, pattern) for code in codes) and not any(
+            name.startswith(str(label)) for name in memberships
+        ):
+            result.append({"label": str(label), "kind": kind})
+    result.extend({"label": name, "kind": kind} for name, kind in memberships.items())
     if subject.established_on:
         years = _years_between(subject.established_on, as_of)
         if years >= 1:
@@ -197,7 +200,9 @@ def related_persons(subject: Subject, model: EvaluationModel | None) -> list[dic
         .order_by("list_type__kind", "list_type__code")
         .values_list("subject_id", "list_type__name", "list_type__kind")
     ):
-        lists[sid].append({"name": name, "kind": kind})
+        # One badge per list: an organisation may have many entries of one list.
+        if all(x["name"] != name for x in lists[sid]):
+            lists[sid].append({"name": name, "kind": kind})
     for person_id, orgs in by_person.items():
         ids = list(orgs)
         persons[person_id]["more"] = max(len(ids) - RELATED_SHOWN, 0)

@@ -14,8 +14,11 @@ Scoring rules (also stated in ``integrity_indicators.yaml`` and shown on the pag
 - **Pending**: an assessor indicator without an assessor score counts the same way until
   the score is entered; the total is provisional while anything is pending.
 - **Total** = Σ weight × points / Σ weight over the scored indicators (0–100, two decimals);
-  a department with no scored indicator has no total and is ranked last, without a rank.
-- **Ranking**: by total, highest first; equal totals share a rank (1, 2, 2, 4).
+  a department with no scored indicator has no total.
+- **Ranking**: only complete results are ranked — nothing pending and a score on each
+  first-level indicator that any department was scored on in the period — by total,
+  highest first; equal totals share a rank (1, 2, 2, 4). Provisional results are listed
+  apart, without a rank.
 
 Which cases fall in a period: 双公示 records first received (version 1) in it; ingest batches
 submitted in it; sanction tasks and objections whose deadline falls in it. A task or
@@ -543,10 +546,23 @@ class DepartmentResult:
     total: Decimal | None
     pending: int
     rank: int | None = None
+    # First-level indicators that other departments were scored on in the period (see
+    # expect_comparable_levels): a total without one of them is not comparable.
+    expected_levels: frozenset[str] = frozenset()
 
     @property
     def complete(self) -> bool:
-        return self.pending == 0
+        """Final and comparable: a total, nothing pending, and a score on every first-level
+        indicator (透明度, 执行力, 廉洁性) that any department was scored on in the period —
+        a total built on 廉洁性 alone is not ranked among totals built on all three."""
+        return self.total is not None and self.pending == 0 and not self.missing_levels
+
+    @property
+    def missing_levels(self) -> list[str]:
+        """The expected first-level indicators without any scored second-level indicator."""
+        return [
+            lv.name for lv in self.levels if lv.code in self.expected_levels and lv.points is None
+        ]
 
     @property
     def levels(self) -> list[Level1Result]:
@@ -564,6 +580,16 @@ class DepartmentResult:
             )
             for code, rows in out.items()
         ]
+
+
+def expect_comparable_levels(results: list[DepartmentResult]) -> list[DepartmentResult]:
+    """Mark on each result the first-level indicators scored for at least one department:
+    those a result must have to be ranked. One that nobody could be scored on in the period
+    (e.g. 执行力 with no task or objection due anywhere) is asked of nobody."""
+    scored = frozenset(lv.code for r in results for lv in r.levels if lv.points is not None)
+    for r in results:
+        r.expected_levels = scored
+    return results
 
 
 def weighted_total(rows: Iterable[IndicatorResult]) -> Decimal | None:
@@ -636,15 +662,22 @@ def department_results(
                 pending=sum(1 for r in rows if r.status == ScoreStatus.PENDING),
             )
         )
-    return results
+    return expect_comparable_levels(results)
 
 
 def ranking(period: AssessmentPeriod) -> list[DepartmentResult]:
-    """All assessed departments ranked by total, highest first; equal totals share a rank;
-    departments without a total come last without a rank."""
-    results = department_results(period)
+    """All assessed departments: the complete results ranked by total, highest first (equal
+    totals share a rank), then the provisional ones (an indicator pending or a first-level
+    indicator unscored) by total without a rank, then those without a total."""
+    return assign_ranks(department_results(period))
+
+
+def assign_ranks(results: list[DepartmentResult]) -> list[DepartmentResult]:
+    """Order ``results`` as :func:`ranking` shows them and rank the complete ones."""
+    expect_comparable_levels(results)
     results.sort(
         key=lambda r: (
+            not r.complete,
             r.total is None,
             -(r.total or 0),
             r.department.sort_order,
@@ -654,7 +687,7 @@ def ranking(period: AssessmentPeriod) -> list[DepartmentResult]:
     previous: Decimal | None = None
     rank = 0
     for position, r in enumerate(results, start=1):
-        if r.total is None:
+        if not r.complete:
             break
         if r.total != previous:
             rank, previous = position, r.total

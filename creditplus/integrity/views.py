@@ -81,6 +81,8 @@ def period(request: HttpRequest, code: str) -> HttpResponse:
         {
             "period": p,
             "rows": rows,
+            "ranked": [r for r in rows or [] if r.complete],
+            "provisional": [r for r in rows or [] if not r.complete],
             "indicators": IntegrityIndicator.objects.all(),
             "rules": services.scoring_rules(),
         },

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
@@ -21,7 +20,9 @@ from creditplus.lists.choices import (
     RestorationStatus,
 )
 from creditplus.lists.models import ListEntry, ListType, Objection
-from creditplus.lists.objections import ENTRY_OUTCOMES, RECORD_OUTCOMES
+from creditplus.lists.objections import ENTRY_OUTCOMES, RECORD_OUTCOMES, record_fields
+from creditplus.lists.services import eligible_evidence
+from creditplus.records.choices import EventStatus
 from creditplus.records.models import CreditRecord
 from creditplus.subjects.models import Subject
 
@@ -94,15 +95,33 @@ class ProposeForm(forms.Form):
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        raw = self.data.get("uscc") if self.is_bound else self.initial.get("uscc")
-        self.subject = self.find_subject(raw or "")
+        source = self.data if self.is_bound else self.initial
+        self.subject = self.find_subject(source.get("uscc") or "")
+        self.chosen_list = self.find_list(source.get("list_type"))
+        self.ineligible = 0
         if self.subject is not None:
             records = restrict(CreditRecord.objects.current(), user).filter(subject=self.subject)
+            if self.chosen_list is not None:
+                # Only records whose behavior fits the list's criteria may be evidence.
+                eligible = eligible_evidence(self.chosen_list, records)
+                self.ineligible = records.count() - eligible.count()
+                records = eligible
             field = self.fields["evidence"]
-            field.queryset = records.select_related("item").order_by("-decision_date", "-id")
-            field.label_from_instance = lambda r: (
-                f"#{r.pk} {r.item.name} · {r.natural_key} · {r.decision_date or '—'}"
+            field.queryset = (
+                records.select_related("item")
+                .prefetch_related("events")
+                .order_by("-decision_date", "-id")
             )
+            field.label_from_instance = evidence_label
+
+    def find_list(self, raw: Any) -> ListType | None:
+        """The chosen list, if the input names one of the lists offered."""
+        if isinstance(raw, ListType):
+            return raw
+        try:
+            return self.fields["list_type"].queryset.filter(pk=int(raw)).first()
+        except (TypeError, ValueError):
+            return None
 
     @staticmethod
     def find_subject(uscc: str) -> Subject | None:
@@ -114,6 +133,17 @@ class ProposeForm(forms.Form):
         if self.subject is None:
             raise forms.ValidationError(_("未找到该统一社会信用代码对应的信用主体"))
         return self.subject.uscc
+
+
+def evidence_label(record: CreditRecord) -> str:
+    """A record as an evidence choice: item, its behaviors (失信行为·严重), key and date."""
+    behaviors = "、".join(
+        f"{e.get_kind_display()}·{e.get_severity_display()}"
+        for e in record.events.all()
+        if e.status == EventStatus.ACTIVE
+    )
+    parts = [f"#{record.pk} {record.item.name}", behaviors, record.natural_key]
+    return " · ".join(p for p in parts if p) + f" · {record.decision_date or '—'}"
 
 
 class NoticeForm(forms.Form):
@@ -174,53 +204,83 @@ def restoration_filter(data: Any) -> StatusFilterForm:
     return StatusFilterForm(data, choices=RestorationStatus.choices)
 
 
-CHANGE_LINE = re.compile(r"^\s*([A-Za-z0-9_]+)\s*=(.*)$")
+FIELD_PREFIX = "f_"
 
 
 class AnswerForm(forms.Form):
-    """答复异议: the outcome allowed for the objection's target, the answer, and for a
-    correction the new values as ``FIELD_CODE=value`` lines."""
+    """答复异议: the outcome allowed for the objection's target and the answer; for an
+    objection to a record, the record's fields as inputs pre-filled with their current values
+    (what the officer edits is the correction). Key fields cannot be corrected and are shown
+    read-only; personal fields are not shown in clear and are changed only when filled in."""
 
     outcome = forms.ChoiceField(label=_("处理结果"), widget=forms.RadioSelect)
-    answer = forms.CharField(label=_("答复意见"), widget=forms.Textarea(attrs={"rows": 4}))
-    changes = forms.CharField(
-        label=_("更正内容"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4, "class": "mono"}),
-        help_text=_("仅“已更正”时填写：每行一项，格式为 字段编码=更正后的值"),
+    answer = forms.CharField(
+        label=_("答复意见"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4})
     )
 
     def __init__(self, *args: Any, objection: Objection, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         allowed = RECORD_OUTCOMES if objection.record_id else ENTRY_OUTCOMES
         self.fields["outcome"].choices = [(o.value, o.label) for o in allowed]
-        if not objection.record_id:
-            del self.fields["changes"]
-        elif objection.requested_changes:
-            self.fields["changes"].initial = "\n".join(
-                f"{k}={v}" for k, v in objection.requested_changes.items()
+        self.record_fields = record_fields(objection.record) if objection.record_id else []
+        requested = objection.requested_changes or {}
+        for f in self.record_fields:
+            help_text = ""
+            if f["code"] in requested:
+                help_text = _("申请人请求更正为：%(v)s") % {"v": requested[f["code"]]}
+            elif f["label"] in requested:
+                help_text = _("申请人请求更正为：%(v)s") % {"v": requested[f["label"]]}
+            if f["key"]:
+                help_text = _("业务主键，不能更正；如有错误请撤销后重新报送")
+            elif f["personal"]:
+                help_text = _("个人信息不显示明文；留空则不变，填写则更正为新值")
+            field = forms.CharField(
+                label=f["label"],
+                required=False,
+                max_length=f["max_length"] or 2000,
+                initial="" if f["personal"] else f["value"],
+                disabled=f["key"],
+                help_text=help_text,
+                widget=forms.TextInput(attrs={"placeholder": f["shown"]} if f["personal"] else {}),
             )
+            self.fields[FIELD_PREFIX + f["code"]] = field
 
-    def clean_changes(self) -> dict[str, str]:
-        changes: dict[str, str] = {}
-        for n, line in enumerate(self.cleaned_data["changes"].splitlines(), start=1):
-            if not line.strip():
+    def record_inputs(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name.startswith(FIELD_PREFIX)]
+
+    def other_inputs(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if not name.startswith(FIELD_PREFIX)]
+
+    def changed_values(self) -> dict[str, str | None]:
+        """Field code → new value of the inputs that differ from the record (an emptied
+        field becomes ``None``); personal fields only when filled in."""
+        changes: dict[str, str | None] = {}
+        for f in self.record_fields:
+            if f["key"]:
                 continue
-            match = CHANGE_LINE.match(line)
-            if match is None:
-                raise forms.ValidationError(
-                    _("第 %(n)d 行格式应为 字段编码=值") % {"n": n}, code="changes_format"
-                )
-            changes[match.group(1)] = match.group(2).strip()
+            new = (self.cleaned_data.get(FIELD_PREFIX + f["code"]) or "").strip()
+            if f["personal"]:
+                if new:
+                    changes[f["code"]] = new
+            elif new != f["value"]:
+                changes[f["code"]] = new or None
         return changes
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if data.get("outcome") != ObjectionOutcome.CORRECTED:
-            data["changes"] = None
-        elif "changes" in self.fields and not data.get("changes") and "changes" not in self.errors:
-            self.add_error("changes", _("请填写更正后的字段值"))
+        data["changes"] = None
+        if self.record_fields and data.get("outcome") == ObjectionOutcome.CORRECTED:
+            data["changes"] = self.changed_values()
+            if not data["changes"]:
+                self.add_error(None, _("选择“已更正”时，请至少修改一个字段的值"))
         return data
+
+    @staticmethod
+    def field_aliases(objection: Objection) -> dict[str, str]:
+        """A service error's field (a field code) → the input that shows it."""
+        if not objection.record_id:
+            return {}
+        return {f.code: FIELD_PREFIX + f.code for f in objection.record.item.spec.fields}
 
 
 class AcceptForm(forms.Form):

@@ -31,7 +31,7 @@ from creditplus.records.choices import RecordStatus
 from creditplus.records.models import CreditRecord
 from creditplus.records.services import correct_record, retract_record
 from creditplus.subjects.models import Subject
-from creditplus.subjects.pii import encrypt
+from creditplus.subjects.pii import encrypt, mask_id_number, unseal
 
 RECORD_OUTCOMES = (
     ObjectionOutcome.CORRECTED,
@@ -164,6 +164,53 @@ def submit_objection(
     return objection
 
 
+def current_version(record: CreditRecord) -> CreditRecord:
+    """The record as it stands now: after a correction, its newest version."""
+    newest = (
+        CreditRecord.objects.current()
+        .filter(item_id=record.item_id, natural_key=record.natural_key)
+        .exclude(pk=record.pk)
+        .first()
+    )
+    return newest or record
+
+
+def record_fields(record: CreditRecord) -> list[dict[str, Any]]:
+    """The disputed record's fields in catalog order, as the answering department sees them:
+    code, label, current ``value`` (clear text; empty for personal fields), ``shown`` (what
+    the page may display: personal values masked), and whether it is a key or personal."""
+    spec = record.item.spec
+    values = record.values
+    fields = []
+    for f in spec.fields:
+        raw = values.get(f.code)
+        value = "" if raw is None else str(raw)
+        shown = value
+        if f.personal and value:
+            clear = unseal(value) if value.startswith("s1:") else value
+            shown = mask_id_number(clear) if f.type == "id_number" else "*" * len(clear)
+            value = ""
+        fields.append(
+            {
+                "code": f.code,
+                "label": f.label,
+                "value": value,
+                "shown": shown,
+                "key": f.code in spec.natural_key,
+                "personal": f.personal,
+                "max_length": f.max_length,
+            }
+        )
+    return fields
+
+
+def _by_code(record: CreditRecord, changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` keyed by field code; a field named by its Chinese label (处罚决定书文号) is
+    taken as that field, as officers and applicants write it."""
+    codes = {f.label: f.code for f in record.item.spec.fields}
+    return {codes.get(k.strip(), k.strip()): v for k, v in changes.items()}
+
+
 @transaction.atomic
 def answer_objection(
     objection: Objection,
@@ -191,7 +238,7 @@ def answer_objection(
     if outcome == ObjectionOutcome.CORRECTED:
         if not changes:
             raise DomainError("changes_required", _("请填写更正后的字段值"), "changes")
-        correct_record(objection.record, changes, note)
+        correct_record(objection.record, _by_code(objection.record, changes), note)
     elif outcome == ObjectionOutcome.RETRACTED:
         retract_record(objection.record, note)
     elif outcome == ObjectionOutcome.UPHELD:

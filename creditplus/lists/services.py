@@ -20,6 +20,7 @@ from creditplus.accounts.permissions import require_perm, restrict
 from creditplus.accounts.services import notify, read_reference
 from creditplus.bulk import create_instances
 from creditplus.catalog.calendar import add_months, add_working_days
+from creditplus.catalog.choices import BehaviorKind, Severity
 from creditplus.catalog.models import CatalogItem
 from creditplus.catalog.services import load_summary, upsert_reference
 from creditplus.errors import DomainError, Forbidden
@@ -29,6 +30,7 @@ from creditplus.lists.choices import (
     EndReason,
     EntryOrigin,
     EntryStatus,
+    ListKind,
     ListOrigin,
     ObjectionStatus,
 )
@@ -249,6 +251,22 @@ def propose_entry(
     if foreign:
         raise DomainError(
             "evidence_not_subject", _("证据记录必须是该主体当前有效的信用信息"), "evidence"
+        )
+    eligible = set(
+        eligible_evidence(
+            list_type, CreditRecord.objects.filter(pk__in=[r.pk for r in records])
+        ).values_list("pk", flat=True)
+    )
+    unfit = [r for r in records if r.pk not in eligible]
+    if unfit:
+        raise DomainError(
+            "evidence_not_eligible",
+            _("证据记录须为符合该名单认定标准的%(what)s记录，以下记录不符合：%(records)s")
+            % {
+                "what": evidence_kind_label(list_type),
+                "records": "、".join(f"#{r.pk} {r.item.name}" for r in unfit),
+            },
+            "evidence",
         )
     _refuse_duplicate(list_type, subject)
     entry = ListEntry.objects.create(
@@ -622,6 +640,64 @@ class Trigger:
 
 def _triggers(raw: list[dict[str, Any]]) -> list[Trigger]:
     return [Trigger(**t) for t in raw]
+
+
+SEVERITY_ORDER = (Severity.MINOR, Severity.GENERAL, Severity.SERIOUS)
+
+
+def evidence_filter(list_type: ListType) -> Q:
+    """Events that may prove inclusion in ``list_type``: in force, of the behavior kind one of
+    its triggers counts, and for untrustworthy behavior at least as severe as the trigger
+    asks (a serious violation also proves a watch list's "general" one). A list without
+    triggers takes the behavior of its kind (red: trustworthy, else untrustworthy)."""
+    triggers = _triggers(list_type.triggers or [])
+    if not triggers:
+        kind = (
+            BehaviorKind.TRUSTWORTHY
+            if list_type.kind == ListKind.RED
+            else BehaviorKind.UNTRUSTWORTHY
+        )
+        triggers = [Trigger(kind=kind, count=1, within_months=0)]
+    condition = Q(pk__in=[])
+    for t in triggers:
+        part = Q(kind=t.kind)
+        if t.severity and t.kind == BehaviorKind.UNTRUSTWORTHY:
+            part &= Q(severity__in=SEVERITY_ORDER[SEVERITY_ORDER.index(t.severity) :])
+        elif t.severity:
+            part &= Q(severity=t.severity)
+        condition |= part
+    return Q(status=EventStatus.ACTIVE) & condition
+
+
+def eligible_evidence(
+    list_type: ListType, records: QuerySet[CreditRecord]
+) -> QuerySet[CreditRecord]:
+    """The ``records`` that may be evidence for ``list_type``: those classified by the
+    behavior list as behavior that fits the list's criteria (see :func:`evidence_filter`)."""
+    events = CreditEvent.objects.filter(evidence_filter(list_type)).values("record_id")
+    return records.filter(pk__in=events)
+
+
+def evidence_kind_label(list_type: ListType) -> str:
+    """What evidence the list takes, in words (e.g. 一般及以上失信行为)."""
+    triggers = _triggers(list_type.triggers or [])
+    if not triggers:
+        kind = (
+            BehaviorKind.TRUSTWORTHY
+            if list_type.kind == ListKind.RED
+            else BehaviorKind.UNTRUSTWORTHY
+        )
+        return str(kind.label)
+    parts = []
+    for t in triggers:
+        what = str(BehaviorKind(t.kind).label)
+        if t.severity and t.kind == BehaviorKind.UNTRUSTWORTHY and t.severity != Severity.SERIOUS:
+            what = _("%(s)s及以上%(what)s") % {"s": Severity(t.severity).label, "what": what}
+        elif t.severity:
+            what = f"{Severity(t.severity).label}{what}"
+        if what not in parts:
+            parts.append(what)
+    return "、".join(parts)
 
 
 def propose_automatically(

@@ -290,7 +290,12 @@ def propose(request: HttpRequest) -> HttpResponse:
         form = ProposeForm(initial=request.POST.dict(), user=user)
     else:
         form = ProposeForm(initial={"uscc": request.GET.get("uscc", "")}, user=user)
-    return render(request, "lists/propose.html", {"form": form, "subject": form.subject})
+    kind = services.evidence_kind_label(form.chosen_list) if form.chosen_list else ""
+    return render(
+        request,
+        "lists/propose.html",
+        {"form": form, "subject": form.subject, "evidence_kind": kind},
+    )
 
 
 @backoffice_view("lists.view_listentry")
@@ -360,7 +365,7 @@ def objection(request: HttpRequest, pk: int) -> HttpResponse:
             except (Forbidden, NotFound):
                 raise
             except DomainError as exc:
-                show_domain_error(form, exc)
+                show_domain_error(form, exc, AnswerForm.field_aliases(obj))
             else:
                 messages.success(request, _("异议 %(no)s 已答复。") % {"no": obj.number})
                 return redirect("lists:objection", pk=obj.pk)
@@ -379,6 +384,11 @@ def objection(request: HttpRequest, pk: int) -> HttpResponse:
             "objection": obj,
             "form": form,
             "contact": decrypt(obj.contact_cipher) if obj.contact_cipher else "",
+            "record_fields": (
+                objection_services.record_fields(objection_services.current_version(obj.record))
+                if obj.record_id
+                else []
+            ),
             "attachments": obj.attachments.all(),
             "today": timezone.localdate(),
         },

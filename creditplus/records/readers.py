@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from creditplus.errors import DomainError
 
@@ -46,6 +47,42 @@ def detect_format(name: str, content: bytes) -> str:
     if content.lstrip(BOM).lstrip()[:1] in (b"[", b"{"):
         return "json"
     return "csv"
+
+
+# Files that departments attach by mistake, known by their first bytes: (magic, what it is).
+NOT_TABULAR = (
+    (b"\x89PNG\r\n\x1a\n", gettext_noop("PNG 图片")),
+    (b"\xff\xd8\xff", gettext_noop("JPEG 图片")),
+    (b"GIF8", gettext_noop("GIF 图片")),
+    (b"%PDF", gettext_noop("PDF 文档")),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", gettext_noop("旧版 Office 文件（.xls/.doc）")),
+    (b"Rar!", gettext_noop("RAR 压缩包")),
+    (b"7z\xbc\xaf\x27\x1c", gettext_noop("7z 压缩包")),
+    (b"\x1f\x8b", gettext_noop("gzip 压缩包")),
+)
+
+
+def not_tabular(content: bytes) -> str | None:
+    """What a file that cannot hold a table is (an image, a PDF, an archive, a Word file, any
+    binary), or ``None`` for a file that may be CSV, XLSX or JSON."""
+    for magic, kind in NOT_TABULAR:
+        if content.startswith(magic):
+            return kind
+    if content.startswith(b"PK"):
+        head = content[:4096]
+        if b"word/" in head:
+            return gettext_noop("Word 文档")
+        if b"ppt/" in head:
+            return gettext_noop("PowerPoint 文档")
+        return None  # an XLSX (or a damaged one: reported by the XLSX reader)
+    head = content[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(b"\x00") * 4 > len(head):
+        return None  # UTF-16/32 text: the decoder names its encoding
+    # Text has almost no control bytes; a stray NUL in a field is a row error (value_nul).
+    controls = sum(1 for byte in head if byte < 9 or 13 < byte < 32)
+    if controls * 100 > len(head):
+        return gettext_noop("二进制文件")
+    return None
 
 
 def decode_text(content: bytes) -> tuple[str, str]:
@@ -107,10 +144,17 @@ def _with_header(frame: pl.DataFrame) -> pl.DataFrame:
 
 def read_table(content: bytes, name: str = "", fmt: str | None = None) -> Table:
     """Parse ``content`` into a :class:`Table`; raise :class:`DomainError` for an empty,
-    truncated, oversized or unreadable file (codes in docs/ingest.md). Messages never quote
-    the file's content: it may hold personal data."""
+    truncated, oversized, unreadable or non-tabular file (codes in docs/ingest.md). Messages
+    never quote the file's content: it may hold personal data."""
     if not content or not content.strip(BOM + b" \r\n\t"):
         raise file_error("file_empty", _("文件为空"))
+    kind = not_tabular(content)
+    if kind is not None:
+        raise file_error(
+            "file_not_tabular",
+            _("这不是 CSV/XLSX/JSON 文件（看起来是 %(kind)s）：请上传按数据清单填写的表格文件")
+            % {"kind": _(kind)},
+        )
     fmt = fmt or detect_format(name, content)
     if fmt == "xlsx":
         return _read_xlsx(content)

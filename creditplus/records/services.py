@@ -19,9 +19,15 @@ from creditplus.accounts.permissions import restrict
 from creditplus.bulk import insert_frame
 from creditplus.catalog.models import CatalogItem, CodeTable
 from creditplus.csvfiles import csv_bytes
-from creditplus.errors import DomainError
+from creditplus.errors import DomainError, with_code
 from creditplus.records import consumers
-from creditplus.records.choices import BatchSource, BatchStatus, EventStatus, RecordStatus
+from creditplus.records.choices import (
+    BatchSource,
+    BatchStatus,
+    EventStatus,
+    RecordStatus,
+    error_label,
+)
 from creditplus.records.ingest import IngestOptions, behavior_events, ingest_rows, record_values
 from creditplus.records.models import CreditEvent, CreditRecord, IngestBatch, RowError
 from creditplus.records.validation import ROW, RowValidator, natural_keys
@@ -55,7 +61,7 @@ def rejected_rows_csv(batch: IngestBatch) -> bytes:
         for key in raw:
             if key not in headers:
                 headers.append(key)
-        rows.append((row_no, raw, "；".join(f"[{e.code}] {e.message}" for e in errs)))
+        rows.append((row_no, raw, "；".join(with_code(e.message, e.code) for e in errs)))
     content, _n = csv_bytes(
         [_("数据行号"), *headers, _("错误原因")],
         ([row_no, *[_clear(raw.get(h)) for h in headers], reason] for row_no, raw, reason in rows),
@@ -279,6 +285,25 @@ def quality_figures(batches: QuerySet[IngestBatch]) -> dict[str, Any]:
         "sources": sorted(
             per_source.values(), key=lambda s: (-s["submitted"], s["department"], s["item"])
         ),
+    }
+
+
+def quality_labels(figures: dict[str, Any]) -> dict[str, Any]:
+    """The parts of :func:`quality_figures` that pages show by name: errors by code and the
+    completeness of fields, each with its label (the code kept as secondary text)."""
+    field_labels: dict[str, str] = {}
+    for item in CatalogItem.objects.all():
+        for f in item.spec.fields:
+            field_labels.setdefault(f.code, f.label)
+    return {
+        "errors": [
+            {"code": code, "label": error_label(code), "count": n}
+            for code, n in figures["errors_by_code"].items()
+        ],
+        "completeness": [
+            {"code": code, "label": field_labels.get(code, code), "rate": rate}
+            for code, rate in figures["completeness"].items()
+        ],
     }
 
 

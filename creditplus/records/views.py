@@ -11,7 +11,7 @@ from creditplus.accounts.permissions import backoffice_view, get_for_user
 from creditplus.errors import DomainError
 from creditplus.pages import csv_download
 from creditplus.records import ingest, jobs, services
-from creditplus.records.choices import BatchSource, JobStatus
+from creditplus.records.choices import BatchSource, JobStatus, error_label
 from creditplus.records.forms import BatchFilterForm, UploadForm
 from creditplus.records.ingest import IngestOptions
 
@@ -115,6 +115,10 @@ def batch(request: HttpRequest, batch_id: int) -> HttpResponse:
             "batch": obj,
             "page_obj": errors,
             "labels": labels,
+            "rows": [
+                {"error": e, "field": labels.get(e.field, e.field), "kind": error_label(e.code)}
+                for e in errors
+            ],
             "completeness": completeness,
             "timeliness": stats.get("timeliness"),
             "file_warnings": stats.get("file_warnings") or [],
@@ -136,4 +140,13 @@ def rejected_csv(request: HttpRequest, batch_id: int) -> HttpResponse:
 @backoffice_view("records.view_ingestbatch")
 def quality(request: HttpRequest) -> HttpResponse:
     figures = services.quality_figures(services.batches_for(request.user))
-    return render(request, "records/quality.html", {"figures": figures})
+    labelled = services.quality_labels(figures)
+    return render(
+        request,
+        "records/quality.html",
+        {
+            "figures": figures,
+            "completeness": labelled["completeness"],
+            "chart": {"volume": figures["volume"], "errors": labelled["errors"]},
+        },
+    )

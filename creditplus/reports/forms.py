@@ -20,7 +20,7 @@ def show_domain_error(form: forms.Form, exc: DomainError) -> None:
     """Attach a service refusal to the form field it names (else to the form), with its
     stable code so that the window clerk can quote it."""
     field = exc.field if exc.field in form.fields else None
-    form.add_error(field, f"{exc.message}（{exc.code}）")
+    form.add_error(field, exc.for_user)
 
 
 class EnterpriseReportForm(forms.Form):

@@ -209,6 +209,10 @@ def find_by_legacy_identifiers(
     return maps[0], maps[1]
 
 
+def _clear_id(value: str) -> str:
+    return pii.unseal(value) if value.startswith("s1:") else value
+
+
 def link_legal_representatives(frame: pl.DataFrame, spec: ItemSpec, now: datetime) -> int:
     """Create the natural persons named as legal representatives (by ID number) and their
     relation to the organisation, so that a person's other companies can be found."""
@@ -229,6 +233,12 @@ def link_legal_representatives(frame: pl.DataFrame, spec: ItemSpec, now: datetim
     )
     if reps.height == 0:
         return 0
+    # The record's personal fields are sealed by now (record_values): the person is found and
+    # masked by the clear ID number, never by its ciphertext.
+    reps = reps.with_columns(
+        pl.col("id_number").map_elements(_clear_id, return_dtype=pl.Utf8),
+        pl.col("id_type").map_elements(_clear_id, return_dtype=pl.Utf8),
+    )
     resolved, _ = resolve_subjects(reps.drop("organisation_id").with_row_index("_i"), now=now)
     pairs = reps.with_row_index("_i").join(
         resolved.select("_i", pl.col("subject_id").alias("person_id")), on="_i"

@@ -22,7 +22,7 @@ def bind_account(request: HttpRequest) -> HttpResponse:
                 clerk=request.user.get_username(),
             )
         except DomainError as exc:
-            form.add_error(None, f"[{exc.code}] {exc.message}")
+            form.add_error(None, exc.for_user)
         else:
             messages.success(
                 request,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest
@@ -219,6 +219,8 @@ class InspectionOut(Schema):
     result: str
     findings: str
     inspected_on: date | None
+    reviewed_by: str
+    reviewed_at: datetime | None
 
 
 class PlanOut(Schema):
@@ -250,6 +252,8 @@ def _inspection_out(i: Any) -> dict[str, Any]:
         "result": i.result,
         "findings": i.findings,
         "inspected_on": i.inspected_on,
+        "reviewed_by": i.reviewed_by,
+        "reviewed_at": i.reviewed_at,
     }
 
 
@@ -346,7 +350,7 @@ class ResultIn(Schema):
 )
 def record_result(request: HttpRequest, inspection_id: int, payload: ResultIn) -> dict[str, Any]:
     """Only one of the two inspectors drawn for the subject may record; the result is
-    published and collected as a record."""
+    published and collected as a record once reviewed (``/review``)."""
     inspection = get_for_user(
         inspections.inspections_for(request.user),
         request.user,
@@ -355,6 +359,32 @@ def record_result(request: HttpRequest, inspection_id: int, payload: ResultIn) -
     )
     inspection = inspections.record_result(
         request.user, inspection, result=payload.result, findings=payload.findings
+    )
+    return _inspection_out(inspection)
+
+
+class ReviewIn(Schema):
+    approve: bool
+    note: str = Field("", max_length=500)
+
+
+@router.post(
+    "/inspections/{inspection_id}/review",
+    response=InspectionOut,
+    auth=AUTH,
+    summary="审核检查结果（通过后公示并归集，或退回重新录入）",
+)
+def review_result(request: HttpRequest, inspection_id: int, payload: ReviewIn) -> dict[str, Any]:
+    """A reviewer of the plan's department, not one of its inspectors, approves a recorded
+    result (published and collected as a record) or returns it with the reason."""
+    inspection = get_for_user(
+        inspections.inspections_for(request.user),
+        request.user,
+        "plan__department",
+        pk=inspection_id,
+    )
+    inspection = inspections.review_result(
+        request.user, inspection, approve=payload.approve, note=payload.note
     )
     return _inspection_out(inspection)
 

@@ -47,15 +47,18 @@ def prepare_demo() -> list[str]:
             ratios=DEMO_RATIOS,
             seed=SEED,
         )
-        _record_results(plan)
+        _record_results(plan, officer)
         lines.append(
             f"双随机抽查：{plan.number}，抽取 {plan.inspections.count()} 户，已录入检查结果"
+            f"（{officer.username} 已审核大部分，其余待审核）"
         )
     lines.extend(_commitments(officer))
     return lines
 
 
-def _record_results(plan: InspectionPlan) -> None:
+def _record_results(plan: InspectionPlan, reviewer: User) -> None:
+    """Results recorded by the drawn inspectors; the reviewer approves the others
+    (published); every eighth recorded one, the first included, waits for review (审核)."""
     rng = np.random.default_rng(SEED)
     since = timezone.localdate() - timedelta(days=3 * 365)
     drawn = list(plan.inspections.select_related("subject", "inspector_a"))
@@ -69,6 +72,7 @@ def _record_results(plan: InspectionPlan) -> None:
         .annotate(n=Count("id"))
         .values_list("subject_id", "n")
     )
+    recorded = 0
     for inspection in drawn:
         if rng.random() < 0.15:
             continue  # still open: a plan in progress
@@ -88,6 +92,9 @@ def _record_results(plan: InspectionPlan) -> None:
         inspections.record_result(
             inspection.inspector_a, inspection, result=str(result), findings=findings
         )
+        if recorded % 8:
+            inspections.review_result(reviewer, inspection, approve=True)
+        recorded += 1
 
 
 def _commitments(officer: User) -> list[str]:

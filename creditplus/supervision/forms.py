@@ -217,6 +217,24 @@ class ResultForm(forms.Form):
     )
 
 
+class ReviewForm(forms.Form):
+    """审核 of a recorded inspection result: approve (published) or return with the reason."""
+
+    decision = forms.ChoiceField(
+        label=_("审核意见"),
+        choices=[("approve", _("审核通过，予以公示")), ("return", _("退回重新录入"))],
+        widget=forms.RadioSelect,
+        initial="approve",
+    )
+    note = forms.CharField(
+        label=_("说明"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("退回时必填"),
+    )
+
+
 class FollowUpForm(forms.Form):
     note = forms.CharField(
         label=_("跟进情况"),

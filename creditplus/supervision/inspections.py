@@ -25,7 +25,7 @@ from creditplus.accounts.models import User
 from creditplus.accounts.permissions import require_perm, restrict
 from creditplus.accounts.services import notify
 from creditplus.catalog.choices import SubjectKind
-from creditplus.errors import DomainError, Forbidden
+from creditplus.errors import DomainError, Forbidden, NotFound
 from creditplus.evaluation.services import current_grades
 from creditplus.lists.models import ListEntry
 from creditplus.records.models import CreditRecord
@@ -279,11 +279,13 @@ def inspections_for(user: Any) -> QuerySet[Inspection]:
 
 
 def public_results() -> QuerySet[Inspection]:
-    """Recorded results shown on the public site (抽查结果公示), newest first: plan, department,
-    subject and result, of organisations only. The grade at drawing is not published per
-    subject; the public sees grades only in the aggregate of :func:`statistics`."""
+    """Reviewed results shown on the public site (抽查结果公示), newest first: plan,
+    department, subject and result, of organisations only. A result awaiting review (审核) is
+    not public. The grade at drawing is not published per subject; the public sees grades
+    only in the aggregate of :func:`statistics`."""
     return (
         Inspection.objects.exclude(result="")
+        .filter(reviewed_at__isnull=False)
         .exclude(subject__kind=SubjectKind.PERSON)
         .select_related("plan__department", "subject")
         .order_by("-inspected_on", "-id")
@@ -302,34 +304,93 @@ def record_result(
     findings: str = "",
     today: date | None = None,
 ) -> Inspection:
-    """An assigned inspector records the result; it is published and collected as a 双随机
-    抽查检查结果 (SJCC) record, so problems become behavior events (行为清单 SJCC-*)."""
+    """An assigned inspector records the result; it waits for review (审核) before it is
+    published and collected (see :func:`review_result`)."""
     require_perm(user, "supervision.change_inspection")
     if not inspection.inspected_by(user):
         raise Forbidden(_("只有被派的检查人员可以录入检查结果"))
+    # Lock the row: a reviewer may be approving the result being recorded.
+    inspection = Inspection.objects.select_for_update().get(pk=inspection.pk)
     if inspection.result:
         raise DomainError("inspection_recorded", _("检查结果已录入，不能重复录入"))
     if result not in InspectionResult.values or not result:
         raise DomainError("result_invalid", _("请选择检查结果"), "result")
     if result in FINDINGS_REQUIRED and not findings.strip():
         raise DomainError("findings_required", _("发现问题的，须填写问题及处理情况"), "findings")
-    today = today or timezone.localdate()
     inspection.result = result
     inspection.findings = findings.strip()
-    inspection.inspected_on = today
+    inspection.inspected_on = today or timezone.localdate()
     inspection.recorded_by = user.username
-    inspection.record = _collect(inspection, user, today)
     inspection.save()
-    plan = inspection.plan
-    if not plan.inspections.filter(result="").exists():
-        plan.status = PlanStatus.CLOSED
-        plan.save(update_fields=["status"])
     audit.record(
         "inspection.result",
         obj=inspection,
         subject=inspection.subject.code,
         purpose=_("录入双随机抽查结果"),
-        after={"result": result, "record": inspection.record_id},
+        after={"result": result, "review": "pending"},
+    )
+    notify(
+        _("检查结果待审核：%(s)s") % {"s": inspection.subject.name},
+        _("%(plan)s 的检查结果已录入，审核通过后公示。") % {"plan": inspection.plan.number},
+        f"/backoffice/supervision/inspections/{inspection.pk}/",
+        department=inspection.plan.department,
+    )
+    return inspection
+
+
+@transaction.atomic
+def review_result(
+    user: Any,
+    inspection: Inspection,
+    *,
+    approve: bool,
+    note: str = "",
+    today: date | None = None,
+) -> Inspection:
+    """审核: a reviewer of the plan's department approves a recorded result — it is then
+    published and collected as a 双随机 抽查检查结果 (SJCC) record, so problems become behavior
+    events — or returns it to the inspectors with the reason (they record it again)."""
+    require_perm(user, "supervision.review_inspection")
+    # Lock the row: two reviewers must not both approve (and collect) one result.
+    inspection = (
+        restrict(Inspection.objects.select_for_update(), user, "plan__department")
+        .filter(pk=inspection.pk)
+        .first()
+    )
+    if inspection is None:
+        raise NotFound()
+    if inspection.inspected_by(user):
+        raise Forbidden(_("检查人员不能审核本人参与的检查结果"))
+    if not inspection.result or inspection.reviewed_at is not None:
+        raise DomainError("review_not_pending", _("该检查结果不在待审核状态"), status=409)
+    note = note.strip()
+    if not approve and not note:
+        raise DomainError("review_note_required", _("退回时须填写退回理由"), "note")
+    before = {"result": inspection.result, "review": "pending"}
+    if approve:
+        inspection.reviewed_by = user.get_full_name() or user.username
+        inspection.reviewed_at = timezone.now()
+        inspection.review_note = note
+        day = inspection.inspected_on or today or timezone.localdate()
+        inspection.record = _collect(inspection, user, day)
+        after = {"result": inspection.result, "review": "approved", "record": inspection.record_id}
+    else:
+        inspection.review_note = note
+        inspection.result = ""
+        inspection.inspected_on = None
+        after = {"result": "", "review": "returned"}
+    inspection.save()
+    plan = inspection.plan
+    if approve and not plan.inspections.filter(reviewed_at__isnull=True).exists():
+        plan.status = PlanStatus.CLOSED
+        plan.save(update_fields=["status"])
+    audit.record(
+        "inspection.review",
+        obj=inspection,
+        subject=inspection.subject.code,
+        purpose=note[:500] or _("审核双随机抽查结果"),
+        before=before,
+        after=after,
     )
     return inspection
 

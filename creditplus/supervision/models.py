@@ -210,6 +210,11 @@ class Inspection(models.Model):
     findings = models.TextField(_("发现问题及处理情况"), blank=True)
     inspected_on = models.DateField(_("检查完成日期"), null=True, blank=True)
     recorded_by = models.CharField(_("录入人"), max_length=150, blank=True)
+    # 审核: a recorded result is published (and collected as a record) only once a reviewer
+    # of the department, not one of its two inspectors, has approved it.
+    reviewed_by = models.CharField(_("审核人"), max_length=150, blank=True)
+    reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    review_note = models.TextField(_("审核意见"), blank=True)
     record = models.ForeignKey(
         CreditRecord,
         verbose_name=_("检查结果记录"),
@@ -224,6 +229,7 @@ class Inspection(models.Model):
         ordering = ["plan", "id"]
         verbose_name = _("抽查对象")
         verbose_name_plural = _("抽查对象")
+        permissions = [("review_inspection", _("审核检查结果"))]
         constraints = [
             models.UniqueConstraint(fields=["plan", "subject"], name="one_inspection_per_plan"),
             models.CheckConstraint(
@@ -238,6 +244,11 @@ class Inspection(models.Model):
     @property
     def is_problem(self) -> bool:
         return self.result in PROBLEM_RESULTS
+
+    @property
+    def awaiting_review(self) -> bool:
+        """Recorded by an inspector, not yet approved: not public."""
+        return bool(self.result) and self.reviewed_at is None
 
     def inspected_by(self, user: object) -> bool:
         return getattr(user, "pk", None) in (self.inspector_a_id, self.inspector_b_id)

@@ -34,6 +34,7 @@ from creditplus.supervision.forms import (
     PaperCommitmentForm,
     PlanForm,
     ResultForm,
+    ReviewForm,
     VerifyForm,
 )
 from creditplus.supervision.models import Inspection, SupervisionField
@@ -331,9 +332,10 @@ def plan(request: HttpRequest, number: str) -> HttpResponse:
 @backoffice_view("supervision.view_inspection")
 def inspection_list(request: HttpRequest) -> HttpResponse:
     """检查任务: an inspector's own (the department's for an officer), pending first."""
-    qs = _pending_first(inspections.inspections_for(request.user), Q(result="")).order_by(
-        "handled", "-plan_id", "id"
-    )
+    # Waiting: not recorded yet, or recorded and awaiting review (审核).
+    qs = _pending_first(
+        inspections.inspections_for(request.user), Q(reviewed_at__isnull=True)
+    ).order_by("handled", "-plan_id", "id")
     page = audited_page(
         request, qs, "inspection.query", "supervision.inspection", _("查看检查任务")
     )
@@ -346,7 +348,8 @@ def inspection_list(request: HttpRequest) -> HttpResponse:
 
 @backoffice_view("supervision.view_inspection")
 def inspection(request: HttpRequest, pk: int) -> HttpResponse:
-    """One inspection; one of its two drawn inspectors records the result here."""
+    """One inspection: one of its two drawn inspectors records the result here, and a
+    reviewer of the department (not one of them) approves it for publication or returns it."""
     user = request.user
     obj: Inspection = get_for_user(
         inspections.inspections_for(user), user, "plan__department", pk=pk
@@ -354,35 +357,83 @@ def inspection(request: HttpRequest, pk: int) -> HttpResponse:
     can_record = bool(
         user.has_perm("supervision.change_inspection") and obj.inspected_by(user) and not obj.result
     )
-    form = None
-    if request.method == "POST":
-        require_perm(user, "supervision.change_inspection")
+    can_review = bool(
+        user.has_perm("supervision.review_inspection")
+        and obj.awaiting_review
+        and not obj.inspected_by(user)
+    )
+    form = ResultForm() if can_record else None
+    review_form = ReviewForm() if can_review else None
+    if request.method == "POST" and request.POST.get("step") == "review":
+        review_form = ReviewForm(request.POST)
+        done = _review(request, obj, review_form)
+        if done is not None:
+            return done
+    elif request.method == "POST":
         form = ResultForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                inspections.record_result(
-                    user, obj, result=data["result"], findings=data["findings"]
-                )
-            except Forbidden as exc:
-                return _refused(request, exc)
-            except NotFound:
-                raise
-            except DomainError as exc:
-                if not can_record:
-                    messages.error(request, str(exc.message))
-                    return redirect("supervision:inspection", pk=obj.pk)
-                show_domain_error(form, exc)
-            else:
-                messages.success(request, _("检查结果已录入并公示。"))
-                return redirect("supervision:inspection", pk=obj.pk)
+        done = _record(request, obj, form, can_record)
+        if done is not None:
+            return done
     else:
         audit.record(
             "inspection.view", obj=obj, subject=obj.subject.code, purpose=_("查看检查任务")
         )
-        if can_record:
-            form = ResultForm()
-    return render(request, "supervision/inspection.html", {"inspection": obj, "form": form})
+    return render(
+        request,
+        "supervision/inspection.html",
+        {"inspection": obj, "form": form, "review_form": review_form},
+    )
+
+
+def _record(
+    request: HttpRequest, obj: Inspection, form: ResultForm, can_record: bool
+) -> HttpResponse | None:
+    require_perm(request.user, "supervision.change_inspection")
+    if not form.is_valid():
+        return None
+    data = form.cleaned_data
+    try:
+        inspections.record_result(
+            request.user, obj, result=data["result"], findings=data["findings"]
+        )
+    except Forbidden as exc:
+        return _refused(request, exc)
+    except NotFound:
+        raise
+    except DomainError as exc:
+        if not can_record:
+            messages.error(request, str(exc.message))
+            return redirect("supervision:inspection", pk=obj.pk)
+        show_domain_error(form, exc)
+        return None
+    messages.success(request, _("检查结果已录入，审核通过后向社会公示。"))
+    return redirect("supervision:inspection", pk=obj.pk)
+
+
+def _review(request: HttpRequest, obj: Inspection, form: ReviewForm) -> HttpResponse | None:
+    require_perm(request.user, "supervision.review_inspection")
+    if not form.is_valid():
+        return None
+    approve = form.cleaned_data["decision"] == "approve"
+    try:
+        inspections.review_result(
+            request.user, obj, approve=approve, note=form.cleaned_data["note"]
+        )
+    except Forbidden as exc:
+        return _refused(request, exc)
+    except NotFound:
+        raise
+    except DomainError as exc:
+        if exc.field == "note":
+            show_domain_error(form, exc)
+            return None
+        messages.error(request, str(exc.message))
+        return redirect("supervision:inspection", pk=obj.pk)
+    if approve:
+        messages.success(request, _("审核通过：检查结果已公示并归集。"))
+    else:
+        messages.success(request, _("已退回检查人员重新录入。"))
+    return redirect("supervision:inspection", pk=obj.pk)
 
 
 # --------------------------------------------------------------------------- 双告知

@@ -222,3 +222,52 @@ def test_search_by_name_code_and_grade_carries_the_current_grade(scenario):
     assert [s.pk for s in profile.search("", model, "D")] == [scenario["blacklisted"].pk]
     # Natural persons are never found, not even by their name.
     assert not profile.search(PERSON_NAME, model).exists()
+
+
+def test_a_legal_representative_from_a_penalty_is_found_by_the_clear_id_number(reference):
+    """The penalty's 法定代表人证件号码 is sealed inside the stored record; the person linked to
+    the company is keyed, encrypted and masked by the number itself, never by its
+    ciphertext, so two companies of one person meet in one person."""
+    from tests.lists.fixtures import ingest_penalty
+
+    for n in (1, 2):
+        ingest_penalty(n, 法定代表人证件类型="身份证", 法定代表人证件号码=PERSON_ID)
+    person = Subject.objects.get(kind=SubjectKind.PERSON)
+    assert person.id_masked == "3604**********0071"
+    assert person.id_hash == lookup_hash(PERSON_ID)
+    from creditplus.subjects.pii import decrypt
+
+    assert decrypt(person.id_cipher) == PERSON_ID
+    assert person.organisation_relations.count() == 2
+
+
+def test_a_related_company_with_many_entries_of_one_list_shows_one_badge(scenario, officer):
+    blacklisted = scenario["blacklisted"]
+    entry = ListEntry.objects.get(subject=blacklisted, list_type__code="YZSX")
+    for n in range(3):  # imported lists hold one entry per case (e.g. 失信被执行人 案号)
+        entry.pk = None
+        entry.origin = "imported"
+        entry.source_key = f"（2026）沪0115执{n}号"
+        entry.save()
+    people = profile.related_persons(scenario["related"], EvaluationModel.objects.active())
+    [other] = people[0]["organisations"]
+    assert [x["name"] for x in other["lists"]] == ["严重失信主体名单"]
+
+
+def test_a_behavior_tag_said_by_a_list_membership_is_not_repeated(scenario):
+    from creditplus.lists.models import ListType
+    from creditplus.records.models import CreditEvent
+
+    blacklisted = scenario["blacklisted"]
+    # A 失信被执行人 behavior event in force, and the 失信被执行人名单 entry from the court.
+    event = CreditEvent.objects.filter(subject=blacklisted).first()
+    rule = type(event.rule).objects.filter(code__startswith="SXBZX-").first()
+    CreditEvent.objects.filter(pk=event.pk).update(rule=rule, publish_until=None)
+    entry = ListEntry.objects.get(subject=blacklisted, list_type__code="YZSX")
+    entry.pk = None
+    entry.list_type = ListType.objects.get(code="SXBZX")
+    entry.origin = "imported"
+    entry.source_key = "（2026）沪0115执1号"
+    entry.save()
+    found = labels(profile.tags(blacklisted, None))
+    assert "失信被执行人名单" in found and "失信被执行人" not in found

@@ -180,3 +180,28 @@ def test_the_evidence_file_is_downloaded_within_scope_and_audited(
     assert (
         url in client_for(assessor).get(f"/backoffice/integrity/{PERIOD}/assess/").content.decode()
     )
+
+
+def test_provisional_results_are_listed_apart_without_a_rank(
+    period, seeded, credit_office, assessor
+):
+    from creditplus.accounts.audit import audit_context, context_for_user
+
+    with audit_context(context_for_user(assessor)):
+        for code in ("LJX_LZFX", "LJX_GZMY"):
+            services.enter_assessor_score(
+                assessor,
+                period,
+                seeded.scjg,
+                IntegrityIndicator.objects.get(code=code),
+                points=100,
+                evidence="评估报告",
+            )
+    page = client_for(credit_office).get(f"/backoffice/integrity/{PERIOD}/").content.decode()
+    ranked = page[page.index('id="ranking"') : page.index('id="provisional"')]
+    provisional = page[page.index('id="provisional"') :]
+    # SCJG is complete (61.11): ranked #1 although SW's provisional total (81.82) is higher.
+    assert 'data-department="SCJG"><td>1</td>' in ranked and "61.11" in ranked
+    assert 'data-department="SW"' not in ranked
+    assert 'data-department="SW"' in provisional and "2 项待评估" in provisional
+    assert "已完成" not in provisional

@@ -46,35 +46,61 @@ def period(seeded):
 
 
 def test_a_third_party_score_changes_the_ranking(seeded, period, assessor):
-    # Computed only (hand-checked in test_scores.py): SW 81.82 before SCJG 48.15.
-    assert ranks(period) == [(1, "SW", Decimal("81.82")), (2, "SCJG", Decimal("48.15"))]
-    # SCJG gets 100 on both assessor indicators: (3611.30 + 15 × 100 + 10 × 100) / 100 = 61.11.
+    # Computed only (hand-checked in test_scores.py): SW 81.82, SCJG 48.15, both provisional
+    # (廉洁性 pending): listed by total, without a rank.
+    assert ranks(period) == [(None, "SW", Decimal("81.82")), (None, "SCJG", Decimal("48.15"))]
+    # SCJG gets 100 on both assessor indicators: (3611.30 + 15 × 100 + 10 × 100) / 100 = 61.11,
+    # complete: ranked first, before SW's higher but provisional total.
     enter(assessor, period, seeded.scjg, "LJX_LZFX", 100)
     enter(assessor, period, seeded.scjg, "LJX_GZMY", 100)
-    # SW still pending on both → 81.82, still first.
-    assert ranks(period) == [(1, "SW", Decimal("81.82")), (2, "SCJG", Decimal("61.11"))]
-    # SW gets 0 for 廉洁风险防控: (4500 + 15 × 0) / 70 = 64.29 — still first.
+    assert ranks(period) == [(1, "SCJG", Decimal("61.11")), (None, "SW", Decimal("81.82"))]
+    # SW gets 0 for 廉洁风险防控: (4500 + 15 × 0) / 70 = 64.29 — still provisional.
     enter(assessor, period, seeded.sw, "LJX_LZFX", 0)
-    assert ranks(period)[0] == (1, "SW", Decimal("64.29"))
-    # …and 0 for 公众满意度: 4500 / 80 = 56.25 — SCJG (61.11) is now first.
+    assert ranks(period)[1] == (None, "SW", Decimal("64.29"))
+    # …and 0 for 公众满意度: 4500 / 80 = 56.25, complete: ranked second.
     enter(assessor, period, seeded.sw, "LJX_GZMY", 0)
     assert ranks(period) == [(1, "SCJG", Decimal("61.11")), (2, "SW", Decimal("56.25"))]
     result = services.department_result(period, seeded.scjg)
     assert result.complete and result.rank == 1
 
 
-def test_equal_totals_share_a_rank_and_departments_without_data_have_none(seeded, period, assessor):
+def test_a_department_with_only_the_integrity_score_is_not_ranked(seeded, period, assessor):
+    """区水务局 has no platform data in the period: its 廉洁性 scores alone are a total of
+    90.00, but 透明度 and 执行力 have no score — provisional, listed apart, never "#1"."""
     from creditplus.accounts.models import Department
 
-    # 区水务局 and 海关 have no data in the period; one assessor score of 90 each is their total.
-    swu, hg = Department.objects.get(code="SWU"), Department.objects.get(code="HG")
-    assert services.department_result(period, swu).rank is None
+    swu = Department.objects.get(code="SWU")
+    enter(assessor, period, swu, "LJX_LZFX", 90)
     enter(assessor, period, swu, "LJX_GZMY", 90)
-    enter(assessor, period, hg, "LJX_GZMY", 90)
+    result = services.department_result(period, swu)
+    assert result.total == Decimal("90.00") and result.pending == 0
+    assert not result.complete and result.rank is None
+    assert result.missing_levels == ["透明度", "执行力"]
+    ranked = [r for r in services.ranking(period) if r.rank is not None]
+    assert swu not in [r.department for r in ranked]
     rows = {r.department.code: (r.rank, r.total) for r in services.ranking(period)}
-    assert rows["SWU"] == rows["HG"] == (1, Decimal("90.00"))
-    assert rows["SW"] == (3, Decimal("81.82")) and rows["SCJG"][0] == 4
     assert rows["MZJ"] == (None, None)
+
+
+def test_equal_complete_totals_share_a_rank(seeded, period):
+    indicators = list(IntegrityIndicator.objects.all())
+
+    def result(department, points):
+        rows = [services.IndicatorResult(i, "scored", points=Decimal(points)) for i in indicators]
+        return services.DepartmentResult(department, rows, services.weighted_total(rows), 0)
+
+    only_one = [services.IndicatorResult(indicators[0], "scored", points=Decimal(99))] + [
+        services.IndicatorResult(i, "not_applicable") for i in indicators[1:]
+    ]
+    partial = services.DepartmentResult(seeded.sw, only_one, Decimal("99.00"), 0)
+    a, b, c = result(seeded.scjg, 80), result(seeded.sw, 80), result(seeded.scjg, 70)
+    ordered = services.assign_ranks([c, partial, a, b])
+    assert [(r.rank, r.total) for r in ordered] == [
+        (1, Decimal("80.00")),
+        (1, Decimal("80.00")),
+        (3, Decimal("70.00")),
+        (None, Decimal("99.00")),
+    ]
 
 
 def test_re_entering_replaces_the_score_and_audits_the_old_one(seeded, period, assessor):

@@ -10,8 +10,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from creditplus.accounts.audit import audit_context, context_for_user
 from creditplus.accounts.models import AuditEvent
 from creditplus.lists import objections, restorations
+from creditplus.lists.forms import AnswerForm
 from creditplus.lists.models import ListEntry, Objection, Restoration
 from creditplus.records.models import CreditRecord
 from tests.conftest import client_for
@@ -193,6 +195,64 @@ def test_propose_page_looks_up_the_subject_and_proposes(serious_penalty, officer
     assert entry.origin == "manual" and list(entry.evidence.all()) == [serious_penalty]
 
 
+def test_propose_lookup_needs_no_reason_and_offers_only_fitting_evidence(serious_penalty, officer):
+    """The lookup step is not blocked by the empty 认定事由/认定依据 (no browser validation on
+    it), and once a list is chosen only records whose behavior fits its criteria are offered:
+    a 行政许可 is no evidence for 重点关注名单."""
+    from creditplus.lists.models import ListType
+    from tests.opendata.helpers import collect, license_row
+
+    license = collect("XK", license_row(1))
+    assert license.subject == serious_penalty.subject
+    client = client_for(officer)
+    page = client.get(reverse("lists:propose")).content.decode()
+    button = page[page.index('name="lookup"') - 80 : page.index('name="lookup"') + 120]
+    assert "formnovalidate" in button
+    watch = ListType.objects.get(code="ZDGZ")
+    lookup = client.post(
+        reverse("lists:propose"),
+        {"uscc": serious_penalty.subject.uscc, "list_type": watch.pk, "lookup": "1"},
+    )
+    text = lookup.content.decode()
+    choices = list(lookup.context["form"].fields["evidence"].queryset)
+    assert choices == [serious_penalty]
+    assert "失信行为·严重" in text and watch.criteria[:10] in text
+    assert "另有 1 条记录不符合该名单的认定标准" in text
+    # Posting the license anyway is refused with the reason.
+    refused = client.post(
+        reverse("lists:propose"),
+        {
+            "uscc": serious_penalty.subject.uscc,
+            "list_type": watch.pk,
+            "reason": "多次违法",
+            "basis": "《上海市社会信用条例》第三十一条",
+            "evidence": [license.pk],
+        },
+    )
+    assert refused.status_code == 200 and not ListEntry.objects.filter(list_type=watch).exists()
+
+
+def test_the_service_refuses_evidence_that_does_not_fit_the_list(serious_penalty, officer):
+    from creditplus.errors import DomainError
+    from creditplus.lists import services
+    from creditplus.lists.models import ListType
+    from tests.opendata.helpers import collect, license_row
+
+    license = collect("XK", license_row(1))
+    with pytest.raises(DomainError) as refused:
+        services.propose_entry(
+            officer,
+            ListType.objects.get(code="ZDGZ"),
+            serious_penalty.subject,
+            reason="多次违法",
+            basis="《上海市社会信用条例》第三十一条",
+            evidence=[license, serious_penalty],
+        )
+    assert refused.value.code == "evidence_not_eligible"
+    assert "一般及以上失信行为" in str(refused.value.message)
+    assert f"#{license.pk} 行政许可" in str(refused.value.message)
+
+
 def test_propose_refuses_unknown_uscc_and_foreign_evidence(serious_penalty, officer):
     other = CreditRecord.objects.exclude(subject=serious_penalty.subject).first()
     response = client_for(officer).post(
@@ -236,22 +296,92 @@ def test_objection_to_an_entry_is_answered_on_its_page(
     assert proposal.timeline.filter(action="objection_answer").exists()
 
 
-def test_objection_to_a_record_is_corrected_from_field_lines(serious_penalty, officer, enterprise):
+def record_form_data(objection, **changes) -> dict[str, str]:
+    """What the answer form posts when the officer changes ``changes`` (field code → value)
+    and leaves the other pre-filled inputs as they are."""
+    form = AnswerForm(objection=objection)
+    data = {name: form[name].initial or "" for name in form.fields if name.startswith("f_")}
+    data.update({f"f_{code}": value for code, value in changes.items()})
+    return data
+
+
+def test_objection_to_a_record_is_corrected_in_a_form_prefilled_from_the_record(
+    serious_penalty, officer, enterprise
+):
     objection = objections.submit_objection(
-        enterprise, record=serious_penalty, reason="违法事实表述有误"
+        enterprise,
+        record=serious_penalty,
+        reason="违法事实表述有误",
+        requested_changes={"CF_SY": "在网店发布广告"},
     )
     url = reverse("lists:objection", args=[objection.pk])
     client = client_for(officer)
-    bad = client.post(url, {"outcome": "corrected", "answer": "更正", "changes": "没有等号"})
-    assert "格式应为" in bad.content.decode()
-    unknown = client.post(url, {"outcome": "corrected", "answer": "更正", "changes": "NOPE=1"})
-    assert "字段不存在" in unknown.content.decode()
+    page = client.get(url).content.decode()
+    # The disputed record, field by field, by its Chinese labels and current values.
+    assert "违法事实" in page and 'value="在网店发布虚假广告"' in page
+    assert "申请人请求更正为：在网店发布广告" in page
+    assert "字段编码=" not in page
+    key = page[page.index('name="f_CF_WSH"') - 200 : page.index('name="f_CF_WSH"') + 200]
+    assert "disabled" in key  # the decision number is the record's key
+
+    unchanged = client.post(
+        url, {"outcome": "corrected", "answer": "更正", **record_form_data(objection)}
+    )
+    assert "请至少修改一个字段" in unchanged.content.decode()
+    bad_date = client.post(
+        url,
+        {
+            "outcome": "corrected",
+            "answer": "更正",
+            **record_form_data(objection, CF_JDRQ="2026-13-45"),
+        },
+    )
+    assert bad_date.status_code == 200
+    assert bad_date.context["form"].errors["f_CF_JDRQ"]
     response = client.post(
-        url, {"outcome": "corrected", "answer": "已更正", "changes": "CF_SY=在网店发布广告"}
+        url,
+        {
+            "outcome": "corrected",
+            "answer": "已更正",
+            **record_form_data(objection, CF_SY="在网店发布广告"),
+        },
     )
     assert response.status_code == 302
     new = CreditRecord.objects.current().get(natural_key=serious_penalty.natural_key)
     assert new.version == 2 and Objection.objects.get().outcome == "corrected"
+    assert new.values["CF_SY"] == "在网店发布广告"
+    assert new.values["CF_NR"] == serious_penalty.values["CF_NR"]  # the rest unchanged
+    answered = client.get(url).content.decode()
+    assert 'id="disputed-record"' in answered and "在网店发布广告" in answered
+
+
+def test_a_correction_may_name_fields_by_their_chinese_labels(serious_penalty, officer, enterprise):
+    objection = objections.submit_objection(enterprise, record=serious_penalty, reason="有误")
+    with audit_context(context_for_user(officer)):
+        objections.answer_objection(
+            objection,
+            officer,
+            outcome="corrected",
+            answer="已更正",
+            changes={"违法事实": "在网店发布广告"},
+        )
+    new = CreditRecord.objects.current().get(natural_key=serious_penalty.natural_key)
+    assert new.values["CF_SY"] == "在网店发布广告"
+
+
+def test_personal_fields_are_not_prefilled_in_clear(serious_penalty, officer, enterprise):
+    from tests.lists.fixtures import ingest_penalty
+
+    record = ingest_penalty(
+        1,
+        行政处罚决定书文号="沪浦市监处〔2026〕77号",
+        法定代表人证件类型="身份证",
+        法定代表人证件号码="360426199101010071",
+    )
+    objection = objections.submit_objection(enterprise, record=record, reason="有误")
+    page = client_for(officer).get(reverse("lists:objection", args=[objection.pk])).content
+    assert "360426199101010071" not in page.decode()
+    assert 'placeholder="3604**********0071"' in page.decode()
 
 
 def test_restoration_is_accepted_and_approved_on_its_page(proposal, officer, enterprise):

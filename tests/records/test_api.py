@@ -112,7 +112,7 @@ def test_rejected_rows_download_has_the_reason_column(officer):
     assert rows[0][0] == "数据行号" and rows[0][-1] == "错误原因"
     assert (
         rows[1][0] == "2"
-        and "amount_negative" in rows[1][-1]
+        and rows[1][-1].endswith("（错误代码：amount_negative）")  # the sentence leads
         and "上海测试2号科技有限公司" in rows[1]
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from creditplus.accounts.models import AuditEvent, Department
@@ -388,3 +390,38 @@ def test_a_file_written_in_chunks_gives_what_it_gives_whole(options, monkeypatch
         (11, "code_unknown"),
     ], whole["errors"]
     assert chunked == whole
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+
+
+@pytest.mark.parametrize(
+    "name,content,kind",
+    [
+        ("处罚.csv", PNG, "PNG 图片"),
+        ("scan.png", PNG, "PNG 图片"),
+        ("处罚.xlsx", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "PDF 文档"),
+        ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "旧版 Office 文件"),
+        ("data.csv", b"\x1f\x8b\x08\x00" + b"\x00" * 32, "gzip 压缩包"),
+        ("data.csv", b"abc\x00\x01\x02\x03" * 10, "二进制文件"),
+    ],
+)
+def test_a_file_that_is_not_a_table_is_recognised(options, name, content, kind):
+    batch = ingest_file(content, options(file_name=name))
+    assert batch.status == "failed" and batch.error_code == "file_not_tabular"
+    assert (
+        batch.error_message.startswith("这不是 CSV/XLSX/JSON 文件") and kind in batch.error_message
+    )
+    assert reconciles(batch)
+
+
+def test_a_word_document_is_not_taken_for_a_spreadsheet(options):
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("word/document.xml", "<w:document/>")
+    batch = ingest_file(buffer.getvalue(), options(file_name="说明.docx"))
+    assert batch.error_code == "file_not_tabular" and "Word 文档" in batch.error_message
+    # A real spreadsheet still goes through.
+    assert ingest_file(xlsx_bytes([penalty(1)]), options(file_name="ok.xlsx")).accepted == 1

@@ -128,6 +128,12 @@ def test_only_a_drawn_inspector_records_the_result_which_is_collected(district):
     assert findings.value.code == "findings_required"
     inspections.record_result(drawn_inspector, first, result="住所无法联系")
     first.refresh_from_db()
+    # Recorded, awaiting review (审核): neither collected nor public yet.
+    assert first.awaiting_review and first.record is None
+    assert first not in inspections.public_results()
+    inspections.review_result(officer, first, approve=True)
+    first.refresh_from_db()
+    assert first.reviewed_by and first.reviewed_at and first in inspections.public_results()
     assert first.record.item.code == "SJCC"
     assert first.record.values["SJCC_JHBH"] == plan.number
     event = CreditEvent.objects.get(record=first.record)
@@ -136,11 +142,83 @@ def test_only_a_drawn_inspector_records_the_result_which_is_collected(district):
         inspections.record_result(drawn_inspector, first, result="未发现问题")
     inspections.record_result(second.inspector_b, second, result="未发现问题")
     plan.refresh_from_db()
+    assert plan.status != PlanStatus.CLOSED  # the second result still awaits review
+    inspections.review_result(officer, second, approve=True)
+    plan.refresh_from_db()
     assert plan.status == PlanStatus.CLOSED
     stats = {s.grade: s for s in inspections.statistics(plan.inspections.all())}
     assert (stats["B"].drawn, stats["B"].inspected, stats["B"].problems) == (2, 2, 1)
     assert stats["B"].problem_rate == 0.5
     assert stats["A"].problem_rate is None
+
+
+def test_a_result_is_public_only_after_review_by_someone_other_than_its_inspectors(district):
+    """审核: who reviewed and when is kept; an inspector cannot review their own result
+    (even with the permission); a returned result is recorded again; each step audited."""
+    from django.contrib.auth.models import Permission
+
+    from creditplus.accounts.audit import audit_context, context_for_user
+
+    _, _, officer = district
+    field = SupervisionField.objects.get(code="SCJG")
+    plan = inspections.draw_plan(officer, field, "审核测试", ratios={"B": 1 / 60}, seed=11)
+    [target] = plan.inspections.all()
+    inspector = target.inspector_a
+    inspector.user_permissions.add(Permission.objects.get(codename="review_inspection"))
+    inspector = type(inspector).objects.get(pk=inspector.pk)  # fresh permission cache
+    with audit_context(context_for_user(inspector)):
+        inspections.record_result(inspector, target, result="发现问题已责令改正", findings="x")
+    with pytest.raises(Forbidden):
+        inspections.review_result(inspector, target, approve=True)
+    other_department = make_user(Role.DEPT_OFFICER, "SW", username="sw_reviewer")
+    from creditplus.errors import NotFound
+
+    with pytest.raises(NotFound):
+        inspections.review_result(other_department, target, approve=True)
+    with pytest.raises(DomainError) as no_reason:
+        inspections.review_result(officer, target, approve=False)
+    assert no_reason.value.code == "review_note_required"
+    with audit_context(context_for_user(officer)):
+        inspections.review_result(officer, target, approve=False, note="处理情况不完整")
+    target.refresh_from_db()
+    assert target.result == "" and target.review_note == "处理情况不完整"
+    assert target not in inspections.public_results()
+    with audit_context(context_for_user(inspector)):
+        inspections.record_result(inspector, target, result="未发现问题")
+    with audit_context(context_for_user(officer)):
+        inspections.review_result(officer, target, approve=True, note="")
+    target.refresh_from_db()
+    assert target.reviewed_by == (officer.get_full_name() or officer.username)
+    assert target.reviewed_at is not None and target.record is not None
+    assert target in inspections.public_results()
+    assert list(
+        AuditEvent.objects.filter(action="inspection.review")
+        .order_by("id")
+        .values_list("after__review", flat=True)
+    ) == ["returned", "approved"]
+    with pytest.raises(DomainError) as twice:
+        inspections.review_result(officer, target, approve=True)
+    assert twice.value.code == "review_not_pending"
+
+
+def test_the_inspection_page_shows_the_review_step(district):
+    _, _, officer = district
+    field = SupervisionField.objects.get(code="SCJG")
+    plan = inspections.draw_plan(officer, field, "页面审核", ratios={"B": 1 / 60}, seed=12)
+    [target] = plan.inspections.all()
+    inspector = client_for(target.inspector_a)
+    url = f"/backoffice/supervision/inspections/{target.pk}/"
+    inspector.post(url, {"result": "未发现问题", "findings": ""})
+    page = inspector.get(url).content.decode()
+    assert "待审核" in page and 'id="review-form"' not in page
+    reviewer = client_for(officer)
+    page = reviewer.get(url).content.decode()
+    assert 'id="review-form"' in page and "待审核" in page
+    assert reviewer.get("/inspections/").content.decode().count(target.subject.name) == 0
+    done = reviewer.post(url, {"step": "review", "decision": "approve", "note": ""}, follow=True)
+    text = done.content.decode()
+    assert "审核通过" in text and 'id="review-form"' not in text
+    assert target.subject.name in reviewer.get("/inspections/").content.decode()
 
 
 def test_the_inspection_api(district):
@@ -169,6 +247,20 @@ def test_the_inspection_api(district):
         content_type="application/json",
     )
     assert done.status_code == 200 and done.json()["result"] == "未发现问题"
+    assert done.json()["reviewed_at"] is None
+    reviewed = client_for(officer).post(
+        f"/api/v1/inspections/{target['id']}/review",
+        {"approve": True},
+        content_type="application/json",
+    )
+    assert reviewed.status_code == 200 and reviewed.json()["reviewed_by"]
+    # An inspector may not review (no permission), not even another's result.
+    refused = client_for(inspectors[1]).post(
+        f"/api/v1/inspections/{mine[1]['id']}/review",
+        {"approve": True},
+        content_type="application/json",
+    )
+    assert refused.status_code in (403, 404)
     stats = client_for(officer).get("/api/v1/inspections/statistics?field=SCJG").json()
     assert {s["grade"]: s["inspected"] for s in stats}["B"] == 1
     assert client_for(officer).get(f"/api/v1/inspections/plans/{plan['number']}").status_code == 200

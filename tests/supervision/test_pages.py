@@ -319,8 +319,14 @@ def test_an_inspector_sees_only_own_tasks_and_records_a_result_through_the_form(
         url, {"result": "发现问题已责令改正", "findings": "未公示食品经营许可证"}, follow=True
     )
     target.refresh_from_db()
-    assert target.result == "发现问题已责令改正" and target.record.item.code == "SJCC"
+    assert target.result == "发现问题已责令改正" and target.awaiting_review
     assert "检查结果已录入" in done.content.decode() and done.context["form"] is None
+    assert done.context["review_form"] is None  # an inspector does not review
+    # The officer reviews it: collected as a record and public from then on.
+    reviewed = client_for(officer).post(url, {"step": "review", "decision": "approve"})
+    assert reviewed.status_code == 302
+    target.refresh_from_db()
+    assert target.record.item.code == "SJCC" and target.reviewed_at
     again = client.get(reverse("supervision:inspections"))
     assert list(again.context["page_obj"])[-1] == target  # pending ones first
 

@@ -76,7 +76,7 @@ CORPUS = [
     Bad("utf16.csv", _text(_rows().decode().encode("utf-16")), "file_encoding"),
     Bad("utf16le_no_bom.csv", _text(_rows().decode().encode("utf-16-le")), "file_encoding"),
     Bad("utf32.csv", _text(_rows().decode().encode("utf-32")), "file_encoding"),
-    Bad("binary.csv", _binary, "file_encoding"),
+    Bad("binary.csv", _binary, "file_not_tabular"),
     Bad(
         "ragged_with_id.csv",
         _text(_rows() + f"{PERSON_ID},多出的列,,,,,,,,,,,,,,,,,,,,,,,,\n".encode()),
