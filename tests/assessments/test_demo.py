@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from creditplus.accounts.models import AuditEvent, User
+from creditplus.accounts.models import AuditEvent
 from creditplus.assessments import services
 from creditplus.assessments.models import Assessment, FinancingProfile, Grant, GrantAccess
 from creditplus.subjects.services import bind_enterprise_user
