@@ -27,6 +27,19 @@ ITEM_KEYS = (
 )
 
 
+INDUSTRY_TABLE = "HYML"  # 国民经济行业门类: the letter the registration item (DJ) stores
+
+
+def code_label(table: str, code: str) -> str:
+    """The label of ``code`` in code table ``table`` (C → 制造业, 1 → 有效), for pages and
+    reports that must never show a raw code; ``code`` itself when the table does not know it
+    (older data may hold labels already)."""
+    if not code:
+        return ""
+    values = CodeTable.objects.filter(code=table).values_list("values", flat=True).first() or []
+    return next((str(v["label"]) for v in values if str(v["code"]) == code), code)
+
+
 def upsert_reference(
     model: type[Model],
     key: dict[str, Any],

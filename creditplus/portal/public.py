@@ -27,6 +27,7 @@ from creditplus.accounts.models import Department
 from creditplus.catalog.choices import BehaviorKind
 from creditplus.catalog.models import CatalogItem, CodeTable
 from creditplus.catalog.schema import ItemSpec
+from creditplus.catalog.services import INDUSTRY_TABLE, code_label
 from creditplus.errors import DomainError
 from creditplus.evaluation import services as evaluation
 from creditplus.lists.choices import EntryStatus, ListKind
@@ -48,7 +49,6 @@ GROUP_SIZE = 10
 # Rows of the other sections of the subject page (commitments, inspections).
 SECTION_SIZE = 20
 HOME_LATEST = 5
-INDUSTRY_TABLE = "HYML"  # 国民经济行业门类, the code the registration item (DJ) stores
 STATS_CACHE_KEY = "portal:home-statistics:v2"
 STATS_CACHE_SECONDS = 60  # how long a process reuses the stored figures before reading them again
 
@@ -238,15 +238,6 @@ class SubjectPage:
     commitments: list[Commitment]
     inspections: list[Inspection]
     industry: str = ""
-
-
-def code_label(table: str, code: str) -> str:
-    """``code`` with its label from code table ``table`` (e.g. F 批发和零售业), or as is."""
-    if not code:
-        return ""
-    values = CodeTable.objects.filter(code=table).values_list("values", flat=True).first() or []
-    label = next((str(v["label"]) for v in values if str(v["code"]) == code), "")
-    return f"{code} {label}" if label and label != code else code
 
 
 def _groups(subject: Subject, today: date | None) -> list[RecordGroup]:
