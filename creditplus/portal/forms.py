@@ -150,9 +150,19 @@ class SubjectSearchForm(forms.Form):
 
 
 class DualFilterForm(forms.Form):
-    """双公示 filters: providing department, category (from the item's code table) and the
-    decision-date range. Every field is optional; bad input becomes a message on the form."""
+    """双公示 filters: the subject's name or the document number (``q``, as on /search),
+    providing department, category (from the item's code table) and the decision-date range. Every field is optional; bad input becomes a message on the form."""
 
+    q = forms.CharField(
+        label=_("主体名称或文书号"),
+        max_length=100,
+        required=False,
+        strip=True,
+        error_messages={"max_length": _("查询内容不能超过 %(limit_value)d 个字符")},
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": _("如：上海 昊骏，或 沪浦市监处〔2026〕1804号")}
+        ),
+    )
     department = forms.ModelChoiceField(
         label=_("部门"),
         queryset=None,

@@ -398,7 +398,7 @@ def _lists(subject: Subject) -> list[dict[str, Any]]:
             "since": _iso(e.decided_on),
             "until": _iso(e.publish_until),
             "department": e.department.name,
-            "decision_no": e.decision_no,
+            "decision_no": e.document_no,
             "reason": e.reason,
             "basis": e.basis,
         }
