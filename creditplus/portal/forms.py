@@ -11,6 +11,7 @@ from django.core.validators import RegexValidator
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from creditplus.catalog.names import local_name
 from creditplus.errors import DomainError
 
 PHONE = RegexValidator(r"^[0-9+()\- ]{7,20}$", _("请填写有效的联系电话"))
@@ -201,6 +202,9 @@ class DualFilterForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["department"].queryset = departments
+        self.fields["department"].label_from_instance = lambda d: local_name(
+            "department", d.code, d.name
+        )
         self.fields["category"].choices = [("", _("全部类别")), *categories]
         if category_label:
             self.fields["category"].label = category_label

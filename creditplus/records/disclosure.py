@@ -24,6 +24,7 @@ from django.utils import timezone
 from creditplus.accounts.models import Department
 from creditplus.catalog.choices import Disclosure, SubjectKind
 from creditplus.catalog.models import CatalogItem, CodeTable
+from creditplus.catalog.names import local_labels
 from creditplus.catalog.schema import ItemSpec
 from creditplus.records.choices import EventStatus
 from creditplus.records.models import CreditEvent, CreditRecord
@@ -176,7 +177,7 @@ def code_labels(spec: ItemSpec) -> dict[str, dict[str, str]]:
         if f.type in ("code", "multicode") and f.code_table and f.public and not f.personal
     }
     labels = {
-        t.code: {str(v["code"]): str(v["label"]) for v in t.values}
+        t.code: local_labels(t.code, {str(v["code"]): str(v["label"]) for v in t.values})
         for t in CodeTable.objects.filter(code__in=set(tables.values()))
     }
     return {field: labels.get(table, {}) for field, table in tables.items()}
