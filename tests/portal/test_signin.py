@@ -99,3 +99,8 @@ def test_a_forgotten_password_is_reset_through_the_e_mailed_link(qiye):
 def test_an_unknown_e_mail_sends_nothing_and_says_the_same(qiye):
     response = Client().post("/my/password/reset/", {"email": "nobody@example.com"}, follow=True)
     assert not mail.outbox and "如果该邮箱是已登记的企业账号邮箱" in response.content.decode()
+
+
+def test_the_back_office_sign_in_sends_enterprises_to_their_own(reference):
+    html = Client().get("/backoffice/login/").content.decode()
+    assert 'href="/my/login/"' in html and "企业登录" in html
