@@ -185,7 +185,8 @@ class CalendarDay(models.Model):
 class EnglishName(models.Model):
     """The English display name of one piece of reference data (``name_en`` / ``label_en`` in
     the reference-data files), shown on the /en/ pages instead of the Chinese name. ``kind``
-    is ``department``, ``list_type``, ``item`` or ``code:<table>`` (a code table's value);
+    is ``department``, ``list_type``, ``item``, ``field`` (a catalog field's label) or
+    ``code:<table>`` (a code table's value);
     replaced as a whole by ``creditplus load_reference``."""
 
     kind = models.CharField(_("类别"), max_length=40)

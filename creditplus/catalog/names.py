@@ -35,6 +35,9 @@ def _from_files() -> dict[tuple[str, str], str]:
             item: dict[str, Any] = yaml.safe_load(fh)
         if item.get("name_en"):
             names["item", str(item["code"])] = str(item["name_en"])
+        for field in item.get("fields", []):
+            if field.get("label_en"):
+                names["field", str(field["code"])] = str(field["label_en"])
     for table, spec in read_reference("code_tables.yaml")["tables"].items():
         for value in spec.get("values", []):
             if value.get("label_en"):

@@ -24,7 +24,7 @@ from django.utils import timezone
 from creditplus.accounts.models import Department
 from creditplus.catalog.choices import Disclosure, SubjectKind
 from creditplus.catalog.models import CatalogItem, CodeTable
-from creditplus.catalog.names import local_labels
+from creditplus.catalog.names import local_labels, local_name
 from creditplus.catalog.schema import ItemSpec
 from creditplus.records.choices import EventStatus
 from creditplus.records.models import CreditEvent, CreditRecord
@@ -214,7 +214,7 @@ def public_fields(
         multi = f.type == "multicode" and labels is not None
         text = _display(values.get(f.code), multi, field_labels)
         if text:
-            out.append(PublicField(f.code, f.label, text))
+            out.append(PublicField(f.code, local_name("field", f.code, f.label), text))
     return out
 
 

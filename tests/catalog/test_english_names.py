@@ -65,3 +65,6 @@ def test_record_code_values_are_english_on_english_pages(reference):
     options = html.split('name="department"', 1)[1].split("</select>", 1)[0]
     assert "District Taxation Bureau" in options and "区税务局" not in options
     assert "<dd>Fine</dd>" in html  # 处罚类别 罚款, a code-table value
+    assert "<dt>Penalty type</dt>" in html and "<dt>处罚类别</dt>" not in html  # field labels
+    chinese = Client().get("/publicity/penalties/").content.decode()
+    assert "<dt>处罚类别</dt>" in chinese and "<dd>罚款</dd>" in chinese

@@ -81,6 +81,7 @@ FIELD_KEYS = {
     "not_before",
     "public",
     "personal",
+    "label_en",  # the English label on /en/ pages (catalog.names)
 }
 # subject role -> (expected field type, expected code table)
 SUBJECT_FIELD_TYPES = {
