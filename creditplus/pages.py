@@ -25,10 +25,10 @@ View = Callable[..., HttpResponse]
 
 
 def bound_subject_view(
-    subject_of: Callable[[Any], Any], unbound_template: str
+    subject_of: Callable[[Any], Any], unbound_template: str, login_url: str = "portal:login"
 ) -> Callable[[View], View]:
     """Decorator factory for the enterprise area (我的信用 and its services): anonymous users go
-    to the login page; an account ``subject_of`` refuses (not bound to a subject) gets
+    to the enterprise sign-in page (``login_url``); an account ``subject_of`` refuses (not bound to a subject) gets
     ``unbound_template`` saying how to bind (403); the view receives the bound subject and
     acts for it only. :class:`NotFound` / :class:`Forbidden` raised inside become 404 / 403."""
 
@@ -36,7 +36,7 @@ def bound_subject_view(
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
+                return redirect_to_login(request.get_full_path(), login_url)
             try:
                 subject = subject_of(request.user)
             except Forbidden as exc:

@@ -35,6 +35,13 @@ PUBLIC_PAGES = {
     "opendata:index",
     "opendata:file",
     "reports_portal:verify",
+    # The enterprise's own sign-in and password reset (the password change asks for login).
+    "portal:login",
+    "portal:logout",
+    "portal:password_reset",
+    "portal:password_reset_done",
+    "portal:password_reset_confirm",
+    "portal:password_reset_complete",
 }
 
 # API operations without authentication (public reference data and public search).

@@ -294,28 +294,62 @@ def get_department(code_or_uscc: str) -> Department:
     return dept
 
 
-DEMO_ACCOUNTS: list[tuple[str, str, str | None, str]] = [
-    ("admin", Role.PLATFORM_ADMIN, None, "平台管理员"),
-    ("xinyongban", Role.CREDIT_OFFICE, None, "区信用办 王科员"),
-    ("scjg", Role.DEPT_OFFICER, "SCJG", "区市场监管局 信用联络员"),
-    ("shuiwu", Role.DEPT_OFFICER, "SW", "区税务局 信用联络员"),
-    ("huanjing", Role.DEPT_OFFICER, "STHJ", "区生态环境局 信用联络员"),
-    ("chuangkou", Role.WINDOW_CLERK, None, "信用查询窗口 受理员"),
-    ("jiancha", Role.INSPECTOR, "SCJG", "区市场监管局 执法人员"),
-    ("jiancha2", Role.INSPECTOR, "SCJG", "区市场监管局 执法人员（二）"),
-    ("jiancha3", Role.INSPECTOR, "SCJG", "区市场监管局 执法人员（三）"),
-    ("yinhang", Role.FINANCIAL, None, "合作银行 信贷审批员"),
-    ("pinggu", Role.ASSESSOR, None, "第三方评估机构"),
+# (username, role, department, display name, what to try with it: printed by demo_accounts).
+DEMO_ACCOUNTS: list[tuple[str, str, str | None, str, str]] = [
+    ("admin", Role.PLATFORM_ADMIN, None, "平台管理员", "/admin/：参考数据、账号与权限"),
+    (
+        "xinyongban",
+        Role.CREDIT_OFFICE,
+        None,
+        "区信用办 王科员",
+        "/backoffice/：驾驶舱、名单认定、联合奖惩统计",
+    ),
+    (
+        "scjg",
+        Role.DEPT_OFFICER,
+        "SCJG",
+        "区市场监管局 信用联络员",
+        "上传归集文件、提议列入名单、答复异议",
+    ),
+    ("shuiwu", Role.DEPT_OFFICER, "SW", "区税务局 信用联络员", "本部门的数据、任务与反馈"),
+    ("huanjing", Role.DEPT_OFFICER, "STHJ", "区生态环境局 信用联络员", "本部门的数据、任务与反馈"),
+    ("chuangkou", Role.WINDOW_CLERK, None, "信用查询窗口 受理员", "出具信用报告、绑定企业账号"),
+    ("jiancha", Role.INSPECTOR, "SCJG", "区市场监管局 执法人员", "双随机抽查：录入检查结果"),
+    (
+        "jiancha2",
+        Role.INSPECTOR,
+        "SCJG",
+        "区市场监管局 执法人员（二）",
+        "双随机抽查的第二名执法人员",
+    ),
+    (
+        "jiancha3",
+        Role.INSPECTOR,
+        "SCJG",
+        "区市场监管局 执法人员（三）",
+        "双随机抽查的第三名执法人员",
+    ),
+    ("yinhang", Role.FINANCIAL, None, "合作银行 信贷审批员", "信用张江：经授权查看企业信用报告"),
+    ("pinggu", Role.ASSESSOR, None, "第三方评估机构", "政务诚信：录入第三方评估得分"),
+    # Bound to a subject by lists_demo (as a window clerk would after checking the licence).
+    (
+        "qiye",
+        Role.ENTERPRISE,
+        None,
+        "企业演示账号",
+        "/my/：我的信用、告知与异议、信用修复、信用报告",
+    ),
 ]
 
 
 @transaction.atomic
-def create_demo_accounts(password: str) -> list[tuple[str, str]]:
-    """Create one demo user per role (development only); returns (username, role label)."""
+def create_demo_accounts(password: str) -> list[tuple[str, str, str]]:
+    """Create one demo user per role (development only); returns (username, role label,
+    what to try)."""
     if settings.PRODUCTION:
         raise DomainError("demo_in_production", _("生产环境不能创建演示账号"))
     result = []
-    for username, role, dept_code, display in DEMO_ACCOUNTS:
+    for username, role, dept_code, display, try_ in DEMO_ACCOUNTS:
         user, created = User.objects.get_or_create(username=username)
         user.first_name = display
         user.department = Department.objects.get(code=dept_code) if dept_code else None
@@ -326,7 +360,7 @@ def create_demo_accounts(password: str) -> list[tuple[str, str]]:
         user.groups.set([Group.objects.get(name=role)])
         if created:
             audit.record("user.create", obj=user, after={"role": role, "department": dept_code})
-        result.append((username, str(Role(role).label)))
+        result.append((username, str(Role(role).label), try_))
     return result
 
 

@@ -201,3 +201,25 @@ class CalendarDay(models.Model):
     @staticmethod
     def default_is_workday(day: date) -> bool:
         return day.weekday() < 5
+
+
+class EnglishName(models.Model):
+    """The English display name of one piece of reference data (``name_en`` / ``label_en`` in
+    the reference-data files), shown on the /en/ pages instead of the Chinese name. ``kind``
+    is ``department``, ``list_type``, ``item``, ``field`` (a catalog field's label) or
+    ``code:<table>`` (a code table's value);
+    replaced as a whole by ``creditplus load_reference``."""
+
+    kind = models.CharField(_("类别"), max_length=40)
+    code = models.CharField(_("编码"), max_length=100)
+    name = models.CharField(_("英文名称"), max_length=300)
+
+    class Meta:
+        verbose_name = _("英文名称")
+        verbose_name_plural = _("英文名称")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "code"], name="one_english_name_per_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.code} {self.name}"

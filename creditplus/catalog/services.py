@@ -13,6 +13,7 @@ from creditplus.accounts import audit
 from creditplus.accounts.models import Department
 from creditplus.accounts.services import REFERENCE_DIR, read_reference
 from creditplus.catalog.models import BehaviorRule, CalendarDay, CatalogItem, CodeTable, Matter
+from creditplus.catalog.names import local_labels
 from creditplus.catalog.schema import Condition, ItemSpec
 from creditplus.errors import DomainError
 
@@ -26,6 +27,20 @@ ITEM_KEYS = (
     "fields",
     "authority",
 )
+
+
+INDUSTRY_TABLE = "HYML"  # 国民经济行业门类: the letter the registration item (DJ) stores
+
+
+def code_label(table: str, code: str) -> str:
+    """The label of ``code`` in code table ``table`` (C → 制造业, 1 → 有效), for pages and
+    reports that must never show a raw code; ``code`` itself when the table does not know it
+    (older data may hold labels already). On English pages the English label, when on file."""
+    if not code:
+        return ""
+    values = CodeTable.objects.filter(code=table).values_list("values", flat=True).first() or []
+    label = next((str(v["label"]) for v in values if str(v["code"]) == code), code)
+    return local_labels(table, {code: label})[code]
 
 
 def upsert_reference(
@@ -77,7 +92,11 @@ def load_code_tables() -> str:
             CodeTable,
             {"code": code},
             data["version"],
-            {"name": table["name"], "values": table["values"]},
+            # English labels (label_en) go to EnglishName (catalog.names), not into the table.
+            {
+                "name": table["name"],
+                "values": [{"code": v["code"], "label": v["label"]} for v in table["values"]],
+            },
         )
         for code, table in data["tables"].items()
     ]

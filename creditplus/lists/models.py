@@ -208,6 +208,15 @@ class ListEntry(models.Model):
         return self.status in MEMBER_STATUSES
 
     @property
+    def document_no(self) -> str:
+        """The deciding document's number: the decision's, or for an entry imported from its
+        owner's list the source record's document or case number (案号), which leads the
+        record's natural key (e.g. ``(2026)沪0115执1234号|…``)."""
+        if self.decision_no:
+            return self.decision_no
+        return self.source_key.split("|", 1)[0] if self.source_key else ""
+
+    @property
     def is_effective(self) -> bool:
         """Measures apply: published, or decided on a list that is never published."""
         return self.status == EntryStatus.PUBLISHED or (

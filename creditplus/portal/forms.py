@@ -11,6 +11,7 @@ from django.core.validators import RegexValidator
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from creditplus.catalog.names import local_name
 from creditplus.errors import DomainError
 
 PHONE = RegexValidator(r"^[0-9+()\- ]{7,20}$", _("请填写有效的联系电话"))
@@ -150,9 +151,19 @@ class SubjectSearchForm(forms.Form):
 
 
 class DualFilterForm(forms.Form):
-    """双公示 filters: providing department, category (from the item's code table) and the
-    decision-date range. Every field is optional; bad input becomes a message on the form."""
+    """双公示 filters: the subject's name or the document number (``q``, as on /search),
+    providing department, category (from the item's code table) and the decision-date range. Every field is optional; bad input becomes a message on the form."""
 
+    q = forms.CharField(
+        label=_("主体名称或文书号"),
+        max_length=100,
+        required=False,
+        strip=True,
+        error_messages={"max_length": _("查询内容不能超过 %(limit_value)d 个字符")},
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": _("如：上海 昊骏，或 沪浦市监处〔2026〕1804号")}
+        ),
+    )
     department = forms.ModelChoiceField(
         label=_("部门"),
         queryset=None,
@@ -191,6 +202,9 @@ class DualFilterForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["department"].queryset = departments
+        self.fields["department"].label_from_instance = lambda d: local_name(
+            "department", d.code, d.name
+        )
         self.fields["category"].choices = [("", _("全部类别")), *categories]
         if category_label:
             self.fields["category"].label = category_label

@@ -31,6 +31,7 @@ from creditplus.lists.choices import (
 )
 from creditplus.lists.models import Deadline, ListEntry, Objection, Restoration
 from creditplus.pages import bound_subject_view
+from creditplus.portal import mine
 from creditplus.portal.forms import (
     CommitmentSignForm,
     ObjectionForm,
@@ -43,6 +44,9 @@ from creditplus.subjects.models import Subject
 from creditplus.supervision import dual_notice
 from creditplus.supervision import services as supervision
 from creditplus.supervision.choices import Channel
+
+# Rows a section of 我的信用 shows per page.
+MY_PAGE_SIZE = 20
 
 # The timeline steps (ListTransition.action) as the subject reads them.
 STEP_LABELS = {
@@ -114,46 +118,60 @@ def _target(request: HttpRequest, **sources: QuerySet[Any]) -> tuple[str, Any]:
 
 @enterprise_view
 def my(request: HttpRequest, subject: Subject) -> HttpResponse:
-    """我的信用: the bound subject's lists, behavior, records, applications and messages."""
+    """我的信用: first what needs action and by when, then one section (``?tab=``) at a time:
+    lists, behavior, records, applications, commitments and permits, notifications."""
     today = timezone.localdate()
-    pending = set(
-        Restoration.objects.filter(subject=subject, status__in=RESTORATION_OPEN).values_list(
-            "event_id", flat=True
-        )
-    )
-    events = [
-        (
-            event,
-            restorations.eligibility(event=event, today=today),
-            event.pk in pending,
-        )
-        for event in own_events(subject)
-    ]
-    page = Paginator(own_public_records(subject), 20).get_page(request.GET.get("page"))
-    records_in_objection, _entries = objections.open_objection_targets(records=[r.pk for r in page])
-    return render(
-        request,
-        "portal/my.html",
-        {
-            "subject": subject,
-            "entries": ListEntry.objects.live()
-            .filter(subject=subject)
-            .select_related("list_type", "department"),
-            "events": events,
-            "page_obj": page,
-            "querystring_base": "",
-            "records_in_objection": records_in_objection,
-            "objections": Objection.objects.filter(subject=subject).select_related(
-                "record__item", "entry__list_type"
-            ),
-            "restorations": Restoration.objects.filter(subject=subject).select_related(
-                "event__rule", "entry__list_type"
-            ),
-            "notifications": Notification.objects.for_user(request.user)[:20],
-            "permit_notices": dual_notice.notices_of_subject(subject),
-            "commitments": subject.commitments.select_related("template", "department"),
-        },
-    )
+    tab = request.GET.get("tab", "")
+    tab = tab if tab in dict(mine.TABS) else mine.TABS[0][0]
+    events = mine.event_rows(subject, list(own_events(subject)), today)
+    permit_notices = list(dual_notice.notices_of_subject(subject))
+    entries = ListEntry.objects.live().filter(subject=subject)
+    objections_ = Objection.objects.filter(subject=subject)
+    restorations_ = Restoration.objects.filter(subject=subject)
+    commitments = subject.commitments.select_related("template", "department")
+    records = own_public_records(subject)
+    notifications = Notification.objects.for_user(request.user)
+    counts = {
+        "lists": entries.count(),
+        "events": len(events),
+        "records": records.count(),
+        "applications": objections_.count() + restorations_.count(),
+        "commitments": commitments.count() + len(permit_notices),
+        "notifications": notifications.count(),
+    }
+    restorable = sum(1 for _e, check, pending in events if check.allowed and not pending)
+    context: dict[str, Any] = {
+        "subject": subject,
+        "tab": tab,
+        "tabs": [(code, label, counts[code]) for code, label in mine.TABS],
+        "actions": mine.action_items(
+            subject, restorable, sum(1 for n in permit_notices if n.is_open)
+        ),
+        "querystring_base": f"tab={tab}&",
+    }
+    if tab == "lists":
+        context["page_obj"] = _page(request, entries.select_related("list_type", "department"))
+    elif tab == "events":
+        context["page_obj"] = _page(request, events)
+    elif tab == "records":
+        page = _page(request, records)
+        context["page_obj"] = page
+        context["records_in_objection"] = objections.open_objection_targets(
+            records=[r.pk for r in page]
+        )[0]
+    elif tab == "applications":
+        context["objections"] = objections_.select_related("record__item", "entry__list_type")
+        context["restorations"] = restorations_.select_related("event__rule", "entry__list_type")
+    elif tab == "commitments":
+        context["commitments"] = commitments
+        context["permit_notices"] = permit_notices
+    else:
+        context["page_obj"] = _page(request, notifications)
+    return render(request, "portal/my.html", context)
+
+
+def _page(request: HttpRequest, rows: Any) -> Any:
+    return Paginator(rows, MY_PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 @enterprise_view

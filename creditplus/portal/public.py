@@ -27,10 +27,11 @@ from creditplus.accounts.models import Department
 from creditplus.catalog.choices import BehaviorKind
 from creditplus.catalog.models import CatalogItem, CodeTable
 from creditplus.catalog.schema import ItemSpec
+from creditplus.catalog.services import INDUSTRY_TABLE, code_label
 from creditplus.errors import DomainError
 from creditplus.evaluation import services as evaluation
-from creditplus.lists.choices import EntryStatus, ListKind
-from creditplus.lists.models import ListEntry, ListType
+from creditplus.lists.choices import EntryStatus, ListKind, ObjectionStatus
+from creditplus.lists.models import ListEntry, ListType, Objection
 from creditplus.lists.objections import open_objection_targets
 from creditplus.portal.models import HomeStatistics
 from creditplus.records import disclosure
@@ -48,7 +49,6 @@ GROUP_SIZE = 10
 # Rows of the other sections of the subject page (commitments, inspections).
 SECTION_SIZE = 20
 HOME_LATEST = 5
-INDUSTRY_TABLE = "HYML"  # 国民经济行业门类, the code the registration item (DJ) stores
 STATS_CACHE_KEY = "portal:home-statistics:v2"
 STATS_CACHE_SECONDS = 60  # how long a process reuses the stored figures before reading them again
 
@@ -126,6 +126,41 @@ def search_subjects(q: str, page: int = 1) -> ResultsPage:
         page = num_pages
         found = subject_queries.search_page(q, page, PAGE_SIZE)
     return ResultsPage(found.results, page, ResultsPaginator(found.count, num_pages))
+
+
+# Documents the main search shows for a document number (one number: usually one record).
+DOCUMENTS_SHOWN = 10
+
+
+def find_documents(q: str) -> list[PublicRecord]:
+    """The public 双公示 records whose document number starts with ``q`` (one word of four
+    characters or more: shorter texts are names), for the main search."""
+    words = disclosure.search_words(q)
+    if len(words) != 1 or len(words[0]) < 4:
+        return []
+    records = (
+        disclosure.public_records()
+        .filter(item__code__in=disclosure.DUAL_ITEMS)
+        .filter(disclosure.document_starts(words[0]))
+        .select_related("item", "department", "subject")[:DOCUMENTS_SHOWN]
+    )
+    return describe_records(list(records))
+
+
+def flag_listed(subjects: list[Subject]) -> None:
+    """Give each of ``subjects`` its published list memberships (``public_entries``), so that
+    search results flag listed subjects; one query for the page."""
+    found: dict[int, list[ListEntry]] = {}
+    entries = (
+        ListEntry.objects.public()
+        .filter(subject_id__in=[s.pk for s in subjects])
+        .select_related("list_type")
+        .order_by("list_type__kind", "list_type__code")
+    )
+    for entry in entries:
+        found.setdefault(entry.subject_id, []).append(entry)
+    for subject in subjects:
+        subject.public_entries = found.get(subject.pk, [])
 
 
 def public_subject(code: str) -> Subject | None:
@@ -238,15 +273,16 @@ class SubjectPage:
     commitments: list[Commitment]
     inspections: list[Inspection]
     industry: str = ""
+    objections_open: int = 0  # objections in progress against the subject's public data
 
+    @property
+    def penalty_count(self) -> int:
+        return self.penalties.count if self.penalties else 0
 
-def code_label(table: str, code: str) -> str:
-    """``code`` with its label from code table ``table`` (e.g. F 批发和零售业), or as is."""
-    if not code:
-        return ""
-    values = CodeTable.objects.filter(code=table).values_list("values", flat=True).first() or []
-    label = next((str(v["label"]) for v in values if str(v["code"]) == code), "")
-    return f"{code} {label}" if label and label != code else code
+    @property
+    def listed(self) -> bool:
+        """On a published blacklist or watch list (the status card turns red)."""
+        return any(pe.entry.list_type.kind != ListKind.RED for pe in self.entries)
 
 
 def _groups(subject: Subject, today: date | None) -> list[RecordGroup]:
@@ -300,6 +336,9 @@ def subject_page(subject: Subject, today: date | None = None) -> SubjectPage:
             supervision_inspections.public_results().filter(subject=subject)[:SECTION_SIZE]
         ),
         industry=code_label(INDUSTRY_TABLE, subject.industry),
+        objections_open=Objection.objects.filter(
+            subject=subject, status=ObjectionStatus.OPEN
+        ).count(),
     )
 
 

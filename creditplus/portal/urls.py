@@ -1,6 +1,6 @@
 from django.urls import path
 
-from creditplus.portal import my, views
+from creditplus.portal import my, signin, views
 
 app_name = "portal"
 
@@ -15,6 +15,25 @@ urlpatterns = [
     path("commitments/", views.commitments, name="commitments"),
     path("inspections/", views.inspections, name="inspections"),
     path("my/", my.my, name="my"),
+    path("my/login/", signin.EnterpriseLoginView.as_view(), name="login"),
+    path("my/logout/", signin.EnterpriseLogoutView.as_view(), name="logout"),
+    path("my/password/", signin.EnterprisePasswordChangeView.as_view(), name="password_change"),
+    path("my/password/reset/", signin.EnterprisePasswordResetView.as_view(), name="password_reset"),
+    path(
+        "my/password/reset/sent/",
+        signin.EnterprisePasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "my/password/reset/<uidb64>/<token>/",
+        signin.EnterprisePasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "my/password/reset/done/",
+        signin.EnterprisePasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("my/commitments/new/", my.commitment_new, name="my_commitment_new"),
     path("my/lists/<int:pk>/", my.my_entry, name="my_entry"),
     path("my/lists/<int:pk>/notice/", my.my_entry_notice, name="my_entry_notice"),

@@ -48,10 +48,18 @@ def search(request: HttpRequest) -> HttpResponse:
     form = SubjectSearchForm(request.GET or None)
     q = form.cleaned_data["q"] if form.is_valid() else ""
     page = public.search_subjects(q, public.page_number(request.GET.get("page"))) if q else None
+    if page is not None:
+        public.flag_listed(page.object_list)
     return render(
         request,
         "portal/search.html",
-        {"form": form, "q": q, "page_obj": page, "querystring_base": querystring(request)},
+        {
+            "form": form,
+            "q": q,
+            "page_obj": page,
+            "documents": public.find_documents(q) if q else [],
+            "querystring_base": querystring(request),
+        },
     )
 
 
@@ -103,6 +111,7 @@ def _dual(request: HttpRequest, item_code: str) -> HttpResponse:
             category=data.get("category") or "",
             decided_from=data.get("decided_from"),
             decided_to=data.get("decided_to"),
+            q=data.get("q") or "",
         )
     page = public.dual_page(records, request.GET.get("page"))
     return render(
@@ -154,9 +163,12 @@ def _querystring_base(request: HttpRequest) -> str:
 
 def lists(request: HttpRequest) -> HttpResponse:
     """红黑名单: the public list types with their criteria and how many subjects they hold."""
+    # Subjects, not entries: one subject may be on a list twice (e.g. two court cases).
     counts = {
         row["list_type"]: row["n"]
-        for row in ListEntry.objects.public().values("list_type").annotate(n=Count("id"))
+        for row in ListEntry.objects.public()
+        .values("list_type")
+        .annotate(n=Count("subject", distinct=True))
     }
     types = list(public_list_types())
     for list_type in types:
@@ -189,6 +201,7 @@ def list_detail(request: HttpRequest, code: str) -> HttpResponse:
             "form": form,
             "page_obj": page,
             "in_objection": in_objection,
+            "subject_count": entries.values("subject").distinct().count(),
             "querystring_base": f"{base}&" if base else "",
         },
     )

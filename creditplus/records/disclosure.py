@@ -24,6 +24,7 @@ from django.utils import timezone
 from creditplus.accounts.models import Department
 from creditplus.catalog.choices import Disclosure, SubjectKind
 from creditplus.catalog.models import CatalogItem, CodeTable
+from creditplus.catalog.names import local_labels, local_name
 from creditplus.catalog.schema import ItemSpec
 from creditplus.records.choices import EventStatus
 from creditplus.records.models import CreditEvent, CreditRecord
@@ -79,12 +80,16 @@ def dual_records(
     category: str = "",
     decided_from: date | None = None,
     decided_to: date | None = None,
+    q: str = "",
 ) -> QuerySet[CreditRecord]:
     """双公示: public licenses (``XK``) or penalties (``CF``) in publicity, newest first,
-    optionally by providing department, category (e.g. 罚款) and decision-date range."""
+    optionally by providing department, category (e.g. 罚款), decision-date range and text
+    ``q`` (the subject's name containing every word, or the start of the document number)."""
     if item_code not in DUAL_ITEMS:
         raise ValueError(f"not a 双公示 item: {item_code}")
     qs = public_records(today).filter(item__code=item_code)
+    if q.strip():
+        qs = qs.filter(text_matches(q))
     if department is not None:
         qs = qs.filter(department=department)
     if category:
@@ -94,6 +99,33 @@ def dual_records(
     if decided_to:
         qs = qs.filter(decision_date__lte=decided_to)
     return qs.select_related("item", "department", "subject")
+
+
+# Words of a text search that count (a longer query is cut: every word costs a scan).
+MAX_WORDS = 5
+
+
+def search_words(q: str) -> list[str]:
+    """The words of a search text (split at spaces, also the ideographic one), at most
+    ``MAX_WORDS``."""
+    return q.replace("\u3000", " ").split()[:MAX_WORDS]
+
+
+def document_starts(text: str) -> Q:
+    """The record's document number starts with ``text``: its natural key begins with the
+    document number (文书号|机关代码). A range, so that the (item, natural key) index serves it
+    on both databases, where ``startswith`` (``LIKE``) would scan on SQLite."""
+    return Q(natural_key__gte=text, natural_key__lt=text + "\U0010ffff")
+
+
+def text_matches(q: str) -> Q:
+    """A 双公示 record matches text ``q``: its subject's name contains every word of ``q``, or
+    (a single word) its document number starts with it."""
+    words = search_words(q)
+    by_name = Q()
+    for word in words:
+        by_name &= Q(subject__name__contains=word)
+    return by_name | document_starts(words[0]) if len(words) == 1 else by_name
 
 
 def category_is(code: str) -> Q:
@@ -145,7 +177,7 @@ def code_labels(spec: ItemSpec) -> dict[str, dict[str, str]]:
         if f.type in ("code", "multicode") and f.code_table and f.public and not f.personal
     }
     labels = {
-        t.code: {str(v["code"]): str(v["label"]) for v in t.values}
+        t.code: local_labels(t.code, {str(v["code"]): str(v["label"]) for v in t.values})
         for t in CodeTable.objects.filter(code__in=set(tables.values()))
     }
     return {field: labels.get(table, {}) for field, table in tables.items()}
@@ -182,7 +214,7 @@ def public_fields(
         multi = f.type == "multicode" and labels is not None
         text = _display(values.get(f.code), multi, field_labels)
         if text:
-            out.append(PublicField(f.code, f.label, text))
+            out.append(PublicField(f.code, local_name("field", f.code, f.label), text))
     return out
 
 

@@ -39,12 +39,17 @@ from creditplus.accounts import audit
 from creditplus.accounts.permissions import require_perm
 from creditplus.catalog.choices import Disclosure, SubjectKind
 from creditplus.catalog.models import CatalogItem
+from creditplus.catalog.services import INDUSTRY_TABLE, code_label
 from creditplus.errors import DomainError, Forbidden, NotFound
 from creditplus.evaluation import services as evaluation
 from creditplus.lists.choices import MEMBER_STATUSES
 from creditplus.lists.models import ListEntry
 from creditplus.records.choices import EventStatus
-from creditplus.records.disclosure import newest_first_of_one_subject, public_fields
+from creditplus.records.disclosure import (
+    code_labels,
+    newest_first_of_one_subject,
+    public_fields,
+)
 from creditplus.records.models import CreditEvent, CreditRecord
 from creditplus.reports.choices import Authorizer, IdVerification, ReportChannel, ReportKind
 from creditplus.reports.models import CreditReport, PersonalAuthorization
@@ -305,12 +310,41 @@ def _identity(subject: Subject) -> dict[str, Any]:
         "code": subject.uscc or "",
         "legal_rep": subject.legal_rep_name,
         "enterprise_type": subject.enterprise_type,
-        "industry": subject.industry,
+        "industry": code_label(INDUSTRY_TABLE, subject.industry),
         "address": subject.address,
         "registered_capital": f"{capital.normalize():f}" if capital is not None else "",
         "established_on": _iso(subject.established_on),
         "status": subject.status,
     }
+
+
+def _record_fields(
+    record: CreditRecord, item: CatalogItem, labels: dict[str, dict[str, str]], subject: Subject
+) -> list[dict[str, str]]:
+    """The record's public fields as the report prints them: code-table labels, never codes;
+    without the fields that repeat what the report states once already (the subject's name,
+    kind and code are in section 一, the providing department is in each record's head, and
+    its USCC and the data-source fields repeat it, the decision date is in the head), so that
+    records stay short."""
+    spec = item.spec
+    repeated = {spec.subject.name, spec.subject.kind, spec.subject.uscc, spec.decision_date}
+    dept = record.department
+    shown, authority_seen = [], False
+    for f in public_fields(record, spec, labels):
+        if f.code in repeated or f.value == dept.uscc:
+            continue
+        if f.value == subject.legal_rep_name or (
+            len(f.value) >= 8 and f.value in (subject.uscc or "")
+        ):
+            continue  # the current legal representative and codes inside the USCC (section 一)
+        if f.value == dept.name:
+            # The first field naming the department is the deciding authority (处罚机关, 许可机关);
+            # later ones (数据来源单位) only repeat it.
+            if authority_seen:
+                continue
+            authority_seen = True
+        shown.append({"label": f.label, "value": f.value})
+    return shown
 
 
 def _sections(subject: Subject, today: date) -> list[dict[str, Any]]:
@@ -319,16 +353,17 @@ def _sections(subject: Subject, today: date) -> list[dict[str, Any]]:
     # personal report every item is shown by the person's authorization.
     shown_by = str(Disclosure.AUTHORIZED.label) if subject.is_person else None
     by_item: dict[int, list[dict[str, Any]]] = {}
+    labels: dict[int, dict[str, dict[str, str]]] = {}  # code-table labels, per item once
     for record in report_records(subject, today):
         item = items[record.item_id]
+        if record.item_id not in labels:
+            labels[record.item_id] = code_labels(item.spec)
         by_item.setdefault(record.item_id, []).append(
             {
                 "key": record.natural_key,
                 "department": record.department.name,
                 "decision_date": _iso(record.decision_date),
-                "fields": [
-                    {"label": f.label, "value": f.value} for f in public_fields(record, item.spec)
-                ],
+                "fields": _record_fields(record, item, labels[record.item_id], subject),
             }
         )
     return [
@@ -363,7 +398,7 @@ def _lists(subject: Subject) -> list[dict[str, Any]]:
             "since": _iso(e.decided_on),
             "until": _iso(e.publish_until),
             "department": e.department.name,
-            "decision_no": e.decision_no,
+            "decision_no": e.document_no,
             "reason": e.reason,
             "basis": e.basis,
         }

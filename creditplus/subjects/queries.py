@@ -109,7 +109,21 @@ def search_public(q: str) -> QuerySet[Subject]:
     qs = public_subjects()
     if code := _as_code(q):
         return qs.filter(uscc=code)
-    return qs.filter(name_contains(q)).order_by(Length("name"), "name", "id")
+    return _names_containing(q).order_by(Length("name"), "name", "id")
+
+
+# Words of a search text that count (each costs a condition).
+MAX_WORDS = 5
+
+
+def _names_containing(q: str) -> QuerySet[Subject]:
+    """Public subjects whose name contains every word of ``q`` (words split at spaces); the
+    longest word goes through the trigram index where one answers, the others filter."""
+    words = sorted(set(q.replace("\u3000", " ").split()[:MAX_WORDS]), key=len, reverse=True)
+    qs = public_subjects().filter(name_contains(words[0]))
+    for word in words[1:]:
+        qs = qs.filter(NameContains(F("name"), word))
+    return qs
 
 
 @dataclass(frozen=True)
@@ -140,6 +154,8 @@ def search_page(q: str, page: int = 1, page_size: int = 20) -> SearchPage:
     if code := _as_code(q):
         qs = public_subjects().filter(uscc=code)
         return SearchPage(qs.count(), list(qs[offset : offset + size]))
+    if len(q.replace("\u3000", " ").split()) > 1:
+        return _all_words_page(q, offset, size)
     if connection.vendor == "sqlite" and len(q) >= TRIGRAM:
         count = _fts_count(q)
         if offset >= count or offset > MAX_OFFSET:
@@ -158,6 +174,17 @@ def search_page(q: str, page: int = 1, page_size: int = 20) -> SearchPage:
     else:
         ids = _walk(q, offset, size) if offset < min(count, MAX_OFFSET + 1) else []
     return SearchPage(count, _subjects(ids))
+
+
+def _all_words_page(q: str, offset: int, size: int) -> SearchPage:
+    """A page of the names containing every word of ``q`` (several words: "上海 昊骏"). The
+    first ``FEW_MATCHES + 1`` ids in result order answer the count when there are fewer."""
+    qs = search_public(q).values_list("id", flat=True)
+    head = list(qs[: FEW_MATCHES + 1])
+    if len(head) <= FEW_MATCHES:
+        return SearchPage(len(head), _subjects(head[offset : offset + size]))
+    offset = min(offset, MAX_OFFSET)
+    return SearchPage(qs.count(), _subjects(list(qs[offset : offset + size])))
 
 
 def _subjects(ids: list[int]) -> list[Subject]:

@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from creditplus.accounts.models import AuditEvent, User
+from creditplus.accounts.models import AuditEvent
 from creditplus.assessments import services
 from creditplus.assessments.models import Assessment, FinancingProfile, Grant, GrantAccess
 from creditplus.subjects.services import bind_enterprise_user
@@ -30,8 +30,7 @@ def test_the_demo_needs_the_bound_enterprise_account(demo_accounts):
 
 def test_the_demo_walks_the_services_once(demo_accounts):
     company, *_others = make_organisations(40, start=8100)
-    # What lists_demo does: the enterprise demo account bound at a window.
-    User.objects.create_user("qiye")
+    # What lists_demo does: the enterprise demo account (made by demo_accounts) bound at a window.
     bind_enterprise_user("qiye", company.uscc, verified_by="演示数据", clerk="chuangkou")
 
     out = StringIO()

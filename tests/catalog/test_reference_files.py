@@ -87,6 +87,7 @@ FIELD_KEYS = {
     "unit",
     "currency_field",
     "required_source",
+    "label_en",  # the English label on /en/ pages (catalog.names)
 }
 # subject role -> (expected field type, expected code table)
 SUBJECT_FIELD_TYPES = {

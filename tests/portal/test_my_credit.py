@@ -34,7 +34,7 @@ def h1_count(html: str) -> int:
 def test_anonymous_users_are_sent_to_login(reference, url):
     response = client_for(None).get(url)
     assert response.status_code == 302
-    assert response["Location"].startswith("/backoffice/login/?next=/my/")
+    assert response["Location"].startswith("/my/login/?next=/my/")
 
 
 def test_unbound_user_is_told_to_bind_at_a_window(reference, officer):
@@ -47,17 +47,43 @@ def test_unbound_user_is_told_to_bind_at_a_window(reference, officer):
 
 def test_my_credit_shows_entries_events_records_and_notifications(proposal, officer, enterprise):
     entry = publish(proposal, officer)
-    response = client_for(enterprise).get("/my/")
+    client = client_for(enterprise)
+    response = client.get("/my/")
     assert response.status_code == 200
     html = response.content.decode()
     assert h1_count(html) == 1
     assert entry.list_type.name in html and f'href="/my/lists/{entry.pk}/"' in html
     event = CreditEvent.objects.get(record=entry.evidence.get(), kind="untrustworthy")
-    # Too early for restoration: the button is disabled and says why.
-    assert "尚未届满最短公示期" in html
-    assert f"/my/restorations/new/?event={event.pk}" not in html
-    assert f"/my/objections/new/?record={event.record_id}" in html
-    assert "列入" in html and "决定书" in html  # the notification of the decision
+    # Too early for restoration: the button is disabled and says why, next to it.
+    events = client.get("/my/?tab=events").content.decode()
+    assert "尚未届满最短公示期" in events
+    disabled = re.search(r'<button type="button" disabled aria-describedby="why-(\d+)">', events)
+    assert disabled and disabled.group(1) == str(event.pk)
+    assert f'id="why-{event.pk}"' in events
+    assert f"/my/restorations/new/?event={event.pk}" not in events
+    records = client.get("/my/?tab=records").content.decode()
+    assert f"/my/objections/new/?record={event.record_id}" in records
+    notes = client.get("/my/?tab=notifications").content.decode()
+    assert "列入" in notes and "决定书" in notes  # the notification of the decision
+
+
+def test_my_credit_puts_the_notice_and_its_deadline_first(proposal, officer, enterprise):
+    services.send_notice(proposal, officer)
+    proposal.refresh_from_db()
+    html = client_for(enterprise).get("/my/?tab=notifications").content.decode()
+    actions = html.index('class="my-actions')
+    notice = html.index(f"请于 {proposal.response_due.isoformat()} 前提出陈述申辩或异议")
+    assert actions < notice < html.index('class="tabs"') < html.index('id="notifications"')
+    assert f'href="/my/lists/{proposal.pk}/"' in html[actions : html.index('class="tabs"')]
+
+
+def test_my_credit_sections_are_tabs_with_counts_and_pages(serious_penalty, enterprise):
+    client = client_for(enterprise)
+    html = client.get("/my/?tab=records").content.decode()
+    assert 'href="?tab=records#tabs" aria-current="page"' in html
+    assert 'id="records"' in html and 'id="events"' not in html and 'id="lists"' not in html
+    assert client.get("/my/?tab=nonsense").status_code == 200  # an unknown tab: the first one
+    assert 'id="lists"' in client.get("/my/?tab=nonsense").content.decode()
 
 
 def test_entry_page_and_restoration_notice(proposal, officer, enterprise):
@@ -107,7 +133,9 @@ def test_enterprise_files_an_objection_with_a_pdf(serious_penalty, enterprise):
     assert objection.number in detail and "处理中" in detail
     assert objection.due_on.isoformat() in detail
     home = client.get("/my/").content.decode()
-    assert objection.number in home and "异议处理中" in home
+    assert f"异议 {objection.number} 处理中" in home  # in the overview, with its due date
+    records = client.get("/my/?tab=records").content.decode()
+    assert "异议处理中" in records
     # A second objection on the same record is refused on the form.
     again = client.post(url, {"reason": "再次提出", "contact": "13800000000"})
     assert again.status_code == 200 and "已有正在处理的异议" in again.content.decode()

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.browser
 
 DEMO_PASSWORD = "Demo-pass-2026"  # the demo accounts' password, as in the other browser tests
 CLERK = "chuangkou"  # demo_accounts: 信用查询窗口 受理员
+SIGN_IN = re.compile(r"/(backoffice|my)/login/")
 DATE = re.compile(r"决定日期 (\d{4}-\d{2}-\d{2})")
 
 
@@ -41,13 +42,14 @@ def ago(days: int) -> str:
 
 
 def log_in(page, username: str, password: str) -> None:
-    """Fill the sign-in form the site has sent the browser to, and submit it."""
-    assert "/backoffice/login/" in page.url
+    """Fill the sign-in form the site has sent the browser to (the back office's, or the
+    enterprise's own), and submit it."""
+    assert SIGN_IN.search(page.url), page.url
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("main button[type=submit]")
     page.wait_for_load_state()
-    assert "/backoffice/login/" not in page.url, page.locator("main").inner_text()
+    assert not SIGN_IN.search(page.url), page.locator("main").inner_text()
 
 
 def small_pdf() -> bytes:
@@ -110,8 +112,8 @@ def test_search_open_the_company_and_object_to_its_penalty(server, browser_page)
     target = object_link.get_attribute("href")
     assert target.startswith("/my/objections/new/?record=")
     object_link.click()
-    # Not signed in: the enterprise signs in and comes back to the objection form.
-    page.wait_for_url(re.compile(r"/backoffice/login/\?next="))
+    # Not signed in: the enterprise signs in on its own page and comes back to the form.
+    page.wait_for_url(re.compile(r"/my/login/\?next="))
     log_in(page, data.ENTERPRISE_USER, data.ENTERPRISE_PASSWORD)
     assert page.url == server.url + target
     assert page.locator("h1").inner_text() == "提出异议"
@@ -277,7 +279,7 @@ def test_window_report_pdf_and_its_verification(server, browser_page, tmp_path):
 def test_enterprise_downloads_its_own_report(server, browser_page, tmp_path):
     page = browser_page
     page.goto(server.url + "/my/report/")
-    page.wait_for_url(re.compile(r"/backoffice/login/\?next="))
+    page.wait_for_url(re.compile(r"/my/login/\?next="))
     log_in(page, data.ENTERPRISE_USER, data.ENTERPRISE_PASSWORD)
     page.wait_for_url(server.url + "/my/report/")
     assert data.ZHANGJIANG in page.locator("main").inner_text()

@@ -145,7 +145,10 @@ def test_the_enterprise_sees_its_permit_notices_and_commitments(
         notified_at=timezone.now(),
     )
     commitment = sign(enterprise, subject)
-    html = client_for(enterprise).get("/my/").content.decode()
+    overview = client_for(enterprise).get("/my/").content.decode()
+    # The overview says what is due: the commitment to fulfil, the permit to obtain.
+    assert f"信用承诺 {commitment.number}" in overview and "须先取得许可" in overview
+    html = client_for(enterprise).get("/my/?tab=commitments").content.decode()
     assert h1_count(html) == 1
     assert "须办理的许可（双告知）" in html and rule.permit in html and rule.window in html
     assert rule.department.name in html and "待部门跟进" in html

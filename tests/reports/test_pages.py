@@ -329,7 +329,7 @@ def test_an_enterprise_cannot_read_another_subjects_report(company, enterprise, 
 
 
 def test_the_enterprise_area_needs_a_bound_account(reference, officer):
-    assert client_for(None).get("/my/report/")["Location"].startswith("/backoffice/login/")
+    assert client_for(None).get("/my/report/")["Location"].startswith("/my/login/")
     unbound = make_user(Role.ENTERPRISE, username="unbound")
     response = client_for(unbound).post("/my/report/", {"purpose": "自查"})
     assert response.status_code == 403 and not CreditReport.objects.exists()
