@@ -18,7 +18,7 @@ def copy_keys(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("lists", "0001_initial"),
-        ("records", "0005_hash_personal_natural_keys"),
+        ("records", "0007_hash_personal_natural_keys"),
     ]
 
     operations = [migrations.RunPython(copy_keys, migrations.RunPython.noop, elidable=True)]

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0003_notification'),
-        ('records', '0003_record_item_received'),
+        ('records', '0005_upload_job'),
     ]
 
     operations = [

@@ -54,7 +54,7 @@ def hash_keys(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("records", "0004_reporting_authority"),
+        ("records", "0006_reporting_authority"),
         ("catalog", "0001_initial"),
     ]
 
