@@ -3,10 +3,10 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from creditplus.accounts import audit
-from creditplus.accounts.management.commands._base import AuditedCommand
+from creditplus.accounts.management.commands._base import ScheduledCommand
 
 
-class Command(AuditedCommand):
+class Command(ScheduledCommand):
     help = "审计日志工具。verify：校验哈希链，发现被篡改、插入或删除的行。"
 
     def add_arguments(self, parser: Any) -> None:
@@ -14,8 +14,13 @@ class Command(AuditedCommand):
         verify = sub.add_parser("verify", help="校验审计日志哈希链")
         verify.add_argument("--head", help="期望的链头哈希（此前记录的值），用于发现末尾行被删除")
 
+    def job_name(self, options: dict[str, Any]) -> str:
+        return f"audit_{options['action']}"
+
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         result = audit.verify()
+        # The health report shows the verified head and when it was verified.
+        self.run_log.figures = {"head": result.head_hash, "rows": result.checked}
         if not result.ok:
             raise CommandError(
                 f"审计日志校验失败：第一处异常在 id={result.bad_id}：{result.problem}"

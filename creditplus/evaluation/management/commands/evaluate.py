@@ -4,7 +4,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from creditplus.accounts.management.commands._base import AuditedCommand
+from creditplus.accounts.management.commands._base import ScheduledCommand
 from creditplus.evaluation.choices import RunMode
 from creditplus.evaluation.models import run_summary
 from creditplus.evaluation.services import evaluate, get_model
@@ -12,7 +12,7 @@ from creditplus.evaluation.services import evaluate, get_model
 PHASES = ("extract", "features", "score", "write")
 
 
-class Command(AuditedCommand):
+class Command(ScheduledCommand):
     help = (
         "信用评价：--all 评价全部市场主体，--changed 只评价上次评价以来信息或名单有变化的主体"
         "（建议每晚 --all、白天定时 --changed）。默认使用启用的评价模型。"
@@ -27,6 +27,10 @@ class Command(AuditedCommand):
             "--as-of", type=date.fromisoformat, help="评价基准日 YYYY-MM-DD（默认：今天）"
         )
         parser.add_argument("--json", action="store_true", help="最后一行输出 JSON 结果")
+
+    def job_name(self, options: dict[str, Any]) -> str:
+        # Nightly --all and hourly --changed are separate entries of the schedule.
+        return "evaluate_all" if options.get("all") else "evaluate_changed"
 
     def handle(self, *args: Any, **options: Any) -> None:
         model = get_model(options["model"])

@@ -1,12 +1,12 @@
 from typing import Any
 
-from creditplus.accounts.management.commands._base import AuditedCommand
+from creditplus.accounts.management.commands._base import ScheduledCommand
 from creditplus.records import consumers
 from creditplus.sanctions import monitoring
 from creditplus.sanctions.services import remind_overdue
 
 
-class Command(AuditedCommand):
+class Command(ScheduledCommand):
     help = (
         "联合奖惩与信用预警维护：催办逾期任务，处理新的严重失信记录预警，发送到期的预警回调"
         "（失败按退避重试），发出每日预警汇总。可重复执行，建议每 5 分钟由 cron 调用。"
