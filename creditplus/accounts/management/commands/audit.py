@@ -3,8 +3,8 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from creditplus.accounts import audit
-from creditplus.accounts.models import AuditEvent
 from creditplus.accounts.management.commands._base import ScheduledCommand
+from creditplus.accounts.models import AuditEvent
 
 
 class Command(ScheduledCommand):
