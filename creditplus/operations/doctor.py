@@ -169,7 +169,7 @@ def job_findings(now: datetime, runs: dict[str, dict[str, JobRun | None]]) -> li
     for job in SCHEDULE:
         last = runs.get(job.name, {}).get("last")
         last_ok = runs.get(job.name, {}).get("last_ok")
-        title = _("定时任务：%(what)s") % {"what": job.what}
+        title = _("定时任务：%(title)s") % {"title": job.title}
         figures: dict[str, Any] = {"interval_seconds": int(job.interval.total_seconds())}
         if last_ok is None:
             status, text = Status.WARNING, _("从未成功运行：请按 creditplus schedule 配置定时任务")

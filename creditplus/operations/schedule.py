@@ -22,6 +22,7 @@ class Job:
     command: str  # arguments of `creditplus`
     cron: str  # the five crontab time fields
     interval: timedelta
+    title: str  # short, for the health report
     what: str
 
     @property
@@ -36,50 +37,61 @@ SCHEDULE: tuple[Job, ...] = (
         "sanctions_maintain",
         "*/5 * * * *",
         5 * MINUTE,
-        "联合奖惩与监测：逾期提醒、严重失信预警、webhook 推送、每日摘要",
+        "联合奖惩与监测",
+        "逾期提醒、严重失信预警、webhook 推送、每日摘要",
     ),
     Job(
         "portal_statistics",
         "portal_statistics",
         "*/10 * * * *",
         10 * MINUTE,
-        "信用浦东首页统计",
+        "首页统计",
+        "信用浦东首页的统计数据",
     ),
     Job(
         "lists_maintain",
         "lists_maintain",
         "7 * * * *",
         HOUR,
-        "名单维护：新事件、期满移出、异议督办",
+        "名单维护",
+        "新事件、期满移出、异议督办",
     ),
     Job(
         "supervision_maintain",
         "supervision_maintain",
         "17 * * * *",
         HOUR,
-        "分类监管：双告知、修复承诺跟踪、承诺核查提醒",
+        "分类监管维护",
+        "双告知、修复承诺跟踪、承诺核查提醒",
     ),
     Job(
         "evaluate_changed",
         "evaluate --changed",
         "27 * * * *",
         HOUR,
-        "增量信用评价（信息或名单有变化的主体）",
+        "增量信用评价",
+        "信息或名单有变化的主体",
     ),
-    Job("doctor", "doctor", "50 * * * *", HOUR, "运行状况检查（记录数据库增长）"),
-    Job("opendata_publish", "opendata_publish", "0 1 * * *", DAY, "数据开放：当日全量文件与增量"),
+    Job("doctor", "doctor", "50 * * * *", HOUR, "运行状况检查", "并记录数据库增长"),
+    Job("opendata_publish", "opendata_publish", "0 1 * * *", DAY, "数据开放", "当日全量文件与增量"),
     Job(
-        "backup", "backup --dir /var/backups/creditplus --keep 14", "30 1 * * *", DAY, "数据库备份"
+        "backup",
+        "backup --dir /var/backups/creditplus --keep 14 --files",
+        "30 1 * * *",
+        DAY,
+        "数据库备份",
+        "连同上传文件与开放数据，保留 14 份",
     ),
-    Job("evaluate_all", "evaluate --all", "0 2 * * *", DAY, "全量信用评价"),
+    Job("evaluate_all", "evaluate --all", "0 2 * * *", DAY, "全量信用评价", "全部市场主体"),
     Job(
         "integrity_compute",
         "integrity_compute",
         "0 3 * * *",
         DAY,
-        "政务诚信：当前季度的平台数据指标",
+        "政务诚信指标",
+        "当前季度由平台数据得出的指标",
     ),
-    Job("audit_verify", "audit verify", "30 4 * * *", DAY, "审计日志哈希链校验"),
+    Job("audit_verify", "audit verify", "30 4 * * *", DAY, "审计日志校验", "哈希链完整性"),
 )
 
 
@@ -106,7 +118,7 @@ def crontab(host: Host) -> str:
     ]
     for j in SCHEDULE:
         run = f"set -a; . {host.env_file}; set +a; {host.bin} {j.command} >> {host.log} 2>&1"
-        lines += [f"# {j.what}", f"{j.cron} {host.user} {run}"]
+        lines += [f"# {j.title}：{j.what}", f"{j.cron} {host.user} {run}"]
     return "\n".join(lines) + "\n"
 
 
@@ -140,11 +152,11 @@ def systemd_units(host: Host) -> str:
     }
     for j in SCHEDULE:
         units[f"creditplus-{j.name}.service"] = (
-            f"[Unit]\nDescription=creditplus {j.what}\n\n"
+            f"[Unit]\nDescription=creditplus {j.title}：{j.what}\n\n"
             f"[Service]\nType=oneshot\n{common}ExecStart={host.bin} {j.command}\n"
         )
         units[f"creditplus-{j.name}.timer"] = (
-            f"[Unit]\nDescription=creditplus {j.what}（定时）\n\n"
+            f"[Unit]\nDescription=creditplus {j.title}（定时）\n\n"
             f"[Timer]\nOnCalendar={_cron_to_calendar(j.cron)}\nPersistent=true\n\n"
             "[Install]\nWantedBy=timers.target\n"
         )
