@@ -10,7 +10,6 @@ from their cursors (what they had done is in the copy, so nothing is done twice)
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -32,6 +31,7 @@ from django.utils.translation import gettext as _
 from creditplus.accounts import audit
 from creditplus.accounts.models import AuditEvent
 from creditplus.errors import DomainError
+from creditplus.files import sha256_of
 from creditplus.records.models import ConsumerCursor
 
 MANIFEST_VERSION = 1
@@ -61,14 +61,6 @@ def main_tables() -> list[str]:
         and model.__module__.startswith("creditplus.")
     }
     return sorted(tables)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _state(query: Query, tables: list[str]) -> dict[str, Any]:
