@@ -55,7 +55,12 @@ def _keys(rng: np.random.Generator, first: int, n: int) -> pl.Series:
 
 def generate(out: Path, subjects: int, events_per_subject: float, seed: int = 7) -> dict:
     """Write a snapshot of ``subjects`` synthetic subjects; returns the table row counts."""
-    from creditplus.evaluation.snapshot import PARTITIONS, PartitionedWriter, partition_of
+    from creditplus.evaluation.snapshot import (
+        BATCHES_SCHEMA,
+        PARTITIONS,
+        PartitionedWriter,
+        partition_of,
+    )
 
     rules = _rules()
     rule_codes = rules["rule"].to_numpy()
@@ -99,17 +104,7 @@ def generate(out: Path, subjects: int, events_per_subject: float, seed: int = 7)
     (out / "rules").mkdir(exist_ok=True)
     rules.write_parquet(out / "rules" / "part-00.parquet")
     (out / "batches").mkdir(exist_ok=True)
-    pl.DataFrame(
-        schema={
-            "department": pl.Utf8,
-            "item": pl.Utf8,
-            "month": pl.Utf8,
-            "submitted": pl.Int64,
-            "rejected": pl.Int64,
-            "timely": pl.Int64,
-            "late": pl.Int64,
-        }
-    ).write_parquet(out / "batches" / "part-00.parquet")
+    pl.DataFrame(schema=BATCHES_SCHEMA).write_parquet(out / "batches" / "part-00.parquet")
     return counts
 
 

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from creditplus.accounts.models import Department
 from creditplus.bulk import fetch_csv, fetch_integers
 from creditplus.catalog.choices import SubjectKind
 from creditplus.catalog.models import BehaviorRule, CatalogItem
@@ -175,6 +176,17 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
+BATCHES_SCHEMA = {
+    "department": pl.Utf8,
+    "item": pl.Utf8,
+    "month": pl.Utf8,
+    "submitted": pl.Int64,
+    "rejected": pl.Int64,
+    "timely": pl.Int64,
+    "late": pl.Int64,
+}
+
+
 def _empty(name: str) -> pl.DataFrame:
     return pl.DataFrame(schema=_SCHEMAS[name])
 
@@ -188,12 +200,17 @@ def _subjects(keys: _Keys) -> Iterator[pl.DataFrame]:
     )
 
 
-def _events(keys: _Keys, chunk: int) -> Iterator[pl.DataFrame]:
-    rules = pl.DataFrame(
-        list(BehaviorRule.objects.values_list("pk", "code")),
-        schema={"rule_id": pl.Int64, "rule": pl.Utf8},
+def _codes(model: Any, id_name: str, code_name: str) -> pl.DataFrame:
+    """A reference table's ids and codes, to turn local ids into portable codes."""
+    return pl.DataFrame(
+        list(model.objects.values_list("pk", "code")),
+        schema={id_name: pl.Int64, code_name: pl.Utf8},
         orient="row",
     )
+
+
+def _events(keys: _Keys, chunk: int) -> Iterator[pl.DataFrame]:
+    rules = _codes(BehaviorRule, "rule_id", "rule")
     table = _q(CreditEvent._meta.db_table)
     shift = "CAST(subject_id AS BIGINT)" if connection.vendor == "postgresql" else "subject_id"
     for low, high in _id_ranges(table, chunk):
@@ -212,18 +229,8 @@ def _events(keys: _Keys, chunk: int) -> Iterator[pl.DataFrame]:
 
 
 def _records(keys: _Keys, chunk: int) -> Iterator[pl.DataFrame]:
-    items = pl.DataFrame(
-        list(CatalogItem.objects.values_list("pk", "code")),
-        schema={"item_id": pl.Int64, "item": pl.Utf8},
-        orient="row",
-    )
-    from creditplus.accounts.models import Department
-
-    departments = pl.DataFrame(
-        list(Department.objects.values_list("pk", "code")),
-        schema={"department_id": pl.Int64, "department": pl.Utf8},
-        orient="row",
-    )
+    items = _codes(CatalogItem, "item_id", "item")
+    departments = _codes(Department, "department_id", "department")
     table = _q(CreditRecord._meta.db_table)
     true = "TRUE" if connection.vendor == "postgresql" else "1"
     for low, high in _id_ranges(table, chunk):
@@ -297,16 +304,7 @@ def _batches() -> pl.DataFrame:
                 t.get("late", 0),
             )
         )
-    schema = {
-        "department": pl.Utf8,
-        "item": pl.Utf8,
-        "month": pl.Utf8,
-        "submitted": pl.Int64,
-        "rejected": pl.Int64,
-        "timely": pl.Int64,
-        "late": pl.Int64,
-    }
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    return pl.DataFrame(rows, schema=BATCHES_SCHEMA, orient="row")
 
 
 def _manifest(out: Path, partitions: int) -> dict[str, Any]:
