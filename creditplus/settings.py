@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "creditplus.integrity",
     "creditplus.assessments",
     "creditplus.portal",
+    "creditplus.operations",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -206,6 +207,11 @@ CREDITPLUS_RATE_LIMITS = {
     "search": env_int("CREDITPLUS_RATE_SEARCH_PER_MINUTE", 60, minimum=1),
     "subject": env_int("CREDITPLUS_RATE_SUBJECT_PER_MINUTE", 120, minimum=1),
 }
+# Operations: a token that monitoring systems send (Authorization: Bearer …) for the deep
+# health check /healthz?deep=1 (administrators may use it signed in), and the TLS
+# certificate file whose expiry the health report watches.
+CREDITPLUS_HEALTH_TOKEN = env_secret("CREDITPLUS_HEALTH_TOKEN", "")
+CREDITPLUS_TLS_CERT_FILE = env_str("CREDITPLUS_TLS_CERT_FILE", "")
 # Reverse proxies whose X-Forwarded-For names the client (comma-separated addresses).
 CREDITPLUS_TRUSTED_PROXIES = [
     a.strip() for a in env_str("CREDITPLUS_TRUSTED_PROXIES", "").split(",") if a.strip()

@@ -22,6 +22,7 @@ urlpatterns = [
         path("backoffice/reports/", include("creditplus.reports.urls")),
         path("backoffice/assessments/", include("creditplus.assessments.urls")),
         path("backoffice/integrity/", include("creditplus.integrity.urls")),
+        path("backoffice/operations/", include("creditplus.operations.urls")),
         # Before the portal: /verify and the enterprise area's /my/report/ pages.
         path("", include("creditplus.reports.portal_urls")),
         # Before the portal: the enterprise area's 信用张江 pages under /my/assessments/.

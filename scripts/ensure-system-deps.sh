@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian/Ubuntu packages creditplus needs, or say exactly what to run.
-# Usage: scripts/ensure-system-deps.sh [postgres] [chromium] [fonts] [pango] [gettext]
+# Usage: scripts/ensure-system-deps.sh [postgres] [chromium] [fonts] [pango] [gettext] [java]
 set -euo pipefail
 
 missing=()
@@ -27,6 +27,11 @@ for need in "$@"; do
       ;;
     gettext)
       command -v msgfmt >/dev/null || missing+=(gettext)
+      ;;
+    java)
+      # Java 17 for PySpark (the Spark engine's tests run Spark in local mode).
+      { command -v java >/dev/null && java -version 2>&1 | grep -qE 'version "(1[7-9]|2[0-9])'; } \
+        || missing+=(openjdk-17-jre-headless)
       ;;
     *) echo "unknown requirement: $need" >&2; exit 2 ;;
   esac

@@ -101,6 +101,11 @@ def _head() -> str:
     return row[0] if row else GENESIS_HASH
 
 
+def head() -> str:
+    """The audit chain's current head hash (what a backup manifest or a monitor records)."""
+    return _head()
+
+
 def _row(
     ctx: AuditContext,
     action: str,

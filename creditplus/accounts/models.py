@@ -317,3 +317,26 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class JobRun(models.Model):
+    """One run of a scheduled command (定时任务): when, how long, what it did, and whether it
+    failed, so that the health report can tell a job that has stopped from one that runs."""
+
+    name = models.CharField(_("任务"), max_length=64)
+    started_at = models.DateTimeField(_("开始时间"))
+    seconds = models.FloatField(_("耗时（秒）"), default=0)
+    ok = models.BooleanField(_("成功"), default=False)
+    summary = models.CharField(_("结果"), max_length=500, blank=True)
+    error = models.CharField(_("错误"), max_length=500, blank=True)
+    # Figures a later run compares with (e.g. the database size for its growth).
+    figures = models.JSONField(_("数据"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("定时任务运行记录")
+        verbose_name_plural = _("定时任务运行记录")
+        indexes = [models.Index(fields=["name", "ok", "started_at"], name="jobrun_name_ok_started")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.started_at:%Y-%m-%d %H:%M}"

@@ -230,6 +230,17 @@ def contributions(spec: ModelSpec, inputs: Inputs) -> pl.DataFrame:
     )
 
 
+def number_text(n: pl.Expr) -> pl.Expr:
+    """A contribution's value as text: whole numbers as integers, others to two decimals
+    without a trailing zero. Built from whole cents (half away from zero) rather than a
+    library's float formatting, so that the Spark engine writes the very same digits."""
+    cents = (n.abs() * 100 + 0.5).floor().cast(pl.Int64)
+    sign = pl.when(n < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    frac = (cents % 100).cast(pl.Utf8).str.zfill(2).str.replace(r"0$", "")
+    decimal = pl.concat_str(sign, (cents // 100).cast(pl.Utf8), pl.lit("."), frac)
+    return pl.when(n == n.round(0)).then(n.cast(pl.Int64).cast(pl.Utf8)).otherwise(decimal)
+
+
 def _override_holds(spec: ModelSpec, inputs: Inputs, today: int) -> dict[str, pl.Series]:
     """For each override, the subjects for which its condition holds."""
     result = {}
@@ -274,11 +285,7 @@ def score(spec: ModelSpec, inputs: Inputs, parts: pl.DataFrame | None = None) ->
     today = epoch_day(inputs.as_of)
     if parts is None:
         parts = contributions(spec, inputs)
-    n_text = (
-        pl.when(pl.col("n") == pl.col("n").round(0))
-        .then(pl.col("n").cast(pl.Int64).cast(pl.Utf8))
-        .otherwise(pl.col("n").round(2).cast(pl.Utf8))
-    )
+    n_text = number_text(pl.col("n"))
     per_subject = (
         parts.sort("subject_id", pl.col("points").abs(), "order", descending=[False, True, False])
         .with_columns(

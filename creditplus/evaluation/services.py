@@ -7,7 +7,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -215,13 +215,47 @@ def evaluate(
     parts = engine.contributions(spec, inputs)
     mark = phase("features", mark)
     scores = engine.score(spec, inputs, parts)
-    mark = phase("score", mark)
+    phase("score", mark)
+    return record_run(
+        model,
+        scores,
+        mode=mode,
+        as_of=as_of,
+        actor=actor,
+        full=subject_ids is None,
+        started=(started, clock),
+        phases=phases,
+        progress=progress,
+    )
+
+
+def record_run(
+    model: EvaluationModel,
+    scores: pl.DataFrame,
+    *,
+    mode: str,
+    as_of: date,
+    actor: str,
+    full: bool,
+    started: tuple[datetime, float] | None = None,
+    phases: dict[str, float] | None = None,
+    progress: Progress | None = None,
+    engine_name: str = "polars",
+) -> EvaluationRun:
+    """Store a run's scores (one row per subject: ``subject_id, score, grade, base_grade,
+    overrides, contributions``) with the ordinary history rules, audited; grade changes are
+    announced after commit. Used by both engines (the Spark engine's scores are imported)."""
+    began, clock = started or (timezone.now(), time.perf_counter())
+    phases = dict(phases or {})
     with transaction.atomic():
         run = EvaluationRun.objects.create(
-            model=model, mode=mode, as_of=as_of, started_at=started, created_by=actor
+            model=model, mode=mode, as_of=as_of, started_at=began, created_by=actor
         )
-        changes = _write(run, scores, full=subject_ids is None)
-        phase("write", mark)
+        mark = time.perf_counter()
+        changes = _write(run, scores, full=full)
+        phases["write"] = round(time.perf_counter() - mark, 3)
+        if progress:
+            progress("write")
         run.evaluated = scores.height
         run.grade_changes = len(changes)
         run.grades = {g: 0 for g in GRADES} | dict(scores.group_by("grade").len().iter_rows())
@@ -239,6 +273,7 @@ def evaluate(
                 "as_of": as_of.isoformat(),
                 "evaluated": run.evaluated,
                 "grades": run.grades,
+                "engine": engine_name,
             },
         )
         if model.status == ModelStatus.ACTIVE and changes:
@@ -623,3 +658,22 @@ def format_comparison(result: dict[str, Any]) -> str:
 
 def runs_summary(model: EvaluationModel, limit: int = 10) -> list[EvaluationRun]:
     return list(model.runs.order_by("-started_at")[:limit])
+
+
+def import_scores(
+    model: EvaluationModel, scores: pl.DataFrame, *, as_of: date, actor: str
+) -> tuple[EvaluationRun, int]:
+    """Import scores computed elsewhere (the Spark engine, keyed by the national identifier
+    ``subject``) as a full run of ``model``: subjects of this database only; returns the run
+    and how many scored subjects are not registered here (e.g. another district's)."""
+    table = connection.ops.quote_name(Subject._meta.db_table)
+    keys = fetch_csv(
+        f"SELECT id AS subject_id, coalesce(uscc, 'H:' || id_hash) AS subject FROM {table} "
+        "WHERE uscc IS NOT NULL OR id_hash IS NOT NULL",
+        {"subject_id": pl.Int64, "subject": pl.Utf8},
+    )
+    local = scores.join(keys, on="subject", how="inner").drop("subject")
+    run = record_run(
+        model, local, mode=RunMode.ALL, as_of=as_of, actor=actor, full=True, engine_name="spark"
+    )
+    return run, scores.height - local.height

@@ -16,7 +16,6 @@ were. Re-running the latest date starts again from the state before that date (t
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import re
@@ -40,6 +39,7 @@ from creditplus.accounts import audit
 from creditplus.bulk import chunked, fetch_frame, insert_frame
 from creditplus.csvfiles import write_frame
 from creditplus.errors import DomainError
+from creditplus.files import sha256_of
 from creditplus.opendata.choices import Change, PublicationStatus
 from creditplus.opendata.datasets import (
     CHANGE,
@@ -507,18 +507,10 @@ def _write_pair(
             "format": fmt,
             "rows": frame.height,
             "bytes": path.stat().st_size,
-            "sha256": _sha256(path),
+            "sha256": sha256_of(path),
         }
         for path, fmt in ((csv_path, "csv"), (json_path, "json"))
     ]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _write_manifest(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -102,3 +103,23 @@ def run_all() -> None:
             run(name)
         except Exception:
             logger.exception("event consumer %s failed; it will resume from its cursor", name)
+
+
+# The health report counts a consumer's backlog only up to this many events.
+LAG_LIMIT = 1_000_000
+
+
+def names() -> list[str]:
+    """Every consumer: those registered in this process and those with a cursor."""
+    stored = ConsumerCursor.objects.values_list("name", flat=True)
+    return sorted(set(_registry) | set(stored))
+
+
+def lag(name: str) -> tuple[int, datetime | None]:
+    """Events consumer ``name`` has not read yet (counted up to LAG_LIMIT), and when the
+    oldest of them was written."""
+    cursor = ConsumerCursor.objects.filter(name=name).values_list("last_event_id", flat=True)
+    unread = CreditEvent.objects.filter(pk__gt=cursor.first() or 0)
+    count = unread.order_by().values("pk")[:LAG_LIMIT].count()
+    oldest = unread.order_by("pk").values_list("created_at", flat=True).first()
+    return count, oldest

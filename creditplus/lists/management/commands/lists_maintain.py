@@ -1,10 +1,10 @@
 from typing import Any
 
-from creditplus.accounts.management.commands._base import AuditedCommand
+from creditplus.accounts.management.commands._base import ScheduledCommand
 from creditplus.lists.services import maintain
 
 
-class Command(AuditedCommand):
+class Command(ScheduledCommand):
     help = (
         "名单维护：处理新的信用行为（外部名单导入、自动提议），移出期满或被来源部门移出的名单，"
         "督办逾期异议。可重复执行，建议每小时由 cron 调用一次。"

@@ -3,13 +3,13 @@ from typing import Any
 
 from tqdm import tqdm
 
-from creditplus.accounts.management.commands._base import AuditedCommand
+from creditplus.accounts.management.commands._base import ScheduledCommand
 from creditplus.opendata.services import publish
 
 STAGES = {"XK": "行政许可", "CF": "行政处罚", "lists": "红黑名单", "write": "写入文件"}
 
 
-class Command(AuditedCommand):
+class Command(ScheduledCommand):
     help = (
         "数据开放：生成某日的双公示和红黑名单全量文件（CSV/JSON）、相对上一期的增量文件"
         "（新增/变更/移出）和 manifest.json，写入 VAR_DIR/opendata/<日期>/。"

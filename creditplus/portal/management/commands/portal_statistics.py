@@ -1,10 +1,10 @@
 from typing import Any
 
-from creditplus.accounts.management.commands._base import AuditedCommand
+from creditplus.accounts.management.commands._base import ScheduledCommand
 from creditplus.portal.public import refresh_statistics
 
 
-class Command(AuditedCommand):
+class Command(ScheduledCommand):
     help = (
         "计算并保存信用浦东首页的统计数据（各部门归集量、双公示条数、名单规模、信用等级分布）。"
         "定时运行（cron，每 10 分钟）；网站只读取保存的结果。"

@@ -1,12 +1,12 @@
 from typing import Any
 
-from creditplus.accounts.management.commands._base import AuditedCommand
+from creditplus.accounts.management.commands._base import ScheduledCommand
 from creditplus.records import consumers
 from creditplus.sanctions import monitoring
 from creditplus.sanctions.services import close_on_application_tasks, remind_overdue
 
 
-class Command(AuditedCommand):
+class Command(ScheduledCommand):
     help = (
         "联合奖惩与信用预警维护：关闭改为办理时核查触发（或由平台自动实施）的措施的待反馈任务"
         "（注明原因并审计，不删除），催办逾期任务，处理新的严重失信记录预警，发送到期的预警回调"

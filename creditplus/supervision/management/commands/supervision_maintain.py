@@ -1,6 +1,6 @@
 from typing import Any
 
-from creditplus.accounts.management.commands._base import AuditedCommand
+from creditplus.accounts.management.commands._base import ScheduledCommand
 from creditplus.supervision.dual_notice import notify_new_registrations
 from creditplus.supervision.services import (
     remind_overdue_commitments,
@@ -8,7 +8,7 @@ from creditplus.supervision.services import (
 )
 
 
-class Command(AuditedCommand):
+class Command(ScheduledCommand):
     help = (
         "信用监管维护：新设立市场主体的双告知，把准予修复的信用修复承诺纳入承诺核查，"
         "催办逾期未核查的信用承诺。"

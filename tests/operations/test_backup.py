@@ -1,0 +1,169 @@
+"""A backup taken while a large ingest runs restores into a fresh database that matches its
+manifest: the audit chain verifies up to the recorded head, the counts match, the consumers
+resume without doing anything twice, and the interrupted ingest can be re-run to the end.
+Real processes on real databases (SQLite file, or a database on the test PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.records.test_kill_and_rerun import ROWS, count, write_penalties, writing_started
+from tests.server import ROOT, throwaway_database
+
+pytestmark = pytest.mark.slow
+# Tables the consumers write from behavior events: a re-run after a restore must add nothing.
+DERIVED = ("lists_listentry", "sanctions_sanctioncase", "sanctions_sanctiontask", "sanctions_alert")
+
+
+def environment(url: str, var: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "CREDITPLUS_VAR_DIR": str(var),
+        "DJANGO_SETTINGS_MODULE": "creditplus.settings",
+    }
+
+
+def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "creditplus", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+# A backup process that has started Django and waits for its cue, so that it runs within
+# milliseconds of the ingest's first write rather than after Python's start-up.
+WAITING_BACKUP = """
+import sys, time, pathlib, django
+django.setup()
+from django.core.management import call_command
+go = pathlib.Path(sys.argv[1])
+while not go.exists():
+    time.sleep(0.01)
+call_command("backup", "--out", sys.argv[2])
+"""
+
+
+def serious_penalties(path: Path) -> None:
+    """A few revoked licenses (serious untrustworthy behavior) for the consumers to act on."""
+    write_penalties(path)
+    frame = pl.read_csv(path, n_rows=50).with_columns(
+        pl.lit("吊销许可证件").alias("CF_CFLB"),
+        pl.lit("").alias("CF_NR_FK"),
+        pl.lit("食品经营许可证 JY1").alias("CF_NR_ZKDX"),
+        pl.format("撤销{}", pl.col("CF_WSH")).alias("CF_WSH"),
+    )
+    frame.write_csv(path)
+
+
+def test_backup_during_an_ingest_restores_to_its_manifest(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with (
+        throwaway_database(tmp_path / "a") as source_url,
+        throwaway_database(tmp_path / "b") as target_url,
+    ):
+        source = environment(source_url, tmp_path / "a")
+        assert manage(source, "migrate", "-v0").returncode == 0
+        assert manage(source, "load_reference").returncode == 0
+        seed = tmp_path / "seed.csv"
+        serious_penalties(seed)
+        seeded = manage(source, "ingest", str(seed), "--item", "CF", "--dept", "SCJG", "--json")
+        assert seeded.returncode == 0, seeded.stderr
+
+        big = tmp_path / "penalties.csv"
+        write_penalties(big)
+        ingest = [
+            sys.executable,
+            "-m",
+            "creditplus",
+            "ingest",
+            str(big),
+            "--item",
+            "CF",
+            "--dept",
+            "SCJG",
+            "--json",
+        ]
+        wal = tmp_path / "a" / "server.sqlite3-wal"
+        wal_before = wal.stat().st_size if wal.exists() else 0
+        backup_file = tmp_path / "backups" / "creditplus.backup"
+        go = tmp_path / "go"
+        backup = subprocess.Popen(
+            [sys.executable, "-c", WAITING_BACKUP, str(go), str(backup_file)],
+            env=source,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        proc = subprocess.Popen(
+            ingest, env=source, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        try:
+            deadline = time.monotonic() + 300
+            while not writing_started(source, tmp_path / "a", wal_before):
+                assert proc.poll() is None, "the ingest ended before the backup: make it larger"
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            go.touch()
+            _, errors = backup.communicate(timeout=600)
+            assert backup.returncode == 0, errors
+        finally:
+            proc.send_signal(signal.SIGKILL)  # the ingest dies: the restore must not need it
+            proc.wait()
+
+        manifest = json.loads(backup_file.with_name("creditplus.backup.json").read_text())
+        assert {"counts", "audit_head", "cursors", "sha256"} <= set(manifest)
+        # The backup holds the committed seed, nothing of the running batch.
+        assert manifest["counts"]["records_ingestbatch"] == 1
+        assert manifest["counts"]["records_creditrecord"] == 50
+        assert manifest["counts"]["records_creditevent"] >= 50
+        assert manifest["cursors"] and all(v > 0 for v in manifest["cursors"].values())
+
+        target = environment(target_url, tmp_path / "b")
+        restored = manage(target, "restore", str(backup_file))
+        assert restored.returncode == 0, restored.stderr
+        assert "恢复完成并已核验" in restored.stdout
+        verified = manage(target, "audit", "verify", "--head", manifest["audit_head"])
+        assert verified.returncode == 0, verified.stderr
+        for table, n in manifest["counts"].items():
+            if table not in (
+                "accounts_auditevent",
+                "accounts_jobrun",
+            ):  # restore and audit add rows
+                assert count(target, f"SELECT count(*) FROM {table}") == n, table
+
+        derived = {t: count(target, f"SELECT count(*) FROM {t}") for t in DERIVED}
+        assert manage(target, "lists_maintain").returncode == 0
+        assert manage(target, "sanctions_maintain").returncode == 0
+        assert {t: count(target, f"SELECT count(*) FROM {t}") for t in DERIVED} == derived
+        cursors = count(target, "SELECT sum(last_event_id) FROM records_consumercursor")
+        assert cursors == sum(manifest["cursors"].values())
+
+        again = manage(target, "ingest", str(big), "--item", "CF", "--dept", "SCJG", "--json")
+        assert again.returncode == 0, again.stderr
+        result = json.loads(again.stdout.splitlines()[-1])
+        assert result["accepted"] + result["updated"] + result["unchanged"] == ROWS
+        seeded_rows = manifest["counts"]["records_creditrecord"]
+        current = "SELECT count(*) FROM records_creditrecord WHERE is_current"
+        assert count(target, current) == ROWS + seeded_rows
+        keys = "SELECT count(DISTINCT natural_key) FROM records_creditrecord"
+        assert count(target, keys) == ROWS + seeded_rows
+
+        # A second restore into the now-filled database is refused.
+        refused = manage(target, "restore", str(backup_file))
+        assert refused.returncode == 2 and "restore_target_not_empty" in refused.stderr

@@ -1,0 +1,70 @@
+"""The schedule as code: every entry is a command that exists with options it accepts, and
+each scheduled command runs alone and records its runs."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command, get_commands, load_command_class
+
+from creditplus.accounts.jobs import exclusive
+from creditplus.accounts.models import JobRun
+from creditplus.operations.schedule import SCHEDULE
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("job", SCHEDULE, ids=lambda j: j.name)
+def test_every_scheduled_entry_is_a_command_with_options_it_accepts(job):
+    name, *args = job.argv
+    commands = get_commands()
+    assert name in commands, f"{job.name}: no command {name}"
+    command = load_command_class(commands[name], name)
+    command.create_parser("creditplus", name).parse_args(args)  # exits on an unknown option
+    assert job.interval.total_seconds() > 0 and len(job.cron.split()) == 5
+
+
+def test_cron_and_systemd_output_cover_every_job_and_the_services():
+    out = StringIO()
+    call_command("schedule", "--bin", "/srv/cp/bin/creditplus", "--user", "credit", stdout=out)
+    cron = [line for line in out.getvalue().splitlines() if line and not line.startswith("#")]
+    entries = [line for line in cron if "=" not in line.split()[0]]
+    assert len(entries) == len(SCHEDULE)
+    for job, line in zip(SCHEDULE, entries, strict=True):
+        fields = line.split(maxsplit=6)
+        assert " ".join(fields[:5]) == job.cron and fields[5] == "credit"
+        assert f"/srv/cp/bin/creditplus {job.command} >>" in fields[6]
+
+    out = StringIO()
+    call_command("schedule", "--format", "systemd", stdout=out)
+    units = out.getvalue()
+    assert "creditplus-web.service" in units and "creditplus-worker.service" in units
+    for job in SCHEDULE:
+        assert f"creditplus-{job.name}.timer" in units
+        assert f"creditplus {job.command}\n" in units
+    assert "OnCalendar=*:0/5" in units and "OnCalendar=*-*-* 02:00:00" in units
+
+
+def test_a_scheduled_command_records_its_run_and_refuses_to_overlap(reference):
+    call_command("lists_maintain", stdout=StringIO())
+    run = JobRun.objects.get(name="lists_maintain")
+    assert run.ok and run.seconds >= 0 and "期满移出" in run.summary
+
+    err = StringIO()
+    with exclusive("lists_maintain") as held:
+        assert held
+        with exclusive("lists_maintain") as second:
+            assert not second
+        call_command("lists_maintain", stdout=StringIO(), stderr=err)
+    assert "上一次运行尚未结束" in err.getvalue()
+    assert JobRun.objects.filter(name="lists_maintain").count() == 1  # the overlap did nothing
+
+
+def test_a_failing_run_is_recorded_with_its_error(reference):
+    with pytest.raises(SystemExit):
+        call_command(
+            "integrity_compute", "--period", "2026Q9", stdout=StringIO(), stderr=StringIO()
+        )
+    run = JobRun.objects.get(name="integrity_compute")
+    assert not run.ok and "评价周期编码" in run.error
