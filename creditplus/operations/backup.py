@@ -71,7 +71,13 @@ def _state(query: Query, tables: list[str]) -> dict[str, Any]:
     return {
         "counts": {t: query(f'SELECT count(*) FROM "{t}"')[0][0] for t in tables},
         "audit_head": head[0][0] if head else audit.GENESIS_HASH,
-        "cursors": dict(query(f'SELECT name, last_event_id FROM "{cursor_table}" ORDER BY name')),
+        # name → [writing transaction, event id]: where each consumer resumes.
+        "cursors": {
+            name: [tx, event]
+            for name, tx, event in query(
+                f'SELECT name, last_tx, last_event_id FROM "{cursor_table}" ORDER BY name'
+            )
+        },
     }
 
 

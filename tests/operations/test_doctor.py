@@ -63,7 +63,8 @@ def test_a_consumer_that_is_behind_is_a_warning(reference):
     assert behind.status == doctor.Status.WARNING
     assert "1 条事件尚未处理" in behind.explanation and "60 分钟前" in behind.explanation
 
-    ConsumerCursor.objects.filter(name="lists").update(last_event_id=event.pk)
+    event.refresh_from_db()
+    ConsumerCursor.objects.filter(name="lists").update(last_tx=event.tx, last_event_id=event.pk)
     assert finding(doctor.report(now), "consumer:lists").status == doctor.Status.OK
 
 
