@@ -83,7 +83,7 @@ def make_usccs(count: int, seed: int) -> list[str]:
     registered in Pudong, organisation code with its GB 11714 check character."""
     import numpy as np
 
-    from creditplus.subjects.identifiers import USCC_ALPHABET
+    from creditplus.identifiers import USCC_ALPHABET
 
     rng = np.random.default_rng(seed)
     nums = np.unique(rng.integers(0, 10**8, size=int(count * 1.2) + 1000))
@@ -127,7 +127,7 @@ def child_prepare(args: argparse.Namespace) -> None:
     from creditplus.catalog.choices import SubjectKind
     from creditplus.lists.choices import EntryOrigin, EntryStatus, ListOrigin
     from creditplus.lists.models import ListEntry, ListType
-    from creditplus.subjects.identifiers import uscc_checks
+    from creditplus.identifiers import uscc_checks
     from creditplus.subjects.models import Subject
 
     work = Path(args.work)
@@ -328,10 +328,10 @@ def child_verify(args: argparse.Namespace) -> None:
 
 BULK_FUNCTIONS = [
     ("check_many, total", "creditplus/sanctions/checks.py", "check_many"),
-    ("  identifier validation (Polars)", "creditplus/subjects/identifiers.py", "uscc_checks"),
+    ("  identifier validation (Polars)", "creditplus/identifiers.py", "uscc_checks"),
     (
         "  identifier validation (Polars)",
-        "creditplus/subjects/identifiers.py",
+        "creditplus/identifiers.py",
         "resident_id_checks",
     ),
     ("  lookup (subjects, memberships, grades)", "creditplus/sanctions/checks.py", "lookup"),

@@ -285,7 +285,7 @@ def _indexed(q: str, page: int = 1) -> tuple[int, list[int]]:
 def _baseline(q: str, page: int = 1) -> tuple[int, list[int]]:
     """The same, the way search worked before the name indexes: a code, else
     ``name LIKE '%q%'`` ordered by name."""
-    from creditplus.subjects.identifiers import check_uscc
+    from creditplus.identifiers import check_uscc
     from creditplus.subjects.queries import public_subjects
 
     q = q.strip()

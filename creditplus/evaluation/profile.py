@@ -25,7 +25,7 @@ from creditplus.lists.choices import STEP_LABELS, EntryStatus, ListKind
 from creditplus.lists.models import ListEntry, ListTransition
 from creditplus.records.choices import EventStatus
 from creditplus.records.models import CreditEvent, CreditRecord
-from creditplus.subjects.identifiers import check_uscc
+from creditplus.identifiers import check_uscc
 from creditplus.subjects.models import RelationRole, Subject, SubjectRelation
 
 TagKind = Literal["good", "bad", "info"]

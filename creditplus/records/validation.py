@@ -17,7 +17,7 @@ from django.utils.translation import gettext_noop
 
 from creditplus.catalog.choices import XDR_LB_KIND
 from creditplus.catalog.schema import Condition, FieldSpec, ItemSpec
-from creditplus.subjects import identifiers
+from creditplus import identifiers
 
 ROW = "__row"
 MULTI_SPLIT = r"[;；、,，]"

@@ -49,7 +49,7 @@ from creditplus.records.models import CreditEvent, CreditRecord
 from creditplus.reports.choices import Authorizer, IdVerification, ReportChannel, ReportKind
 from creditplus.reports.models import CreditReport, PersonalAuthorization
 from creditplus.subjects import pii
-from creditplus.subjects.identifiers import check_resident_id, check_uscc
+from creditplus.identifiers import check_resident_id, check_uscc
 from creditplus.subjects.models import Subject
 from creditplus.subjects.services import RESIDENT_ID, person_key
 from creditplus.supervision.services import public_commitments
@@ -204,7 +204,7 @@ def find_organisation(code: str) -> Subject:
 def valid_resident_id(id_number: str, field: str = "id_number") -> str:
     """The normalised resident ID number, or ``DomainError("invalid_id_number")`` naming the
     problem (length, characters, birth date, check character — GB 11643, via python-stdnum's
-    check-character computation in ``subjects.identifiers``)."""
+    check-character computation in ``creditplus.identifiers``)."""
     check = check_resident_id(id_number)
     if not check.ok:
         raise DomainError(

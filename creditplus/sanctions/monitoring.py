@@ -41,7 +41,7 @@ from creditplus.sanctions.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from creditplus.subjects.identifiers import check_resident_id
+from creditplus.identifiers import check_resident_id
 from creditplus.subjects.models import Subject
 from creditplus.subjects.pii import decrypt, encrypt, lookup_hash
 

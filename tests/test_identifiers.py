@@ -3,7 +3,7 @@
 The property tests use an independent oracle where it matters (the GB 11714 organisation
 code check is re-implemented here) and pin every documented difference from python-stdnum:
 if stdnum changes behaviour, ``test_documented_difference_*`` fails and the module
-docstring of ``creditplus.subjects.identifiers`` must be updated.
+docstring of ``creditplus.identifiers`` must be updated.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from stdnum.cn import ric as stdnum_ric
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import ValidationError
 
-from creditplus.subjects.identifiers import (
+from creditplus.identifiers import (
     ERROR_MESSAGES,
     KNOWN_DIVISIONS,
     PROVINCE_CODES,
