@@ -125,9 +125,9 @@ def child_prepare(args: argparse.Namespace) -> None:
     from creditplus.accounts.services import issue_token
     from creditplus.bulk import fetch_frame, insert_frame, timestamp_text
     from creditplus.catalog.choices import SubjectKind
+    from creditplus.identifiers import uscc_checks
     from creditplus.lists.choices import EntryOrigin, EntryStatus, ListOrigin
     from creditplus.lists.models import ListEntry, ListType
-    from creditplus.identifiers import uscc_checks
     from creditplus.subjects.models import Subject
 
     work = Path(args.work)

@@ -15,9 +15,9 @@ import polars as pl
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from creditplus import identifiers
 from creditplus.catalog.choices import XDR_LB_KIND
 from creditplus.catalog.schema import Condition, FieldSpec, ItemSpec
-from creditplus import identifiers
 
 ROW = "__row"
 MULTI_SPLIT = r"[;；、,，]"

@@ -41,6 +41,7 @@ from creditplus.catalog.choices import Disclosure, SubjectKind
 from creditplus.catalog.models import CatalogItem
 from creditplus.errors import DomainError, Forbidden, NotFound
 from creditplus.evaluation import services as evaluation
+from creditplus.identifiers import check_resident_id, check_uscc
 from creditplus.lists.choices import MEMBER_STATUSES
 from creditplus.lists.models import ListEntry
 from creditplus.records.choices import EventStatus
@@ -49,7 +50,6 @@ from creditplus.records.models import CreditEvent, CreditRecord
 from creditplus.reports.choices import Authorizer, IdVerification, ReportChannel, ReportKind
 from creditplus.reports.models import CreditReport, PersonalAuthorization
 from creditplus.subjects import pii
-from creditplus.identifiers import check_resident_id, check_uscc
 from creditplus.subjects.models import Subject
 from creditplus.subjects.services import RESIDENT_ID, person_key
 from creditplus.supervision.services import public_commitments
