@@ -177,9 +177,7 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # --- platform ---------------------------------------------------------------
 PLATFORM_NAME = _("信用浦东")
-DISTRICT_NAME = env_str("CREDITPLUS_DISTRICT", "浦东新区")
 SQLITE_INGEST_CACHE_MB = env_int("CREDITPLUS_SQLITE_INGEST_CACHE_MB", 256, minimum=2)
-API_PAGE_SIZE_MAX = env_int("CREDITPLUS_API_PAGE_SIZE_MAX", 100, minimum=10)
 # Alerts a department receives one by one per day; the rest go into the daily digest.
 CREDITPLUS_ALERTS_PER_DAY = env_int("CREDITPLUS_ALERTS_PER_DAY", 20, minimum=1)
 # Open data: the latest publications whose full files are kept (deltas are kept for good).
@@ -188,6 +186,9 @@ CREDITPLUS_OPENDATA_KEEP_FULL = env_int("CREDITPLUS_OPENDATA_KEEP_FULL", 7, mini
 # address printed on them for verification (default: the address the request came in on).
 CREDITPLUS_REPORT_SHOWS_GRADE = env_bool("CREDITPLUS_REPORT_SHOWS_GRADE", True)
 CREDITPLUS_SITE_URL = env_str("CREDITPLUS_SITE_URL", "")
+# Personal reports: the local guidance to the central bank's financial credit report (empty:
+# the built-in national text).
+CREDITPLUS_FINANCIAL_REPORT_INSTRUCTIONS = env_str("CREDITPLUS_FINANCIAL_REPORT_INSTRUCTIONS", "")
 # Anti-scraping: requests per client and minute on the public search and subject pages (and
 # their API routes). Counters live in the default cache, which is per process: when several
 # processes serve the site, configure a shared cache (e.g. Redis) in CACHES.
@@ -196,9 +197,7 @@ CREDITPLUS_RATE_LIMITS = {
     "subject": env_int("CREDITPLUS_RATE_SUBJECT_PER_MINUTE", 120, minimum=1),
 }
 # Reverse proxies whose X-Forwarded-For names the client (comma-separated addresses).
-CREDITPLUS_TRUSTED_PROXIES = [
-    a.strip() for a in env_str("CREDITPLUS_TRUSTED_PROXIES", "").split(",") if a.strip()
-]
+CREDITPLUS_TRUSTED_PROXIES = env_list("CREDITPLUS_TRUSTED_PROXIES", [])
 
 LOGGING = {
     "version": 1,

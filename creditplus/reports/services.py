@@ -388,7 +388,7 @@ def _commitments(subject: Subject) -> list[dict[str, Any]]:
 
 
 def _grade(subject: Subject) -> dict[str, Any]:
-    if not getattr(settings, "CREDITPLUS_REPORT_SHOWS_GRADE", True):
+    if not settings.CREDITPLUS_REPORT_SHOWS_GRADE:
         return {"shown": False, "note": _("按本平台信息公开规定，报告不载明信用评价等级。")}
     try:
         score = evaluation.subject_score(subject)
@@ -451,8 +451,8 @@ def _content(
         content["financial"] = {
             "title": _("金融信用信息（个人信用报告）"),
             "status": FINANCIAL_STATUS,
-            "instructions": getattr(
-                settings, "CREDITPLUS_FINANCIAL_REPORT_INSTRUCTIONS", FINANCIAL_INSTRUCTIONS
+            "instructions": (
+                settings.CREDITPLUS_FINANCIAL_REPORT_INSTRUCTIONS or FINANCIAL_INSTRUCTIONS
             ),
         }
     if authorization is not None:

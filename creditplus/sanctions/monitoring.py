@@ -52,7 +52,7 @@ BACKOFF_MINUTES = (1, 5, 30, 120, 720)
 
 def alerts_per_day() -> int:
     """Alerts a department gets one by one per day; the rest go into the daily digest."""
-    return int(getattr(settings, "CREDITPLUS_ALERTS_PER_DAY", 20))
+    return settings.CREDITPLUS_ALERTS_PER_DAY
 
 
 def _department(user: Any, perm: str) -> Department:
