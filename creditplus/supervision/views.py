@@ -22,8 +22,7 @@ from django.views.decorators.http import require_POST
 
 from creditplus.accounts import audit
 from creditplus.accounts.permissions import backoffice_view, get_for_user, require_perm
-from creditplus.errors import DomainError, Forbidden, NotFound
-from creditplus.lists.forms import show_domain_error
+from creditplus.errors import DomainError, Forbidden, refusals_on, show_on_form
 from creditplus.pages import audited_page, page_of, querystring
 from creditplus.supervision import dual_notice, inspections, services
 from creditplus.supervision.choices import Channel, CommitmentStatus, Lane
@@ -45,11 +44,6 @@ PLAN_PAGE_SIZE = 50
 def percent(ratio: float | None) -> str:
     """A ratio (0–1) as a percentage without trailing zeros: 0.005 → "0.5"."""
     return "" if ratio is None else f"{float(ratio) * 100:g}"
-
-
-def _refused(request: HttpRequest, exc: Forbidden) -> HttpResponse:
-    """A 403 page that says why (e.g. only the drawn inspectors record a result)."""
-    return render(request, "supervision/forbidden.html", {"message": exc.message}, status=403)
 
 
 def grade_chart(stats: list[inspections.GradeStats]) -> dict[str, list[Any]]:
@@ -153,7 +147,7 @@ def commitment_new(request: HttpRequest) -> HttpResponse:
     form = PaperCommitmentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        with refusals_on(form, {"subject": "uscc"}):
             created = services.sign_commitment(
                 user,
                 data["template"],
@@ -163,13 +157,6 @@ def commitment_new(request: HttpRequest) -> HttpResponse:
                 channel=Channel.PAPER,
                 published=data["published"],
             )
-        except Forbidden as exc:
-            return _refused(request, exc)
-        except NotFound:
-            raise
-        except DomainError as exc:
-            show_domain_error(form, exc, {"subject": "uscc"})
-        else:
             messages.success(
                 request,
                 _("已录入信用承诺 %(no)s，核查期限 %(due)s。")
@@ -209,15 +196,11 @@ def commitment(request: HttpRequest, number: str) -> HttpResponse:
                     unfulfilled=data["unfulfilled"],
                     liability=data["liability"],
                 )
-            except Forbidden as exc:
-                return _refused(request, exc)
-            except NotFound:
-                raise
             except DomainError as exc:
                 if not can_verify:
                     messages.error(request, str(exc.message))
                     return redirect("supervision:commitment", number=obj.number)
-                show_domain_error(form, exc)
+                show_on_form(form, exc)
             else:
                 messages.success(request, _("承诺 %(no)s 已核查。") % {"no": obj.number})
                 return redirect("supervision:commitment", number=obj.number)
@@ -265,7 +248,7 @@ def plan_new(request: HttpRequest) -> HttpResponse:
         form = PlanForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
-            try:
+            with refusals_on(form):
                 plan = inspections.draw_plan(
                     user,
                     data["field"],
@@ -275,13 +258,6 @@ def plan_new(request: HttpRequest) -> HttpResponse:
                     ratios=form.ratios(),
                     seed=data["seed"],
                 )
-            except Forbidden as exc:
-                return _refused(request, exc)
-            except NotFound:
-                raise
-            except DomainError as exc:
-                show_domain_error(form, exc)
-            else:
                 messages.success(
                     request,
                     _("已抽取 %(n)d 个检查对象，随机种子 %(seed)s。")
@@ -364,15 +340,11 @@ def inspection(request: HttpRequest, pk: int) -> HttpResponse:
                 inspections.record_result(
                     user, obj, result=data["result"], findings=data["findings"]
                 )
-            except Forbidden as exc:
-                return _refused(request, exc)
-            except NotFound:
-                raise
             except DomainError as exc:
                 if not can_record:
                     messages.error(request, str(exc.message))
                     return redirect("supervision:inspection", pk=obj.pk)
-                show_domain_error(form, exc)
+                show_on_form(form, exc)
             else:
                 messages.success(request, _("检查结果已录入并公示。"))
                 return redirect("supervision:inspection", pk=obj.pk)
@@ -422,13 +394,9 @@ def notice_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("supervision:notices")
     try:
         dual_notice.follow_up(user, notice, form.cleaned_data["note"])
-    except Forbidden as exc:
-        return _refused(request, exc)
-    except NotFound:
-        raise
     except DomainError as exc:
-        if exc.status == 403:
-            return _refused(request, Forbidden(exc.message))
+        if exc.status == 403:  # a refusal of the role: the 403 page saying why
+            raise Forbidden(exc.message) from exc
         messages.error(request, str(exc.message))
     else:
         messages.success(
