@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -44,6 +44,7 @@ from creditplus.evaluation import services as evaluation
 from creditplus.identifiers import check_resident_id, check_uscc
 from creditplus.lists.choices import MEMBER_STATUSES
 from creditplus.lists.models import ListEntry
+from creditplus.numbering import create_numbered
 from creditplus.records.choices import EventStatus
 from creditplus.records.disclosure import newest_first_of_one_subject, public_fields
 from creditplus.records.models import CreditEvent, CreditRecord
@@ -469,17 +470,6 @@ def _content(
 # --------------------------------------------------------------------------- issuing
 
 
-def _next_number(day: date) -> str:
-    prefix = f"{NUMBER_PREFIX}{day:%Y%m%d}"
-    last = (
-        CreditReport.objects.filter(number__startswith=prefix)
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
-    )
-    return f"{prefix}{int(last[-6:]) + 1 if last else 1:06d}"
-
-
 def _issue(
     *,
     kind: str,
@@ -495,30 +485,25 @@ def _issue(
     digest = content_digest(content)
     department = getattr(user, "department", None) if channel == ReportChannel.WINDOW else None
     with transaction.atomic():
-        for attempt in range(3):
-            try:
-                with transaction.atomic():
-                    report = CreditReport.objects.create(
-                        number=_next_number(timezone.localdate()),
-                        kind=kind,
-                        subject=subject,
-                        subject_label=_masked_subject(subject)[:200],
-                        channel=channel,
-                        purpose=purpose,
-                        license_checked=license_checked,
-                        requested_by=user,
-                        requested_by_name=user.get_username(),
-                        department=department,
-                        issuer=issuer[:200],
-                        authorization=authorization,
-                        content=content,
-                        content_sha256=digest,
-                        issued_at=timezone.now(),
-                    )
-                    break
-            except IntegrityError:  # two windows drew the same number: take the next one
-                if attempt == 2:
-                    raise
+        report = create_numbered(
+            CreditReport,
+            NUMBER_PREFIX,
+            timezone.localdate(),
+            kind=kind,
+            subject=subject,
+            subject_label=_masked_subject(subject)[:200],
+            channel=channel,
+            purpose=purpose,
+            license_checked=license_checked,
+            requested_by=user,
+            requested_by_name=user.get_username(),
+            department=department,
+            issuer=issuer[:200],
+            authorization=authorization,
+            content=content,
+            content_sha256=digest,
+            issued_at=timezone.now(),
+        )
         audit.record(
             "report.issue",
             obj=report,
