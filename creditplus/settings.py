@@ -143,6 +143,8 @@ CREDITPLUS_PG_PREPARE = env_bool("CREDITPLUS_PG_PREPARE", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+# ModelBackend, which also reads the permissions an API token loaded with it.
+AUTHENTICATION_BACKENDS = ["creditplus.accounts.backends.PermissionBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "portal:home"
