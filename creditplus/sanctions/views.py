@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from creditplus.accounts import audit
 from creditplus.accounts.permissions import backoffice_view, get_for_user, require_perm, restrict
-from creditplus.errors import DomainError, NotFound, refusals_on, show_on_form
+from creditplus.errors import DomainError, Forbidden, NotFound, refusals_on, show_on_form
 from creditplus.lists.models import ListEntry
 from creditplus.pages import audited_page, csv_response, page_of, querystring
 from creditplus.sanctions import checks, services
@@ -296,6 +296,8 @@ def task(request: HttpRequest, pk: int) -> HttpResponse:
                     matter=data["matter"],
                     document_no=data["document_no"],
                 )
+            except (Forbidden, NotFound):  # the 403 page saying why, or the 404
+                raise
             except DomainError as exc:
                 if not can_feed_back:
                     messages.error(request, str(exc.message))
@@ -470,6 +472,8 @@ def check_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     note=data["note"],
                     document_no=data["document_no"],
                 )
+            except (Forbidden, NotFound):  # the 403 page saying why, or the 404
+                raise
             except DomainError as exc:
                 if not can_report:
                     messages.error(request, str(exc.message))

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from creditplus.accounts import audit
 from creditplus.accounts.permissions import backoffice_view, get_for_user, require_perm
-from creditplus.errors import DomainError, Forbidden, refusals_on, show_on_form
+from creditplus.errors import DomainError, Forbidden, NotFound, refusals_on, show_on_form
 from creditplus.pages import audited_page, page_of, querystring
 from creditplus.supervision import dual_notice, inspections, services
 from creditplus.supervision.choices import Channel, CommitmentStatus, Lane
@@ -196,6 +196,8 @@ def commitment(request: HttpRequest, number: str) -> HttpResponse:
                     unfulfilled=data["unfulfilled"],
                     liability=data["liability"],
                 )
+            except (Forbidden, NotFound):  # the 403 page saying why, or the 404
+                raise
             except DomainError as exc:
                 if not can_verify:
                     messages.error(request, str(exc.message))
@@ -340,6 +342,8 @@ def inspection(request: HttpRequest, pk: int) -> HttpResponse:
                 inspections.record_result(
                     user, obj, result=data["result"], findings=data["findings"]
                 )
+            except (Forbidden, NotFound):  # the 403 page saying why, or the 404
+                raise
             except DomainError as exc:
                 if not can_record:
                     messages.error(request, str(exc.message))
@@ -394,6 +398,8 @@ def notice_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("supervision:notices")
     try:
         dual_notice.follow_up(user, notice, form.cleaned_data["note"])
+    except (Forbidden, NotFound):  # the 403 page saying why, or the 404
+        raise
     except DomainError as exc:
         if exc.status == 403:  # a refusal of the role: the 403 page saying why
             raise Forbidden(exc.message) from exc

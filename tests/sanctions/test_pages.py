@@ -408,3 +408,16 @@ def test_report_use_form_closes_the_matching_task(published, procurement_officer
     assert [c.pk for c in history.context["page_obj"]] == [check.pk]
     # Other CZJ tasks of the subject (other measures) stay pending.
     assert SanctionTask.objects.filter(department__code="CZJ", status="pending").exists()
+
+
+def test_feedback_refused_to_another_department_is_a_403_page_saying_why(published, platform_admin):
+    # The administrator may open every task, but only the task's department feeds back: the
+    # service's refusal is the one 403 page with its reason, not a message on the task page.
+    task = procurement_task(published)
+    response = client_for(platform_admin).post(
+        reverse("sanctions:task", args=[task.pk]), {"outcome": "failed", "note": "无法实施"}
+    )
+    assert response.status_code == 403
+    assert "只能反馈本部门的实施任务" in response.content.decode()
+    task.refresh_from_db()
+    assert task.status == "pending"
