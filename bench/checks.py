@@ -38,10 +38,8 @@ A human summary, then one line ``RESULT {json}`` per database, goes to stdout.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -53,7 +51,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from _common import percentile, pg_conninfo, reset_postgres
+import harness
+from gunicorn_profile import SQL_LABELS
+from harness import percentile, pg_conninfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -67,50 +67,28 @@ TARGET_BULK_S = 2.0
 # --------------------------------------------------------------------------- children
 
 
-def _django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "creditplus.settings")
-    import django
-
-    django.setup()
-
-
-def _emit(payload: dict[str, Any]) -> None:
-    print("CHILD " + json.dumps(payload), flush=True)
-
-
 def make_usccs(count: int, seed: int) -> list[str]:
     """``count`` distinct valid codes 91 310115 <organisation code> <check>: enterprises
-    registered in Pudong, organisation code with its GB 11714 check character."""
+    registered in Pudong, check characters from the demo generator's identifier code."""
     import numpy as np
+    import polars as pl
 
-    from creditplus.subjects.identifiers import USCC_ALPHABET
+    from creditplus.records.demo.identifiers import org_check_chars, with_uscc_check
 
     rng = np.random.default_rng(seed)
     nums = np.unique(rng.integers(0, 10**8, size=int(count * 1.2) + 1000))
     while len(nums) < count:  # practically never
         nums = np.unique(np.concatenate([nums, rng.integers(0, 10**8, size=count)]))
     rng.shuffle(nums)
-    nums = nums[:count]
-    digits = (nums[:, None] // 10 ** np.arange(7, -1, -1)) % 10  # (n, 8)
-    org = 11 - (digits @ np.array([3, 7, 9, 10, 5, 8, 4, 2])) % 11  # 1..11
-    org_char = np.where(org == 10, "X", np.where(org == 11, "0", org.astype(str)))
-    org_value = np.where(org == 10, USCC_ALPHABET.index("X"), org % 11)
-    prefix = [int(c) for c in "91310115"]
-    weights = np.array([pow(3, i, 31) for i in range(17)])
-    total = (
-        sum(v * w for v, w in zip(prefix, weights[:8], strict=True))
-        + digits @ weights[8:16]
-        + org_value * weights[16]
-    )
-    check = (31 - total % 31) % 31
-    return [
-        f"91310115{n:08d}{o}{USCC_ALPHABET[c]}"
-        for n, o, c in zip(nums.tolist(), org_char.tolist(), check.tolist(), strict=True)
-    ]
+    org8 = [f"{n:08d}" for n in nums[:count].tolist()]
+    m8 = np.frombuffer("".join(org8).encode(), np.uint8).reshape(-1, 8)
+    checks = org_check_chars(m8).tobytes().decode()
+    bodies = pl.Series([f"91310115{o}{c}" for o, c in zip(org8, checks, strict=True)])
+    return with_uscc_check(bodies).to_list()
 
 
 def child_prepare(args: argparse.Namespace) -> None:
-    _django()
+    harness.django_setup()
     import random
     from datetime import timedelta
     from io import StringIO
@@ -125,9 +103,9 @@ def child_prepare(args: argparse.Namespace) -> None:
     from creditplus.accounts.services import issue_token
     from creditplus.bulk import fetch_frame, insert_frame, timestamp_text
     from creditplus.catalog.choices import SubjectKind
+    from creditplus.identifiers import uscc_checks
     from creditplus.lists.choices import EntryOrigin, EntryStatus, ListOrigin
     from creditplus.lists.models import ListEntry, ListType
-    from creditplus.subjects.identifiers import uscc_checks
     from creditplus.subjects.models import Subject
 
     work = Path(args.work)
@@ -248,7 +226,7 @@ def child_prepare(args: argparse.Namespace) -> None:
     (work / "codes.json").write_text(
         json.dumps({"existing": existing, "unknown": unknown}), encoding="utf-8"
     )
-    _emit(
+    harness.emit(
         {
             "database": connection.vendor,
             "subjects": Subject.objects.count(),
@@ -276,7 +254,7 @@ def _bulk_codes(codes: dict[str, list[str]], size: int, seed: int) -> list[str]:
 
 def child_verify(args: argparse.Namespace) -> None:
     """Count what the load wrote, verify the audit chain, then time check_many."""
-    _django()
+    harness.django_setup()
     import statistics
 
     from creditplus.accounts import audit
@@ -310,7 +288,7 @@ def child_verify(args: argparse.Namespace) -> None:
     if args.profile == "always" or (args.profile == "auto" and median > TARGET_BULK_S):
         with audit.audit_context(ctx):
             bulk_profile = _profile_bulk(user, _bulk_codes(codes, args.bulk_size, seed=999))
-    _emit(
+    harness.emit(
         {
             "bulk_profile": bulk_profile,
             "recorded_checks": recorded,
@@ -328,10 +306,10 @@ def child_verify(args: argparse.Namespace) -> None:
 
 BULK_FUNCTIONS = [
     ("check_many, total", "creditplus/sanctions/checks.py", "check_many"),
-    ("  identifier validation (Polars)", "creditplus/subjects/identifiers.py", "uscc_checks"),
+    ("  identifier validation (Polars)", "creditplus/identifiers.py", "uscc_checks"),
     (
         "  identifier validation (Polars)",
-        "creditplus/subjects/identifiers.py",
+        "creditplus/identifiers.py",
         "resident_id_checks",
     ),
     ("  lookup (subjects, memberships, grades)", "creditplus/sanctions/checks.py", "lookup"),
@@ -412,7 +390,7 @@ def _profile_bulk(user: Any, codes: list[str]) -> dict[str, Any]:
 def child_cost(args: argparse.Namespace) -> None:
     """The WSGI application called in-process, one request at a time (no HTTP, no
     concurrency): CPU cost and SQL of one check."""
-    _django()
+    harness.django_setup()
     import io
     import random
     import statistics
@@ -483,7 +461,7 @@ def child_cost(args: argparse.Namespace) -> None:
         call(code)
         cpu.append(time.process_time() - c)
         wall.append(time.perf_counter() - w)
-    _emit(
+    harness.emit(
         {
             "inprocess_requests": len(wall),
             "inprocess_ms_per_check": round(statistics.mean(wall) * 1000, 2),
@@ -756,108 +734,6 @@ class PgSampler:
 
 # --------------------------------------------------------------------------- server
 
-# The credit check's own statements, by a fragment of their text (profiles name them so).
-SQL_LABELS = (
-    ("pg_advisory_xact_lock", "SELECT pg_advisory_xact_lock (audit chain lock)"),
-    ('"accounts_apitoken" t', "SELECT token + user + department (auth)"),
-    ('"auth_permission" p', "SELECT permissions of the token's user (auth)"),
-    ('"catalog_matter" mt', "SELECT matter rules (matter + measures in force)"),
-    ('"subjects_subject" s', "SELECT subjects + memberships + grades (lookup)"),
-    ("SELECT hash FROM", "SELECT audit chain head"),
-)
-
-PROFILE_CONFIG = '''
-"""gunicorn config written by bench/checks.py: one worker (the first to start) runs every
-request under cProfile and times each SQL statement; written out when the worker exits."""
-import cProfile, json, os, re, threading, time
-
-OUT = os.environ["BENCH_PROFILE_DIR"]
-SKIP = int(os.environ.get("BENCH_PROFILE_SKIP", "50"))
-_state = None
-_SQL = re.compile(r'^\\s*(\\w+).*?(?:FROM|INTO|UPDATE)\\s+"?(\\w+)"?', re.S | re.I)
-
-
-_LABELS = __SQL_LABELS__
-
-
-def _kind(sql):
-    for fragment, label in _LABELS:
-        if fragment in sql:
-            return label
-    m = _SQL.match(sql)
-    return f"{m.group(1).upper()} {m.group(2)}" if m else sql.split()[0].upper()
-
-
-def post_worker_init(worker):
-    global _state
-    try:
-        os.close(os.open(os.path.join(OUT, "claimed"), os.O_CREAT | os.O_EXCL))
-    except FileExistsError:
-        return
-    from django.db import connections
-
-    local = threading.local()
-    state = _state = {"profiles": [], "requests": 0, "seen": 0, "wall": 0.0, "cpu": 0.0, "sql": {},
-                      "first": None, "last": None, "lock": threading.Lock()}
-
-    def timer(execute, sql, params, many, context):
-        t = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            k = _kind(sql)
-            n, s = state["sql"].get(k, (0, 0.0))
-            state["sql"][k] = (n + 1, s + time.perf_counter() - t)
-
-    app = worker.wsgi
-
-    def profiled(environ, start_response):
-        with state["lock"]:
-            state["seen"] += 1
-            warm = state["seen"] > SKIP
-        if not warm:  # the first requests import modules and fill caches: not profiled
-            return app(environ, start_response)
-        prof = getattr(local, "prof", None)
-        if prof is None:
-            prof = local.prof = cProfile.Profile()
-            with state["lock"]:
-                state["profiles"].append(prof)
-        conn = connections["default"]
-        if timer not in conn.execute_wrappers:
-            conn.execute_wrappers.append(timer)
-        w, c = time.perf_counter(), time.thread_time()
-        prof.enable()
-        try:
-            return app(environ, start_response)
-        finally:
-            prof.disable()
-            with state["lock"]:
-                state["requests"] += 1
-                state["wall"] += time.perf_counter() - w
-                state["cpu"] += time.thread_time() - c
-                state["first"] = state["first"] or w
-                state["last"] = time.perf_counter()
-
-    worker.wsgi = profiled
-
-
-def worker_exit(server, worker):
-    if _state is None:
-        return
-    import pstats
-    stats = None
-    for prof in _state["profiles"]:
-        if stats is None:
-            stats = pstats.Stats(prof)
-        else:
-            stats.add(prof)
-    if stats is not None:
-        stats.dump_stats(os.path.join(OUT, "worker.prof"))
-    summary = {k: v for k, v in _state.items() if k not in ("profiles", "lock")}
-    with open(os.path.join(OUT, "worker.json"), "w") as f:
-        json.dump(summary, f)
-'''
-
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -1090,63 +966,20 @@ def _source_line(filename: str, line: int) -> str:
 # --------------------------------------------------------------------------- orchestration
 
 
-def bench_env(database_url: str, work: Path) -> dict[str, str]:
-    """The production set-up with throwaway secrets: DEBUG off, real keys, allowed hosts."""
-    (work / "static").mkdir(parents=True, exist_ok=True)
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "creditplus.settings",
-        "DATABASE_URL": database_url,
-        "CREDITPLUS_VAR_DIR": str(work),
-        "CREDITPLUS_ENV": "production",
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "CREDITPLUS_PII_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "CREDITPLUS_AUDIT_KEY": secrets.token_urlsafe(48),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-def run_child(step: str, args: argparse.Namespace, env: dict[str, str], work: Path) -> dict:
-    cmd = [
-        sys.executable,
-        __file__,
-        "--child",
-        step,
-        "--work",
-        str(work),
-        "--subjects",
-        str(args.subjects),
-        "--seed",
-        str(args.seed),
-        "--bulk-size",
-        str(args.bulk_size),
-        "--bulk-reps",
-        str(args.bulk_reps),
-        "--cost-requests",
-        str(args.cost_requests),
-        "--profile",
-        args.profile,
-    ]
-    out = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
-    payload = None
-    for line in out.stdout.splitlines():
-        if line.startswith("CHILD "):
-            payload = json.loads(line[6:])
-        elif line.strip():
-            print(f"  [{step}] {line}", flush=True)
-    if out.returncode != 0 or payload is None:
-        sys.stderr.write(out.stderr[-5000:])
-        sys.exit(f"child step {step} failed (exit {out.returncode})")
-    return payload
+def _child(step: str, args: argparse.Namespace, env: dict[str, str], work: Path) -> dict:
+    """One step in a fresh process (harness.run_child), with this run's options."""
+    options = ("subjects", "seed", "bulk_size", "bulk_reps", "cost_requests", "profile")
+    argv = ["--work", str(work)]
+    for name in options:
+        argv += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+    return harness.run_child(__file__, step, argv, env)
 
 
 def run_database(args: argparse.Namespace, name: str, url: str, work: Path) -> dict[str, Any]:
-    env = bench_env(url, work)
+    env = harness.bench_env(url, work, production=True)
     print(f"== {name}: preparing {args.subjects} subjects", flush=True)
     t = time.monotonic()
-    prep = run_child("prepare", args, env, work)
+    prep = _child("prepare", args, env, work)
     print(
         f"   {prep['subjects']} subjects, {prep['list_entries']} list entries "
         f"({prep['listed_subjects']} subjects listed) in {time.monotonic() - t:.0f} s "
@@ -1184,7 +1017,7 @@ def run_database(args: argparse.Namespace, name: str, url: str, work: Path) -> d
         )
         if load["pg_backends"]:
             print(f"   PostgreSQL sessions (mean over samples): {load['pg_backends']}", flush=True)
-        verify = run_child("verify", args, env, work)
+        verify = _child("verify", args, env, work)
         print(
             f"   recorded {verify['recorded_checks']} / audited {verify['audited_checks']} / "
             f"successful {load['successful_total']}; audit chain ok: {verify['audit_chain_ok']} "
@@ -1227,7 +1060,7 @@ def run_database(args: argparse.Namespace, name: str, url: str, work: Path) -> d
         )
     finally:
         stop_server(proc)
-    cost = run_child("cost", args, env, work)
+    cost = _child("cost", args, env, work)
     print(
         f"   in-process, one at a time: {cost['inprocess_ms_per_check']} ms/check "
         f"({cost['inprocess_cpu_ms_per_check']} ms CPU); SQL per check: "
@@ -1282,8 +1115,7 @@ def run_profile(
     args: argparse.Namespace, name: str, env: dict[str, str], work: Path
 ) -> dict[str, Any]:
     prof_dir = Path(tempfile.mkdtemp(prefix="profile-", dir=work))
-    config = work / "gunicorn_profile.py"
-    config.write_text(PROFILE_CONFIG.replace("__SQL_LABELS__", repr(SQL_LABELS)), encoding="utf-8")
+    config = Path(__file__).with_name("gunicorn_profile.py")
     penv = {**env, "BENCH_PROFILE_DIR": str(prof_dir), "BENCH_PROFILE_SKIP": str(args.profile_skip)}
     print(
         f"== {name}: profile — the same load for {args.profile_seconds} s, one worker under "
@@ -1361,34 +1193,13 @@ def main() -> None:
     if args.child:
         {"prepare": child_prepare, "verify": child_verify, "cost": child_cost}[args.child](args)
         return
-    url = os.environ.get("DATABASE_URL", "")
-    is_pg = url.startswith("postgres")
-    wanted = {
-        "auto": ["postgres" if is_pg else "sqlite"],
-        "sqlite": ["sqlite"],
-        "postgres": ["postgres"],
-        "both": ["sqlite", "postgres"],
-    }[args.db]
-    if "postgres" in wanted and not is_pg:
-        sys.exit("--db postgres needs DATABASE_URL (e.g. run under scripts/with-postgres.sh)")
     base = Path(args.work or tempfile.mkdtemp(prefix="creditplus-checks-bench-"))
     results = []
-    for name in wanted:
+    for name, target in harness.databases(args.db, base, "checks_bench"):
         work = base / name
         work.mkdir(parents=True, exist_ok=True)
         for stale in ("token.txt", "codes.json", "gunicorn.log"):
             (work / stale).unlink(missing_ok=True)
-        if name == "sqlite":
-            db = work / "bench.sqlite3"
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{db}{suffix}").unlink(missing_ok=True)
-            target = f"sqlite:///{db}"
-        else:
-            # Never the configured database itself: a sibling database "<name>_checks_bench".
-            target = (
-                url.rsplit("/", 1)[0] + "/" + url.rsplit("/", 1)[1].split("?")[0] + "_checks_bench"
-            )
-            reset_postgres(target)
         results.append(run_database(args, name, target, work))
 
     print()
@@ -1403,8 +1214,7 @@ def main() -> None:
             f"{r['bulk_size']}: {r['bulk_seconds_median']} s in-process, "
             f"{r['bulk_http_seconds_median']} s over HTTP; target met: {r['target_met']}"
         )
-    for r in results:
-        print("RESULT " + json.dumps(r, ensure_ascii=False))
+    harness.print_results(results)
 
 
 if __name__ == "__main__":

@@ -62,7 +62,6 @@ import json
 import os
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -71,7 +70,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from _common import pg_conninfo, reset_postgres
+import harness
+from harness import pg_conninfo, reset_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -101,30 +101,6 @@ DOCUMENT_TYPES = {0: "身份证", 1: "港澳居民来往内地通行证", 2: "�
 
 
 # --------------------------------------------------------------------------- children
-
-
-def _django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "creditplus.settings")
-    import django
-
-    django.setup()
-
-
-def _emit(payload: dict[str, Any]) -> None:
-    print("CHILD " + json.dumps(payload, ensure_ascii=False), flush=True)
-
-
-def _say(text: str) -> None:
-    print(text, flush=True)
-
-
-def _peak_mib() -> int:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-
-
-def _load() -> float:
-    """The machine's 1-minute load average: other work on a 2-core machine skews timings."""
-    return round(os.getloadavg()[0], 2)
 
 
 def _crc(text: str) -> int:
@@ -390,7 +366,7 @@ def _list_entry_frame(org_ids: Any, risk: Any, seed: int, today: date, stamp: st
 
 def child_build(args: argparse.Namespace) -> None:
     """Build the Pudong-scale database directly (see the module docstring)."""
-    _django()
+    harness.django_setup()
     from io import StringIO
 
     import numpy as np
@@ -452,7 +428,7 @@ def child_build(args: argparse.Namespace) -> None:
             for start in range(0, frame.height, CHUNK_ROWS):
                 insert_frame(Subject._meta.db_table, frame.slice(start, CHUNK_ROWS))
         insert_frame(SubjectRelation._meta.db_table, relations)
-    _say(f"subjects: {n_org:,} organisations, {n_person:,} persons, {n_org:,} relations")
+    harness.say(f"subjects: {n_org:,} organisations, {n_person:,} persons, {n_org:,} relations")
     lap("subjects")
 
     # --- records and events, item by item, with the generator's volumes and subjects
@@ -617,7 +593,7 @@ def child_build(args: argparse.Namespace) -> None:
                     item_events += 0 if events is None else events.height
         n_records += item_records
         n_events += item_events
-        _say(
+        harness.say(
             f"{code}: {item_records:,} records, {item_events:,} events "
             f"({time.monotonic() - clock:.0f} s so far)"
         )
@@ -625,7 +601,7 @@ def child_build(args: argparse.Namespace) -> None:
     with connection.cursor() as cursor:
         for _, sql in indexes:
             cursor.execute(sql)
-    _say(f"indexes re-created: {', '.join(name for name, _ in indexes)}")
+    harness.say(f"indexes re-created: {', '.join(name for name, _ in indexes)}")
     lap("indexes")
 
     entries = _list_entry_frame(org_ids, risk, seed, today, stamp)
@@ -643,7 +619,7 @@ def child_build(args: argparse.Namespace) -> None:
         else:
             cursor.execute("VACUUM ANALYZE")  # as autovacuum would have: visibility map, stats
     lap("analyze")
-    _emit(
+    harness.emit(
         {
             "database": connection.vendor,
             "subjects": n_org,
@@ -655,7 +631,7 @@ def child_build(args: argparse.Namespace) -> None:
             "batches": IngestBatch.objects.count(),
             "today": today.isoformat(),
             "timings": timings,
-            "peak_rss_mib": _peak_mib(),
+            "peak_rss_mib": harness.peak_mib(),
         }
     )
 
@@ -739,21 +715,23 @@ def _scores(subject_ids: list[int] | None = None) -> Any:
 
 
 def child_full(args: argparse.Namespace) -> None:
-    load = _load()
-    _django()
+    load = harness.load_average()
+    harness.django_setup()
     from creditplus.evaluation.services import evaluate
 
     spent = _instrument()
     cpu = _cpu()
     run = evaluate(mode="all", as_of=date.fromisoformat(args.today), actor="bench")
     cpu = _cpu() - cpu
-    _emit({**_run_summary(run, spent, cpu), "load_before": load, "peak_rss_mib": _peak_mib()})
+    harness.emit(
+        {**_run_summary(run, spent, cpu), "load_before": load, "peak_rss_mib": harness.peak_mib()}
+    )
 
 
 def child_incremental(args: argparse.Namespace) -> None:
     """Touch ``--changed`` organisations with one new penalty each, as ingest would, then
     evaluate the changed subjects."""
-    _django()
+    harness.django_setup()
     import numpy as np
     import polars as pl
     from django.db import transaction
@@ -855,7 +833,7 @@ def child_incremental(args: argparse.Namespace) -> None:
     prepare_seconds = time.monotonic() - t
     Path(args.work, "changed.json").write_text(json.dumps(ids), encoding="utf-8")
     before = _scores(ids)
-    load = _load()
+    load = harness.load_average()
     spent = _instrument()
     cpu = _cpu()
     run = evaluate(mode="changed", as_of=today, actor="bench")
@@ -864,21 +842,21 @@ def child_incremental(args: argparse.Namespace) -> None:
     moved = before.join(after, on="subject_id", suffix="_new").filter(
         pl.col("score") != pl.col("score_new")
     )
-    _emit(
+    harness.emit(
         {
             **_run_summary(run, spent, cpu),
             "touched": n,
             "prepare_seconds": round(prepare_seconds, 2),
             "touched_scores_changed": moved.height,
             "load_before": load,
-            "peak_rss_mib": _peak_mib(),
+            "peak_rss_mib": harness.peak_mib(),
         }
     )
 
 
 def child_verify(args: argparse.Namespace) -> None:
     """The scores after the incremental run against a fresh full run."""
-    _django()
+    harness.django_setup()
     import random
 
     import polars as pl
@@ -906,7 +884,7 @@ def child_verify(args: argparse.Namespace) -> None:
     picked_full = full.filter(pl.col("subject_id").is_in(ids))
     sample_diff = differ(picked_incremental, picked_full)
     all_diff = differ(incremental, full)
-    _emit(
+    harness.emit(
         {
             "sample": len(sample),
             "sample_found": picked_incremental.height,
@@ -916,7 +894,7 @@ def child_verify(args: argparse.Namespace) -> None:
             "all_mismatches": all_diff.height,
             "all_mismatch_ids": all_diff["subject_id"].head(10).to_list(),
             "full_after_incremental": _run_summary(run, spent, cpu),
-            "peak_rss_mib": _peak_mib(),
+            "peak_rss_mib": harness.peak_mib(),
         }
     )
 
@@ -955,49 +933,11 @@ def make_plan(work: Path, seed: int, today: date, subjects: int) -> Path:
     return path
 
 
-def bench_env(database_url: str, work: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "creditplus.settings",
-        "DATABASE_URL": database_url,
-        "CREDITPLUS_VAR_DIR": str(work),
-        "DEBUG": "false",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
 def run_child(step: str, args: argparse.Namespace, env: dict[str, str], extra: list[str]) -> dict:
-    """Run one step in a fresh process; its output is relayed as it comes."""
-    cmd = [
-        sys.executable,
-        __file__,
-        "--child",
-        step,
-        "--subjects",
-        str(args.subjects),
-        "--seed",
-        str(args.seed),
-        "--changed",
-        str(args.changed),
-        "--sample",
-        str(args.sample),
-        *extra,
-    ]
-    proc = subprocess.Popen(
-        cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    payload = None
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("CHILD "):
-            payload = json.loads(line[6:])
-        elif line.strip():
-            print(f"     [{step}] {line.rstrip()}", flush=True)
-    stderr = proc.stderr.read() if proc.stderr else ""
-    if proc.wait() != 0 or payload is None:
-        sys.stderr.write(stderr[-5000:])
-        sys.exit(f"child step {step} failed (exit {proc.returncode})")
-    return payload
+    """One step in a fresh process (harness.run_child), with this run's options."""
+    argv = ["--subjects", str(args.subjects), "--seed", str(args.seed)]
+    argv += ["--changed", str(args.changed), "--sample", str(args.sample), *extra]
+    return harness.run_child(__file__, step, argv, env, indent="     ")
 
 
 def _db_size_mib(name: str, url: str) -> int:
@@ -1040,7 +980,7 @@ def run_database(args: argparse.Namespace, name: str, url: str, work: Path) -> d
             build = run_child(
                 "build",
                 args,
-                bench_env(f"sqlite:///{building}", work),
+                harness.bench_env(f"sqlite:///{building}", work),
                 ["--today", today, "--plan", str(plan), "--work", str(work)],
             )
             build["seconds"] = round(time.monotonic() - t, 1)
@@ -1073,12 +1013,12 @@ def run_database(args: argparse.Namespace, name: str, url: str, work: Path) -> d
         build = run_child(
             "build",
             args,
-            bench_env(url, work),
+            harness.bench_env(url, work),
             ["--today", today, "--plan", str(plan), "--work", str(work)],
         )
         build["seconds"] = round(time.monotonic() - t, 1)
         build["cached"] = False
-    env = bench_env(url, work)
+    env = harness.bench_env(url, work)
     size = _db_size_mib(name, url)
     print(
         f"   {build['subjects']:,} organisations, {build['persons']:,} persons, "
@@ -1194,15 +1134,7 @@ def main() -> None:
         }[args.child](args)
         return
     url = os.environ.get("DATABASE_URL", "")
-    is_pg = url.startswith("postgres")
-    wanted = {
-        "auto": ["postgres" if is_pg else "sqlite"],
-        "sqlite": ["sqlite"],
-        "postgres": ["postgres"],
-        "both": ["sqlite", "postgres"],
-    }[args.db]
-    if "postgres" in wanted and not is_pg:
-        sys.exit("--db postgres needs DATABASE_URL (e.g. run under scripts/with-postgres.sh)")
+    wanted = harness.database_names(args.db)
     work = Path(args.work or ROOT / "var" / "bench").resolve()
     work.mkdir(parents=True, exist_ok=True)
     results = []
@@ -1239,8 +1171,7 @@ def main() -> None:
             f"{r['verify']['sample']}: {r['verify']['mismatches']} mismatches "
             f"({r['verify']['all_mismatches']} over all subjects)"
         )
-    for r in results:
-        print("RESULT " + json.dumps(r, ensure_ascii=False))
+    harness.print_results(results)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from stdnum.cn import ric, uscc
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # Imported after the sys.path tweak so the script runs from a checkout without installing.
-from creditplus.subjects.identifiers import (
+from creditplus.identifiers import (
     USCC_ALPHABET,
     check_resident_id,
     check_uscc,

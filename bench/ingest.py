@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import reset_postgres
+import harness
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -121,7 +121,7 @@ def child(args: argparse.Namespace) -> None:
         f"(consumers {result['daily_batch_consumer_seconds']} s); "
         f"peak memory {result['peak_rss_mib']} MiB"
     )
-    print("RESULT " + json.dumps(result))
+    harness.print_results([result])
     del pl
 
 
@@ -266,7 +266,7 @@ def child_floor(args: argparse.Namespace) -> None:
         f"{result['shape_seconds']} s, store and index incl. commit {result['store_seconds']} s); "
         f"peak memory {result['peak_rss_mib']} MiB"
     )
-    print("RESULT " + json.dumps(result))
+    harness.print_results([result])
 
 
 def main() -> None:
@@ -309,47 +309,12 @@ def main() -> None:
     if not (daily / "manifest.json").exists():
         make_daily_batch(data, daily, rows=10_000)
 
-    url = os.environ.get("DATABASE_URL", "")
-    targets = []
-    if args.db in ("sqlite", "both"):
-        targets.append(("sqlite", f"sqlite:///{work / 'bench.sqlite3'}"))
-    if args.db in ("postgres", "both") and url.startswith("postgres"):
-        # Never the configured database itself: a sibling database "<name>_bench".
-        targets.append(
-            (
-                "postgres",
-                url.rsplit("/", 1)[0] + "/" + url.rsplit("/", 1)[1].split("?")[0] + "_bench",
-            )
-        )
-    elif args.db == "postgres":
-        sys.exit("--db postgres needs DATABASE_URL (e.g. run under scripts/with-postgres.sh)")
     runs = [[]] + ([["--floor"]] if args.floor else [])
-    for (name, target), extra in ((t, r) for t in targets for r in runs):
-        if name == "sqlite":
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{work / 'bench.sqlite3'}{suffix}").unlink(missing_ok=True)
-        else:
-            reset_postgres(target)
-        env = {
-            **os.environ,
-            "DATABASE_URL": target,
-            "DEBUG": "false",
-            "CREDITPLUS_VAR_DIR": str(work),
-        }
-        subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--child",
-                "--data",
-                str(data),
-                "--daily",
-                str(daily),
-                *extra,
-            ],
-            env=env,
-            check=True,
-        )
+    for name in harness.database_names(args.db):
+        for extra in runs:
+            env = harness.bench_env(harness.fresh_database(name, work, "bench"), work)
+            step = [sys.executable, __file__, "--child", "--data", str(data)]
+            subprocess.run([*step, "--daily", str(daily), *extra], env=env, check=True)
 
 
 def make_daily_batch(data: Path, daily: Path, rows: int) -> None:

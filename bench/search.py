@@ -38,7 +38,6 @@ A human summary, then one line ``RESULT {json}``, goes to stdout.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import re
@@ -51,7 +50,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from _common import drop_postgres, percentile, reset_postgres
+import harness
+from harness import drop_postgres, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -285,7 +285,7 @@ def _indexed(q: str, page: int = 1) -> tuple[int, list[int]]:
 def _baseline(q: str, page: int = 1) -> tuple[int, list[int]]:
     """The same, the way search worked before the name indexes: a code, else
     ``name LIKE '%q%'`` ordered by name."""
-    from creditplus.subjects.identifiers import check_uscc
+    from creditplus.identifiers import check_uscc
     from creditplus.subjects.queries import public_subjects
 
     q = q.strip()
@@ -525,32 +525,11 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
 
-    url = os.environ.get("DATABASE_URL", "")
-    is_pg = url.startswith("postgres")
-    db = {"auto": "postgres" if is_pg else "sqlite"}.get(args.db, args.db)
-    if db == "postgres" and not is_pg:
-        sys.exit("--db postgres needs DATABASE_URL (e.g. run under scripts/with-postgres.sh)")
+    (db,) = harness.database_names(args.db)
     work = Path(args.work or tempfile.mkdtemp(prefix="creditplus-search-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    if db == "sqlite":
-        path = work / "search.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        target = f"sqlite:///{path}"
-    else:
-        # Never the configured database itself: a sibling "<name>_search_bench".
-        base, name = url.rsplit("/", 1)
-        target = f"{base}/{name.split('?')[0]}_search_bench"
-        reset_postgres(target)
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "creditplus.settings",
-            "DATABASE_URL": target,
-            "CREDITPLUS_VAR_DIR": str(work),
-            "DEBUG": "false",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    target = harness.fresh_database(db, work, "search_bench")
+    os.environ.update(harness.bench_env(target, work))
     try:
         r = run(args)
     finally:
@@ -560,8 +539,7 @@ def main() -> None:
             connections.close_all()
             drop_postgres(target)
         elif db == "sqlite" and not args.keep:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            harness.remove_sqlite(Path(target.removeprefix("sqlite:///")))
         if args.work is None and not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -574,7 +552,7 @@ def main() -> None:
         f"ms); bulk insert {r['batch_slowdown_percent']:+} % with the index; target met: "
         f"{r['target_met']}"
     )
-    print("RESULT " + json.dumps(r, ensure_ascii=False))
+    harness.print_results([r])
 
 
 if __name__ == "__main__":

@@ -161,16 +161,15 @@ def _insert_plan(model: type[models.Model], vendor: str) -> tuple[list[models.Fi
 
 def insert_row(model: type[models.Model], values: dict[str, Any]) -> int:
     """Insert one row of ``model`` and return its id: ``values`` by field attname, every other
-    field its default, each prepared for the database as ``save()`` prepares it — but one
-    plain statement, without a model instance or the ORM's query building (a hot path's write,
+    field its default, each converted as :func:`insert_rows` converts it — but one plain
+    statement, without a model instance or the ORM's query building (a hot path's write,
     e.g. the credit check's row and its audit row). No signals are sent."""
     fields, sql, returning = _insert_plan(model, connection.vendor)
-    params = [
-        f.get_db_prep_save(
-            values[f.attname] if f.attname in values else f.get_default(), connection
-        )
-        for f in fields
-    ]
+    params = []
+    for f in fields:
+        value = values[f.attname] if f.attname in values else f.get_default()
+        convert, _dtype = _conversion(f)
+        params.append(value if value is None or convert is None else convert(value))
     with hot_cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()[0] if returning else cursor.lastrowid
@@ -192,6 +191,34 @@ def _converted(values: list[Any], convert: Any) -> list[Any]:
     return out
 
 
+_TEXT_KINDS = ("CharField", "TextField", "SlugField", "EmailField")
+
+
+@functools.cache
+def _conversion(field: models.Field) -> tuple[Any, Any]:
+    """How a value of ``field`` is written: (conversion of a non-None value or None, Polars
+    dtype). The one conversion of both :func:`insert_row` and :func:`insert_rows`, storing
+    what ``save()`` and ``bulk_create`` store (``tests/test_bulk.py`` compares the rows)."""
+    kind = (field.target_field if field.is_relation else field).get_internal_type()
+    if kind == "DateTimeField":
+        return timestamp_text, pl.String
+    if kind == "DateField":
+        return operator.methodcaller("isoformat"), pl.String
+    if kind == "JSONField":
+        # As Django's adapt_json_value serialises it (on PostgreSQL jsonb normalises anyway).
+        return functools.partial(json.dumps, cls=field.encoder), pl.String
+    if kind == "DecimalField":
+        # The ORM's own normalisation (to_python), written as text: exact on both databases.
+        return (lambda v: str(field.to_python(v))), pl.String
+    if kind == "BooleanField":
+        return None, pl.Boolean
+    if kind.endswith(("AutoField", "IntegerField")):
+        return None, pl.Int64
+    if kind in _TEXT_KINDS:
+        return None, pl.String
+    raise TypeError(f"bulk insert: {field.name} ({kind}) is not supported")
+
+
 def _model_columns(
     model: type[models.Model], rows: Sequence[dict[str, Any]]
 ) -> dict[str, tuple[list[Any], Any]]:
@@ -209,22 +236,8 @@ def _model_columns(
                 values = list(map(operator.itemgetter(f.attname), rows))
             except KeyError:  # not in every row
                 values = [r.get(f.attname, default) for r in rows]
-        kind = (f.target_field if f.is_relation else f).get_internal_type()
-        dtype: Any = pl.String
-        if kind == "DateTimeField":
-            values = _converted(values, timestamp_text)
-        elif kind == "DateField":
-            values = _converted(values, lambda v: v.isoformat())
-        elif kind == "JSONField":
-            dumps = functools.partial(json.dumps, ensure_ascii=False, cls=f.encoder)
-            values = _converted(values, dumps)
-        elif kind == "BooleanField":
-            dtype = pl.Boolean
-        elif kind.endswith(("AutoField", "IntegerField")):
-            dtype = pl.Int64
-        elif kind not in ("CharField", "TextField", "SlugField", "EmailField"):
-            raise TypeError(f"insert_rows: {f.name} ({kind}) is not supported")
-        columns[f.column] = (values, dtype)
+        convert, dtype = _conversion(f)
+        columns[f.column] = (values if convert is None else _converted(values, convert), dtype)
     return columns
 
 
@@ -239,8 +252,9 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> in
     default, ``id`` if given (else the database numbers them, in order) — without a model
     instance per row: COPY on PostgreSQL (:func:`insert_frame`), ``executemany`` on SQLite.
     Stored as the ORM stores them: timestamps as :func:`timestamp_text`, JSON as text
-    (``None`` is SQL NULL), booleans and integers as such. A value object shared by many rows
-    (one timestamp, one answer) is converted once. No signals are sent."""
+    (``None`` is SQL NULL), decimals as exact text, booleans and integers as such. A value
+    object shared by many rows (one timestamp, one answer) is converted once. No signals
+    are sent."""
     if not rows:
         return 0
     table = model._meta.db_table
@@ -286,6 +300,7 @@ def create_instances(objs: Sequence[models.Model]) -> list[models.Model]:
                 # Lazy translations are str subclasses' proxies: the driver needs real text.
                 row[f.attname] = str(value) if f.attname in texts and value is not None else value
             rows.append(row)
+            # What bulk_create does to its instances: saved, and bound to this database.
             obj._state.adding = False
             obj._state.db = alias
         insert_rows(model, rows)

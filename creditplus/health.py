@@ -6,9 +6,6 @@ from django.http import HttpRequest, JsonResponse
 
 from creditplus.accounts import audit
 
-# Who may read the deep report: the platform administrator (signed in) or a monitoring
-# system with CREDITPLUS_HEALTH_TOKEN.
-DEEP_PERMISSION = "accounts.view_jobrun"
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -34,7 +31,9 @@ def _reader(request: HttpRequest) -> str | None:
         ok = hmac.compare_digest(header[7:].strip().encode(), token.encode())
         return "monitor:health-token" if ok else None
     user = request.user
-    if user.is_authenticated and not user.is_system and user.has_perm(DEEP_PERMISSION):
+    from creditplus.operations.doctor import READ_PERMISSION
+
+    if user.is_authenticated and not user.is_system and user.has_perm(READ_PERMISSION):
         return user.get_username()
     return None
 

@@ -9,14 +9,13 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 
 from creditplus.accounts import audit
 from creditplus.csvfiles import csv_bytes
-from creditplus.errors import Forbidden, NotFound
+from creditplus.errors import Forbidden, as_page
 
 PAGE_SIZE = 30
 
@@ -41,12 +40,7 @@ def bound_subject_view(
                 subject = subject_of(request.user)
             except Forbidden as exc:
                 return render(request, unbound_template, {"message": exc.message}, status=403)
-            try:
-                return view(request, subject, *args, **kwargs)
-            except NotFound as exc:
-                raise Http404(str(exc.message)) from None
-            except Forbidden:
-                raise PermissionDenied from None
+            return as_page(request, lambda: view(request, subject, *args, **kwargs), None)
 
         return wrapped
 

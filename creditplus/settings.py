@@ -150,6 +150,8 @@ CREDITPLUS_PG_PREPARE = env_bool("CREDITPLUS_PG_PREPARE", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+# ModelBackend, which also reads the permissions an API token loaded with it.
+AUTHENTICATION_BACKENDS = ["creditplus.accounts.backends.PermissionBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "portal:home"
@@ -186,12 +188,12 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 
 # --- platform ---------------------------------------------------------------
 PLATFORM_NAME = _("信用浦东")
+# The district's name, written into snapshots so that a city-level run knows each one's source.
 DISTRICT_NAME = env_str("CREDITPLUS_DISTRICT", "浦东新区")
 SQLITE_INGEST_CACHE_MB = env_int("CREDITPLUS_SQLITE_INGEST_CACHE_MB", 256, minimum=2)
 # What one submitted XLSX may unpack to (the zip directory's sizes, checked before reading):
 # Pudong's largest feed, 887,000 rows, unpacks to about 600 MB.
 INGEST_MAX_UNPACKED_MB = env_int("CREDITPLUS_INGEST_MAX_UNPACKED_MB", 800, minimum=1)
-API_PAGE_SIZE_MAX = env_int("CREDITPLUS_API_PAGE_SIZE_MAX", 100, minimum=10)
 # Alerts a department receives one by one per day; the rest go into the daily digest.
 CREDITPLUS_ALERTS_PER_DAY = env_int("CREDITPLUS_ALERTS_PER_DAY", 20, minimum=1)
 # Open data: the latest publications whose full files are kept (deltas are kept for good).
@@ -200,6 +202,9 @@ CREDITPLUS_OPENDATA_KEEP_FULL = env_int("CREDITPLUS_OPENDATA_KEEP_FULL", 7, mini
 # address printed on them for verification (default: the address the request came in on).
 CREDITPLUS_REPORT_SHOWS_GRADE = env_bool("CREDITPLUS_REPORT_SHOWS_GRADE", True)
 CREDITPLUS_SITE_URL = env_str("CREDITPLUS_SITE_URL", "")
+# Personal reports: the local guidance to the central bank's financial credit report (empty:
+# the built-in national text).
+CREDITPLUS_FINANCIAL_REPORT_INSTRUCTIONS = env_str("CREDITPLUS_FINANCIAL_REPORT_INSTRUCTIONS", "")
 # Anti-scraping: requests per client and minute on the public search and subject pages (and
 # their API routes). Counters live in the default cache, which is per process: when several
 # processes serve the site, configure a shared cache (e.g. Redis) in CACHES.
@@ -213,9 +218,7 @@ CREDITPLUS_RATE_LIMITS = {
 CREDITPLUS_HEALTH_TOKEN = env_secret("CREDITPLUS_HEALTH_TOKEN", "")
 CREDITPLUS_TLS_CERT_FILE = env_str("CREDITPLUS_TLS_CERT_FILE", "")
 # Reverse proxies whose X-Forwarded-For names the client (comma-separated addresses).
-CREDITPLUS_TRUSTED_PROXIES = [
-    a.strip() for a in env_str("CREDITPLUS_TRUSTED_PROXIES", "").split(",") if a.strip()
-]
+CREDITPLUS_TRUSTED_PROXIES = env_list("CREDITPLUS_TRUSTED_PROXIES", [])
 
 LOGGING = {
     "version": 1,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole suite: lint, format, migrations check, then pytest on SQLite and on PostgreSQL.
+# The whole suite: lint, format, import layers (pyproject.toml), migrations check, then
+# pytest on SQLite and on PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
@@ -9,6 +10,9 @@ unset DATABASE_URL
 echo "== ruff"
 "$bin/ruff" check .
 "$bin/ruff" format --check .
+
+echo "== import layers"
+"$bin/lint-imports"
 
 echo "== migrations"
 var=$(mktemp -d /tmp/creditplus-test.XXXXXX)

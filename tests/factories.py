@@ -30,7 +30,7 @@ def make_user(
 def valid_uscc(n: int, prefix: str = "91310115") -> str:
     """The ``n``-th valid unified social credit code (GB 32100-2015) of a Pudong enterprise:
     organisation code with its GB 11714 check character, then the code's own check."""
-    from creditplus.subjects.identifiers import _org_check_char, uscc_check_char
+    from creditplus.identifiers import _org_check_char, uscc_check_char
 
     org8 = f"{n:08d}"
     first17 = f"{prefix}{org8}{_org_check_char(org8)}"

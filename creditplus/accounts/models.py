@@ -20,12 +20,12 @@ from creditplus.accounts.choices import (
     DepartmentKind,
     Role,
 )
+from creditplus.identifiers import check_uscc
 
 
 def validate_uscc(value: str) -> None:
-    """Reject a unified social credit code whose check character does not match."""
-    from creditplus.subjects.identifiers import check_uscc  # the project's one USCC rule
-
+    """Reject a unified social credit code whose check character does not match (the
+    project's one USCC rule, :func:`creditplus.identifiers.check_uscc`)."""
     result = check_uscc(str(value))
     if not result.ok:
         raise ValidationError(

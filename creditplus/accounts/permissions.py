@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 
 from creditplus.accounts.choices import Role
-from creditplus.errors import Forbidden, NotFound
+from creditplus.errors import Forbidden, NotFound, as_page
 
 M = TypeVar("M", bound=Model)
 View = Callable[..., HttpResponse]
@@ -59,7 +59,7 @@ def get_for_user(qs: QuerySet[M], user: Any, field: str = "department", **lookup
 def backoffice_view(perm: str | None = None) -> Callable[[View], View]:
     """Decorator for back-office pages: anonymous users are sent to the login page, system
     (API) accounts and users without ``perm`` get 403, and a :class:`NotFound` or
-    :class:`Forbidden` raised inside the view becomes a 404 or 403 page."""
+    :class:`Forbidden` raised inside the view becomes a 404 or a 403 page saying why."""
 
     def decorator(view: View) -> View:
         @wraps(view)
@@ -72,12 +72,7 @@ def backoffice_view(perm: str | None = None) -> Callable[[View], View]:
                 raise PermissionDenied
             if perm and not user.has_perm(perm):
                 raise PermissionDenied
-            try:
-                return view(request, *args, **kwargs)
-            except NotFound as exc:
-                raise Http404(str(exc.message)) from None
-            except Forbidden:
-                raise PermissionDenied from None
+            return as_page(request, lambda: view(request, *args, **kwargs))
 
         return wrapped
 

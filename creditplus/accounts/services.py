@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from creditplus.accounts import audit
+from creditplus.accounts.backends import LoadedPermissions
 from creditplus.accounts.choices import Role
 from creditplus.accounts.models import ApiToken, Department, Notification, User, validate_uscc
 from creditplus.bulk import hot_cursor
@@ -250,10 +251,8 @@ def authenticate_token(key: str) -> ApiToken | None:
             sort_order=sort_order,
             is_active=bool(active),
         )
-    if not user.is_superuser:  # ModelBackend's per-instance caches, filled in one statement
-        user._user_perm_cache = perms["user"]
-        user._group_perm_cache = perms["group"]
-        user._perm_cache = perms["user"] | perms["group"]
+    # Read by accounts.backends.PermissionBackend through ModelBackend's public methods.
+    user.loaded_permissions = LoadedPermissions(frozenset(perms["user"]), frozenset(perms["group"]))
     token = _loaded(
         ApiToken,
         id=token_id,

@@ -13,14 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from creditplus.assessments.choices import AnswerType
 from creditplus.assessments.models import Questionnaire
 from creditplus.assessments.services import NO, YES, banks
-from creditplus.errors import DomainError
 from creditplus.evaluation.choices import Grade
-
-
-def show_domain_error(form: forms.Form, exc: DomainError) -> None:
-    """Attach a service refusal to the field it names (else to the form), with its code."""
-    field = exc.field if exc.field in form.fields else None
-    form.add_error(field, exc.for_user)
 
 
 class QuestionnaireForm(forms.Form):

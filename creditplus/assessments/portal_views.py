@@ -23,10 +23,9 @@ from creditplus.assessments.forms import (
     GrantForm,
     QuestionnaireForm,
     ReportForm,
-    show_domain_error,
 )
 from creditplus.assessments.models import FinancingProfile
-from creditplus.errors import DomainError, Forbidden, NotFound
+from creditplus.errors import DomainError, Forbidden, NotFound, show_on_form
 from creditplus.pages import bound_subject_view
 from creditplus.reports import services as reports
 from creditplus.reports.rendering import pdf_response, report_context
@@ -89,7 +88,7 @@ def self_assessment(request: HttpRequest, subject: Subject) -> HttpResponse:
         except (Forbidden, NotFound):
             raise
         except DomainError as exc:
-            show_domain_error(form, exc)
+            show_on_form(form, exc)
         else:
             messages.success(request, _("已提交企业信用自评 %(no)s。") % {"no": assessment.number})
             return redirect("assessments_portal:index")
@@ -143,7 +142,7 @@ def grant_new(request: HttpRequest, subject: Subject) -> HttpResponse:
         except (Forbidden, NotFound):
             raise
         except DomainError as exc:
-            show_domain_error(form, exc)
+            show_on_form(form, exc)
         else:
             messages.success(
                 request,

@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 from creditplus.accounts.permissions import backoffice_view
 from creditplus.assessments import services
 from creditplus.assessments.choices import AccessAction
-from creditplus.assessments.forms import MatchmakingFilter, OtherAssessmentForm, show_domain_error
+from creditplus.assessments.forms import MatchmakingFilter, OtherAssessmentForm
 from creditplus.assessments.portal_views import _evidence_response
-from creditplus.errors import DomainError, Forbidden, NotFound
+from creditplus.errors import DomainError, Forbidden, NotFound, show_on_form
 from creditplus.pages import audit_read, audited_page, querystring
 from creditplus.reports.rendering import pdf_response, report_context
 from creditplus.reports.services import find_organisation
@@ -63,7 +63,7 @@ def new(request: HttpRequest) -> HttpResponse:
         except (Forbidden, NotFound):
             raise
         except DomainError as exc:
-            show_domain_error(form, exc)
+            show_on_form(form, exc)
         else:
             messages.success(request, _("已提交他评 %(no)s。") % {"no": assessment.number})
             return redirect("assessments:detail", pk=assessment.pk)

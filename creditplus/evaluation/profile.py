@@ -21,11 +21,11 @@ from django.utils.translation import gettext_lazy
 from creditplus.errors import NotFound
 from creditplus.evaluation import services
 from creditplus.evaluation.models import EvaluationModel, Score
+from creditplus.identifiers import check_uscc
 from creditplus.lists.choices import STEP_LABELS, EntryStatus, ListKind
 from creditplus.lists.models import ListEntry, ListTransition
 from creditplus.records.choices import EventStatus
 from creditplus.records.models import CreditEvent, CreditRecord
-from creditplus.subjects.identifiers import check_uscc
 from creditplus.subjects.models import RelationRole, Subject, SubjectRelation
 
 TagKind = Literal["good", "bad", "info"]

@@ -21,11 +21,10 @@ from django.views.decorators.http import require_POST
 
 from creditplus.accounts import audit
 from creditplus.accounts.permissions import backoffice_view, get_for_user, restrict
-from creditplus.errors import DomainError, NotFound
+from creditplus.errors import DomainError, NotFound, show_on_form
 from creditplus.integrity import services
 from creditplus.integrity.forms import AssessorScoreForm, PeriodForm
 from creditplus.integrity.models import AssessmentPeriod, AssessorScore, IntegrityIndicator
-from creditplus.lists.forms import show_domain_error
 from creditplus.pages import audit_read
 
 
@@ -176,7 +175,7 @@ def assess(request: HttpRequest, code: str) -> HttpResponse:
                 evidence_file=data.get("evidence_file"),
             )
         except DomainError as exc:
-            show_domain_error(form, exc, {"attachments": "evidence_file"})
+            show_on_form(form, exc, {"attachments": "evidence_file"})
         else:
             messages.success(
                 request,

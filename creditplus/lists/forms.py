@@ -9,7 +9,6 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from creditplus.accounts.permissions import restrict
-from creditplus.errors import DomainError
 from creditplus.lists.choices import (
     EntryOrigin,
     EntryStatus,
@@ -27,14 +26,6 @@ from creditplus.records.models import CreditRecord
 from creditplus.subjects.models import Subject
 
 ALL = [("", _("全部"))]
-
-
-def show_domain_error(
-    form: forms.Form, exc: DomainError, aliases: dict[str, str] | None = None
-) -> None:
-    """Attach a service refusal to ``form``: to its field when the form has it, else on top."""
-    field = (aliases or {}).get(exc.field or "", exc.field)
-    form.add_error(field if field in form.fields else None, str(exc.message))
 
 
 class EntryFilterForm(forms.Form):

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from creditplus.accounts import audit
 from creditplus.accounts.permissions import backoffice_view, get_for_user, require_perm
-from creditplus.errors import DomainError, Forbidden, NotFound
+from creditplus.errors import DomainError, Forbidden, NotFound, refusals_on, show_on_form
 from creditplus.lists import objections as objection_services
 from creditplus.lists import restorations as restoration_services
 from creditplus.lists import services
@@ -46,7 +46,6 @@ from creditplus.lists.forms import (
     RestorationDecideForm,
     objection_filter,
     restoration_filter,
-    show_domain_error,
 )
 from creditplus.lists.models import Attachment, Deadline, ListEntry, ListType
 from creditplus.pages import audited_page, csv_response, page_of, querystring
@@ -249,7 +248,7 @@ def entry_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             if action not in _available_actions(obj, request.user):
                 messages.error(request, str(exc.message))
                 return redirect("lists:entry", pk=obj.pk)
-            show_domain_error(form, exc)
+            show_on_form(form, exc)
         else:
             messages.success(request, message)
             return redirect("lists:entry", pk=obj.pk)
@@ -264,7 +263,7 @@ def propose(request: HttpRequest) -> HttpResponse:
         form = ProposeForm(request.POST, user=user)
         if form.is_valid():
             data = form.cleaned_data
-            try:
+            with refusals_on(form, {"subject": "uscc"}):
                 created = services.propose_entry(
                     user,
                     data["list_type"],
@@ -273,11 +272,6 @@ def propose(request: HttpRequest) -> HttpResponse:
                     basis=data["basis"],
                     evidence=data["evidence"],
                 )
-            except (Forbidden, NotFound):
-                raise
-            except DomainError as exc:
-                show_domain_error(form, exc, {"subject": "uscc"})
-            else:
                 messages.success(
                     request, _("已提议列入%(list)s。") % {"list": created.list_type.name}
                 )
@@ -354,7 +348,7 @@ def objection(request: HttpRequest, pk: int) -> HttpResponse:
         form = AnswerForm(request.POST, objection=obj)
         if form.is_valid():
             data = form.cleaned_data
-            try:
+            with refusals_on(form, AnswerForm.field_aliases(obj)):
                 objection_services.answer_objection(
                     obj,
                     user,
@@ -362,11 +356,6 @@ def objection(request: HttpRequest, pk: int) -> HttpResponse:
                     answer=data["answer"],
                     changes=data["changes"],
                 )
-            except (Forbidden, NotFound):
-                raise
-            except DomainError as exc:
-                show_domain_error(form, exc, AnswerForm.field_aliases(obj))
-            else:
                 messages.success(request, _("异议 %(no)s 已答复。") % {"no": obj.number})
                 return redirect("lists:objection", pk=obj.pk)
     else:
@@ -441,13 +430,8 @@ def restoration(request: HttpRequest, pk: int) -> HttpResponse:
             raise NotFound()
         form = AcceptForm(request.POST) if step == "accept" else RestorationDecideForm(request.POST)
         if form.is_valid():
-            try:
+            with refusals_on(form):
                 message = _handle_restoration(obj, user, step, form.cleaned_data)
-            except (Forbidden, NotFound):
-                raise
-            except DomainError as exc:
-                show_domain_error(form, exc)
-            else:
                 messages.success(request, message)
                 return redirect("lists:restoration", pk=obj.pk)
         if step == "accept":

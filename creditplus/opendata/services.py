@@ -329,17 +329,12 @@ def _read_state(dataset: str) -> pl.DataFrame:
     )
 
 
-def _plan(dataset: Dataset, day: date, progress: Progress | None) -> _Plan:
-    columns = dataset.columns()
-    codes = [c.code for c in columns]
-    current = dataset.rows(day, progress).with_row_index("_order")
-    state = _read_state(dataset.name)
-
-    # The state before ``day``: items that a run for ``day`` already touched (a re-run)
-    # go back to their previous values, and those it added are not there yet.
+def _baseline(state: pl.DataFrame, day: date) -> pl.DataFrame:
+    """The state before ``day``: items that a run for ``day`` already touched (a re-run)
+    go back to their previous values, and those it added are not there yet."""
     touched = ((pl.col("last_changed") == day) | (pl.col("removed_on") == day)).fill_null(False)
     born = touched & (pl.col("first_seen") == day)
-    baseline = state.filter(~born).select(
+    return state.filter(~born).select(
         "key",
         "first_seen",
         *[
@@ -348,6 +343,17 @@ def _plan(dataset: Dataset, day: date, progress: Progress | None) -> _Plan:
         ],
     )
 
+
+def _is_new() -> pl.Expr:
+    """Items added or changed by this publication (after :func:`_target`)."""
+    return pl.col("change").is_in([Change.ADDED.value, Change.CHANGED.value]).fill_null(False)
+
+
+def _target(
+    current: pl.DataFrame, baseline: pl.DataFrame, state: pl.DataFrame, day: date
+) -> pl.DataFrame:
+    """Every item's state after ``day``'s publication: its change, digest and dates, and what
+    it was before this publication touched it (``prev_*``)."""
     present = pl.col("digest").is_not_null()
     was_live = pl.col("b_digest").is_not_null() & pl.col("b_removed_on").is_null()
     change = (
@@ -359,10 +365,9 @@ def _plan(dataset: Dataset, day: date, progress: Progress | None) -> _Plan:
         .then(pl.lit(Change.REMOVED.value))
         .otherwise(pl.lit(None, dtype=pl.Utf8))
     )
-    is_new = pl.col("change").is_in([Change.ADDED.value, Change.CHANGED.value]).fill_null(False)
     touched_now = pl.col("change").is_not_null()
     existing = state.select("id", "key", *[pl.col(c).alias(f"s_{c}") for c in STATE_VALUES])
-    target = (
+    return (
         current.select("key", "digest")
         .join(baseline, on="key", how="full", coalesce=True)
         .with_columns(change.alias("change"))
@@ -372,7 +377,7 @@ def _plan(dataset: Dataset, day: date, progress: Progress | None) -> _Plan:
             .otherwise(pl.col("first_seen"))
             .alias("first_seen"),
             pl.when(present).then(pl.col("digest")).otherwise(pl.col("b_digest")).alias("digest"),
-            pl.when(is_new)
+            pl.when(_is_new())
             .then(pl.lit(day))
             .otherwise(pl.col("b_last_changed"))
             .alias("last_changed"),
@@ -400,6 +405,12 @@ def _plan(dataset: Dataset, day: date, progress: Progress | None) -> _Plan:
             ],
         )
     )
+
+
+def _state_changes(
+    dataset: Dataset, state: pl.DataFrame, target: pl.DataFrame
+) -> tuple[list[int], pl.DataFrame]:
+    """The stored state rows to delete (changed or gone) and the rows to write instead."""
     differs = pl.col("id").is_null() | pl.any_horizontal(
         [pl.col(c).ne_missing(pl.col(f"s_{c}")) for c in STATE_VALUES]
     )
@@ -417,7 +428,13 @@ def _plan(dataset: Dataset, day: date, progress: Progress | None) -> _Plan:
             for c in STATE_VALUES
         ],
     )
+    return stale_ids, state_rows
 
+
+def _snapshot_and_delta(
+    current: pl.DataFrame, target: pl.DataFrame, codes: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The full file (in the dataset's order) and the delta file (by change, then key)."""
     dates = target.select(
         "key",
         "change",
@@ -430,7 +447,7 @@ def _plan(dataset: Dataset, day: date, progress: Progress | None) -> _Plan:
         .select(KEY.code, FIRST_SEEN.code, LAST_CHANGED.code, *codes)
     )
     delta_columns = [CHANGE.code, KEY.code, FIRST_SEEN.code, LAST_CHANGED.code, *codes]
-    live_changes = current.join(dates.filter(is_new), on="key", how="inner")
+    live_changes = current.join(dates.filter(_is_new()), on="key", how="inner")
     # A removed item (publicity ended, restored, retracted, taken off its list) is named by
     # its key and dates only: repeating its content would keep publishing what must no
     # longer be public.
@@ -445,6 +462,19 @@ def _plan(dataset: Dataset, day: date, progress: Progress | None) -> _Plan:
         .sort(["_rank", KEY.code])
         .drop("_rank")
     )
+    return snapshot, delta
+
+
+def _plan(dataset: Dataset, day: date, progress: Progress | None) -> _Plan:
+    """Compare ``dataset`` as of ``day`` with its stored state: the files to write and the
+    state rows to replace."""
+    columns = dataset.columns()
+    codes = [c.code for c in columns]
+    current = dataset.rows(day, progress).with_row_index("_order")
+    state = _read_state(dataset.name)
+    target = _target(current, _baseline(state, day), state, day)
+    stale_ids, state_rows = _state_changes(dataset, state, target)
+    snapshot, delta = _snapshot_and_delta(current, target, codes)
     counted = delta.get_column(CHANGE.code).value_counts()
     by_change = dict(zip(counted[CHANGE.code].to_list(), counted["count"].to_list(), strict=True))
     result = DatasetResult(

@@ -27,6 +27,9 @@ from creditplus.accounts.models import JobRun
 from creditplus.operations.schedule import SCHEDULE
 from creditplus.records import consumers
 
+# Who may read the report: the platform administrator (page, /healthz?deep=1 signed in); a
+# monitoring system uses CREDITPLUS_HEALTH_TOKEN instead.
+READ_PERMISSION = "accounts.view_jobrun"
 GIB = 2**30
 CONSUMER_WARN_AFTER = timedelta(minutes=15)
 CONSUMER_ERROR_AFTER = timedelta(days=1)

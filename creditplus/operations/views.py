@@ -8,7 +8,6 @@ from django.shortcuts import render
 
 from creditplus.accounts.jobs import last_runs
 from creditplus.accounts.permissions import backoffice_view
-from creditplus.health import DEEP_PERMISSION
 from creditplus.operations import doctor
 from creditplus.operations.schedule import SCHEDULE
 from creditplus.pages import audit_read
@@ -16,7 +15,7 @@ from creditplus.pages import audit_read
 BADGE = {doctor.Status.OK: "ok", doctor.Status.WARNING: "warn", doctor.Status.ERROR: "bad"}
 
 
-@backoffice_view(DEEP_PERMISSION)
+@backoffice_view(doctor.READ_PERMISSION)
 def health(request: HttpRequest) -> HttpResponse:
     result = doctor.report()
     audit_read("health.view", "health", "运行状况检查", len(result.findings))

@@ -12,7 +12,6 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from creditplus.catalog.names import local_name
-from creditplus.errors import DomainError
 
 PHONE = RegexValidator(r"^[0-9+()\- ]{7,20}$", _("请填写有效的联系电话"))
 FILE_HELP = _("可选择多个文件，最多 10 个，每个不超过 10 MB；支持 PDF、OFD、图片、Word、ZIP")
@@ -93,11 +92,6 @@ class RestorationForm(forms.Form):
         label=_("本主体已阅读并签署上述信用承诺"),
         error_messages={"required": _("申请信用修复须签署信用承诺书")},
     )
-
-
-def add_refusal(form: forms.Form, exc: DomainError) -> None:
-    """Show a service's refusal on ``form``: on its field when the form has one, else on top."""
-    form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
 
 
 class CommitmentSignForm(forms.Form):

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from creditplus.accounts.models import Notification
 from creditplus.catalog.choices import BehaviorKind, Disclosure
-from creditplus.errors import DomainError, Forbidden, NotFound
+from creditplus.errors import DomainError, Forbidden, NotFound, show_on_form
 from creditplus.lists import objections, restorations
 from creditplus.lists.choices import (
     LIVE_STATUSES,
@@ -36,7 +36,6 @@ from creditplus.portal.forms import (
     CommitmentSignForm,
     ObjectionForm,
     RestorationForm,
-    add_refusal,
 )
 from creditplus.records.choices import EventStatus
 from creditplus.records.models import CreditEvent, CreditRecord
@@ -71,7 +70,7 @@ def _refuse(form: Form, exc: DomainError) -> None:
     """Put a refusal on the form; scope refusals stay 403/404."""
     if isinstance(exc, (Forbidden, NotFound)):
         raise exc
-    add_refusal(form, exc)
+    show_on_form(form, exc)
 
 
 # --------------------------------------------------------------------------- own objects

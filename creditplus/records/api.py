@@ -1,13 +1,16 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
+from creditplus import ratelimit
 from creditplus.accounts import audit
 from creditplus.accounts.models import Department
 from creditplus.accounts.permissions import get_for_user, require_perm
@@ -17,8 +20,11 @@ from creditplus.errors import DomainError, NotFound
 from creditplus.pages import csv_download
 from creditplus.records import ingest, jobs, services
 from creditplus.records.choices import BatchSource
+from creditplus.records.disclosure import subject_public_records
 from creditplus.records.ingest import IngestOptions, ingest_rows
 from creditplus.records.models import CreditRecord, IngestBatch, RowError, UploadJob
+from creditplus.subjects.api import SubjectOut
+from creditplus.subjects.queries import public_subjects
 
 router = Router(tags=["信用信息归集"])
 MAX_UPLOAD = 200 * 1024 * 1024
@@ -314,3 +320,60 @@ def quality(
     if item:
         qs = qs.filter(item__code=item.upper())
     return services.quality_figures(qs)
+
+
+class RecordCount(Schema):
+    item: str
+    name: str
+    count: int
+
+
+class SubjectDetailOut(SubjectOut):
+    enterprise_type: str
+    industry: str
+    address: str
+    registered_capital: Decimal | None
+    established_on: date | None
+    public_records: list[RecordCount]
+
+
+# The subject page of the API lives here, not in subjects/api.py: it counts public records,
+# and subjects sits below records in the layer order (DESIGN.md).
+@router.get(
+    "/subjects/{code}",
+    response=SubjectDetailOut,
+    auth=None,
+    tags=["信用主体"],
+    summary="信用主体的公开信息",
+)
+def detail(request: HttpRequest, code: str) -> dict:
+    ratelimit.check(request, "subject")
+    subject = public_subjects().filter(uscc=code.strip().upper()).first()
+    if subject is None:
+        raise NotFound()
+    # Only what the portal shows: records inside their publicity (records/disclosure.py).
+    counts = (
+        subject_public_records(subject)
+        .values("item__code", "item__name")
+        .annotate(n=Count("id"))
+        .order_by("item__code")
+    )
+    data = {
+        f: getattr(subject, f)
+        for f in (
+            "uscc",
+            "name",
+            "kind",
+            "legal_rep_name",
+            "status",
+            "enterprise_type",
+            "industry",
+            "address",
+            "registered_capital",
+            "established_on",
+        )
+    }
+    data["public_records"] = [
+        {"item": c["item__code"], "name": c["item__name"], "count": c["n"]} for c in counts
+    ]
+    return data

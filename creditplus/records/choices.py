@@ -50,7 +50,7 @@ ERROR_LABELS: dict[str, str] = {
     "subject_kind_not_allowed": _("主体类别不适用"),
     "duplicate_in_batch": _("批内业务主键重复"),
     "name_mismatch": _("名称与登记不一致"),
-    # identifiers (creditplus.subjects.identifiers)
+    # identifiers (creditplus.identifiers)
     "uscc_empty": _("统一社会信用代码为空"),
     "uscc_length": _("统一社会信用代码位数错误"),
     "uscc_charset": _("统一社会信用代码含非法字符"),

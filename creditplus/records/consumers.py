@@ -118,10 +118,9 @@ def names() -> list[str]:
 def lag(name: str) -> tuple[int, datetime | None]:
     """Events consumer ``name`` has not read yet (counted up to LAG_LIMIT), and when the
     oldest of them was written."""
-    last_tx, last_id = (
-        ConsumerCursor.objects.filter(name=name).values_list("last_tx", "last_event_id").first()
-        or (0, 0)
-    )
+    last_tx, last_id = ConsumerCursor.objects.filter(name=name).values_list(
+        "last_tx", "last_event_id"
+    ).first() or (0, 0)
     unread = CreditEvent.objects.filter(Q(tx__gt=last_tx) | Q(tx=last_tx, pk__gt=last_id))
     count = unread.order_by().values("pk")[:LAG_LIMIT].count()
     oldest = unread.order_by("pk").values_list("created_at", flat=True).first()

@@ -19,8 +19,8 @@ import polars as pl
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from creditplus import identifiers
 from creditplus.catalog.schema import ItemSpec
-from creditplus.subjects import identifiers
 
 # (organisation codes, registration numbers) → (org code → USCCs, reg no → USCCs)
 Lookup = Callable[[list[str], list[str]], tuple[dict[str, list[str]], dict[str, list[str]]]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -195,6 +196,65 @@ def correct_record(
     return new
 
 
+def _rate(part: int, whole: int, empty: float | None) -> float | None:
+    return round(part / whole, 4) if whole else empty
+
+
+@dataclass
+class _QualitySums:
+    """The running sums of :func:`quality_figures`, one batch at a time."""
+
+    months: dict[str, dict[str, int]] = field(
+        default_factory=lambda: defaultdict(lambda: {"submitted": 0, "rejected": 0})
+    )
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    filled: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    timely: int = 0
+    late: int = 0
+    sources: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, b: IngestBatch) -> None:
+        month = self.months[timezone.localtime(b.created_at).strftime("%Y-%m")]
+        month["submitted"] += b.submitted
+        month["rejected"] += b.rejected
+        stats = b.stats or {}
+        for code, n in (stats.get("errors") or {}).items():
+            self.errors[code] += n
+        for code, n in (stats.get("filled") or {}).items():
+            self.filled[code][0] += n
+            self.filled[code][1] += stats.get("rows", 0)
+        t = stats.get("timeliness") or {}
+        self.timely += t.get("timely", 0)
+        self.late += t.get("late", 0)
+        src = self._source(b)
+        src["submitted"] += b.submitted
+        src["rejected"] += b.rejected
+        src["timely"] += t.get("timely", 0)
+        src["late"] += t.get("late", 0)
+        src["batches"] += 1
+
+    def _source(self, b: IngestBatch) -> dict[str, Any]:
+        return self.sources.setdefault(
+            (b.department.code, b.item.code),
+            {
+                "department": b.department.code,
+                "department_name": b.department.name,
+                "item": b.item.code,
+                "item_name": b.item.name,
+                **dict.fromkeys(("submitted", "rejected", "timely", "late", "batches"), 0),
+            },
+        )
+
+    def source_figures(self) -> list[dict[str, Any]]:
+        """Per department and item, with their error and timeliness rates, largest first."""
+        for src in self.sources.values():
+            src["error_rate"] = _rate(src["rejected"], src["submitted"], 0.0)
+            src["timely_rate"] = _rate(src["timely"], src["timely"] + src["late"], None)
+        return sorted(
+            self.sources.values(), key=lambda s: (-s["submitted"], s["department"], s["item"])
+        )
+
+
 def quality_figures(batches: QuerySet[IngestBatch]) -> dict[str, Any]:
     """Data-quality figures over ``batches``: volume per month, error rate and errors by code,
     completeness of optional fields, timeliness — per department and item."""
@@ -207,84 +267,27 @@ def quality_figures(batches: QuerySet[IngestBatch]) -> dict[str, Any]:
         rejected=Sum("rejected"),
     )
     totals = {k: v or 0 for k, v in totals.items()}
-    months: dict[str, dict[str, int]] = defaultdict(lambda: {"submitted": 0, "rejected": 0})
-    errors: dict[str, int] = defaultdict(int)
-    filled: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    timely = late = 0
-    per_source: dict[tuple[str, str], dict[str, Any]] = {}
+    sums = _QualitySums()
+    columns = ("created_at", "submitted", "rejected", "stats", "department__name")
     for b in (
-        done.only(
-            "created_at",
-            "submitted",
-            "rejected",
-            "stats",
-            "department__name",
-            "department__code",
-            "item__code",
-            "item__name",
-        )
+        done.only(*columns, "department__code", "item__code", "item__name")
         .select_related("department", "item")
         .iterator()
     ):
-        month = timezone.localtime(b.created_at).strftime("%Y-%m")
-        months[month]["submitted"] += b.submitted
-        months[month]["rejected"] += b.rejected
-        stats = b.stats or {}
-        for code, n in (stats.get("errors") or {}).items():
-            errors[code] += n
-        rows = stats.get("rows", 0)
-        for code, n in (stats.get("filled") or {}).items():
-            filled[code][0] += n
-            filled[code][1] += rows
-        t = stats.get("timeliness") or {}
-        timely += t.get("timely", 0)
-        late += t.get("late", 0)
-        key = (b.department.code, b.item.code)
-        src = per_source.setdefault(
-            key,
-            {
-                "department": b.department.code,
-                "department_name": b.department.name,
-                "item": b.item.code,
-                "item_name": b.item.name,
-                "submitted": 0,
-                "rejected": 0,
-                "timely": 0,
-                "late": 0,
-                "batches": 0,
-            },
-        )
-        src["submitted"] += b.submitted
-        src["rejected"] += b.rejected
-        src["timely"] += t.get("timely", 0)
-        src["late"] += t.get("late", 0)
-        src["batches"] += 1
-    for src in per_source.values():
-        src["error_rate"] = (
-            round(src["rejected"] / src["submitted"], 4) if src["submitted"] else 0.0
-        )
-        on_time = src["timely"] + src["late"]
-        src["timely_rate"] = round(src["timely"] / on_time, 4) if on_time else None
-    submitted = totals["submitted"]
+        sums.add(b)
     return {
-        "totals": {
-            **totals,
-            "error_rate": round(totals["rejected"] / submitted, 4) if submitted else 0.0,
-        },
-        "volume": [{"month": m, **v} for m, v in sorted(months.items())],
-        "errors_by_code": dict(sorted(errors.items(), key=lambda kv: -kv[1])),
+        "totals": {**totals, "error_rate": _rate(totals["rejected"], totals["submitted"], 0.0)},
+        "volume": [{"month": m, **v} for m, v in sorted(sums.months.items())],
+        "errors_by_code": dict(sorted(sums.errors.items(), key=lambda kv: -kv[1])),
         "completeness": {
-            code: round(n / total, 4) if total else None
-            for code, (n, total) in sorted(filled.items())
+            code: _rate(n, total, None) for code, (n, total) in sorted(sums.filled.items())
         },
         "timeliness": {
-            "timely": timely,
-            "late": late,
-            "rate": round(timely / (timely + late), 4) if timely + late else None,
+            "timely": sums.timely,
+            "late": sums.late,
+            "rate": _rate(sums.timely, sums.timely + sums.late, None),
         },
-        "sources": sorted(
-            per_source.values(), key=lambda s: (-s["submitted"], s["department"], s["item"])
-        ),
+        "sources": sums.source_figures(),
     }
 
 

@@ -16,10 +16,11 @@ import polars as pl
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from creditplus import identifiers
 from creditplus.catalog.choices import XDR_LB_KIND
 from creditplus.catalog.schema import Condition, FieldSpec, ItemSpec
 from creditplus.records import amounts, legacy
-from creditplus.subjects import identifiers, pii
+from creditplus.subjects import pii
 from creditplus.subjects.services import find_by_legacy_identifiers
 
 ROW = "__row"

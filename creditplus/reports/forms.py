@@ -9,18 +9,10 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from creditplus.errors import DomainError
 from creditplus.reports.choices import Authorizer, IdVerification
 from creditplus.reports.services import AUTHORIZATION_DEFAULT_DAYS
 
 PURPOSE_HELP = _("如：招投标、申请财政资金、评优评先、融资贷款、自查等")
-
-
-def show_domain_error(form: forms.Form, exc: DomainError) -> None:
-    """Attach a service refusal to the form field it names (else to the form), with its
-    stable code so that the window clerk can quote it."""
-    field = exc.field if exc.field in form.fields else None
-    form.add_error(field, exc.for_user)
 
 
 class EnterpriseReportForm(forms.Form):

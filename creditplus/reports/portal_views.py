@@ -9,13 +9,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from creditplus.errors import DomainError, Forbidden, NotFound
+from creditplus.errors import DomainError, Forbidden, NotFound, show_on_form
 from creditplus.lists.objections import subject_of
 from creditplus.pages import bound_subject_view
 from creditplus.ratelimit import rate_limited
 from creditplus.reports import rendering, services
 from creditplus.reports.choices import ReportChannel
-from creditplus.reports.forms import OwnReportForm, VerifyForm, show_domain_error
+from creditplus.reports.forms import OwnReportForm, VerifyForm
 from creditplus.reports.models import CreditReport
 from creditplus.subjects.models import Subject
 
@@ -42,7 +42,7 @@ def my_reports(request: HttpRequest, subject: Subject) -> HttpResponse:
         except (Forbidden, NotFound):
             raise
         except DomainError as exc:
-            show_domain_error(form, exc)
+            show_on_form(form, exc)
         else:
             messages.success(request, _("已生成信用报告 %(no)s。") % {"no": report.number})
             return redirect("reports_portal:my_report", number=report.number)

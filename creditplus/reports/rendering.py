@@ -23,7 +23,7 @@ REPORT_BODY = "reports/_report.html"
 def site_base(request: HttpRequest | None) -> str:
     """The public address printed on reports: ``CREDITPLUS_SITE_URL`` when configured, else
     the address the request came in on."""
-    configured = getattr(settings, "CREDITPLUS_SITE_URL", "")
+    configured = settings.CREDITPLUS_SITE_URL
     if configured:
         return configured.rstrip("/")
     if request is not None:

@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -42,8 +42,10 @@ from creditplus.catalog.models import CatalogItem
 from creditplus.catalog.services import INDUSTRY_TABLE, code_label
 from creditplus.errors import DomainError, Forbidden, NotFound
 from creditplus.evaluation import services as evaluation
+from creditplus.identifiers import check_resident_id, check_uscc
 from creditplus.lists.choices import MEMBER_STATUSES
 from creditplus.lists.models import ListEntry
+from creditplus.numbering import create_numbered
 from creditplus.records.choices import EventStatus
 from creditplus.records.disclosure import (
     code_labels,
@@ -54,7 +56,6 @@ from creditplus.records.models import CreditEvent, CreditRecord
 from creditplus.reports.choices import Authorizer, IdVerification, ReportChannel, ReportKind
 from creditplus.reports.models import CreditReport, PersonalAuthorization
 from creditplus.subjects import pii
-from creditplus.subjects.identifiers import check_resident_id, check_uscc
 from creditplus.subjects.models import Subject
 from creditplus.subjects.services import RESIDENT_ID, person_key
 from creditplus.supervision.services import public_commitments
@@ -209,7 +210,7 @@ def find_organisation(code: str) -> Subject:
 def valid_resident_id(id_number: str, field: str = "id_number") -> str:
     """The normalised resident ID number, or ``DomainError("invalid_id_number")`` naming the
     problem (length, characters, birth date, check character — GB 11643, via python-stdnum's
-    check-character computation in ``subjects.identifiers``)."""
+    check-character computation in ``creditplus.identifiers``)."""
     check = check_resident_id(id_number)
     if not check.ok:
         raise DomainError(
@@ -423,7 +424,7 @@ def _commitments(subject: Subject) -> list[dict[str, Any]]:
 
 
 def _grade(subject: Subject) -> dict[str, Any]:
-    if not getattr(settings, "CREDITPLUS_REPORT_SHOWS_GRADE", True):
+    if not settings.CREDITPLUS_REPORT_SHOWS_GRADE:
         return {"shown": False, "note": _("按本平台信息公开规定，报告不载明信用评价等级。")}
     try:
         score = evaluation.subject_score(subject)
@@ -486,8 +487,8 @@ def _content(
         content["financial"] = {
             "title": _("金融信用信息（个人信用报告）"),
             "status": FINANCIAL_STATUS,
-            "instructions": getattr(
-                settings, "CREDITPLUS_FINANCIAL_REPORT_INSTRUCTIONS", FINANCIAL_INSTRUCTIONS
+            "instructions": (
+                settings.CREDITPLUS_FINANCIAL_REPORT_INSTRUCTIONS or FINANCIAL_INSTRUCTIONS
             ),
         }
     if authorization is not None:
@@ -502,17 +503,6 @@ def _content(
 
 
 # --------------------------------------------------------------------------- issuing
-
-
-def _next_number(day: date) -> str:
-    prefix = f"{NUMBER_PREFIX}{day:%Y%m%d}"
-    last = (
-        CreditReport.objects.filter(number__startswith=prefix)
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
-    )
-    return f"{prefix}{int(last[-6:]) + 1 if last else 1:06d}"
 
 
 def _issue(
@@ -530,30 +520,25 @@ def _issue(
     digest = content_digest(content)
     department = getattr(user, "department", None) if channel == ReportChannel.WINDOW else None
     with transaction.atomic():
-        for attempt in range(3):
-            try:
-                with transaction.atomic():
-                    report = CreditReport.objects.create(
-                        number=_next_number(timezone.localdate()),
-                        kind=kind,
-                        subject=subject,
-                        subject_label=_masked_subject(subject)[:200],
-                        channel=channel,
-                        purpose=purpose,
-                        license_checked=license_checked,
-                        requested_by=user,
-                        requested_by_name=user.get_username(),
-                        department=department,
-                        issuer=issuer[:200],
-                        authorization=authorization,
-                        content=content,
-                        content_sha256=digest,
-                        issued_at=timezone.now(),
-                    )
-                    break
-            except IntegrityError:  # two windows drew the same number: take the next one
-                if attempt == 2:
-                    raise
+        report = create_numbered(
+            CreditReport,
+            NUMBER_PREFIX,
+            timezone.localdate(),
+            kind=kind,
+            subject=subject,
+            subject_label=_masked_subject(subject)[:200],
+            channel=channel,
+            purpose=purpose,
+            license_checked=license_checked,
+            requested_by=user,
+            requested_by_name=user.get_username(),
+            department=department,
+            issuer=issuer[:200],
+            authorization=authorization,
+            content=content,
+            content_sha256=digest,
+            issued_at=timezone.now(),
+        )
         audit.record(
             "report.issue",
             obj=report,

@@ -14,11 +14,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from creditplus.accounts.permissions import backoffice_view
-from creditplus.errors import DomainError, Forbidden, NotFound
+from creditplus.errors import DomainError, Forbidden, NotFound, show_on_form
 from creditplus.pages import audited_page, querystring
 from creditplus.reports import rendering, services
 from creditplus.reports.choices import ReportChannel
-from creditplus.reports.forms import EnterpriseReportForm, PersonalReportForm, show_domain_error
+from creditplus.reports.forms import EnterpriseReportForm, PersonalReportForm
 
 
 @backoffice_view("reports.view_creditreport")
@@ -56,7 +56,7 @@ def enterprise_new(request: HttpRequest) -> HttpResponse:
         except (Forbidden, NotFound):
             raise
         except DomainError as exc:
-            show_domain_error(form, exc)
+            show_on_form(form, exc)
         else:
             messages.success(request, _("已出具信用报告 %(no)s。") % {"no": report.number})
             return redirect("reports:detail", number=report.number)
@@ -91,7 +91,7 @@ def personal_new(request: HttpRequest) -> HttpResponse:
         except (Forbidden, NotFound):
             raise
         except DomainError as exc:
-            show_domain_error(form, exc)
+            show_on_form(form, exc)
         else:
             messages.success(
                 request,

@@ -43,6 +43,7 @@ from creditplus.catalog.models import Matter
 from creditplus.errors import DomainError, Forbidden, NotFound
 from creditplus.evaluation.choices import ModelStatus
 from creditplus.evaluation.models import EvaluationModel, Score
+from creditplus.identifiers import check_resident_id, resident_id_checks, uscc_checks
 from creditplus.lists.choices import MEMBER_STATUSES
 from creditplus.lists.models import ListEntry, ListType
 from creditplus.sanctions.choices import (
@@ -55,7 +56,6 @@ from creditplus.sanctions.choices import (
 )
 from creditplus.sanctions.models import CreditCheck, Measure, SanctionTask
 from creditplus.sanctions.services import CheckHit, close_case_if_done, create_check_tasks
-from creditplus.subjects.identifiers import check_resident_id, resident_id_checks, uscc_checks
 from creditplus.subjects.models import Subject
 from creditplus.subjects.pii import lookup_hash, mask_id_number
 

@@ -29,6 +29,7 @@ from creditplus.accounts.services import notify
 from creditplus.catalog.choices import BehaviorKind, Severity
 from creditplus.errors import DomainError, Forbidden
 from creditplus.evaluation.services import GradeChange
+from creditplus.identifiers import check_resident_id
 from creditplus.lists.choices import EntryStatus
 from creditplus.lists.models import ListEntry
 from creditplus.records.choices import EventStatus
@@ -41,7 +42,6 @@ from creditplus.sanctions.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from creditplus.subjects.identifiers import check_resident_id
 from creditplus.subjects.models import Subject
 from creditplus.subjects.pii import decrypt, encrypt, lookup_hash
 
@@ -52,7 +52,7 @@ BACKOFF_MINUTES = (1, 5, 30, 120, 720)
 
 def alerts_per_day() -> int:
     """Alerts a department gets one by one per day; the rest go into the daily digest."""
-    return int(getattr(settings, "CREDITPLUS_ALERTS_PER_DAY", 20))
+    return settings.CREDITPLUS_ALERTS_PER_DAY
 
 
 def _department(user: Any, perm: str) -> Department:

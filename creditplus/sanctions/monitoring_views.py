@@ -13,8 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from creditplus.accounts.permissions import backoffice_view, get_for_user, restrict
-from creditplus.errors import DomainError
-from creditplus.lists.forms import show_domain_error
+from creditplus.errors import DomainError, show_on_form
 from creditplus.pages import audit_read
 from creditplus.sanctions import monitoring
 from creditplus.sanctions.models import Subscription, WebhookDelivery, WebhookEndpoint
@@ -59,7 +58,7 @@ def watches(request: HttpRequest) -> HttpResponse:
                 request.user, form.codes_list(), form.cleaned_data["note"]
             )
         except DomainError as exc:
-            show_domain_error(form, exc)
+            show_on_form(form, exc)
         else:
             messages.success(
                 request,
@@ -122,7 +121,7 @@ def webhook(request: HttpRequest) -> HttpResponse:
         try:
             secret = monitoring.set_webhook(request.user, form.cleaned_data["url"])
         except DomainError as exc:
-            show_domain_error(form, exc)
+            show_on_form(form, exc)
         else:
             endpoint = restrict(WebhookEndpoint.objects.all(), request.user).first()
     deliveries = restrict(

@@ -23,8 +23,7 @@ from django.views.decorators.http import require_POST
 
 from creditplus.accounts import audit
 from creditplus.accounts.permissions import backoffice_view, get_for_user, require_perm, restrict
-from creditplus.errors import DomainError, Forbidden, NotFound
-from creditplus.lists.forms import show_domain_error
+from creditplus.errors import DomainError, Forbidden, NotFound, refusals_on, show_on_form
 from creditplus.lists.models import ListEntry
 from creditplus.pages import audited_page, csv_response, page_of, querystring
 from creditplus.sanctions import checks, services
@@ -46,11 +45,6 @@ from creditplus.sanctions.models import CreditCheck, Measure, SanctionCase, Sanc
 
 # Hits listed on the page after a bulk check; the download has them all.
 BULK_HITS_SHOWN = 200
-
-
-def _refused(request: HttpRequest, exc: Forbidden) -> HttpResponse:
-    """A 403 page that says why (e.g. a check needs a department)."""
-    return render(request, "sanctions/forbidden.html", {"message": exc.message}, status=403)
 
 
 # --------------------------------------------------------------------------- dashboard
@@ -191,13 +185,8 @@ def initiate(request: HttpRequest) -> HttpResponse:
     )
     form = InitiateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals_on(form):
             created = services.initiate_manually(user, entry, form.cleaned_data["reason"])
-        except (Forbidden, NotFound):
-            raise
-        except DomainError as exc:
-            show_domain_error(form, exc)
-        else:
             messages.success(
                 request,
                 _("已发起奖惩事项 %(no)s，推送实施任务 %(n)d 项。")
@@ -296,9 +285,7 @@ def tasks_feedback(request: HttpRequest) -> HttpResponse:
             matter=data["matter"],
             document_no=data["document_no"],
         )
-    except Forbidden as exc:
-        return _refused(request, exc)
-    except NotFound:
+    except (Forbidden, NotFound):
         raise
     except DomainError as exc:
         messages.error(request, str(exc.message))
@@ -348,15 +335,13 @@ def task(request: HttpRequest, pk: int) -> HttpResponse:
                     matter=data["matter"],
                     document_no=data["document_no"],
                 )
-            except Forbidden as exc:
-                return _refused(request, exc)
-            except NotFound:
+            except (Forbidden, NotFound):  # the 403 page saying why, or the 404
                 raise
             except DomainError as exc:
                 if not can_feed_back:
                     messages.error(request, str(exc.message))
                     return redirect("sanctions:task", pk=obj.pk)
-                show_domain_error(form, exc)
+                show_on_form(form, exc)
             else:
                 messages.success(request, _("任务 %(no)s 已反馈。") % {"no": obj.number})
                 return redirect("sanctions:task", pk=obj.pk)
@@ -415,28 +400,16 @@ def check(request: HttpRequest) -> HttpResponse:
         bulk_form = BulkCheckForm(request.POST, request.FILES, prefix="bulk")
         if bulk_form.is_valid():
             data = bulk_form.cleaned_data
-            try:
+            with refusals_on(bulk_form, {"subjects": "file"}):
                 bulk = checks.check_many(user, data["file"], data["matter"].code, data["purpose"])
-            except Forbidden as exc:
-                return _refused(request, exc)
-            except NotFound:
-                raise
-            except DomainError as exc:
-                show_domain_error(bulk_form, exc, {"subjects": "file"})
     elif request.method == "POST":
         form = CheckForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
-            try:
+            with refusals_on(form):
                 result = checks.check_subject(
                     user, data["subject"], data["matter"].code, data["purpose"]
                 )
-            except Forbidden as exc:
-                return _refused(request, exc)
-            except NotFound:
-                raise
-            except DomainError as exc:
-                show_domain_error(form, exc)
     return render(
         request,
         "sanctions/check.html",
@@ -539,15 +512,13 @@ def check_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     note=data["note"],
                     document_no=data["document_no"],
                 )
-            except Forbidden as exc:
-                return _refused(request, exc)
-            except NotFound:
+            except (Forbidden, NotFound):  # the 403 page saying why, or the 404
                 raise
             except DomainError as exc:
                 if not can_report:
                     messages.error(request, str(exc.message))
                     return redirect("sanctions:check_detail", pk=obj.pk)
-                show_domain_error(form, exc)
+                show_on_form(form, exc)
             else:
                 closed = obj.tasks.count()
                 messages.success(

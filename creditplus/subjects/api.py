@@ -1,16 +1,10 @@
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-
-from django.db.models import Count
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from creditplus import ratelimit
-from creditplus.errors import NotFound
-from creditplus.records.disclosure import subject_public_records
-from creditplus.subjects.queries import public_subjects, search_page
+from creditplus.subjects.queries import search_page
 
 router = Router(tags=["信用主体"])
 
@@ -48,52 +42,3 @@ def search(request: HttpRequest, params: Query[SearchIn]) -> dict:
         "page_size": params.page_size,
         "results": found.results,
     }
-
-
-class RecordCount(Schema):
-    item: str
-    name: str
-    count: int
-
-
-class SubjectDetailOut(SubjectOut):
-    enterprise_type: str
-    industry: str
-    address: str
-    registered_capital: Decimal | None
-    established_on: date | None
-    public_records: list[RecordCount]
-
-
-@router.get("/subjects/{code}", response=SubjectDetailOut, auth=None, summary="信用主体的公开信息")
-def detail(request: HttpRequest, code: str) -> dict:
-    ratelimit.check(request, "subject")
-    subject = public_subjects().filter(uscc=code.strip().upper()).first()
-    if subject is None:
-        raise NotFound()
-    # Only what the portal shows: records inside their publicity (records/disclosure.py).
-    counts = (
-        subject_public_records(subject)
-        .values("item__code", "item__name")
-        .annotate(n=Count("id"))
-        .order_by("item__code")
-    )
-    data = {
-        f: getattr(subject, f)
-        for f in (
-            "uscc",
-            "name",
-            "kind",
-            "legal_rep_name",
-            "status",
-            "enterprise_type",
-            "industry",
-            "address",
-            "registered_capital",
-            "established_on",
-        )
-    }
-    data["public_records"] = [
-        {"item": c["item__code"], "name": c["item__name"], "count": c["n"]} for c in counts
-    ]
-    return data

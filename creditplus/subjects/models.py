@@ -15,7 +15,7 @@ class SubjectQuerySet(models.QuerySet):
 
     def by_code(self, code: str) -> SubjectQuerySet:
         """Find by unified social credit code, or by resident ID through its keyed hash."""
-        from creditplus.subjects.identifiers import check_resident_id
+        from creditplus.identifiers import check_resident_id
         from creditplus.subjects.pii import lookup_hash
 
         code = code.strip().upper()

@@ -10,7 +10,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Length
 
 from creditplus.catalog.choices import SubjectKind
-from creditplus.subjects.identifiers import check_uscc
+from creditplus.identifiers import check_uscc
 from creditplus.subjects.models import Subject
 
 # The name indexes (migration subjects 0002), all kept by the database:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,6 +23,7 @@ from creditplus.errors import DomainError, Forbidden
 from creditplus.evaluation.services import current_grades
 from creditplus.lists.choices import RestorationStatus
 from creditplus.lists.models import ListEntry, Restoration
+from creditplus.numbering import create_numbered
 from creditplus.records.models import CreditRecord
 from creditplus.records.services import collect_row
 from creditplus.subjects.models import Subject
@@ -127,17 +128,6 @@ def supervision_for(subject: Subject, field: SupervisionField) -> dict[str, Any]
 # ----------------------------------------------------------------------------- commitments
 
 
-def _next_number(signed_on: date) -> str:
-    prefix = f"{AREA_CODE}{signed_on:%Y%m%d}"
-    last = (
-        Commitment.objects.filter(number__startswith=prefix)
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
-    )
-    return f"{prefix}{int(last[-6:]) + 1 if last else 1:06d}"
-
-
 def sign_commitment(
     user: Any,
     template: CommitmentTemplate,
@@ -201,29 +191,24 @@ def _create(
     if department is None:
         raise DomainError("department_required", _("请指定受理承诺的部门"), "department")
     content = "\n".join(f"{i}. {c}" for i, c in enumerate(template.conditions, start=1))
-    for attempt in range(3):
-        try:
-            with transaction.atomic():
-                commitment = Commitment.objects.create(
-                    number=_next_number(today),
-                    template=template,
-                    subject=subject,
-                    department=department,
-                    channel=channel,
-                    reason=reason.strip()[:500],
-                    content=content,
-                    consequences=template.consequences,
-                    signer=signer.strip()[:50],
-                    signed_on=today,
-                    published=published,
-                    verify_due=add_months(today, template.verify_months),
-                    restoration=restoration,
-                    created_by=actor or "system",
-                )
-                break
-        except IntegrityError:  # two signatures took the same number: draw the next one
-            if attempt == 2:
-                raise
+    commitment = create_numbered(
+        Commitment,
+        AREA_CODE,
+        today,
+        template=template,
+        subject=subject,
+        department=department,
+        channel=channel,
+        reason=reason.strip()[:500],
+        content=content,
+        consequences=template.consequences,
+        signer=signer.strip()[:50],
+        signed_on=today,
+        published=published,
+        verify_due=add_months(today, template.verify_months),
+        restoration=restoration,
+        created_by=actor or "system",
+    )
     audit.record(
         "commitment.sign",
         obj=commitment,

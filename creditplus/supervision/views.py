@@ -22,8 +22,7 @@ from django.views.decorators.http import require_POST
 
 from creditplus.accounts import audit
 from creditplus.accounts.permissions import backoffice_view, get_for_user, require_perm
-from creditplus.errors import DomainError, Forbidden, NotFound
-from creditplus.lists.forms import show_domain_error
+from creditplus.errors import DomainError, Forbidden, NotFound, refusals_on, show_on_form
 from creditplus.pages import audited_page, page_of, querystring
 from creditplus.supervision import dual_notice, inspections, services
 from creditplus.supervision.choices import Channel, CommitmentStatus, Lane
@@ -46,11 +45,6 @@ PLAN_PAGE_SIZE = 50
 def percent(ratio: float | None) -> str:
     """A ratio (0–1) as a percentage without trailing zeros: 0.005 → "0.5"."""
     return "" if ratio is None else f"{float(ratio) * 100:g}"
-
-
-def _refused(request: HttpRequest, exc: Forbidden) -> HttpResponse:
-    """A 403 page that says why (e.g. only the drawn inspectors record a result)."""
-    return render(request, "supervision/forbidden.html", {"message": exc.message}, status=403)
 
 
 def grade_chart(stats: list[inspections.GradeStats]) -> dict[str, list[Any]]:
@@ -154,7 +148,7 @@ def commitment_new(request: HttpRequest) -> HttpResponse:
     form = PaperCommitmentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        with refusals_on(form, {"subject": "uscc"}):
             created = services.sign_commitment(
                 user,
                 data["template"],
@@ -164,13 +158,6 @@ def commitment_new(request: HttpRequest) -> HttpResponse:
                 channel=Channel.PAPER,
                 published=data["published"],
             )
-        except Forbidden as exc:
-            return _refused(request, exc)
-        except NotFound:
-            raise
-        except DomainError as exc:
-            show_domain_error(form, exc, {"subject": "uscc"})
-        else:
             messages.success(
                 request,
                 _("已录入信用承诺 %(no)s，核查期限 %(due)s。")
@@ -210,15 +197,13 @@ def commitment(request: HttpRequest, number: str) -> HttpResponse:
                     unfulfilled=data["unfulfilled"],
                     liability=data["liability"],
                 )
-            except Forbidden as exc:
-                return _refused(request, exc)
-            except NotFound:
+            except (Forbidden, NotFound):  # the 403 page saying why, or the 404
                 raise
             except DomainError as exc:
                 if not can_verify:
                     messages.error(request, str(exc.message))
                     return redirect("supervision:commitment", number=obj.number)
-                show_domain_error(form, exc)
+                show_on_form(form, exc)
             else:
                 messages.success(request, _("承诺 %(no)s 已核查。") % {"no": obj.number})
                 return redirect("supervision:commitment", number=obj.number)
@@ -266,7 +251,7 @@ def plan_new(request: HttpRequest) -> HttpResponse:
         form = PlanForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
-            try:
+            with refusals_on(form):
                 plan = inspections.draw_plan(
                     user,
                     data["field"],
@@ -276,13 +261,6 @@ def plan_new(request: HttpRequest) -> HttpResponse:
                     ratios=form.ratios(),
                     seed=data["seed"],
                 )
-            except Forbidden as exc:
-                return _refused(request, exc)
-            except NotFound:
-                raise
-            except DomainError as exc:
-                show_domain_error(form, exc)
-            else:
                 messages.success(
                     request,
                     _("已抽取 %(n)d 个检查对象，随机种子 %(seed)s。")
@@ -396,15 +374,13 @@ def _record(
         inspections.record_result(
             request.user, obj, result=data["result"], findings=data["findings"]
         )
-    except Forbidden as exc:
-        return _refused(request, exc)
-    except NotFound:
+    except (Forbidden, NotFound):
         raise
     except DomainError as exc:
         if not can_record:
             messages.error(request, str(exc.message))
             return redirect("supervision:inspection", pk=obj.pk)
-        show_domain_error(form, exc)
+        show_on_form(form, exc)
         return None
     messages.success(request, _("检查结果已录入，审核通过后向社会公示。"))
     return redirect("supervision:inspection", pk=obj.pk)
@@ -419,13 +395,11 @@ def _review(request: HttpRequest, obj: Inspection, form: ReviewForm) -> HttpResp
         inspections.review_result(
             request.user, obj, approve=approve, note=form.cleaned_data["note"]
         )
-    except Forbidden as exc:
-        return _refused(request, exc)
-    except NotFound:
+    except (Forbidden, NotFound):
         raise
     except DomainError as exc:
         if exc.field == "note":
-            show_domain_error(form, exc)
+            show_on_form(form, exc)
             return None
         messages.error(request, str(exc.message))
         return redirect("supervision:inspection", pk=obj.pk)
@@ -473,13 +447,11 @@ def notice_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("supervision:notices")
     try:
         dual_notice.follow_up(user, notice, form.cleaned_data["note"])
-    except Forbidden as exc:
-        return _refused(request, exc)
-    except NotFound:
+    except (Forbidden, NotFound):  # the 403 page saying why, or the 404
         raise
     except DomainError as exc:
-        if exc.status == 403:
-            return _refused(request, Forbidden(exc.message))
+        if exc.status == 403:  # a refusal of the role: the 403 page saying why
+            raise Forbidden(exc.message) from exc
         messages.error(request, str(exc.message))
     else:
         messages.success(

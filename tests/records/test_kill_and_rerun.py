@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from creditplus.subjects.identifiers import uscc_check_char
+from creditplus.identifiers import uscc_check_char
 from tests.server import ROOT, throwaway_database
 
 pytestmark = pytest.mark.slow

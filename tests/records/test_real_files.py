@@ -16,9 +16,9 @@ import pytest
 
 from creditplus.accounts.models import Department
 from creditplus.catalog.models import CatalogItem
+from creditplus.identifiers import registration_number_check_char, uscc_check_char
 from creditplus.records.ingest import IngestOptions, ingest_file
 from creditplus.records.models import CreditRecord, IngestBatch
-from creditplus.subjects.identifiers import registration_number_check_char, uscc_check_char
 from creditplus.subjects.models import Subject
 from tests.factories import valid_uscc
 from tests.records.files import csv_bytes, json_bytes, penalty, xlsx_bytes
@@ -415,8 +415,8 @@ def test_a_license_without_a_certificate_is_accepted(reference):
 def test_docs_list_every_error_and_warning_code_with_an_example():
     from pathlib import Path
 
+    from creditplus import identifiers
     from creditplus.records import legacy, validation
-    from creditplus.subjects import identifiers
 
     docs = (Path(__file__).resolve().parents[2] / "docs" / "ingest.md").read_text("utf-8")
     rows = {

@@ -484,3 +484,16 @@ def test_bulk_feedback_of_a_selection_on_the_task_list(published, officer, other
     }
     assert AuditEvent.objects.filter(action="sanction.feedback").count() == events + 2
     assert "已批量反馈 2 项任务" in client.get(done["Location"]).content.decode()
+
+
+def test_feedback_refused_to_another_department_is_a_403_page_saying_why(published, platform_admin):
+    # The administrator may open every task, but only the task's department feeds back: the
+    # service's refusal is the one 403 page with its reason, not a message on the task page.
+    task = SanctionTask.objects.filter(case__entry=published, status="pending").first()
+    response = client_for(platform_admin).post(
+        reverse("sanctions:task", args=[task.pk]), {"outcome": "failed", "note": "无法实施"}
+    )
+    assert response.status_code == 403
+    assert "只能反馈本部门的实施任务" in response.content.decode()
+    task.refresh_from_db()
+    assert task.status == "pending"

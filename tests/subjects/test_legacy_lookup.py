@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from creditplus.subjects.identifiers import uscc_check_char
+from creditplus.identifiers import uscc_check_char
 from creditplus.subjects.models import Subject
 from creditplus.subjects.services import find_by_legacy_identifiers, org_code_expr
 from tests.factories import make_organisations

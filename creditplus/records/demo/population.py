@@ -6,6 +6,7 @@ Zhangjiang company, so that searches have a known subject.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import date
@@ -141,112 +142,107 @@ def _org_codes(rng, prefix: pl.Series, division: pl.Series, style: pl.Series) ->
     return with_uscc_check(prefix + division + org)
 
 
-def build_population(subjects: int, seed: int, today: date) -> Population:
-    """The market subjects and the natural-person pool, deterministic for (subjects, seed)."""
-    rng = np.random.default_rng([seed, 1])
-    subjects = max(subjects, 1)
-    n_person = max(30, math.ceil(subjects * 0.10))
-    persons = _persons(rng, n_person)
-    n_ind = round(subjects * 0.08) if subjects >= 30 else 0
-    n_oth = round(subjects * 0.03) if subjects >= 30 else 0
-    n_ent = subjects - 1 - n_ind - n_oth
-    taken = {ZHANGJIANG["name"]}
+def _rep_of(rng, n_person: int, k: int) -> pl.Series:
+    """Legal representatives from the person pool: a few persons represent many companies."""
+    return pl.Series((n_person * rng.random(k) ** 1.3).astype(np.int64))
 
-    def rep_of(k: int) -> pl.Series:  # a few persons represent many companies
-        return pl.Series((n_person * rng.random(k) ** 1.3).astype(np.int64))
 
-    def brand(k: int) -> pl.Series:
-        chars = list(_BRAND_CHARS)
-        pair = _pick(chars, rng.integers(0, len(chars), k)) + _pick(
-            chars, rng.integers(0, len(chars), k)
-        )
-        word = _pick(_BRAND_WORDS, rng.integers(0, len(_BRAND_WORDS), k))
-        word2 = _pick(_BRAND_WORDS, rng.integers(0, len(_BRAND_WORDS), k))
-        extra = _pick(chars, rng.integers(0, len(chars), k))
-        r = rng.random(k)
-        return _when(
-            r < 0.35, word, _when(r < 0.8, pair, _when(r < 0.9, word + extra, word + word2))
-        )
+def _brand(rng, k: int) -> pl.Series:
+    chars = list(_BRAND_CHARS)
+    pair = _pick(chars, rng.integers(0, len(chars), k)) + _pick(
+        chars, rng.integers(0, len(chars), k)
+    )
+    word = _pick(_BRAND_WORDS, rng.integers(0, len(_BRAND_WORDS), k))
+    word2 = _pick(_BRAND_WORDS, rng.integers(0, len(_BRAND_WORDS), k))
+    extra = _pick(chars, rng.integers(0, len(chars), k))
+    r = rng.random(k)
+    return _when(r < 0.35, word, _when(r < 0.8, pair, _when(r < 0.9, word + extra, word + word2)))
 
-    def enterprises(k: int) -> pl.DataFrame:
-        iw = _choice(rng, k, [w[2] for w in _INDUSTRY_WORDS])
-        form = _choice(rng, k, [f[2] for f in _FORMS])
-        form_code = _pick([f[0] for f in _FORMS], form)
-        town = _pick([t[0][:2] for t in _TOWNS], _choice(rng, k, [t[1] for t in _TOWNS]))
-        suffix = (
-            pl.DataFrame({"s": _pick([f[1] for f in _FORMS], form), "t": town})
-            .select(pl.col("s").str.replace("{town}", pl.col("t"), literal=True))
-            .to_series()
-        )
-        foreign = (form_code == "有限责任公司（外商投资）").to_numpy()
-        p = rng.random(k)
-        prefix = _when(
-            foreign & (p < 0.6),
-            "",
-            _when(
-                p < 0.04, "上海张江", _when(p < 0.07, "上海浦东", _when(p < 0.09, "上海市", "上海"))
+
+def _enterprises(rng, k: int) -> pl.DataFrame:
+    """Enterprise names (上海 + brand + industry word + legal form), forms and industries."""
+    iw = _choice(rng, k, [w[2] for w in _INDUSTRY_WORDS])
+    form = _choice(rng, k, [f[2] for f in _FORMS])
+    form_code = _pick([f[0] for f in _FORMS], form)
+    town = _pick([t[0][:2] for t in _TOWNS], _choice(rng, k, [t[1] for t in _TOWNS]))
+    suffix = (
+        pl.DataFrame({"s": _pick([f[1] for f in _FORMS], form), "t": town})
+        .select(pl.col("s").str.replace("{town}", pl.col("t"), literal=True))
+        .to_series()
+    )
+    foreign = (form_code == "有限责任公司（外商投资）").to_numpy()
+    p = rng.random(k)
+    prefix = _when(
+        foreign & (p < 0.6),
+        "",
+        _when(p < 0.04, "上海张江", _when(p < 0.07, "上海浦东", _when(p < 0.09, "上海市", "上海"))),
+    )
+    mid = _when(prefix == "", "（上海）", "")
+    name = prefix + _brand(rng, k) + mid + _pick([w[0] for w in _INDUSTRY_WORDS], iw) + suffix
+    industry = _pick([w[1] for w in _INDUSTRY_WORDS], iw)
+    return pl.DataFrame({"name": name, "form": form_code, "industry": industry})
+
+
+def _individuals(rng, persons: pl.DataFrame, n_person: int, k: int) -> pl.DataFrame:
+    """Individual businesses named after their keeper (浦东新区 + town + 张记 + shop)."""
+    rep = _rep_of(rng, n_person, k)
+    surname = persons["pname"].gather(rep).str.slice(0, 1)
+    shop = rng.integers(0, len(_SHOPS), k)
+    mark = _pick(("记", "氏", "家", "", "记", "阿"), rng.integers(0, 6, k))
+    town = _pick([t[0] for t in _TOWNS], _choice(rng, k, [t[1] for t in _TOWNS]))
+    core = _when(mark == "阿", mark + surname, surname + mark)
+    core = _when(
+        rng.random(k) < 0.3, _pick(_BRAND_WORDS, rng.integers(0, len(_BRAND_WORDS), k)), core
+    )
+    name = (
+        "浦东新区"
+        + _when(rng.random(k) < 0.6, town, "")
+        + core
+        + _pick([s[0] for s in _SHOPS], shop)
+    )
+    return pl.DataFrame({"name": name, "rep": rep, "industry": _pick([s[1] for s in _SHOPS], shop)})
+
+
+def _others(rng, k: int) -> pl.DataFrame:
+    """Other organisations (institutions, social organisations, collectives) by pattern."""
+    t = _choice(rng, k, [o[5] for o in _OTHER_ORGS])
+    kinds = np.concatenate([[0], np.cumsum([len(o[4]) for o in _OTHER_ORGS])])
+    kind_words = [w for o in _OTHER_ORGS for w in o[4]]
+    kind = _pick(kind_words, kinds[t] + rng.integers(0, 1 << 30, k) % np.diff(kinds)[t])
+    frame = pl.DataFrame(
+        {
+            "pattern": _pick([o[3] for o in _OTHER_ORGS], t),
+            "brand": _brand(rng, k),
+            "town": _pick([x[0] for x in _TOWNS], rng.integers(0, len(_TOWNS), k)),
+            "word": _pick(
+                [w[0] for w in _INDUSTRY_WORDS], rng.integers(0, len(_INDUSTRY_WORDS), k)
             ),
-        )
-        mid = _when(prefix == "", "（上海）", "")
-        name = prefix + brand(k) + mid + _pick([w[0] for w in _INDUSTRY_WORDS], iw) + suffix
-        industry = _pick([w[1] for w in _INDUSTRY_WORDS], iw)
-        return pl.DataFrame({"name": name, "form": form_code, "industry": industry})
+            "kind": kind,
+        }
+    )
+    name = frame.select(
+        pl.col("pattern")
+        .str.replace("{brand}", pl.col("brand"), literal=True)
+        .str.replace("{town}", pl.col("town"), literal=True)
+        .str.replace("{word}", pl.col("word"), literal=True)
+        .str.replace("{kind}", pl.col("kind"), literal=True)
+    ).to_series()
+    return pl.DataFrame(
+        {
+            "name": name,
+            "prefix": _pick([o[0] for o in _OTHER_ORGS], t),
+            "form": _pick([o[1] for o in _OTHER_ORGS], t),
+            "industry": _pick([o[2] for o in _OTHER_ORGS], t),
+        }
+    )
 
-    def individuals(k: int) -> pl.DataFrame:
-        rep = rep_of(k)
-        surname = persons["pname"].gather(rep).str.slice(0, 1)
-        shop = rng.integers(0, len(_SHOPS), k)
-        mark = _pick(("记", "氏", "家", "", "记", "阿"), rng.integers(0, 6, k))
-        town = _pick([t[0] for t in _TOWNS], _choice(rng, k, [t[1] for t in _TOWNS]))
-        core = _when(mark == "阿", mark + surname, surname + mark)
-        core = _when(
-            rng.random(k) < 0.3, _pick(_BRAND_WORDS, rng.integers(0, len(_BRAND_WORDS), k)), core
-        )
-        name = (
-            "浦东新区"
-            + _when(rng.random(k) < 0.6, town, "")
-            + core
-            + _pick([s[0] for s in _SHOPS], shop)
-        )
-        return pl.DataFrame(
-            {"name": name, "rep": rep, "industry": _pick([s[1] for s in _SHOPS], shop)}
-        )
 
-    def others(k: int) -> pl.DataFrame:
-        t = _choice(rng, k, [o[5] for o in _OTHER_ORGS])
-        kinds = np.concatenate([[0], np.cumsum([len(o[4]) for o in _OTHER_ORGS])])
-        kind_words = [w for o in _OTHER_ORGS for w in o[4]]
-        kind = _pick(kind_words, kinds[t] + rng.integers(0, 1 << 30, k) % np.diff(kinds)[t])
-        frame = pl.DataFrame(
-            {
-                "pattern": _pick([o[3] for o in _OTHER_ORGS], t),
-                "brand": brand(k),
-                "town": _pick([x[0] for x in _TOWNS], rng.integers(0, len(_TOWNS), k)),
-                "word": _pick(
-                    [w[0] for w in _INDUSTRY_WORDS], rng.integers(0, len(_INDUSTRY_WORDS), k)
-                ),
-                "kind": kind,
-            }
-        )
-        name = frame.select(
-            pl.col("pattern")
-            .str.replace("{brand}", pl.col("brand"), literal=True)
-            .str.replace("{town}", pl.col("town"), literal=True)
-            .str.replace("{word}", pl.col("word"), literal=True)
-            .str.replace("{kind}", pl.col("kind"), literal=True)
-        ).to_series()
-        return pl.DataFrame(
-            {
-                "name": name,
-                "prefix": _pick([o[0] for o in _OTHER_ORGS], t),
-                "form": _pick([o[1] for o in _OTHER_ORGS], t),
-                "industry": _pick([o[2] for o in _OTHER_ORGS], t),
-            }
-        )
-
-    e = _unique(enterprises, n_ent, taken, "name")
-    i = _unique(individuals, n_ind, taken, "name") if n_ind else individuals(1).head(0)
-    o = _unique(others, n_oth, taken, "name") if n_oth else others(1).head(0)
+def _organisations(
+    rng, named: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame], n_person: int, today: date
+) -> pl.DataFrame:
+    """The three kinds of organisation in one frame, with establishment date and division."""
+    e, i, o = named
+    n_ent, n_ind, n_oth = e.height, i.height, o.height
     t_days = _days(today)
     span = t_days - _days(date(1990, 1, 1))
     est_e = t_days - 30 - (span * rng.random(n_ent) ** 2.5).astype(np.int64)
@@ -262,7 +258,7 @@ def build_population(subjects: int, seed: int, today: date) -> Population:
         e.with_columns(
             prefix=pl.lit("91"),
             kind=pl.lit("legal"),
-            rep=rep_of(n_ent),
+            rep=_rep_of(rng, n_person, n_ent),
             est=_dates(est_e),
             division=div_e,
         ),
@@ -274,12 +270,19 @@ def build_population(subjects: int, seed: int, today: date) -> Population:
             division=pl.lit("310115"),
         ),
         o.with_columns(
-            kind=pl.lit("legal"), rep=rep_of(n_oth), est=_dates(est_o), division=pl.lit("310115")
+            kind=pl.lit("legal"),
+            rep=_rep_of(rng, n_person, n_oth),
+            est=_dates(est_o),
+            division=pl.lit("310115"),
         ),
     ]
     cols = ["name", "prefix", "kind", "form", "industry", "rep", "est", "division"]
-    orgs = pl.concat([f.select(cols) for f in frames])
-    n = orgs.height
+    return pl.concat([f.select(cols) for f in frames])
+
+
+def _unique_codes(rng, orgs: pl.DataFrame) -> pl.Series:
+    """Each organisation's USCC, in the style of its year (numeric before 2015-10, then
+    MA1/MA7/MAC), distinct and never the Zhangjiang demo company's."""
     est = orgs["est"]
     style = _when(
         orgs["prefix"].is_in(["51", "52"]),
@@ -299,6 +302,12 @@ def build_population(subjects: int, seed: int, today: date) -> Population:
         )
         uscc = uscc.scatter(rows, redo)
         dup = ~uscc.is_first_distinct() | (uscc == ZHANGJIANG["uscc"])
+    return uscc
+
+
+def _capital(rng, orgs: pl.DataFrame) -> pl.Series:
+    """Registered capital in yuan: mostly round sums, a long tail; small for individuals."""
+    n = orgs.height
     common = np.array([10, 50, 100, 200, 300, 500, 1000, 2000, 5000, 10000], np.float64)
     cap = np.where(
         rng.random(n) < 0.7,
@@ -306,9 +315,31 @@ def build_population(subjects: int, seed: int, today: date) -> Population:
         np.round(np.exp(rng.normal(np.log(200), 1.4, n)), 1),
     )
     cap = np.where(orgs["kind"].to_numpy() == "individual", rng.integers(1, 50, n), cap)
-    capital = pl.Series(np.rint(np.clip(cap, 1, 2_000_000) * 10_000).astype(np.int64))
+    return pl.Series(np.rint(np.clip(cap, 1, 2_000_000) * 10_000).astype(np.int64))
+
+
+def build_population(subjects: int, seed: int, today: date) -> Population:
+    """The market subjects and the natural-person pool, deterministic for (subjects, seed).
+    The steps draw from one generator in a fixed order: reorder them and every file changes."""
+    rng = np.random.default_rng([seed, 1])
+    subjects = max(subjects, 1)
+    n_person = max(30, math.ceil(subjects * 0.10))
+    persons = _persons(rng, n_person)
+    n_ind = round(subjects * 0.08) if subjects >= 30 else 0
+    n_oth = round(subjects * 0.03) if subjects >= 30 else 0
+    n_ent = subjects - 1 - n_ind - n_oth
+    taken = {ZHANGJIANG["name"]}
+    enterprises = functools.partial(_enterprises, rng)
+    individuals = functools.partial(_individuals, rng, persons, n_person)
+    others = functools.partial(_others, rng)
+    e = _unique(enterprises, n_ent, taken, "name")
+    i = _unique(individuals, n_ind, taken, "name") if n_ind else individuals(1).head(0)
+    o = _unique(others, n_oth, taken, "name") if n_oth else others(1).head(0)
+    orgs = _organisations(rng, (e, i, o), n_person, today)
+    uscc = _unique_codes(rng, orgs)
+    capital = _capital(rng, orgs)
     addr = _addresses(rng, orgs["division"])
-    new = est.dt.year() >= 2021
+    new = orgs["est"].dt.year() >= 2021
     scope = (
         _when(new, _SCOPE_NEW[0], _SCOPE_OLD[0])
         + orgs["industry"].replace_strict(_SCOPE, default=_SCOPE["L"])

@@ -7,6 +7,7 @@ plain fallback for labels no hook knows.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -30,6 +31,17 @@ from .words import (
     _TABLE_WEIGHTS,
     _TOWNS,
 )
+
+
+@dataclass(frozen=True)
+class _TextContext:
+    """What every text hook of :meth:`_FieldValues.text_value` reads about one field."""
+
+    label: str
+    role: str
+    name: pl.Series
+    someone: pl.Series
+    decision_year: pl.Series
 
 
 class _FieldValues:
@@ -255,12 +267,37 @@ class _FieldValues:
         return _when(pick == 0, texts[0], _when(pick == 1, texts[1], texts[2]))
 
     def text_value(self, f: dict, w: pl.DataFrame) -> pl.Series:
-        """A text field, by the first hook its label matches."""
-        n, rng, dept = self.n, self.rng, self.s.dept
+        """A text field, by the first hook its label matches (tried in this order)."""
+        n, rng = self.n, self.rng
         label, role = str(f.get("label", "")), self.it.roles[f["code"]]
         name = _when(w["is_p"], w["pname"], w["name"])
+        # Drawn for every text field, matched or not, so that the generator's random
+        # sequence (and so every demo file) stays the same.
         someone = self.pop.persons["pname"].gather(rng.integers(0, self.pop.persons.height, n))
-        decision_year = self.decision_years()
+        context = _TextContext(label, role, name, someone, self.decision_years())
+        for hook in (
+            self._text_identity,
+            self._text_decision,
+            self._text_registration,
+            self._text_projects,
+            self._text_obligations,
+        ):
+            value = hook(f, w, context)
+            if value is not None:
+                return value
+        return self.violation()["vfact"]
+
+    def _text_identity(self, f: dict, w: pl.DataFrame, c: _TextContext) -> pl.Series | None:
+        """Text fields about the subject, people, the deciding department, documents, violations
+        (None when the label is none of them)."""
+        n, rng, dept = self.n, self.rng, self.s.dept
+        label, role, name, someone, decision_year = (
+            c.label,
+            c.role,
+            c.name,
+            c.someone,
+            c.decision_year,
+        )
         if role == "subj.name":
             return name
         if "中介机构" in label:
@@ -298,6 +335,13 @@ class _FieldValues:
         if re.search(r"暂扣或吊销|证照名称及编号", label):
             p = self.permit()
             return p["pname"] + "（" + p["pprefix"] + _digits(rng, n, 8) + "）"
+        return None
+
+    def _text_decision(self, f: dict, w: pl.DataFrame, c: _TextContext) -> pl.Series | None:
+        """Text fields about penalty contents, licence documents and contents
+        (None when the label is none of them)."""
+        n, rng = self.n, self.rng
+        label = c.label
         if re.search(r"处罚内容|处罚结果|处理.{0,4}内容", label):
             if self.it.penalty_field:
                 return self.penalty_text()
@@ -326,6 +370,13 @@ class _FieldValues:
         if "许可项目" in label:
             v = w["industry"].replace_strict(_LICENSED, default=None, return_dtype=pl.String)
             return _when(rng.random(n) < 0.8, v)
+        return None
+
+    def _text_registration(self, f: dict, w: pl.DataFrame, c: _TextContext) -> pl.Series | None:
+        """Text fields about registration numbers and codes, places, scope, industry, phones
+        (None when the label is none of them)."""
+        n, rng = self.n, self.rng
+        label = c.label
         if "注册号" in label:
             old = (w["est"] < date(2015, 10, 1)) & pl.Series(rng.random(n) < 0.5) & ~w["is_p"]
             return _when(old, "310115" + _digits(rng, n, 9))
@@ -357,6 +408,13 @@ class _FieldValues:
                 mobile,
                 "021-" + _pick("56", rng.integers(0, 2, n)) + _digits(rng, n, 7),
             )
+        return None
+
+    def _text_projects(self, f: dict, w: pl.DataFrame, c: _TextContext) -> pl.Series | None:
+        """Text fields about years, honours, projects, certificates and other numbers
+        (None when the label is none of them)."""
+        n, rng = self.n, self.rng
+        label, decision_year = c.label, c.decision_year
         if "年度" in label:  # 2024—2025年度
             return (
                 (decision_year - 2).cast(pl.String)
@@ -408,6 +466,13 @@ class _FieldValues:
             return self.permit()["pprefix"] + (seq + 1000).cast(pl.String).str.zfill(6)
         if re.search(r"编码", label):
             return _digits(rng, n, min(int(f.get("max_length") or 10), 18))
+        return None
+
+    def _text_obligations(self, f: dict, w: pl.DataFrame, c: _TextContext) -> pl.Series | None:
+        """Text fields about commitments, obligations, reasons, remarks and other names
+        (None when the label is none of them)."""
+        n, rng = self.n, self.rng
+        label = c.label
         if "从业禁止" in label:
             return _when(rng.random(n) < 0.05, "五年内不得从事相关生产经营管理工作")
         if "追究" in label:
@@ -461,7 +526,7 @@ class _FieldValues:
             return _when(rng.random(n) < 0.08, _pick(_REMARKS, rng.integers(0, len(_REMARKS), n)))
         if label.endswith("名称"):
             return self.it.name + "（" + _pick("一二三", rng.integers(0, 3, n)) + "）"
-        return self.violation()["vfact"]
+        return None
 
     def penalty_text(self) -> pl.Series:
         """处罚内容 from the categories: 警告；罚款人民币5000元；吊销食品经营许可证…"""

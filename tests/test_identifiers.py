@@ -3,7 +3,7 @@
 The property tests use an independent oracle where it matters (the GB 11714 organisation
 code check is re-implemented here) and pin every documented difference from python-stdnum:
 if stdnum changes behaviour, ``test_documented_difference_*`` fails and the module
-docstring of ``creditplus.subjects.identifiers`` must be updated.
+docstring of ``creditplus.identifiers`` must be updated.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import ValidationError
 from stdnum.iso7064 import mod_11_10 as stdnum_mod_11_10
 
-from creditplus.subjects.identifiers import (
+from creditplus.identifiers import (
     DIVISION_CODES,
     ERROR_MESSAGES,
     PROVINCE_CODES,

@@ -1,0 +1,159 @@
+"""creditplus/bulk.py writes rows without model instances; what it stores must be what the
+ORM stores. For every model the product writes through it (and a model with a decimal
+field), one row is written through each bulk path and through ``bulk_create``, each in a
+savepoint that is rolled back, and the stored rows are compared column by column."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection, models, transaction
+
+from creditplus import bulk
+from creditplus.accounts.models import AuditEvent
+from creditplus.lists.models import ListEntry, ListTransition
+from creditplus.sanctions import checks
+from creditplus.sanctions.models import CreditCheck, SanctionCase, SanctionTask
+from creditplus.subjects.models import Subject
+from tests.sanctions.conftest import procurement_officer, publish  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+Evidence = ListEntry.evidence.through
+
+# auto_now fields take the time of the write; the clock stands still during the writes.
+FROZEN = datetime(2026, 11, 27, 2, 3, 4, 567000, tzinfo=UTC)
+
+
+def auto_now_fields(model: type[models.Model]) -> list[str]:
+    return [
+        f.attname
+        for f in model._meta.concrete_fields
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
+
+
+def stored(model: type[models.Model], pk: int) -> dict[str, Any]:
+    """The row as the database holds it, every column but the id."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {table} WHERE id = %s", [pk])
+        names = [c[0] for c in cursor.description]
+        row = dict(zip(names, cursor.fetchone(), strict=True))
+    row.pop("id")
+    return row
+
+
+def written(model: type[models.Model], values: dict[str, Any], write: Callable) -> dict:
+    """Write ``values`` with ``write`` in a savepoint (the source row removed first, so that
+    no unique constraint sees two), read the row back, and roll it all back."""
+    values = {**values, **{name: FROZEN for name in auto_now_fields(model)}}
+    if model is AuditEvent:  # append-only, so the copy gets a new id (no unique constraint)
+        values.pop("id")
+    savepoint = transaction.savepoint()
+    try:
+        if "id" in values:
+            # Plain SQL: the rows that refer to it stay (foreign keys are checked at commit).
+            table = connection.ops.quote_name(model._meta.db_table)
+            with connection.cursor() as cursor:
+                cursor.execute(f"DELETE FROM {table} WHERE id = %s", [values["id"]])
+        return stored(model, write(dict(values)))
+    finally:
+        transaction.savepoint_rollback(savepoint)
+
+
+def by_bulk_create(model: type[models.Model]) -> Callable:
+    def write(values: dict[str, Any]) -> int:
+        obj = model(**values)
+        model.objects.bulk_create([obj])
+        return obj.pk
+
+    return write
+
+
+def by_insert_rows(model: type[models.Model]) -> Callable:
+    def write(values: dict[str, Any]) -> int:
+        if "id" not in values:
+            values["id"] = bulk.reserve_ids(model._meta.db_table, 1)[0]
+        bulk.insert_rows(model, [values])
+        return values["id"]
+
+    return write
+
+
+def by_insert_row(model: type[models.Model]) -> Callable:
+    def write(values: dict[str, Any]) -> int:
+        values.pop("id", None)
+        return bulk.insert_row(model, values)
+
+    return write
+
+
+def by_create_instances(model: type[models.Model]) -> Callable:
+    def write(values: dict[str, Any]) -> int:
+        values.pop("id", None)
+        (obj,) = bulk.create_instances([model(**values)])
+        assert not obj._state.adding and obj._state.db == connection.alias
+        assert model.objects.filter(pk=obj.pk).exists()
+        return obj.pk
+
+    return write
+
+
+@pytest.fixture
+def rows(proposal, officer, procurement_officer) -> dict[type[models.Model], dict]:  # noqa: F811
+    """One real row of each model, written by the product's own flows."""
+    publish(proposal, officer)
+    checks.check_subject(procurement_officer, proposal.subject.uscc, "ZFCG", "资格审查")
+    subject = Subject.objects.get(pk=proposal.subject_id)
+    Subject.objects.filter(pk=subject.pk).update(registered_capital=Decimal("1234.5600"))
+    found = {}
+    for model in (AuditEvent, CreditCheck, SanctionTask, SanctionCase, ListEntry, ListTransition):
+        found[model] = model.objects.order_by("-pk").values()[0]
+    found[Evidence] = Evidence.objects.values().first()
+    found[Subject] = Subject.objects.filter(pk=subject.pk).values().get()
+    return found
+
+
+PATHS = [
+    (AuditEvent, by_insert_row),
+    (AuditEvent, by_insert_rows),
+    (CreditCheck, by_insert_row),
+    (CreditCheck, by_insert_rows),
+    (SanctionTask, by_insert_rows),
+    (SanctionCase, by_create_instances),
+    (ListEntry, by_create_instances),
+    (ListTransition, by_create_instances),
+    (Evidence, by_create_instances),
+    (Subject, by_insert_rows),  # a decimal field (registered capital)
+]
+
+
+@pytest.mark.parametrize(
+    ("model", "path"), PATHS, ids=[f"{m.__name__}-{p.__name__}" for m, p in PATHS]
+)
+def test_the_bulk_path_stores_what_bulk_create_stores(rows, model, path, time_machine):
+    time_machine.move_to(FROZEN, tick=False)
+    values = rows[model]
+    assert values is not None
+    expected = written(model, values, by_bulk_create(model))
+    assert written(model, values, path(model)) == expected
+
+
+def test_decimals_are_stored_exactly(rows, time_machine):
+    time_machine.move_to(FROZEN, tick=False)
+    values = {**rows[Subject], "registered_capital": Decimal("98765432.1234")}
+    row = written(Subject, values, by_insert_rows(Subject))
+    assert Decimal(str(row["registered_capital"])) == Decimal("98765432.1234")
+    assert row == written(Subject, values, by_bulk_create(Subject))
+
+
+def test_an_unsupported_field_type_is_refused_by_name():
+    from creditplus.integrity.models import AssessorScore
+
+    with pytest.raises(TypeError, match="is not supported"):
+        bulk.model_frame(AssessorScore, [{"id": 1}])
