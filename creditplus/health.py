@@ -7,7 +7,6 @@ from django.http import HttpRequest, JsonResponse
 from creditplus.accounts import audit
 
 
-
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness and database check for load balancers: 200 when the database answers.
     ``?deep=1``: the whole health report (``creditplus doctor``) for monitoring systems,
