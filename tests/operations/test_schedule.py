@@ -44,6 +44,11 @@ def test_cron_and_systemd_output_cover_every_job_and_the_services():
         assert f"creditplus-{job.name}.timer" in units
         assert f"creditplus {job.command}\n" in units
     assert "OnCalendar=*:0/5" in units and "OnCalendar=*-*-* 02:00:00" in units
+    # The services' commands exist with the options they are given, like the jobs'.
+    worker = next(line for line in units.splitlines() if "db_worker" in line)
+    name, *args = worker.split("creditplus ", 1)[1].split()
+    command = load_command_class(get_commands()[name], name)
+    command.create_parser("creditplus", name).parse_args(args)
 
 
 def test_a_scheduled_command_records_its_run_and_refuses_to_overlap(reference):
