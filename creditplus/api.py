@@ -1,58 +1,17 @@
-"""The JSON API under /api/v1/: one NinjaAPI, one error shape, bearer or session auth."""
+"""The JSON API under /api/v1/: one NinjaAPI, one error shape; it only mounts the app routers.
+
+Authentication (bearer token or session) lives in ``creditplus.accounts.auth``.
+"""
 
 from __future__ import annotations
-
-from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import APIKeyCookie, HttpBearer
 
-from creditplus.accounts.audit import context_for_user, set_context
 from creditplus.errors import DomainError
-
-
-class BearerToken(HttpBearer):
-    """``Authorization: Bearer <token>`` for department systems and banks."""
-
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        from creditplus.accounts.services import authenticate_token
-
-        api_token = authenticate_token(token)
-        if api_token is None:
-            return None
-        request.user = api_token.user
-        request.api_token = api_token
-        set_context(
-            context_for_user(
-                api_token.user,
-                token=api_token.name,
-                request_id=getattr(request, "request_id", ""),
-                ip=request.META.get("REMOTE_ADDR", "")[:45],
-            )
-        )
-        return api_token.user
-
-
-class SessionUser(APIKeyCookie):
-    """A signed-in back-office user (session cookie, CSRF-checked on writes)."""
-
-    param_name = "sessionid"
-
-    def _get_key(self, request: HttpRequest) -> str | None:
-        return request.COOKIES.get(self.param_name)
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and not user.is_system:
-            return user
-        return None
-
-
-AUTH = [BearerToken(), SessionUser(csrf=True)]
 
 api = NinjaAPI(
     title="creditplus API",

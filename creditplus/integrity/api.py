@@ -11,9 +11,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
+from creditplus.accounts.auth import AUTH
 from creditplus.accounts.models import Department
 from creditplus.accounts.permissions import require_perm, restrict
-from creditplus.api import AUTH
 from creditplus.errors import NotFound
 from creditplus.integrity import services
 from creditplus.integrity.models import AssessmentPeriod, IntegrityIndicator

@@ -8,9 +8,9 @@ from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
 from creditplus.accounts import audit
+from creditplus.accounts.auth import AUTH
 from creditplus.accounts.models import Department
 from creditplus.accounts.permissions import get_for_user, require_perm
-from creditplus.api import AUTH
 from creditplus.catalog.models import CatalogItem
 from creditplus.errors import DomainError, NotFound
 from creditplus.records import services

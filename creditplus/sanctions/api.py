@@ -7,8 +7,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
+from creditplus.accounts.auth import AUTH
 from creditplus.accounts.permissions import get_for_user, require_perm
-from creditplus.api import AUTH
 from creditplus.catalog.models import Matter
 from creditplus.errors import DomainError
 from creditplus.pages import audit_read

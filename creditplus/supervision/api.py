@@ -7,8 +7,8 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from creditplus.accounts import audit
+from creditplus.accounts.auth import AUTH
 from creditplus.accounts.permissions import get_for_user, require_perm
-from creditplus.api import AUTH
 from creditplus.errors import DomainError, NotFound
 from creditplus.pages import audit_read
 from creditplus.subjects.models import Subject
