@@ -5,7 +5,10 @@ Authentication (bearer token or session) lives in ``creditplus.accounts.auth``.
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import PermissionDenied
+from django.core.signals import got_request_exception
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -74,6 +77,24 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 @api.exception_handler(HttpError)
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return _error(request, exc.status_code, "http_error", str(exc))
+
+
+@api.exception_handler(Exception)
+def server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """An unexpected error: the JSON error shape, not Django's HTML page, for API clients.
+    Logged like Django's own 500s; the signal lets the test client re-raise it."""
+    logging.getLogger("django.request").error(
+        "Internal Server Error: %s", request.path, exc_info=(type(exc), exc, exc.__traceback__)
+    )
+    got_request_exception.send(sender=None, request=request)
+    request_id = getattr(request, "request_id", "")
+    return _error(
+        request,
+        500,
+        "server_error",
+        _("服务器内部错误，请稍后重试；如一再出现，请把请求编号 %(id)s 告诉平台管理员")
+        % {"id": request_id},
+    )
 
 
 def register_routers() -> None:

@@ -11,7 +11,7 @@ from creditplus.accounts.auth import AUTH
 from creditplus.accounts.permissions import get_for_user, require_perm
 from creditplus.catalog.models import Matter
 from creditplus.errors import DomainError
-from creditplus.pages import audit_read
+from creditplus.pages import PAGE_MAX, audit_read
 from creditplus.sanctions import checks, monitoring, services
 from creditplus.sanctions.models import CreditCheck, Measure
 
@@ -175,7 +175,7 @@ class TaskOut(Schema):
 
 class TaskFilter(Schema):
     status: str | None = None
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=PAGE_MAX)
     page_size: int = Field(50, ge=1, le=200)
 
 
@@ -279,7 +279,7 @@ class AlertOut(Schema):
 
 class AlertFilter(Schema):
     since: datetime | None = None
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=PAGE_MAX)
     page_size: int = Field(100, ge=1, le=500)
 
 
