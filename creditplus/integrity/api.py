@@ -58,7 +58,7 @@ class LevelOut(Schema):
     points: Decimal | None
 
 
-class DepartmentOut(Schema):
+class DepartmentScoresOut(Schema):
     department: str
     department_name: str
     rank: int | None
@@ -115,7 +115,7 @@ def _department_out(r: services.DepartmentResult) -> dict[str, Any]:
 
 @router.get(
     "/integrity/periods/{code}/scores",
-    response=list[DepartmentOut],
+    response=list[DepartmentScoresOut],
     auth=AUTH,
     summary="部门指标得分（本部门）",
 )
