@@ -33,6 +33,7 @@ ERROR_DESCRIPTIONS = {
     404: "对象不存在或不在调用者的范围内（not_found）",
     409: "与对象的当前状态冲突",
     422: "参数不合法（invalid_input，field 指明参数）",
+    413: "文件过大（file_too_large）",
     429: "访问过于频繁（rate_limited，带 Retry-After）",
     500: "服务器内部错误（server_error，message 带请求编号）",
 }
@@ -42,6 +43,7 @@ ERROR_DESCRIPTIONS = {
 EXTRA_STATUSES: dict[tuple[str, str], set[int]] = {
     ("GET", "/api/v1/subjects"): {429},
     ("GET", "/api/v1/subjects/{code}"): {429},
+    ("POST", "/api/v1/batches/file"): {413},
 }
 
 

@@ -62,6 +62,8 @@ def _nul_field(request: HttpRequest) -> str | None:
         return None
     if request.content_type == "application/json":
         return "" if _JSON_NUL.search(request.body) else None
+    # Multipart: parsing here comes before any view could set its own upload handlers (none
+    # does; one that must would need to be exempted here).
     if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         for key, values in request.POST.lists():
             if "\x00" in key or any("\x00" in v for v in values):
