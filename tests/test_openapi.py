@@ -16,6 +16,7 @@ import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from hypothesis import HealthCheck, settings
 from ninja import Schema
+from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -39,7 +40,11 @@ def _schema() -> schemathesis.BaseSchema:
     loaded = schemathesis.openapi.from_dict(document)
     loaded.app = WSGIHandler()
     loaded.config.generation.update(
-        max_examples=EXAMPLES, deterministic=True, allow_x00=True, database="none"
+        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+        max_examples=EXAMPLES,
+        deterministic=True,
+        allow_x00=True,
+        database="none",
     )
     return loaded
 
