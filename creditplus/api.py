@@ -1,60 +1,89 @@
-"""The JSON API under /api/v1/: one NinjaAPI, one error shape, bearer or session auth."""
+"""The JSON API under /api/v1/: one NinjaAPI, one error shape; it only mounts the app routers.
+
+Authentication (bearer token or session) lives in ``creditplus.accounts.auth``.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.core.signals import got_request_exception
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI
+from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import APIKeyCookie, HttpBearer
 
-from creditplus.accounts.audit import context_for_user, set_context
 from creditplus.errors import DomainError
 
 
-class BearerToken(HttpBearer):
-    """``Authorization: Bearer <token>`` for department systems and banks."""
+class ErrorOut(Schema):
+    """The one error body of the API (creditplus.errors)."""
 
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        from creditplus.accounts.services import authenticate_token
-
-        api_token = authenticate_token(token)
-        if api_token is None:
-            return None
-        request.user = api_token.user
-        request.api_token = api_token
-        set_context(
-            context_for_user(
-                api_token.user,
-                token=api_token.name,
-                request_id=getattr(request, "request_id", ""),
-                ip=request.META.get("REMOTE_ADDR", "")[:45],
-            )
-        )
-        return api_token.user
+    code: str = Field(description="稳定的错误代码，如 not_found、invalid_input、rate_limited")
+    message: str = Field(description="中文说明，可直接展示给用户")
+    field: str | None = Field(description="出错的字段（如有）")
 
 
-class SessionUser(APIKeyCookie):
-    """A signed-in back-office user (session cookie, CSRF-checked on writes)."""
+ERROR_DESCRIPTIONS = {
+    400: "请求被拒绝：输入或业务规则不允许（见 code）",
+    401: "未认证：需要有效的接口令牌（Bearer）或登录会话",
+    403: "无权执行：角色或部门范围不允许，或会话写操作缺少 CSRF 令牌（csrf_failed）",
+    404: "对象不存在或不在调用者的范围内（not_found）",
+    409: "与对象的当前状态冲突",
+    422: "参数不合法（invalid_input，field 指明参数）",
+    413: "文件过大（file_too_large）",
+    429: "访问过于频繁（rate_limited，带 Retry-After）",
+    500: "服务器内部错误（server_error，message 带请求编号）",
+}
 
-    param_name = "sessionid"
-
-    def _get_key(self, request: HttpRequest) -> str | None:
-        return request.COOKIES.get(self.param_name)
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and not user.is_system:
-            return user
-        return None
+# Error statuses an operation answers beyond the defaults of error_statuses (add a line when a
+# route raises one the defaults do not cover; schemathesis in tests/test_openapi.py checks).
+EXTRA_STATUSES: dict[tuple[str, str], set[int]] = {
+    ("GET", "/api/v1/subjects"): {429},
+    ("GET", "/api/v1/subjects/{code}"): {429},
+    ("POST", "/api/v1/batches/file"): {413},
+}
 
 
-AUTH = [BearerToken(), SessionUser(csrf=True)]
+def error_statuses(method: str, path: str, operation: dict) -> set[int]:
+    """The error statuses of one operation: 400 (a refusal, a NUL character) and 500 for all;
+    422 where it takes input; 401 and 403 where it needs credentials; 404 where it names an
+    object (in the path, or in the body of a write); 409 for writes (a state that forbids
+    the change); plus :data:`EXTRA_STATUSES`."""
+    statuses = {400, 500}
+    if operation.get("parameters") or operation.get("requestBody"):
+        statuses.add(422)
+    if operation.get("security"):
+        statuses |= {401, 403}
+    if "{" in path or method != "GET":
+        statuses.add(404)
+    if method != "GET":
+        statuses.add(409)
+    return statuses | EXTRA_STATUSES.get((method, path), set())
 
-api = NinjaAPI(
+
+class CreditplusAPI(NinjaAPI):
+    """NinjaAPI whose OpenAPI document lists every error status of every operation, with the
+    error body (ninja documents only the success responses declared on each route)."""
+
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(**kwargs)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["ErrorOut"] = ErrorOut.model_json_schema()
+        error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+        for path, methods in schema["paths"].items():
+            for method, operation in methods.items():
+                responses = operation.setdefault("responses", {})
+                for status in sorted(error_statuses(method.upper(), path, operation)):
+                    responses.setdefault(
+                        status, {"description": ERROR_DESCRIPTIONS[status], "content": error}
+                    )
+        return schema
+
+
+api = CreditplusAPI(
     title="creditplus API",
     version="1",
     description="信用+ 公共信用信息平台接口。错误统一为 {code, message, field}。",
@@ -115,6 +144,24 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 @api.exception_handler(HttpError)
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return _error(request, exc.status_code, "http_error", str(exc))
+
+
+@api.exception_handler(Exception)
+def server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """An unexpected error: the JSON error shape, not Django's HTML page, for API clients.
+    Logged like Django's own 500s; the signal lets the test client re-raise it."""
+    logging.getLogger("django.request").error(
+        "Internal Server Error: %s", request.path, exc_info=(type(exc), exc, exc.__traceback__)
+    )
+    got_request_exception.send(sender=None, request=request)
+    request_id = getattr(request, "request_id", "")
+    return _error(
+        request,
+        500,
+        "server_error",
+        _("服务器内部错误，请稍后重试；如一再出现，请把请求编号 %(id)s 告诉平台管理员")
+        % {"id": request_id},
+    )
 
 
 def register_routers() -> None:

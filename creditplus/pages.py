@@ -18,6 +18,9 @@ from creditplus.csvfiles import csv_bytes
 from creditplus.errors import Forbidden, as_page
 
 PAGE_SIZE = 30
+# The highest page number a list accepts (API and pages): deep enough for any real list, and
+# far below where the offset overflows SQLite's 64-bit integers (a server error).
+PAGE_MAX = 100_000
 
 Column = tuple[Any, Callable[[Any], Any]]
 View = Callable[..., HttpResponse]

@@ -6,10 +6,10 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from creditplus.accounts import audit, services
+from creditplus.accounts.auth import AUTH
 from creditplus.accounts.models import ApiToken, AuditEvent, Department
 from creditplus.accounts.permissions import get_for_user, require_perm, restrict
 from creditplus.accounts.queries import audit_events_for
-from creditplus.api import AUTH
 
 router = Router(tags=["部门与账号"])
 

@@ -6,3 +6,12 @@ class AccountsConfig(AppConfig):
     name = "creditplus.accounts"
     label = "accounts"
     verbose_name = _("部门、用户与审计")
+
+    def ready(self) -> None:
+        from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_login_failed
+
+        from creditplus.accounts import throttling
+
+        user_login_failed.connect(throttling.audit_login_failed, dispatch_uid="audit_login_failed")
+        user_locked_out.connect(throttling.audit_locked_out, dispatch_uid="audit_locked_out")

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from creditplus.api import AUTH
+from creditplus.accounts.auth import AUTH
 from creditplus.assessments import services
 from creditplus.assessments.choices import AccessAction
 from creditplus.assessments.models import Assessment, Grant

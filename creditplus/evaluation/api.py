@@ -6,8 +6,8 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from creditplus.accounts import audit
+from creditplus.accounts.auth import AUTH
 from creditplus.accounts.permissions import require_perm
-from creditplus.api import AUTH
 from creditplus.errors import NotFound
 from creditplus.evaluation.services import distribution, get_model, subject_score
 from creditplus.subjects.models import Subject

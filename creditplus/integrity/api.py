@@ -11,9 +11,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
+from creditplus.accounts.auth import AUTH
 from creditplus.accounts.models import Department
 from creditplus.accounts.permissions import require_perm, restrict
-from creditplus.api import AUTH
 from creditplus.errors import NotFound
 from creditplus.integrity import services
 from creditplus.integrity.models import AssessmentPeriod, IntegrityIndicator
@@ -58,7 +58,7 @@ class LevelOut(Schema):
     points: Decimal | None
 
 
-class DepartmentOut(Schema):
+class DepartmentScoresOut(Schema):
     department: str
     department_name: str
     rank: int | None
@@ -115,7 +115,7 @@ def _department_out(r: services.DepartmentResult) -> dict[str, Any]:
 
 @router.get(
     "/integrity/periods/{code}/scores",
-    response=list[DepartmentOut],
+    response=list[DepartmentScoresOut],
     auth=AUTH,
     summary="部门指标得分（本部门）",
 )

@@ -3,11 +3,11 @@ from __future__ import annotations
 from datetime import date
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from creditplus.accounts import audit
+from creditplus.accounts.auth import AUTH
 from creditplus.accounts.permissions import require_perm
-from creditplus.api import AUTH
 from creditplus.errors import NotFound
 from creditplus.lists.services import subject_lists
 from creditplus.subjects.models import Subject
@@ -25,6 +25,9 @@ class ListStatusOut(Schema):
     since: date
     publish_until: date | None
     restoration_from: date | None
+    expires_before_restoration: bool = Field(
+        description="公示期满即移出（期满移出）：早于可申请修复日期，无需申请信用修复"
+    )
     department: str
     basis: str
     decision_no: str

@@ -230,6 +230,16 @@ class ListEntry(models.Model):
     def restoration_open_on(self, today: date) -> bool:
         return bool(self.restoration_from and today >= self.restoration_from)
 
+    @property
+    def expires_before_restoration(self) -> bool:
+        """Publicity ends before the minimum period would let a restoration open: nothing to
+        apply for, the entry leaves the list when its period ends (shown as 期满移出)."""
+        return bool(
+            self.list_type.restoration_allowed
+            and self.restoration_from is None
+            and self.publish_until is not None
+        )
+
 
 class ListTransition(models.Model):
     """One step of an entry's timeline (提议、告知、认定、公示、移出…), append-only."""

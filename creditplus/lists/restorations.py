@@ -80,6 +80,13 @@ def eligibility(
         assert entry is not None
         if entry.status not in MEMBER_STATUSES:
             return Eligibility(False, "not_restorable", _("只有在册的名单可以申请信用修复"))
+        if entry.expires_before_restoration:
+            return Eligibility(
+                False,
+                "expires_first",
+                _("该名单公示期满（%(d)s）即移出，早于最短公示期届满，无需申请信用修复")
+                % {"d": entry.publish_until},
+            )
         if not entry.list_type.restoration_allowed or entry.restoration_from is None:
             return Eligibility(
                 False,

@@ -350,6 +350,20 @@ def send_notice(entry: ListEntry, user: Any, today: date | None = None) -> ListE
     return entry
 
 
+def restoration_opens(
+    list_type: ListType, decided: date, publish_until: date | None
+) -> date | None:
+    """The first day a restoration may be applied for, or None: the list allows none, or its
+    publicity ends before the minimum period has passed (信用修复管理办法: after the maximum
+    publicity stops by itself), so the entry simply expires (期满移出)."""
+    if not list_type.restoration_allowed:
+        return None
+    opens = add_months(decided, list_type.min_months)
+    if publish_until is not None and opens > publish_until:
+        return None
+    return opens
+
+
 @transaction.atomic
 def decide_entry(
     entry: ListEntry,
@@ -396,9 +410,7 @@ def decide_entry(
     entry.decision_no = decision_no.strip()
     entry.decided_on = today
     entry.publish_until = add_months(today, list_type.default_months)
-    entry.restoration_from = (
-        add_months(today, list_type.min_months) if list_type.restoration_allowed else None
-    )
+    entry.restoration_from = restoration_opens(list_type, today, entry.publish_until)
     _step(
         entry,
         "include",
@@ -553,8 +565,16 @@ def _import_external(list_type: ListType, new_events: QuerySet[CreditEvent], tod
             existing.source_record_id = record.pk
             existing.decided_on = decided
             existing.publish_until = until
+            existing.restoration_from = restoration_opens(list_type, decided, until)
             if existing.pk is not None:  # else created earlier in this run, saved below
-                existing.save(update_fields=["source_record", "decided_on", "publish_until"])
+                existing.save(
+                    update_fields=[
+                        "source_record",
+                        "decided_on",
+                        "publish_until",
+                        "restoration_from",
+                    ]
+                )
                 refreshed.append(existing)
             continue
         if until < today:
@@ -575,11 +595,7 @@ def _import_external(list_type: ListType, new_events: QuerySet[CreditEvent], tod
                 decided_on=decided,
                 published_on=decided if list_type.published else None,
                 publish_until=until,
-                restoration_from=(
-                    add_months(decided, list_type.min_months)
-                    if list_type.restoration_allowed
-                    else None
-                ),
+                restoration_from=restoration_opens(list_type, decided, until),
             )
         )
         by_key[record.natural_key] = new[-1]
@@ -950,6 +966,7 @@ def subject_lists(subject: Subject, today: date | None = None) -> list[dict[str,
                 "since": entry.decided_on or entry.proposed_at.date(),
                 "publish_until": entry.publish_until,
                 "restoration_from": entry.restoration_from,
+                "expires_before_restoration": entry.expires_before_restoration,
                 "department": entry.department.name,
                 "basis": entry.basis,
                 "decision_no": entry.decision_no,

@@ -129,7 +129,10 @@ CSV_COLUMNS = (
     (gettext_lazy("陈述申辩截止日"), lambda e: e.response_due),
     (gettext_lazy("认定日期"), lambda e: e.decided_on),
     (gettext_lazy("公示日期"), lambda e: e.published_on),
-    (gettext_lazy("可申请修复日期"), lambda e: e.restoration_from),
+    (
+        gettext_lazy("可申请修复日期"),
+        lambda e: _("期满移出") if e.expires_before_restoration else e.restoration_from,
+    ),
     (gettext_lazy("期满日期"), lambda e: e.publish_until),
     (gettext_lazy("移出日期"), lambda e: e.ended_on),
     (gettext_lazy("移出原因"), lambda e: e.get_end_reason_display()),

@@ -58,7 +58,7 @@ class PublicationPage(Schema):
     results: list[PublicationOut]
 
 
-class PageIn(Schema):
+class PublicationPageIn(Schema):
     page: int = Field(1, ge=1, le=10000)
     page_size: int = Field(20, ge=1, le=50)
 
@@ -66,7 +66,7 @@ class PageIn(Schema):
 @router.get(
     "/opendata", response=PublicationPage, auth=None, summary="开放数据：各期发布及文件地址（公开）"
 )
-def publications(request: HttpRequest, params: Query[PageIn]) -> dict:
+def publications(request: HttpRequest, params: Query[PublicationPageIn]) -> dict:
     """The datasets with their columns, and the daily publications, newest first, with the
     absolute URLs of their files (full snapshots, deltas since the previous day, manifest)."""
     done = Publication.objects.done().order_by("-date")

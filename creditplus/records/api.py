@@ -12,12 +12,12 @@ from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
 from creditplus import ratelimit
 from creditplus.accounts import audit
+from creditplus.accounts.auth import AUTH
 from creditplus.accounts.models import Department
 from creditplus.accounts.permissions import get_for_user, require_perm
-from creditplus.api import AUTH
 from creditplus.catalog.models import CatalogItem
 from creditplus.errors import DomainError, NotFound
-from creditplus.pages import csv_download
+from creditplus.pages import PAGE_MAX, csv_download
 from creditplus.records import ingest, jobs, services
 from creditplus.records.choices import BatchSource
 from creditplus.records.disclosure import subject_public_records
@@ -224,7 +224,7 @@ def _known_batch(department: Department, batch_id: str) -> bool:
 class BatchFilter(Schema):
     item: str | None = Field(None, max_length=32)
     status: Literal["done", "failed"] | None = None
-    page: int = Field(1, ge=1, le=100_000)
+    page: int = Field(1, ge=1, le=PAGE_MAX)
     page_size: int = Field(50, ge=1, le=100)
 
 
@@ -260,11 +260,13 @@ class RowErrorOut(Schema):
 
 
 @router.get("/batches/{batch_id}/errors", response=list[RowErrorOut], auth=AUTH, summary="错误行")
-def batch_errors(request: HttpRequest, batch_id: int, page: int = 1) -> list[RowError]:
+def batch_errors(
+    request: HttpRequest, batch_id: int, page: int = Query(1, ge=1, le=PAGE_MAX)
+) -> list[RowError]:
     require_perm(request.auth, "records.view_ingestbatch")
     batch = get_for_user(services.batches_for(request.auth), request.auth, pk=batch_id)
     audit.record("batch.view", obj=batch, purpose="查询错误行")
-    start = (max(page, 1) - 1) * 100
+    start = (page - 1) * 100
     return list(batch.errors.order_by("row_no", "id")[start : start + 100])
 
 

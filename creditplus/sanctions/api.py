@@ -7,11 +7,11 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
+from creditplus.accounts.auth import AUTH
 from creditplus.accounts.permissions import get_for_user, require_perm
-from creditplus.api import AUTH
 from creditplus.catalog.models import Matter
 from creditplus.errors import DomainError
-from creditplus.pages import audit_read
+from creditplus.pages import PAGE_MAX, audit_read
 from creditplus.sanctions import checks, monitoring, services
 from creditplus.sanctions.models import CreditCheck, Measure
 
@@ -186,7 +186,7 @@ class TaskFilter(Schema):
     origin: Literal["entry", "check"] | None = Field(
         None, description="entry 名单生效推送（常态实施）/ check 信用核查触发（办理时核查）"
     )
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=PAGE_MAX)
     page_size: int = Field(50, ge=1, le=200)
 
 
@@ -293,7 +293,7 @@ class AlertOut(Schema):
 
 class AlertFilter(Schema):
     since: datetime | None = None
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=PAGE_MAX)
     page_size: int = Field(100, ge=1, le=500)
 
 

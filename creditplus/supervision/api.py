@@ -7,10 +7,10 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from creditplus.accounts import audit
+from creditplus.accounts.auth import AUTH
 from creditplus.accounts.permissions import get_for_user, require_perm
-from creditplus.api import AUTH
 from creditplus.errors import DomainError, NotFound
-from creditplus.pages import audit_read
+from creditplus.pages import PAGE_MAX, audit_read
 from creditplus.subjects.models import Subject
 from creditplus.supervision import dual_notice, inspections, services
 from creditplus.supervision.choices import Channel
@@ -139,7 +139,7 @@ def sign(request: HttpRequest, payload: CommitmentIn) -> Status:
 
 class CommitmentFilter(Schema):
     status: str | None = None
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=PAGE_MAX)
     page_size: int = Field(50, ge=1, le=500)
 
 
@@ -311,7 +311,7 @@ def plan_detail(request: HttpRequest, number: str) -> dict[str, Any]:
 
 class InspectionFilter(Schema):
     pending: bool = False
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=PAGE_MAX)
     page_size: int = Field(100, ge=1, le=500)
 
 
@@ -452,12 +452,12 @@ def _notice_out(n: Any) -> dict[str, Any]:
     "/permit-notices", response=list[PermitNoticeOut], auth=AUTH, summary="双告知：本部门收到的告知"
 )
 def permit_notices(
-    request: HttpRequest, open_only: bool = True, page: int = 1
+    request: HttpRequest, open_only: bool = True, page: int = Query(1, ge=1, le=PAGE_MAX)
 ) -> list[dict[str, Any]]:
     qs = dual_notice.notices_for(request.user)
     if open_only:
         qs = qs.filter(closed_at__isnull=True)
-    start = (max(page, 1) - 1) * 100
+    start = (page - 1) * 100
     results = [_notice_out(n) for n in qs[start : start + 100]]
     audit_read(
         "dual_notice.query",

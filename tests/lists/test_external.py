@@ -10,14 +10,19 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from creditplus.accounts.choices import Role
 from creditplus.accounts.models import AuditEvent, Department
 from creditplus.catalog.calendar import add_months
 from creditplus.catalog.models import CatalogItem
 from creditplus.lists.models import ListEntry
+from creditplus.lists.restorations import eligibility
 from creditplus.records import consumers
 from creditplus.records.ingest import IngestOptions, ingest_rows
 from creditplus.records.models import CreditRecord
 from creditplus.records.services import retract_record
+from creditplus.subjects.models import Subject, SubjectAccount
+from tests.conftest import client_for
+from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +104,66 @@ def test_a_retracted_source_record_removes_the_entry(reference):
 def test_an_already_expired_record_adds_no_entry(reference):
     ingest(debtor("（2023）沪0115执5号", date(2023, 1, 10)))
     assert not ListEntry.objects.filter(list_type__code="SXBZX").exists()
+
+
+def tax_blacklisting(decided: date, until: date) -> dict[str, str]:
+    """A 重大税收违法失信主体 of 区税务局 whose owner publishes it until ``until``."""
+    return {
+        "纳税人名称（姓名）": "上海税收失信测试有限公司",
+        "失信主体类别": "法人及非法人组织",
+        "纳税人识别号（统一社会信用代码）": "91310115MA1K3BTP2B",
+        "案件性质": "01",
+        "主要违法事实": "虚假申报少缴税款",
+        "相关法律依据及税务处理处罚情况": "依法追缴税款并处罚款",
+        "失信主体确定文书文号": "沪税稽失〔2026〕1号",
+        "确定日期": decided.isoformat(),
+        "公布日期": decided.isoformat(),
+        "公布截止日期": until.isoformat(),
+        "确定失信主体的税务机关": "国家税务总局上海市浦东新区税务局",
+        "税务机关统一社会信用代码": "113101150024257581",
+    }
+
+
+def test_publicity_ending_before_the_minimum_period_means_expiry_not_restoration(reference):
+    """重大税收违法失信主体 published for one year while restoration opens after 12 months:
+    restoration would open the day after publicity ends. It must never open then; the entry
+    shows 期满移出 (the issue's example: published 2026-09-18, until 2027-09-17)."""
+    decided = timezone.localdate() - timedelta(days=60)
+    until = add_months(decided, 12) - timedelta(days=1)
+    ingest_rows(
+        [tax_blacklisting(decided, until)],
+        IngestOptions(
+            item=CatalogItem.objects.get(code="SSWF"), department=Department.objects.get(code="SW")
+        ),
+    )
+    consumers.run("lists")
+    entry = ListEntry.objects.get(list_type__code="SSWF")
+    assert entry.publish_until == until
+    assert entry.restoration_from is None and entry.expires_before_restoration
+    for day in (timezone.localdate(), until, until + timedelta(days=1)):
+        check = eligibility(entry=entry, today=day)
+        assert not check.allowed and check.code == "expires_first", day
+
+    user = make_user(Role.ENTERPRISE, username="shuiwu_qiye")
+    SubjectAccount.objects.create(
+        user=user, subject=Subject.objects.get(uscc="91310115MA1K3BTP2B"), bound_by="window"
+    )
+    page = client_for(user).get(f"/my/lists/{entry.pk}/").content.decode()
+    assert f"期满移出（{until:%Y-%m-%d}）" in page
+    assert add_months(decided, 12).isoformat() not in page
+    assert "申请信用修复" not in page.split("期满移出")[1][:200]
+
+
+def test_a_longer_publicity_keeps_the_restoration_date(reference):
+    decided = timezone.localdate() - timedelta(days=60)
+    until = add_months(decided, 36)
+    ingest_rows(
+        [tax_blacklisting(decided, until)],
+        IngestOptions(
+            item=CatalogItem.objects.get(code="SSWF"), department=Department.objects.get(code="SW")
+        ),
+    )
+    consumers.run("lists")
+    entry = ListEntry.objects.get(list_type__code="SSWF")
+    assert entry.restoration_from == add_months(decided, 12)
+    assert not entry.expires_before_restoration
