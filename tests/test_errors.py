@@ -34,19 +34,19 @@ def bound_form() -> UploadForm:
 def test_a_refusal_is_shown_on_its_field_with_message_then_code():
     form = bound_form()
     show_on_form(form, DomainError("purpose_short", "用途过短", field="purpose"))
-    assert form.errors["purpose"] == ["用途过短（purpose_short）"]
+    assert form.errors["purpose"] == ["用途过短（错误代码：purpose_short）"]
 
 
 def test_a_service_field_name_is_mapped_to_the_form_field_by_alias():
     form = bound_form()
     show_on_form(form, DomainError("too_many", "代码过多", field="subjects"), {"subjects": "file"})
-    assert form.errors["file"] == ["代码过多（too_many）"]
+    assert form.errors["file"] == ["代码过多（错误代码：too_many）"]
 
 
 def test_a_refusal_without_a_form_field_goes_on_top():
     form = bound_form()
     show_on_form(form, DomainError("closed", "任务已关闭", field="status"))
-    assert form.non_field_errors() == ["任务已关闭（closed）"]
+    assert form.non_field_errors() == ["任务已关闭（错误代码：closed）"]
 
 
 def test_refusals_on_shows_the_refusal_and_leaves_the_block():
@@ -56,7 +56,7 @@ def test_refusals_on_shows_the_refusal_and_leaves_the_block():
         raise DomainError("closed", "任务已关闭")
         reached.append("after")  # never runs
     assert reached == []
-    assert form.non_field_errors() == ["任务已关闭（closed）"]
+    assert form.non_field_errors() == ["任务已关闭（错误代码：closed）"]
 
 
 @pytest.mark.parametrize("exc", [NotFound(), Forbidden()])

@@ -95,7 +95,10 @@ def load_code_tables() -> str:
             # English labels (label_en) go to EnglishName (catalog.names), not into the table.
             {
                 "name": table["name"],
-                "values": [{"code": v["code"], "label": v["label"]} for v in table["values"]],
+                "values": [
+                    {k: v[k] for k in ("code", "label", "synonyms") if k in v}
+                    for v in table["values"]
+                ],
             },
         )
         for code, table in data["tables"].items()

@@ -199,7 +199,9 @@ def background_jobs() -> Finding:
     title = _("后台任务")
     if not apps.is_installed("django_tasks_db"):
         return Finding("background", title, Status.OK, _("未启用后台任务队列"))
-    result = apps.get_model("django_tasks_db", "DBTaskResult").objects
+    from django_tasks_db.models import DBTaskResult
+
+    result = DBTaskResult.objects
     figures = {
         "waiting": result.ready().count(),
         "running": result.running().count(),

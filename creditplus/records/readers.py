@@ -62,6 +62,21 @@ NOT_TABULAR = (
 )
 
 
+def _looks_like_utf16(head: bytes) -> bool:
+    """Text in UTF-16 without a byte-order mark (Chinese text has few NUL bytes in it)."""
+    if head.count(b"\x00") * 4 > len(head):
+        return True
+    for encoding in ("utf-16-le", "utf-16-be"):
+        try:
+            text = head[: len(head) // 2 * 2].decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
+        if text and printable >= 0.98 * len(text) and ("," in text or "\n" in text):
+            return True
+    return False
+
+
 def not_tabular(content: bytes) -> str | None:
     """What a file that cannot hold a table is (an image, a PDF, an archive, a Word file, any
     binary), or ``None`` for a file that may be CSV, XLSX or JSON."""
@@ -76,7 +91,7 @@ def not_tabular(content: bytes) -> str | None:
             return gettext_noop("PowerPoint 文档")
         return None  # an XLSX (or a damaged one: reported by the XLSX reader)
     head = content[:4096]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(b"\x00") * 4 > len(head):
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_like_utf16(head):
         return None  # UTF-16/32 text: the decoder names its encoding
     # Text has almost no control bytes; a stray NUL in a field is a row error (value_nul).
     controls = sum(1 for byte in head if byte < 9 or 13 < byte < 32)

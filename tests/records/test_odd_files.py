@@ -17,6 +17,7 @@ from creditplus.records.ingest import IngestOptions, ingest_file
 from creditplus.records.models import CreditRecord, RowError
 from tests.conftest import client_for
 from tests.records.files import PERSON_ID, csv_bytes, penalty
+from tests.records.worker import run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -137,7 +138,11 @@ def test_json_nested_100000_deep_is_a_clear_error_on_the_api_and_the_upload_page
     upload = io.BytesIO(deep_json())
     upload.name = "deep.json"
     response = api.post("/api/v1/batches/file", {"item": "CF", "file": upload})
-    assert response.status_code == 201 and response.json()["error_code"] == "json_too_deep"
+    assert response.status_code == 202  # queued for the worker
+    run_worker()
+    job = api.get(response.json()["url"]).json()
+    batch = api.get(f"/api/v1/batches/{job['batch']}").json()
+    assert batch["status"] == "failed" and batch["error_code"] == "json_too_deep"
     body = api.post(
         "/api/v1/batches",
         data=b'{"item": "CF", "rows": ' + deep_json() + b"}",
@@ -151,7 +156,8 @@ def test_json_nested_100000_deep_is_a_clear_error_on_the_api_and_the_upload_page
     item = CatalogItem.objects.get(code="CF").pk
     response = client.post("/backoffice/records/upload/", {"item": item, "file": upload})
     assert response.status_code == 302
-    page = client.get(response["Location"]).content.decode()
+    run_worker()
+    page = client.get(response["Location"], follow=True).content.decode()
     assert "json_too_deep" in page
 
 

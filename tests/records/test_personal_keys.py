@@ -77,7 +77,7 @@ def test_the_migration_hashes_existing_clear_keys(reference):
     CreditRecord.objects.filter(pk=record.pk).update(natural_key=clear)
     ListEntry.objects.filter(source_record=record).update(source_key=clear)
 
-    records = import_module("creditplus.records.migrations.0005_hash_personal_natural_keys")
+    records = import_module("creditplus.records.migrations.0007_hash_personal_natural_keys")
     entries = import_module("creditplus.lists.migrations.0002_hash_personal_source_keys")
     records.hash_keys(apps, None)
     entries.copy_keys(apps, None)

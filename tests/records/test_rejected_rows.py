@@ -20,6 +20,7 @@ from creditplus.records.ingest import IngestOptions, ingest_rows
 from creditplus.records.models import IngestBatch, RowError
 from tests.conftest import client_for
 from tests.records.files import csv_bytes, penalty
+from tests.records.worker import run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -83,6 +84,7 @@ def test_the_rejected_rows_download_quotes_spreadsheet_formulas(reference, offic
     client = client_for(officer)
     item = CatalogItem.objects.get(code="CF").pk
     client.post("/backoffice/records/upload/", {"item": item, "file": upload})
+    run_worker()  # page uploads are ingested by the background worker
     batch = IngestBatch.objects.get()
     api = Client(HTTP_AUTHORIZATION=f"Bearer {accounts.issue_token('SCJG', 's').key}")
     for body in (
