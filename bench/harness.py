@@ -77,6 +77,8 @@ def bench_env(database_url: str, work: Path, *, production: bool = False) -> dic
             "CREDITPLUS_PII_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
             "CREDITPLUS_AUDIT_KEY": secrets.token_urlsafe(48),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # Plain HTTP on loopback, as behind a TLS-terminating proxy: no HTTPS redirect.
+            "CREDITPLUS_SSL_REDIRECT": "false",
         }
     return env
 

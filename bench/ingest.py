@@ -149,7 +149,7 @@ def child_floor(args: argparse.Namespace) -> None:
     from creditplus.records.loading import WAL_CHECKPOINT_PAGES
     from creditplus.records.models import IngestBatch
     from creditplus.records.readers import read_table
-    from creditplus.records.validation import natural_key_expr
+    from creditplus.records.validation import natural_keys
 
     files = sorted(manifest["files"], key=lambda f: (f["item"] != "DJ", f["path"]))
     items = {i.code: i for i in CatalogItem.objects.all()}
@@ -189,7 +189,7 @@ def child_floor(args: argparse.Namespace) -> None:
             [pl.col(c) for c in (s.uscc, s.id_number) if c] + [pl.lit(None, pl.Utf8)]
         ).str.slice(0, 18)
         frame = frame.with_columns(
-            natural_key_expr(spec).alias("natural_key"),
+            natural_keys(frame, spec).alias("natural_key"),
             key.alias("key"),
             pl.col(s.name).fill_null(""),
             pl.lit("legal").alias("__kind"),

@@ -82,8 +82,10 @@ def test_the_checks_benchmark_runs_and_reports(tmp_path):
     assert r["bulk_seconds_median"] > 0 and r["bulk_recorded_ok"] and r["bulk_http_ok"]
     assert r["inprocess_ms_per_check"] > 0 and r["sql_per_check"]["listed"] > 0
     # token + permissions, matter rules, subject lookup; BEGIN, check row, chain head, audit
-    # row, COMMIT: no query per list, measure or permission creeps back in
-    assert max(r["sql_per_check"].values()) <= 9, r["sql_per_check"]
+    # row, COMMIT: no query per list, measure or permission creeps back in. A hit on a
+    # listed subject also writes the on-application measure's task (issue 18): a few more.
+    sql = r["sql_per_check"]
+    assert sql["unknown"] <= 11 and sql["registered"] <= 11 and sql["listed"] <= 17, sql
     assert r["baseline_healthz"]["checks_per_second"] > 0
     assert r["cpu_ms_per_check"]["server"] > 0
     assert set(r["target_met"]) == {"throughput", "p99", "all_recorded", "bulk"}
