@@ -191,6 +191,8 @@ def test_quality_page_and_a_refused_image_lead_with_chinese(demo, browser_page, 
         files=[{"name": "扫描件.png", "mimeType": "image/png", "buffer": PNG}],
     )
     page.click("main button[type=submit]")
+    page.wait_for_url("**/records/jobs/**")  # queued for the background worker
+    demo.manage("db_worker", "--batch")  # the job page follows the job to its batch
     page.wait_for_selector("#batch-error")
     message = page.locator("#batch-error").inner_text()
     assert message.startswith("文件被拒收：这不是 CSV/XLSX/JSON 文件")
