@@ -189,7 +189,6 @@ CREDITPLUS_PG_PREPARE = env_bool("CREDITPLUS_PG_PREPARE", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 # ModelBackend, which also reads the permissions an API token loaded with it.
-AUTHENTICATION_BACKENDS = ["creditplus.accounts.backends.PermissionBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "portal:home"
@@ -198,7 +197,8 @@ LOGOUT_REDIRECT_URL = "portal:home"
 # per client address, each on its own; at the limit both are refused until the cool-off ends.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend's answers; a token's permissions come preloaded (accounts/backends.py).
+    "creditplus.accounts.backends.PermissionBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("CREDITPLUS_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("CREDITPLUS_LOGIN_COOLOFF_MINUTES", 15, minimum=1))

@@ -85,7 +85,7 @@ def test_the_checks_benchmark_runs_and_reports(tmp_path):
     # row, COMMIT: no query per list, measure or permission creeps back in. A hit on a
     # listed subject also writes the on-application measure's task (issue 18): a few more.
     sql = r["sql_per_check"]
-    assert sql["unknown"] <= 11 and sql["registered"] <= 11 and sql["listed"] <= 17, sql
+    assert sql["unknown"] <= 11 and sql["registered"] <= 11 and sql["listed"] <= 18, sql
     assert r["baseline_healthz"]["checks_per_second"] > 0
     assert r["cpu_ms_per_check"]["server"] > 0
     assert set(r["target_met"]) == {"throughput", "p99", "all_recorded", "bulk"}

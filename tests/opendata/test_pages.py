@@ -102,7 +102,9 @@ def test_download_is_an_attachment_of_the_written_file(two_days, opendata_dir, n
 def test_unknown_or_traversing_names_are_404(two_days, opendata_dir, path):
     (opendata_dir / DAY2.isoformat() / "extra.csv").write_text("x")
     (opendata_dir / "secret.csv").write_text("x")
-    assert Client().get(path.format(day=DAY2.isoformat())).status_code == 404
+    # A NUL in the address is refused before routing (400 nul_character), the rest are 404.
+    expected = 400 if "%00" in path else 404
+    assert Client().get(path.format(day=DAY2.isoformat())).status_code == expected
 
 
 def test_files_of_a_failed_publication_are_not_served(reference, opendata_dir):

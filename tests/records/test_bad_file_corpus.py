@@ -25,17 +25,32 @@ ROOT = Path(__file__).resolve().parents[2]
 MAX_RSS_MB = 450
 
 
+# Linux counts a process's memory before exec into its peak, so a child forked straight from
+# a large pytest worker would report the worker's size. A small Python process forks the CLI
+# instead and reports the CLI's own peak (wait4).
+MEASURE = (
+    "import os, sys\n"
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    os.execv(sys.argv[1], sys.argv[1:])\n"
+    "_pid, status, usage = os.wait4(pid, 0)\n"
+    "sys.stderr.write(f'\\nMAXRSS {usage.ru_maxrss}\\n')\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
 def run(env: dict[str, str], *args: str) -> tuple[str, float]:
-    """Run the CLI; its stdout and its own peak RSS in MB (wait4 gives this child's alone)."""
-    child = subprocess.Popen(
-        [CLI, *args], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    """Run the CLI; its stdout and its own peak RSS in MB."""
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, CLI, *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
-    out = child.stdout.read().decode()
-    child.stdout.close()
-    _pid, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    assert child.returncode == 0, (args, out)
-    return out, usage.ru_maxrss / 1024
+    assert done.returncode == 0, (args, done.stdout, done.stderr[-2000:])
+    peak = int(done.stderr.rsplit("MAXRSS ", 1)[1].split()[0])
+    return done.stdout, peak / 1024
 
 
 @pytest.fixture(scope="module")
