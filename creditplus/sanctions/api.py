@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
+from pydantic import field_validator
 
 from creditplus.accounts.auth import AUTH
 from creditplus.accounts.permissions import get_for_user, require_perm
@@ -295,6 +297,20 @@ class AlertFilter(Schema):
     since: datetime | None = None
     page: int = Field(1, ge=1, le=PAGE_MAX)
     page_size: int = Field(100, ge=1, le=500)
+
+    @field_validator("since")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        """Any offset the ISO format allows (up to ±23:59), given to the database in UTC:
+        PostgreSQL refuses offsets beyond ±15:59."""
+        if value is None:
+            return None
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        try:
+            return value.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise ValueError("时间超出可处理的范围") from None
 
 
 @router.get("/alerts", response=list[AlertOut], auth=AUTH, summary="信用预警：本部门预警")
