@@ -23,7 +23,7 @@ demo: install
 	scripts/demo.sh
 
 test: install
-	scripts/ensure-system-deps.sh postgres chromium fonts pango java
+	scripts/ensure-system-deps.sh postgres chromium fonts pango java wrk
 	scripts/test.sh
 
 # Regenerate the English translation catalogue after changing UI text.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian/Ubuntu packages creditplus needs, or say exactly what to run.
-# Usage: scripts/ensure-system-deps.sh [postgres] [chromium] [fonts] [pango] [gettext] [java]
+# Usage: scripts/ensure-system-deps.sh [postgres] [chromium] [fonts] [pango] [gettext] [java] [wrk]
 set -euo pipefail
 
 missing=()
@@ -32,6 +32,10 @@ for need in "$@"; do
       # Java 17 for PySpark (the Spark engine's tests run Spark in local mode).
       { command -v java >/dev/null && java -version 2>&1 | grep -qE 'version "(1[7-9]|2[0-9])'; } \
         || missing+=(openjdk-17-jre-headless)
+      ;;
+    wrk)
+      # Debian's wrk drives the HTTP benchmarks (bench/checks.py) and their smoke tests.
+      command -v wrk >/dev/null || missing+=(wrk)
       ;;
     *) echo "unknown requirement: $need" >&2; exit 2 ;;
   esac
