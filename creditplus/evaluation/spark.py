@@ -70,162 +70,151 @@ class SparkInputs:
         self.rules = {r["rule"]: Rule(r["rule"], r["kind"], r["severity"]) for r in rules}
 
 
-def _small(spark: Any, rows: list[tuple], schema: str) -> Any:
+def _window(as_of: date, months: int, today: int) -> Any:
+    """The window of ``months`` up to ``as_of``, as a condition on the ``day`` column."""
     from pyspark.sql import functions as F
 
-    return F.broadcast(spark.createDataFrame(rows, schema))
+    return (F.col("day") > _cutoff(as_of, months)) & (F.col("day") <= today)
 
 
-def _event_features(spec: ModelSpec, data: SparkInputs, as_of: date, today: int) -> Any:
-    from pyspark.sql import functions as F
-
-    indicators = [i for i in spec.indicators if i.source == "events"]
-    pairs = [(code, i.code) for i in indicators for code in data.rules if i.matches_rule(code)]
-    if not pairs:
-        return None
-    mapping = _small(data.spark, pairs, "rule string, ind string")
-    params = _small(
-        data.spark,
-        [
-            (
-                i.code,
-                _cutoff(as_of, i.window_months),
-                i.half_life_months * DAYS_PER_MONTH if i.half_life_months else None,
-                float(i.points),
-            )
-            for i in indicators
-        ],
-        "ind string, cutoff long, half_life double, points double",
-    )
-    age = (F.lit(today) - F.col("day")).cast("double")
-    weight = F.when(F.col("half_life").isNull(), F.lit(1.0)).otherwise(
-        F.pow(F.lit(0.5), age / F.col("half_life"))
-    )
-    return (
-        data.events.join(mapping, "rule")
-        .join(params, "ind")
-        .where((F.col("day") > F.col("cutoff")) & (F.col("day") <= today))
-        .groupBy("subject", "ind")
-        .agg(
-            F.count(F.lit(1)).cast("double").alias("n"),
-            F.sum(weight * F.col("points")).alias("raw"),
-        )
-    )
-
-
-def _record_features(spec: ModelSpec, data: SparkInputs, as_of: date, today: int) -> list[Any]:
-    from pyspark.sql import functions as F
-
-    frames = []
-    for ind in (i for i in spec.indicators if i.source == "records"):
-        rows = data.records.where(
-            F.col("item").isin(list(ind.items))
-            & (F.col("day") > _cutoff(as_of, ind.window_months))
-            & (F.col("day") <= today)
-        )
-        if ind.measure == "amount":
-            value = F.sum(F.coalesce(F.col("amount"), F.lit(0.0)))
-        else:
-            value = F.count(F.lit(1))
-        frames.append(
-            rows.groupBy("subject")
-            .agg(value.cast("double").alias("n"))
-            .where(F.col("n") != 0)
-            .select(
-                "subject", F.lit(ind.code).alias("ind"), "n", (F.col("n") * ind.points).alias("raw")
-            )
-        )
-    return frames
-
-
-def _subject_features(spec: ModelSpec, data: SparkInputs, as_of: date) -> list[Any]:
-    from pyspark.sql import functions as F
-
-    frames = []
-    s = data.subjects
-    for ind in (i for i in spec.indicators if i.source == "subject"):
-        if ind.bands:
-            est = F.col("established")
-            later = (F.month(est) > as_of.month) | (
-                (F.month(est) == as_of.month) & (F.dayofmonth(est) > as_of.day)
-            )
-            years = F.lit(as_of.year) - F.year(est) - later.cast("int")
-            points = F.lit(None).cast("double")
-            for band in reversed(ind.bands):  # as the Polars engine: the first band wins
-                points = F.when(F.col("n") >= band.min, F.lit(float(band.points))).otherwise(points)
-            frame = (
-                s.where(est.isNotNull())
-                .select("subject", years.cast("double").alias("n"))
-                .withColumn("raw", points)
-                .where(F.col("raw").isNotNull())
-            )
-        else:
-            frame = s.where(F.col("status").isin(list(ind.status_in))).select(
-                "subject", F.lit(1.0).alias("n"), F.lit(float(ind.points)).alias("raw")
-            )
-        frames.append(frame.select("subject", F.lit(ind.code).alias("ind"), "n", "raw"))
-    return frames
-
-
-def _list_features(spec: ModelSpec, data: SparkInputs) -> list[Any]:
-    from pyspark.sql import functions as F
-
-    frames = []
-    for ind in (i for i in spec.indicators if i.source in ("lists", "related")):
-        members = data.lists.where(F.col("kind").isin(list(ind.lists)))
-        if ind.source == "lists":
-            counted = members.groupBy("subject").agg(F.count(F.lit(1)).cast("double").alias("n"))
-        else:
-            others = members.select(F.col("subject").alias("other")).distinct()
-            counted = (
-                data.related.join(others, "other")
-                .groupBy("subject")
-                .agg(F.countDistinct("other").cast("double").alias("n"))
-            )
-        frames.append(
-            counted.select(
-                "subject", F.lit(ind.code).alias("ind"), "n", (F.col("n") * ind.points).alias("raw")
-            )
-        )
-    return frames
-
-
-def contributions(spec: ModelSpec, data: SparkInputs, as_of: date) -> Any:
-    """Per subject and indicator: the value ``n`` and the (capped, rounded) points."""
-    from functools import reduce
-
+def _event_columns(spec: ModelSpec, data: SparkInputs, as_of: date) -> Any:
+    """One pass over the events, grouped by subject once: each event indicator's count
+    (``n_K``) and weighted points (``raw_K``), each override's event condition (``ev_O``) and
+    its negative events (``neg_O``). Which rules count is decided in Python by the
+    definition's own matching; a pass per indicator and a join per override cost Spark a
+    scan and a shuffle each."""
     from pyspark.sql import functions as F
 
     today = epoch_day(as_of)
-    frames = [
-        f
-        for f in (
-            _event_features(spec, data, as_of, today),
-            *_record_features(spec, data, as_of, today),
-            *_subject_features(spec, data, as_of),
-            *_list_features(spec, data),
-        )
-        if f is not None
-    ]
-    empty = data.spark.createDataFrame([], "subject string, ind string, n double, raw double")
-    long = reduce(lambda a, b: a.unionByName(b), frames, empty)
-    caps = _small(
-        data.spark,
-        [(i.code, i.cap, k) for k, i in enumerate(spec.indicators)],
-        "ind string, cap double, order long",
+    aggs, codes_seen = [], set()
+    for k, ind in enumerate(spec.indicators):
+        codes = [c for c in data.rules if ind.source == "events" and ind.matches_rule(c)]
+        if not codes:
+            continue
+        hit = F.col("rule").isin(codes) & _window(as_of, ind.window_months, today)
+        weight = F.lit(1.0)
+        if ind.half_life_months:
+            age = (F.lit(today) - F.col("day")).cast("double")
+            weight = F.pow(F.lit(0.5), age / F.lit(ind.half_life_months * DAYS_PER_MONTH))
+        aggs.append(F.count(F.when(hit, 1)).cast("double").alias(f"n_{k}"))
+        aggs.append(F.sum(F.when(hit, weight * float(ind.points))).alias(f"raw_{k}"))
+        codes_seen.update(codes)
+    negative = [c for c, rule in data.rules.items() if rule.kind == "untrustworthy"]
+    for j, o in enumerate(spec.overrides):
+        if o.event_kinds or o.event_severities:
+            codes = [c for c, rule in data.rules.items() if _override_rule(o, rule)]
+            hit = F.col("rule").isin(codes) & _window(as_of, o.within_months, today)
+            aggs.append(F.max(F.when(hit, True)).alias(f"ev_{j}"))
+            codes_seen.update(codes)
+        if o.no_negative_within_months:
+            hit = F.col("rule").isin(negative) & _window(as_of, o.no_negative_within_months, today)
+            aggs.append(F.max(F.when(hit, True)).alias(f"neg_{j}"))
+            codes_seen.update(negative)
+    if not aggs:
+        return None
+    rows = data.events.where(F.col("rule").isin(sorted(codes_seen)) & (F.col("day") <= today))
+    return rows.groupBy("subject").agg(*aggs)
+
+
+def _record_columns(spec: ModelSpec, data: SparkInputs, as_of: date) -> Any:
+    """One pass over the records: each record indicator's count or amount (``n_K``)."""
+    from pyspark.sql import functions as F
+
+    today = epoch_day(as_of)
+    aggs, items = [], set()
+    for k, ind in enumerate(spec.indicators):
+        if ind.source != "records":
+            continue
+        hit = F.col("item").isin(list(ind.items)) & _window(as_of, ind.window_months, today)
+        if ind.measure == "amount":
+            value = F.sum(F.when(hit, F.coalesce(F.col("amount"), F.lit(0.0))))
+        else:
+            value = F.count(F.when(hit, 1))
+        aggs.append(value.cast("double").alias(f"n_{k}"))
+        items.update(ind.items)
+    if not aggs:
+        return None
+    rows = data.records.where(F.col("item").isin(sorted(items)) & (F.col("day") <= today))
+    return rows.groupBy("subject").agg(*aggs)
+
+
+def _list_columns(spec: ModelSpec, data: SparkInputs) -> list[Any]:
+    """Memberships per subject (list indicators ``n_K``, override conditions ``ls_O``) and
+    listed related parties per subject (related indicators ``n_K``): one grouping each."""
+    from pyspark.sql import functions as F
+
+    own, related = [], []
+    for k, ind in enumerate(spec.indicators):
+        listed = F.col("kind").isin(list(ind.lists))
+        if ind.source == "lists":
+            own.append(F.count(F.when(listed, 1)).cast("double").alias(f"n_{k}"))
+        elif ind.source == "related":
+            distinct = F.countDistinct(F.when(listed, F.col("other")))
+            related.append(distinct.cast("double").alias(f"n_{k}"))
+    for j, o in enumerate(spec.overrides):
+        if o.lists:
+            own.append(F.max(F.when(F.col("kind").isin(list(o.lists)), True)).alias(f"ls_{j}"))
+    frames = []
+    if own:
+        frames.append(data.lists.groupBy("subject").agg(*own))
+    if related:
+        members = data.lists.select(F.col("subject").alias("other"), "kind").distinct()
+        frames.append(data.related.join(members, "other").groupBy("subject").agg(*related))
+    return frames
+
+
+def _raw(spec: ModelSpec, k: int, as_of: date) -> tuple[Any, Any]:
+    """Indicator ``k``'s value ``n`` and raw points on the joined per-subject row (null when
+    the subject has none, as the Polars engine has no row for it)."""
+    from pyspark.sql import functions as F
+
+    ind = spec.indicators[k]
+    if ind.source == "events":
+        return F.col(f"n_{k}"), F.when(F.col(f"n_{k}") > 0, F.col(f"raw_{k}"))
+    if ind.source != "subject":
+        n = F.col(f"n_{k}")
+        return n, F.when(n != 0, n * float(ind.points))
+    if not ind.bands:
+        listed = F.col("status").isin(list(ind.status_in))
+        return F.lit(1.0), F.when(listed, F.lit(float(ind.points)))
+    est = F.col("established")
+    later = (F.month(est) > as_of.month) | (
+        (F.month(est) == as_of.month) & (F.dayofmonth(est) > as_of.day)
     )
-    limited = (
-        F.when(F.col("cap").isNull(), F.col("raw"))
-        .when(F.col("cap") < 0, F.greatest("raw", "cap"))
-        .otherwise(F.least("raw", "cap"))
-    )
+    years = (F.lit(as_of.year) - F.year(est) - later.cast("int")).cast("double")
+    points = F.lit(None).cast("double")
+    for band in reversed(ind.bands):  # as the Polars engine: the first band wins
+        points = F.when(years >= band.min, F.lit(float(band.points))).otherwise(points)
+    return years, F.when(est.isNotNull(), points)
+
+
+def _points(raw: Any, cap: float | None) -> Any:
+    """Raw points limited by the cap and rounded half away from zero; 0 when absent."""
+    from pyspark.sql import functions as F
+
+    limited = raw
+    if cap is not None:
+        # Spark's greatest/least skip nulls: an absent indicator must stay absent.
+        bounded = F.greatest(raw, F.lit(cap)) if cap < 0 else F.least(raw, F.lit(cap))
+        limited = F.when(raw.isNotNull(), bounded)
     rounded = F.signum(limited) * F.floor(F.abs(limited) + 0.5)
-    return (
-        long.join(caps, "ind")
-        .withColumn("points", rounded.cast("long"))
-        .where(F.col("points") != 0)
-        .select("subject", "ind", "order", "n", "points")
-    )
+    return F.coalesce(rounded.cast("long"), F.lit(0).cast("long"))
+
+
+def _per_subject(spec: ModelSpec, data: SparkInputs, as_of: date) -> Any:
+    """Every subject with its indicator columns: the subjects joined with one aggregate per
+    source (each already grouped by subject, so the joins move little)."""
+    frame = data.subjects.select("subject", "established", "status")
+    parts = [
+        _event_columns(spec, data, as_of),
+        _record_columns(spec, data, as_of),
+        *_list_columns(spec, data),
+    ]
+    for part in parts:
+        if part is not None:
+            frame = frame.join(part, "subject", "left")
+    present = set(frame.columns)
+    return frame, present
 
 
 def _n_text(n: Any) -> Any:
@@ -246,40 +235,51 @@ def _n_text(n: Any) -> Any:
     return F.when(n == F.round(n, 0), n.cast("long").cast("string")).otherwise(decimal)
 
 
-def _override_holds(spec: ModelSpec, data: SparkInputs, as_of: date, today: int) -> dict[str, Any]:
-    """For each override, the subjects for which its condition holds (a one-column frame)."""
+def _contributions(spec: ModelSpec, frame: Any, present: set[str], as_of: date) -> Any:
+    """The total points and the contributions JSON (largest effect first, then model order),
+    computed on each subject's row."""
     from pyspark.sql import functions as F
 
-    result = {}
-    for o in spec.overrides:
-        holds = None
-        if o.lists:
-            holds = data.lists.where(F.col("kind").isin(list(o.lists))).select("subject").distinct()
-        if o.event_kinds or o.event_severities:
-            codes = [c for c, rule in data.rules.items() if _override_rule(o, rule)]
-            ids = (
-                data.events.where(
-                    F.col("rule").isin(codes)
-                    & (F.col("day") > _cutoff(as_of, o.within_months))
-                    & (F.col("day") <= today)
-                )
-                .select("subject")
-                .distinct()
-            )
-            holds = ids if holds is None else holds.join(ids, "subject", "semi")
-        if o.no_negative_within_months:
-            negative = [c for c, rule in data.rules.items() if rule.kind == "untrustworthy"]
-            tainted = data.events.where(
-                F.col("rule").isin(negative)
-                & (F.col("day") > _cutoff(as_of, o.no_negative_within_months))
-                & (F.col("day") <= today)
-            ).select("subject")
-            base = holds if holds is not None else data.subjects.select("subject")
-            holds = base.join(tainted, "subject", "left_anti")
-        if holds is None:
-            holds = data.spark.createDataFrame([], "subject string")
-        result[o.code] = holds.distinct()
-    return result
+    items, total = [], F.lit(0).cast("long")
+    for k, ind in enumerate(spec.indicators):
+        if ind.source in ("events", "records", "lists", "related") and f"n_{k}" not in present:
+            continue
+        n, raw = _raw(spec, k, as_of)
+        points = _points(raw, ind.cap)
+        text = F.format_string('["%s",%s,%d]', F.lit(ind.code), _n_text(n), points)
+        entry = F.struct((-F.abs(points)).alias("key"), F.lit(k).alias("order"), text.alias("item"))
+        items.append(F.when(points != 0, entry))
+        total = total + points
+    if not items:
+        return frame.withColumn("total", F.lit(0)).withColumn("contributions", F.lit("[]"))
+    ordered = F.sort_array(F.filter(F.array(*items), lambda x: x.isNotNull()))
+    text = F.concat(
+        F.lit("["), F.array_join(F.transform(ordered, lambda x: x["item"]), ","), F.lit("]")
+    )
+    return frame.withColumn("total", total).withColumn("contributions", text)
+
+
+def _override_flag(o: Any, j: int, present: set[str]) -> Any:
+    """Whether override ``j``'s condition holds: every condition it names (lists, events,
+    no negative events) holds; an override naming none holds for no one."""
+    from pyspark.sql import functions as F
+
+    def has(column: str) -> Any:
+        return F.coalesce(F.col(column), F.lit(False)) if column in present else F.lit(False)
+
+    conditions = []
+    if o.lists:
+        conditions.append(has(f"ls_{j}"))
+    if o.event_kinds or o.event_severities:
+        conditions.append(has(f"ev_{j}"))
+    if o.no_negative_within_months:
+        conditions.append(~has(f"neg_{j}"))
+    if not conditions:
+        return F.lit(False)
+    flag = conditions[0]
+    for condition in conditions[1:]:
+        flag = flag & condition
+    return flag
 
 
 def score(spec: ModelSpec, data: SparkInputs, as_of: date) -> Any:
@@ -287,38 +287,19 @@ def score(spec: ModelSpec, data: SparkInputs, as_of: date) -> Any:
     the same columns and values as the Polars engine's :func:`engine.score`."""
     from pyspark.sql import functions as F
 
-    parts = contributions(spec, data, as_of)
-    item = F.format_string('["%s",%s,%d]', F.col("ind"), _n_text(F.col("n")), F.col("points"))
-    per_subject = parts.groupBy("subject").agg(
-        F.sum("points").alias("total"),
-        F.sort_array(
-            F.collect_list(F.struct(-F.abs(F.col("points")), F.col("order"), item.alias("item")))
-        ).alias("items"),
-    )
-    frame = data.subjects.select("subject").join(per_subject, "subject", "left")
-    value = F.least(
-        F.greatest(F.lit(spec.base) + F.coalesce(F.col("total"), F.lit(0)), F.lit(0)), F.lit(1000)
-    )
-    frame = frame.withColumn("score", value.cast("long")).withColumn(
-        "contributions",
-        F.when(F.col("items").isNull(), F.lit("[]")).otherwise(
-            F.concat(
-                F.lit("["), F.array_join(F.transform("items", lambda x: x["item"]), ","), F.lit("]")
-            )
-        ),
-    )
+    frame, present = _per_subject(spec, data, as_of)
+    frame = _contributions(spec, frame, present, as_of)
+    value = F.least(F.greatest(F.lit(spec.base) + F.col("total"), F.lit(0)), F.lit(1000))
+    frame = frame.withColumn("score", value.cast("long"))
     base_rank = F.lit(3)
     for band in reversed(spec.grades):
         base_rank = F.when(F.col("score") >= band.min, F.lit(RANK[band.grade])).otherwise(base_rank)
     frame = frame.withColumn("base_rank", base_rank)
-    rank = F.col("base_rank")
-    flags = []
-    holds = _override_holds(spec, data, as_of, epoch_day(as_of))
-    for o in (*[o for o in spec.overrides if o.floor], *[o for o in spec.overrides if o.cap]):
-        flag = f"o_{o.code}"
-        frame = frame.join(holds[o.code].withColumn(flag, F.lit(True)), "subject", "left")
+    rank, flags = F.col("base_rank"), []
+    numbered = list(enumerate(spec.overrides))
+    for j, o in [p for p in numbered if p[1].floor] + [p for p in numbered if p[1].cap]:
+        on = _override_flag(o, j, present)
         bound = F.lit(RANK[o.floor or o.cap])  # type: ignore[index]
-        on = F.coalesce(F.col(flag), F.lit(False))
         rank = F.when(on, F.least(rank, bound) if o.floor else F.greatest(rank, bound)).otherwise(
             rank
         )
