@@ -4,12 +4,17 @@ Generates a synthetic snapshot directly as Parquet (default: 10× Pudong, 3,000,
 and ~80 M behavior events), chunk by chunk in bounded memory, in the format
 ``creditplus snapshot`` writes; then scores it with the Spark engine in local mode and with
 the Polars engine, each in a child process whose peak RSS is measured. Prints one RESULT line
-per engine. No time target on a 2-core machine: the figures project a cluster run (README,
+in all. No time target on a 2-core machine: the figures project a cluster run (README,
 "Beyond one machine").
 
     python bench/spark.py                       # 3 M subjects, both engines
     python bench/spark.py --subjects 300000     # Pudong scale
     python bench/spark.py --engines spark --master local[2]
+    python bench/spark.py --subjects 300000 --reuse   # the snapshot generated before
+
+Each engine's child reports wall-clock and CPU seconds (the JVM's included) and peak RSS;
+with both engines, ``RESULT compare`` counts the subjects whose scores differ (target 0).
+``CREDITPLUS_SPARK_DRIVER_MEMORY`` sets the local driver's heap (e.g. 8g at 3 M subjects).
 """
 
 from __future__ import annotations
@@ -173,38 +178,55 @@ def child(engine: str, snapshot: Path, master: str) -> None:
         gateway = SparkContext._gateway
         spark.session(master).stop()
         gateway.shutdown()
-        gateway.proc.wait()  # reaped, so the JVM's peak memory counts as this process's child
+        # The JVM outlives a stopped session while this process lives: end it and reap it,
+        # so that its peak memory and CPU time count as this process's child's.
+        gateway.proc.terminate()
+        gateway.proc.wait(timeout=120)
     else:
         from creditplus.evaluation import engine as polars_engine
         from creditplus.evaluation.snapshot import polars_inputs
 
-        inputs, _ = polars_inputs([snapshot], AS_OF)
+        inputs, keys = polars_inputs([snapshot], AS_OF)
         scores = polars_engine.score(spec, inputs)
         summary = {
             "evaluated": scores.height,
             "grades": dict(scores.group_by("grade").len().iter_rows()),
         }
+        scores.join(keys, on="subject_id").drop("subject_id").write_parquet(
+            snapshot / "scores-polars.parquet"
+        )
     summary["seconds"] = round(time.perf_counter() - started, 1)
+    # This process and (Spark) its JVM run side by side: their peaks added bound the footprint.
+    own, jvm = (
+        resource.getrusage(who).ru_maxrss
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    summary["peak_rss_mib"] = round((own + jvm) / 1024)
     print(json.dumps(summary))
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run(engine: str, snapshot: Path, master: str) -> dict:
+    cpu = _cpu()
     done = subprocess.run(
         [sys.executable, __file__, "--child", engine, "--out", str(snapshot), "--master", master],
         capture_output=True,
         text=True,
     )
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child
+    cpu = round(_cpu() - cpu, 1)  # the child's and its JVM's CPU seconds: robust to a busy machine
     if done.returncode:
         return {
             "engine": engine,
             "error": done.stderr.strip().splitlines()[-1:],
-            "peak_rss_mib": round(peak),
         }
     return {
         "engine": engine,
         **json.loads(done.stdout.strip().splitlines()[-1]),
-        "peak_rss_mib": round(peak),
+        "cpu_seconds": cpu,
     }
 
 
@@ -215,6 +237,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "spark-snapshot")
     parser.add_argument("--engines", default="spark,polars")
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--reuse", action="store_true", help="keep an existing snapshot")
     parser.add_argument("--child", choices=["spark", "polars"])
     args = parser.parse_args()
     import django
@@ -224,22 +247,38 @@ def main() -> None:
         return child(args.child, args.out, args.master)
     import shutil
 
-    shutil.rmtree(args.out, ignore_errors=True)
-    started = time.perf_counter()
-    counts = generate(args.out, args.subjects, args.events_per_subject)
-    print(f"snapshot: {counts} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    # Children run one after the other: RUSAGE_CHILDREN's peak is the largest so far, so the
-    # Polars run (larger) goes last and each figure is that engine's own.
+    counts_file = args.out / "counts.json"
+    if args.reuse and counts_file.exists():
+        counts = json.loads(counts_file.read_text())
+    else:
+        shutil.rmtree(args.out, ignore_errors=True)
+        started = time.perf_counter()
+        counts = generate(args.out, args.subjects, args.events_per_subject)
+        counts_file.write_text(json.dumps(counts))
+        print(f"snapshot: {counts} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    result: dict = {"subjects": counts["subjects"], "events": counts["events"], "engines": {}}
     for engine in args.engines.split(","):
-        result = run(engine, args.out, args.master)
-        print(
-            f"RESULT engine={engine} subjects={counts['subjects']} events={counts['events']} "
-            + " ".join(
-                f"{k}={json.dumps(v, ensure_ascii=False)}"
-                for k, v in result.items()
-                if k != "engine"
-            )
-        )
+        figures = run(engine, args.out, args.master)
+        result["engines"][engine] = figures
+        print(f"{engine}: {json.dumps(figures, ensure_ascii=False)}", flush=True)
+    if {"spark", "polars"} <= set(result["engines"]):
+        result["compare"] = compare(args.out)
+    print("RESULT " + json.dumps(result, ensure_ascii=False))
+
+
+def compare(snapshot: Path) -> dict:
+    """Subjects whose score, grades, overrides or contributions differ between the engines."""
+    spark_scores = pl.read_parquet(snapshot / "scores-spark" / "*.parquet")
+    polars_scores = pl.read_parquet(snapshot / "scores-polars.parquet")
+    columns = ["score", "grade", "base_grade", "overrides", "contributions"]
+    joined = polars_scores.cast({"score": pl.Int64}).join(
+        spark_scores, on="subject", how="full", suffix="_spark", coalesce=True
+    )
+    differ = pl.any_horizontal(pl.col(c).ne_missing(pl.col(f"{c}_spark")) for c in columns)
+    return {
+        "subjects": joined.height,
+        "mismatches": joined.filter(differ).height,
+    }
 
 
 if __name__ == "__main__":

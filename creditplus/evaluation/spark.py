@@ -33,7 +33,11 @@ LETTERS = ("A", "B", "C", "D")
 
 
 def session(master: str = "local[2]", app: str = "creditplus") -> Any:
-    """A Spark session; on one machine ``local[N]`` uses N cores."""
+    """A Spark session; on one machine ``local[N]`` uses N cores. In local mode the driver
+    does all the work, so its heap (``CREDITPLUS_SPARK_DRIVER_MEMORY``, Spark's default 1g
+    otherwise) bounds what it holds before spilling."""
+    import os
+
     from pyspark.sql import SparkSession
 
     # One machine: a few shuffle partitions per core; a cluster: Spark's own default.
@@ -46,6 +50,7 @@ def session(master: str = "local[2]", app: str = "creditplus") -> Any:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", shuffle)
         .config("spark.sql.adaptive.enabled", "true")
+        .config("spark.driver.memory", os.environ.get("CREDITPLUS_SPARK_DRIVER_MEMORY", "1g"))
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
