@@ -40,7 +40,9 @@ PERSON_ID = "310115198503071230"
 
 
 def at(day: date, hour: int = 2) -> time_machine.travel:
-    return time_machine.travel(datetime(day.year, day.month, day.day, hour, tzinfo=SHANGHAI))
+    return time_machine.travel(
+        datetime(day.year, day.month, day.day, hour, tzinfo=SHANGHAI), tick=False
+    )
 
 
 def lic(n: int, until: date, **overrides) -> dict:
