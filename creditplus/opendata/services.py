@@ -52,6 +52,7 @@ from creditplus.opendata.datasets import (
     Progress,
 )
 from creditplus.opendata.models import Publication, PublishedItem
+from creditplus.opendata.runs import SORT_KEY, Runs, merged
 
 logger = logging.getLogger(__name__)
 
@@ -154,17 +155,42 @@ class PublishResult:
 CSV_SLICE_ROWS = 200_000
 
 
-@dataclass
 class _Plan:
-    """One dataset's publication, computed before anything is written."""
+    """One dataset's publication on its way: the sorted runs of its full and delta files
+    and the state rows to write, spilled to disk chunk by chunk, and its counts."""
 
-    dataset: Dataset
-    columns: tuple[Column, ...]
-    snapshot: pl.DataFrame
-    delta: pl.DataFrame
-    stale_ids: list[int]  # state rows to delete: rewritten below, or gone
-    state_rows: pl.DataFrame  # state rows to insert
-    result: DatasetResult
+    def __init__(self, dataset: Dataset, columns: tuple[Column, ...], work: Path) -> None:
+        self.dataset = dataset
+        self.columns = columns
+        self.work = work
+        self.snapshot = Runs(work, f"{dataset.name}-full")
+        self.delta = Runs(work, f"{dataset.name}-delta")
+        self.state: list[tuple[Path, Path]] = []
+        self.rows = 0
+        self.changes: dict[str, int] = {}
+
+    def spill_state(self, stale_ids: pl.Series, state_rows: pl.DataFrame) -> None:
+        if not (stale_ids.len() or state_rows.height):
+            return
+        n = len(self.state)
+        paths = (
+            self.work / f"{self.dataset.name}-stale-{n:05d}.parquet",
+            self.work / f"{self.dataset.name}-state-{n:05d}.parquet",
+        )
+        stale_ids.rename("id").to_frame().write_parquet(paths[0])
+        state_rows.write_parquet(paths[1])
+        self.state.append(paths)
+
+    @property
+    def result(self) -> DatasetResult:
+        return DatasetResult(
+            name=self.dataset.name,
+            title=str(self.dataset.title),
+            rows=self.rows,
+            added=self.changes.get(Change.ADDED.value, 0),
+            changed=self.changes.get(Change.CHANGED.value, 0),
+            removed=self.changes.get(Change.REMOVED.value, 0),
+        )
 
 
 def publish(day: date | None = None, progress: Progress | None = None) -> PublishResult:
@@ -176,7 +202,7 @@ def publish(day: date | None = None, progress: Progress | None = None) -> Publis
     root = opendata_root()
     root.mkdir(parents=True, exist_ok=True)
     with _exclusive(root):
-        for leftover in [*root.glob(".tmp-*"), *root.glob(".old-*")]:
+        for leftover in [*root.glob(".tmp-*"), *root.glob(".old-*"), *root.glob(".work-*")]:
             shutil.rmtree(leftover, ignore_errors=True)  # from a run that was killed
         try:
             return _publish(day, root, progress)
@@ -187,6 +213,7 @@ def publish(day: date | None = None, progress: Progress | None = None) -> Publis
             raise
         finally:
             shutil.rmtree(_tmp_dir(root, day), ignore_errors=True)  # gone unless it failed
+            shutil.rmtree(_work_dir(root, day), ignore_errors=True)
 
 
 @contextmanager
@@ -209,6 +236,11 @@ def _tmp_dir(root: Path, day: date) -> Path:
     return root / f".tmp-{day.isoformat()}"
 
 
+def _work_dir(root: Path, day: date) -> Path:
+    """Where a run spills its sorted runs and state rows (never moved into place)."""
+    return root / f".work-{day.isoformat()}"
+
+
 def _publish(day: date, root: Path, progress: Progress | None) -> PublishResult:
     started = time.monotonic()
     done = Publication.objects.done()
@@ -220,18 +252,16 @@ def _publish(day: date, root: Path, progress: Progress | None) -> PublishResult:
             "date",
         )
     previous = done.filter(date__lt=day).order_by("-date").first()
-    tmp = _tmp_dir(root, day)
+    tmp, work = _tmp_dir(root, day), _work_dir(root, day)
     tmp.mkdir()
+    work.mkdir()
     plans, files = [], []
     # File headers and labels are Chinese, whatever language the caller is using.
     with translation.override(settings.LANGUAGE_CODE):
         for dataset in DATASETS:
-            plan = _plan(dataset, day, progress)
+            plan = _plan(dataset, day, work, progress)
             plans.append(plan)
             files += _write_files(tmp, plan)
-            # Written: only the state rows are still needed. At Pudong scale the licenses'
-            # frames are gigabytes; let them go before the next dataset is read.
-            plan.snapshot = plan.delta = pl.DataFrame()
             if progress:
                 progress("write", len(plans), len(DATASETS))
     results = [p.result for p in plans]
@@ -318,15 +348,43 @@ def _record_failure(day: date, exc: BaseException) -> None:
 
 
 # --------------------------------------------------------------------------- the comparison
+#
+# A dataset is compared a chunk of current rows at a time (:meth:`Dataset.chunks`) with the
+# stored state of the same keys; then the state rows that no chunk matched (removed items)
+# are compared, a chunk at a time too. Every compared chunk spills its part of the full
+# file, of the delta file and of the state to write as sorted runs on disk, which are merged
+# into the files (:mod:`creditplus.opendata.runs`): memory follows the chunk.
+
+STATE_CHUNK = 50_000
 
 
-def _read_state(dataset: str) -> pl.DataFrame:
+def _state_sql(where: str) -> str:
     names = ", ".join(connection.ops.quote_name(c) for c in STATE_SCHEMA)
-    return fetch_frame(
-        f"SELECT {names} FROM {connection.ops.quote_name(STATE_TABLE)} WHERE dataset = %s",
-        [dataset],
-        STATE_SCHEMA,
-    )
+    return f"SELECT {names} FROM {connection.ops.quote_name(STATE_TABLE)} WHERE {where}"
+
+
+def _state_of(dataset: str, keys: pl.Series) -> pl.DataFrame:
+    """The stored state rows of ``keys`` (by the (dataset, key) index)."""
+    parts = [pl.DataFrame(schema=STATE_SCHEMA)]
+    for batch in chunked(keys.to_list(), 5000):
+        marks = ", ".join(["%s"] * len(batch))
+        sql = _state_sql(f"dataset = %s AND {connection.ops.quote_name('key')} IN ({marks})")
+        parts.append(fetch_frame(sql, [dataset, *batch], STATE_SCHEMA))
+    return pl.concat(parts, how="vertical")
+
+
+def _state_pages(dataset: str) -> Iterator[pl.DataFrame]:
+    """Every stored state row of ``dataset``, in pages by key (the same index)."""
+    key = connection.ops.quote_name("key")
+    last = ""
+    while True:
+        sql = _state_sql(f"dataset = %s AND {key} > %s ORDER BY {key} LIMIT {STATE_CHUNK}")
+        page = fetch_frame(sql, [dataset, last], STATE_SCHEMA)
+        if page.height:
+            yield page
+        if page.height < STATE_CHUNK:
+            return
+        last = page.get_column("key")[-1]
 
 
 def _baseline(state: pl.DataFrame, day: date) -> pl.DataFrame:
@@ -409,17 +467,16 @@ def _target(
 
 def _state_changes(
     dataset: Dataset, state: pl.DataFrame, target: pl.DataFrame
-) -> tuple[list[int], pl.DataFrame]:
+) -> tuple[pl.Series, pl.DataFrame]:
     """The stored state rows to delete (changed or gone) and the rows to write instead."""
     differs = pl.col("id").is_null() | pl.any_horizontal(
         [pl.col(c).ne_missing(pl.col(f"s_{c}")) for c in STATE_VALUES]
     )
     rewritten = target.filter(differs)
     gone = state.join(target.select("key"), on="key", how="anti")
-    stale_ids = [
-        *rewritten.get_column("id").drop_nulls().to_list(),
-        *gone.get_column("id").to_list(),
-    ]
+    stale_ids = pl.concat(
+        [rewritten.get_column("id").drop_nulls(), gone.get_column("id")], how="vertical"
+    )
     state_rows = rewritten.select(
         pl.lit(dataset.name).alias("dataset"),
         "key",
@@ -431,21 +488,38 @@ def _state_changes(
     return stale_ids, state_rows
 
 
-def _snapshot_and_delta(
-    current: pl.DataFrame, target: pl.DataFrame, codes: list[str]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The full file (in the dataset's order) and the delta file (by change, then key)."""
+def _snapshot_key() -> pl.Expr:
+    """The full file's order as text: newest ``_sort`` date first (none last), then key."""
+    days = pl.col("_sort").cast(pl.Int32)
+    newest_first = (pl.lit(1_000_000) - days).cast(pl.Utf8).str.zfill(7).fill_null("9999999")
+    return (newest_first + pl.col(KEY.code)).alias(SORT_KEY)
+
+
+def _delta_key() -> pl.Expr:
+    """The delta file's order as text: added, changed, removed, then key."""
+    ranks = {change: str(rank) for change, rank in CHANGE_ORDER.items()}
+    rank = pl.col(CHANGE.code).replace_strict(ranks, return_dtype=pl.Utf8)
+    return (rank + pl.col(KEY.code)).alias(SORT_KEY)
+
+
+def _spill_chunk(
+    plan: _Plan, current: pl.DataFrame, state: pl.DataFrame, day: date, codes: list[str]
+) -> None:
+    """Compare one chunk and spill its parts of the files and of the state to write."""
+    target = _target(current, _baseline(state, day), state, day)
+    stale_ids, state_rows = _state_changes(plan.dataset, state, target)
+    plan.spill_state(stale_ids, state_rows)
     dates = target.select(
         "key",
         "change",
         pl.col("first_seen").cast(pl.Utf8),
         pl.col("last_changed").cast(pl.Utf8),
     )
-    snapshot = (
-        current.join(dates, on="key", how="left")
-        .sort("_order")
-        .select(KEY.code, FIRST_SEEN.code, LAST_CHANGED.code, *codes)
+    snapshot = current.join(dates, on="key", how="left").select(
+        _snapshot_key(), KEY.code, FIRST_SEEN.code, LAST_CHANGED.code, *codes
     )
+    plan.snapshot.add(snapshot)
+    plan.rows += snapshot.height
     delta_columns = [CHANGE.code, KEY.code, FIRST_SEEN.code, LAST_CHANGED.code, *codes]
     live_changes = current.join(dates.filter(_is_new()), on="key", how="inner")
     # A removed item (publicity ended, restored, retracted, taken off its list) is named by
@@ -454,57 +528,54 @@ def _snapshot_and_delta(
     removed = dates.filter(pl.col("change") == Change.REMOVED.value).with_columns(
         pl.lit(None, dtype=pl.Utf8).alias(c) for c in codes
     )
-    delta = (
-        pl.concat(
-            [live_changes.select(delta_columns), removed.select(delta_columns)], how="vertical"
-        )
-        .with_columns(pl.col(CHANGE.code).replace_strict(CHANGE_ORDER).alias("_rank"))
-        .sort(["_rank", KEY.code])
-        .drop("_rank")
+    delta = pl.concat(
+        [live_changes.select(delta_columns), removed.select(delta_columns)], how="vertical"
     )
-    return snapshot, delta
+    plan.delta.add(delta.select(_delta_key(), *delta_columns))
+    for change, count in delta.get_column(CHANGE.code).value_counts().iter_rows():
+        plan.changes[change] = plan.changes.get(change, 0) + count
 
 
-def _plan(dataset: Dataset, day: date, progress: Progress | None) -> _Plan:
-    """Compare ``dataset`` as of ``day`` with its stored state: the files to write and the
-    state rows to replace."""
+def _plan(dataset: Dataset, day: date, work: Path, progress: Progress | None) -> _Plan:
+    """Compare ``dataset`` as of ``day`` with its stored state, chunk by chunk: the sorted
+    runs of its files and the state rows to replace, spilled under ``work``."""
     columns = dataset.columns()
     codes = [c.code for c in columns]
-    current = dataset.rows(day, progress).with_row_index("_order")
-    state = _read_state(dataset.name)
-    target = _target(current, _baseline(state, day), state, day)
-    stale_ids, state_rows = _state_changes(dataset, state, target)
-    snapshot, delta = _snapshot_and_delta(current, target, codes)
-    counted = delta.get_column(CHANGE.code).value_counts()
-    by_change = dict(zip(counted[CHANGE.code].to_list(), counted["count"].to_list(), strict=True))
-    result = DatasetResult(
-        name=dataset.name,
-        title=str(dataset.title),
-        rows=snapshot.height,
-        added=by_change.get(Change.ADDED.value, 0),
-        changed=by_change.get(Change.CHANGED.value, 0),
-        removed=by_change.get(Change.REMOVED.value, 0),
-    )
-    return _Plan(dataset, columns, snapshot, delta, stale_ids, state_rows, result)
+    plan = _Plan(dataset, columns, work)
+    matched, nothing = [], pl.DataFrame()
+    for current in dataset.chunks(day, progress):
+        state = _state_of(dataset.name, current.get_column("key"))
+        matched.append(state.get_column("id"))
+        _spill_chunk(plan, current, state, day, codes)
+        nothing = current.clear()
+    # What no current row matched: removed now, or earlier.
+    seen = pl.concat(matched, how="vertical")
+    for page in _state_pages(dataset.name):
+        left = page.filter(~pl.col("id").is_in(seen.implode()))
+        if left.height:
+            _spill_chunk(plan, nothing, left, day, codes)
+    return plan
 
 
 # --------------------------------------------------------------------------- writing
 
 
 def _write_state(plan: _Plan) -> None:
-    for ids in chunked(plan.stale_ids, 5000):
-        PublishedItem.objects.filter(pk__in=ids).delete()
-    insert_frame(STATE_TABLE, plan.state_rows)
+    for ids_path, rows_path in plan.state:
+        ids = pl.read_parquet(ids_path).get_column("id").to_list()
+        for batch in chunked(ids, 5000):
+            PublishedItem.objects.filter(pk__in=batch).delete()
+        insert_frame(STATE_TABLE, pl.read_parquet(rows_path))
 
 
 def _write_files(directory: Path, plan: _Plan) -> list[dict[str, Any]]:
     meta = (KEY, FIRST_SEEN, LAST_CHANGED)
     name = plan.dataset.name
+    full = (*meta, *plan.columns)
+    delta = (CHANGE, *meta, *plan.columns)
     return [
-        *_write_pair(directory, name, name, "snapshot", plan.snapshot, (*meta, *plan.columns)),
-        *_write_pair(
-            directory, f"{name}-delta", name, "delta", plan.delta, (CHANGE, *meta, *plan.columns)
-        ),
+        *_write_pair(directory, name, name, "snapshot", plan.snapshot, full),
+        *_write_pair(directory, f"{name}-delta", name, "delta", plan.delta, delta),
     ]
 
 
@@ -513,29 +584,36 @@ def _write_pair(
     stem: str,
     dataset: str,
     kind: str,
-    frame: pl.DataFrame,
+    runs: Runs,
     columns: tuple[Column, ...],
 ) -> list[dict[str, Any]]:
     """``<stem>.csv`` (UTF-8 with a BOM so that spreadsheet software reads the Chinese; the
     header says both label and code, e.g. ``行政相对人名称[XK_XDR_MC]``) and ``<stem>.json``
-    (an array of objects keyed by field code)."""
-    csv_path = directory / f"{stem}.csv"
+    (an array of objects keyed by field code), streamed from the merged runs."""
+    csv_path, json_path = directory / f"{stem}.csv", directory / f"{stem}.json"
     headers = {c.code: f"{c.label}[{c.code}]" for c in columns}
-    with open(csv_path, "wb") as handle:
-        # In slices, so that the quoted copy of millions of rows is never whole in memory;
-        # the file is the same as one write of the whole frame.
-        for offset in range(0, max(frame.height, 1), CSV_SLICE_ROWS):
-            part = frame.slice(offset, CSV_SLICE_ROWS).rename(headers)
-            write_frame(handle, part, first=offset == 0)
-    json_path = directory / f"{stem}.json"
-    frame.write_json(json_path)
+    empty = pl.DataFrame(schema={c.code: pl.Utf8 for c in columns})
+    rows = 0
+    with open(csv_path, "wb") as csv_file, open(json_path, "wb") as json_file:
+        json_file.write(b"[")
+        for frame in merged(runs, empty):
+            # In slices, so that the quoted copy of many rows is never whole in memory.
+            for offset in range(0, max(frame.height, 1), CSV_SLICE_ROWS):
+                part = frame.slice(offset, CSV_SLICE_ROWS).rename(headers)
+                write_frame(csv_file, part, first=rows == 0 and offset == 0)
+            if frame.height:
+                # One array: each frame's objects without its brackets, joined by commas.
+                text = frame.write_json().encode()
+                json_file.write((b"," if rows else b"") + text[1:-1])
+            rows += frame.height
+        json_file.write(b"]")
     return [
         {
             "name": path.name,
             "dataset": dataset,
             "kind": kind,
             "format": fmt,
-            "rows": frame.height,
+            "rows": rows,
             "bytes": path.stat().st_size,
             "sha256": sha256_of(path),
         }
