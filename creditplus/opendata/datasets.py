@@ -20,7 +20,7 @@ from django.db import connection
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from creditplus.bulk import fetch_frame
+from creditplus.bulk import chunked, fetch_frame
 from creditplus.catalog.choices import SubjectKind
 from creditplus.catalog.models import CatalogItem
 from creditplus.lists.choices import ListKind
@@ -175,7 +175,8 @@ def _frames(
 
 
 def _with_digests(frame: pl.DataFrame, codes: list[str]) -> pl.DataFrame:
-    return frame.with_columns(digests(frame, codes)).select("key", "_sort", "digest", *codes)
+    ids = ["_id"] if "_id" in frame.columns else []  # records: their id, for the next run
+    return frame.with_columns(digests(frame, codes)).select(*ids, "key", "_sort", "digest", *codes)
 
 
 def record_chunks(
@@ -193,9 +194,7 @@ def record_chunks(
     done = yielded = 0
     for start in range(first - 1, last, step):
         chunk = records.filter(pk__gt=start, pk__lte=start + step)
-        query = chunk.values_list("natural_key", "decision_date", "data").query
-        sql, params = query.sql_with_params()
-        frame = fetch_frame(sql, params, {"natural_key": pl.Utf8, "data": pl.Utf8})
+        frame = _fetch(chunk.values_list("id", "natural_key", "decision_date", "data"))
         done += frame.height
         if frame.height:
             yielded += 1
@@ -206,7 +205,39 @@ def record_chunks(
         yield _decoded(pl.DataFrame(schema=_RAW), item_code, codes)
 
 
-_RAW = {"natural_key": pl.Utf8, "decision_date": pl.Date, "data": pl.Utf8}
+_RAW = {"id": pl.Int64, "natural_key": pl.Utf8, "decision_date": pl.Date, "data": pl.Utf8}
+
+
+def _fetch(rows: Any) -> pl.DataFrame:
+    sql, params = rows.query.sql_with_params()
+    return fetch_frame(sql, params, {"id": pl.Int64, "natural_key": pl.Utf8, "data": pl.Utf8})
+
+
+def public_ids(item_code: str, today: date) -> pl.Series:
+    """The ids of the public records of a 双公示 item on ``today`` (no content read): what
+    a daily publication compares with the previous one's to find what changed."""
+    ids = dual_records(item_code, today=today).order_by().values_list("id")
+    sql, params = ids.query.sql_with_params()
+    return fetch_frame(sql, params, {"id": pl.Int64}).get_column("id")
+
+
+def no_rows(item_code: str) -> pl.DataFrame:
+    """An empty frame of the item's rows (what a chunk without any row looks like)."""
+    return _decoded(
+        pl.DataFrame(schema=_RAW), item_code, [c.code for c in record_columns(item_code)]
+    )
+
+
+def records_by_id(item_code: str, ids: pl.Series) -> Iterator[pl.DataFrame]:
+    """The rows of the given (public) records, as :func:`record_chunks` builds them."""
+    codes = [c.code for c in record_columns(item_code)]
+    values = ("id", "natural_key", "decision_date", "data")
+    for batch in chunked(ids.sort().to_list(), 5000):
+        yield _decoded(
+            _fetch(CreditRecord.objects.filter(pk__in=batch).values_list(*values)),
+            item_code,
+            codes,
+        )
 
 
 def _id_range(item_id: int) -> tuple[int, int, int]:
@@ -233,6 +264,7 @@ def _decoded(frame: pl.DataFrame, item_code: str, codes: list[str]) -> pl.DataFr
     )
     rows = pl.DataFrame(
         {
+            "_id": frame.get_column("id").cast(pl.Int64),
             "key": (f"{item_code}|" + frame.get_column("natural_key").cast(pl.Utf8)),
             "_sort": dates.cast(pl.Date),
         }

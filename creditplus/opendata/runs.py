@@ -30,30 +30,37 @@ class Runs:
     def __init__(self, directory: Path, name: str) -> None:
         self.directory = directory
         self.name = name
-        self.paths: list[Path] = []
+        self.paths: list[tuple[Path, pl.Series | None]] = []
 
     def add(self, frame: pl.DataFrame) -> None:
         if not frame.height:
             return
         path = self.directory / f"{self.name}-{len(self.paths):05d}.parquet"
         frame.sort(SORT_KEY).write_parquet(path, compression="lz4", row_group_size=ROW_GROUP)
-        self.paths.append(path)
+        self.paths.append((path, None))
+
+    def add_run(self, path: Path, exclude: pl.Series) -> None:
+        """An existing sorted run (the previous publication's rows), without the rows whose
+        ``key`` is in ``exclude``."""
+        self.paths.append((path, exclude.implode()))
 
 
 class _Run:
-    def __init__(self, path: Path, batch: int) -> None:
+    def __init__(self, path: Path, exclude: pl.Series | None, batch: int) -> None:
         self._batches = pq.ParquetFile(path).iter_batches(batch_size=batch)
+        self._exclude = exclude
         self.buffer: pl.DataFrame | None = None
 
     def fill(self) -> bool:
         """Read the next batch if the buffer is empty; False once nothing is left."""
-        if self.buffer is not None and self.buffer.height:
-            return True
-        batch = next(self._batches, None)
-        if batch is None:
-            self.buffer = None
-            return False
-        self.buffer = pl.from_arrow(batch)  # type: ignore[assignment]
+        while self.buffer is None or not self.buffer.height:
+            batch = next(self._batches, None)
+            if batch is None:
+                self.buffer = None
+                return False
+            self.buffer = pl.from_arrow(batch)  # type: ignore[assignment]
+            if self._exclude is not None:
+                self.buffer = self.buffer.filter(~pl.col("key").is_in(self._exclude))
         return True
 
     def take(self, bound: str | None) -> pl.DataFrame:
@@ -68,13 +75,14 @@ class _Run:
 
 
 def merged(runs: Runs, empty: pl.DataFrame) -> Iterator[pl.DataFrame]:
-    """The rows of every run in ``_sk`` order (without ``_sk``), a frame at a time; one
-    ``empty`` frame (the output's columns) when there are none."""
+    """The rows of every run in ``_sk`` order, a frame at a time; one ``empty`` frame (the
+    output's columns) when there are none."""
     if not runs.paths:
         yield empty
         return
+    yielded = False
     batch = max(MIN_BATCH, MERGE_ROWS // len(runs.paths))
-    open_runs = [r for r in (_Run(p, batch) for p in runs.paths) if r.fill()]
+    open_runs = [r for r in (_Run(p, x, batch) for p, x in runs.paths) if r.fill()]
     while open_runs:
         # Every row still unread is after the last buffered row of its run: what is at or
         # before the smallest of those can go out now.
@@ -82,5 +90,8 @@ def merged(runs: Runs, empty: pl.DataFrame) -> Iterator[pl.DataFrame]:
         bound = min(bounds)
         parts = [r.take(bound) for r in open_runs]
         out = pl.concat([p for p in parts if p.height], how="vertical").sort(SORT_KEY)
-        yield out.drop(SORT_KEY)
+        yielded = True
+        yield out
         open_runs = [r for r in open_runs if r.fill()]
+    if not yielded:  # every run's rows were excluded
+        yield empty

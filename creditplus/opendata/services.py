@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import connection, transaction
 from django.urls import reverse
@@ -50,9 +51,12 @@ from creditplus.opendata.datasets import (
     Column,
     Dataset,
     Progress,
+    no_rows,
+    public_ids,
+    records_by_id,
 )
 from creditplus.opendata.models import Publication, PublishedItem
-from creditplus.opendata.runs import SORT_KEY, Runs, merged
+from creditplus.opendata.runs import ROW_GROUP, SORT_KEY, Runs, merged
 
 logger = logging.getLogger(__name__)
 
@@ -168,6 +172,17 @@ class _Plan:
         self.state: list[tuple[Path, Path]] = []
         self.rows = 0
         self.changes: dict[str, int] = {}
+        # The rows kept for the next run (records only): ids and keys, and the full file's
+        # rows in order (written with the file).
+        self.keep = work / "rows" / dataset.name if dataset.item_code else None
+        self.kept_ids = 0
+
+    def keep_ids(self, ids: pl.DataFrame, always: bool = False) -> None:
+        if self.keep is None or not (ids.height or always):
+            return
+        self.keep.mkdir(parents=True, exist_ok=True)
+        ids.select("_id", "key").write_parquet(self.keep / f"ids-{self.kept_ids:05d}.parquet")
+        self.kept_ids += 1
 
     def spill_state(self, stale_ids: pl.Series, state_rows: pl.DataFrame) -> None:
         if not (stale_ids.len() or state_rows.height):
@@ -259,7 +274,7 @@ def _publish(day: date, root: Path, progress: Progress | None) -> PublishResult:
     # File headers and labels are Chinese, whatever language the caller is using.
     with translation.override(settings.LANGUAGE_CODE):
         for dataset in DATASETS:
-            plan = _plan(dataset, day, work, progress)
+            plan = _plan(dataset, day, work, previous, progress)
             plans.append(plan)
             files += _write_files(tmp, plan)
             if progress:
@@ -315,6 +330,7 @@ def _publish(day: date, root: Path, progress: Progress | None) -> PublishResult:
         if moved:
             old.rename(final)
         raise
+    _keep_rows(work, day)
     prune_full_files(settings.CREDITPLUS_OPENDATA_KEEP_FULL)
     return PublishResult(publication, final, results)
 
@@ -356,6 +372,52 @@ def _record_failure(day: date, exc: BaseException) -> None:
 # into the files (:mod:`creditplus.opendata.runs`): memory follows the chunk.
 
 STATE_CHUNK = 50_000
+# The previous publication's rows of a 双公示 dataset, kept under VAR_DIR/opendata/.rows/
+# <date>/<dataset>/ for the next run: ids-*.parquet (record id and key of each public
+# record), full.parquet (the full file's rows in order) and meta.json. Another version
+# (of this layout or of how rows are built) makes the next run read everything again.
+ROWS_VERSION = 1
+FULL_ROWS = "full.parquet"
+KEEP_ROWS = 2  # the latest publication's, and the one before for a re-run of the latest
+
+
+def _rows_root() -> Path:
+    return opendata_root() / ".rows"
+
+
+def _cached_rows(previous: Publication | None, dataset: Dataset, codes: list[str]) -> Path | None:
+    """The previous publication's kept rows of ``dataset``, if they are exactly those of
+    its full file (its SHA-256) with the same columns; else None (read everything)."""
+    if previous is None or not dataset.item_code:
+        return None
+    directory = _rows_root() / previous.date.isoformat() / dataset.name
+    entry = previous.file(f"{dataset.name}.csv")
+    try:
+        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    expected = {"version": ROWS_VERSION, "sha256": entry and entry["sha256"], "codes": codes}
+    return directory if meta == expected else None
+
+
+def _keep_rows(work: Path, day: date) -> None:
+    """Put the rows of the committed publication in place for the next run, and drop the
+    older ones. After the commit: if this does not happen the next run reads everything."""
+    kept = work / "rows"
+    target = _rows_root() / day.isoformat()
+    shutil.rmtree(target, ignore_errors=True)
+    if kept.is_dir():
+        target.parent.mkdir(exist_ok=True)
+        kept.rename(target)
+    latest = {
+        d.isoformat()
+        for d in Publication.objects.done()
+        .order_by("-date")
+        .values_list("date", flat=True)[:KEEP_ROWS]
+    }
+    for old in _rows_root().glob("*"):
+        if old.name not in latest:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _state_sql(where: str) -> str:
@@ -519,7 +581,6 @@ def _spill_chunk(
         _snapshot_key(), KEY.code, FIRST_SEEN.code, LAST_CHANGED.code, *codes
     )
     plan.snapshot.add(snapshot)
-    plan.rows += snapshot.height
     delta_columns = [CHANGE.code, KEY.code, FIRST_SEEN.code, LAST_CHANGED.code, *codes]
     live_changes = current.join(dates.filter(_is_new()), on="key", how="inner")
     # A removed item (publicity ended, restored, retracted, taken off its list) is named by
@@ -536,25 +597,84 @@ def _spill_chunk(
         plan.changes[change] = plan.changes.get(change, 0) + count
 
 
-def _plan(dataset: Dataset, day: date, work: Path, progress: Progress | None) -> _Plan:
-    """Compare ``dataset`` as of ``day`` with its stored state, chunk by chunk: the sorted
-    runs of its files and the state rows to replace, spilled under ``work``."""
-    columns = dataset.columns()
-    codes = [c.code for c in columns]
-    plan = _Plan(dataset, columns, work)
+def _plan(
+    dataset: Dataset, day: date, work: Path, previous: Publication | None, progress: Progress | None
+) -> _Plan:
+    """Compare ``dataset`` as of ``day`` with its stored state: the sorted runs of its files
+    and the state rows to replace, spilled under ``work``. With the previous publication's
+    rows at hand, only what changed since is read and compared."""
+    plan = _Plan(dataset, dataset.columns(), work)
+    codes = [c.code for c in plan.columns]
+    cached = _cached_rows(previous, dataset, codes)
+    if cached is None:
+        _compare_all(plan, day, codes, progress)
+    else:
+        rerun = Publication.objects.done().filter(date=day).exists()
+        _compare_changes(plan, day, codes, cached, rerun)
+    return plan
+
+
+def _compare_all(plan: _Plan, day: date, codes: list[str], progress: Progress | None) -> None:
+    """Every current row, chunk by chunk, then the stored items no chunk matched."""
+    name = plan.dataset.name
     matched, nothing = [], pl.DataFrame()
-    for current in dataset.chunks(day, progress):
-        state = _state_of(dataset.name, current.get_column("key"))
+    for current in plan.dataset.chunks(day, progress):
+        plan.keep_ids(current)
+        state = _state_of(name, current.get_column("key"))
         matched.append(state.get_column("id"))
         _spill_chunk(plan, current, state, day, codes)
         nothing = current.clear()
     # What no current row matched: removed now, or earlier.
-    seen = pl.concat(matched, how="vertical")
-    for page in _state_pages(dataset.name):
-        left = page.filter(~pl.col("id").is_in(seen.implode()))
+    seen = pl.concat(matched, how="vertical").implode()
+    for page in _state_pages(name):
+        left = page.filter(~pl.col("id").is_in(seen))
         if left.height:
             _spill_chunk(plan, nothing, left, day, codes)
-    return plan
+
+
+def _compare_changes(plan: _Plan, day: date, codes: list[str], cached: Path, rerun: bool) -> None:
+    """Only the items whose public record is not the one the previous publication read
+    (added, new versions, no longer public — whatever the reason: retracted, restored,
+    expired) and, on a re-run, those the earlier run of the day touched; every other row of
+    the full file is the previous one's, unchanged."""
+    dataset, item = plan.dataset, plan.dataset.item_code
+    now = public_ids(item, day)
+    present = now.implode()
+    before = pl.scan_parquet(cached / "ids-*.parquet")
+    touched = _touched_keys(dataset.name, day) if rerun else pl.Series("key", [], pl.Utf8)
+    again = (
+        before.filter(pl.col("_id").is_in(present) & pl.col("key").is_in(touched.implode()))
+        .select("_id")
+        .collect()
+        .get_column("_id")
+    )
+    known = before.select("_id").collect().get_column("_id").implode()
+    read = pl.concat([now.filter(~now.is_in(known)), again], how="vertical")
+    for part in sorted(cached.glob("ids-*.parquet")):
+        ids = pl.read_parquet(part)
+        plan.keep_ids(
+            ids.filter(pl.col("_id").is_in(present) & ~pl.col("_id").is_in(again.implode()))
+        )
+    seen = [pl.Series("key", [], pl.Utf8)]
+    for current in records_by_id(item, read):
+        plan.keep_ids(current)
+        seen.append(current.get_column("key"))
+        _spill_chunk(plan, current, _state_of(dataset.name, current.get_column("key")), day, codes)
+    gone = before.filter(~pl.col("_id").is_in(present)).select("key").collect().get_column("key")
+    done = pl.concat(seen, how="vertical")
+    rest = pl.concat([gone, touched], how="vertical").unique()
+    rest = rest.filter(~rest.is_in(done.implode()))
+    _spill_chunk(plan, no_rows(item), _state_of(dataset.name, rest), day, codes)
+    plan.snapshot.add_run(cached / FULL_ROWS, pl.concat([done, rest], how="vertical"))
+
+
+def _touched_keys(dataset: str, day: date) -> pl.Series:
+    """The items that an earlier run of ``day`` changed (a re-run starts again from before)."""
+    sql = (
+        f"SELECT {connection.ops.quote_name('key')} FROM {connection.ops.quote_name(STATE_TABLE)}"
+        " WHERE dataset = %s AND (last_changed = %s OR removed_on = %s)"
+    )
+    return fetch_frame(sql, [dataset, day, day], {"key": pl.Utf8}).get_column("key")
 
 
 # --------------------------------------------------------------------------- writing
@@ -573,10 +693,26 @@ def _write_files(directory: Path, plan: _Plan) -> list[dict[str, Any]]:
     name = plan.dataset.name
     full = (*meta, *plan.columns)
     delta = (CHANGE, *meta, *plan.columns)
-    return [
-        *_write_pair(directory, name, name, "snapshot", plan.snapshot, full),
+    keep = None
+    if plan.keep:
+        plan.keep.mkdir(parents=True, exist_ok=True)
+        if not plan.kept_ids:  # an empty dataset: an empty list of ids
+            plan.keep_ids(pl.DataFrame(schema={"_id": pl.Int64, "key": pl.Utf8}), always=True)
+        keep = plan.keep / FULL_ROWS
+    files = [
+        *_write_pair(directory, name, name, "snapshot", plan.snapshot, full, keep),
         *_write_pair(directory, f"{name}-delta", name, "delta", plan.delta, delta),
     ]
+    plan.rows = files[0]["rows"]
+    if plan.keep:
+        # What the next run checks before it builds on these rows: they are this file's.
+        rows_meta = {
+            "version": ROWS_VERSION,
+            "sha256": files[0]["sha256"],
+            "codes": [c.code for c in plan.columns],
+        }
+        (plan.keep / "meta.json").write_text(json.dumps(rows_meta), encoding="utf-8")
+    return files
 
 
 def _write_pair(
@@ -586,17 +722,25 @@ def _write_pair(
     kind: str,
     runs: Runs,
     columns: tuple[Column, ...],
+    keep: Path | None = None,
 ) -> list[dict[str, Any]]:
     """``<stem>.csv`` (UTF-8 with a BOM so that spreadsheet software reads the Chinese; the
     header says both label and code, e.g. ``行政相对人名称[XK_XDR_MC]``) and ``<stem>.json``
-    (an array of objects keyed by field code), streamed from the merged runs."""
+    (an array of objects keyed by field code), streamed from the merged runs; with ``keep``,
+    the rows also go there (Parquet, in order) for the next run."""
     csv_path, json_path = directory / f"{stem}.csv", directory / f"{stem}.json"
     headers = {c.code: f"{c.label}[{c.code}]" for c in columns}
-    empty = pl.DataFrame(schema={c.code: pl.Utf8 for c in columns})
+    empty = pl.DataFrame(schema={SORT_KEY: pl.Utf8} | {c.code: pl.Utf8 for c in columns})
     rows = 0
+    kept = None
     with open(csv_path, "wb") as csv_file, open(json_path, "wb") as json_file:
         json_file.write(b"[")
-        for frame in merged(runs, empty):
+        for sorted_frame in merged(runs, empty):
+            if keep is not None:
+                table = sorted_frame.to_arrow()
+                kept = kept or pq.ParquetWriter(keep, table.schema, compression="lz4")
+                kept.write_table(table, row_group_size=ROW_GROUP)
+            frame = sorted_frame.drop(SORT_KEY)
             # In slices, so that the quoted copy of many rows is never whole in memory.
             for offset in range(0, max(frame.height, 1), CSV_SLICE_ROWS):
                 part = frame.slice(offset, CSV_SLICE_ROWS).rename(headers)
@@ -607,6 +751,8 @@ def _write_pair(
                 json_file.write((b"," if rows else b"") + text[1:-1])
             rows += frame.height
         json_file.write(b"]")
+    if kept is not None:
+        kept.close()
     return [
         {
             "name": path.name,

@@ -199,10 +199,13 @@ def state_rows() -> list[tuple]:
     )
 
 
-@pytest.fixture(params=["default", "tiny-chunks"])
+@pytest.fixture(params=["default", "tiny-chunks", "read-everything"])
 def chunking(request, monkeypatch):
-    """The default chunk sizes, or chunks of two rows merged a row at a time: the files
-    must not depend on how a run cuts the data."""
+    """The default chunk sizes, chunks of two rows merged a row at a time, or every day
+    reading every record again instead of what changed since the previous publication: the
+    files must not depend on how a run cuts or reads the data."""
+    if request.param == "read-everything":
+        monkeypatch.setattr(services, "_cached_rows", lambda *args: None)
     if request.param == "tiny-chunks":
         monkeypatch.setattr(datasets, "CHUNK", 2)
         monkeypatch.setattr(services, "STATE_CHUNK", 2)

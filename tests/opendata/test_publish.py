@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from creditplus.errors import DomainError
 from creditplus.lists import services as lists
 from creditplus.lists.choices import EndReason
 from creditplus.lists.models import ListEntry, ListType
-from creditplus.opendata import services
+from creditplus.opendata import datasets, services
 from creditplus.opendata.choices import PublicationStatus
 from creditplus.opendata.models import Publication, PublishedItem
 from creditplus.opendata.services import latest_publication, publish
@@ -408,3 +409,37 @@ def test_csv_cells_never_start_a_spreadsheet_formula(reference, opendata_dir):
     # JSON is data, not a spreadsheet: the text stays as the department wrote it.
     item = next(i for i in read_json(directory / "penalties.json") if i["key"] == key(record))
     assert item["CF_SY"] == '=HYPERLINK("http://example.com","点击")'
+
+
+def test_a_daily_run_reads_only_the_records_that_changed(reference, opendata_dir, monkeypatch):
+    kept = [collect("XK", license_row(n)) for n in range(1, 6)]
+    ends = collect("CF", penalty_row(51, 公示截止期=DAY1.isoformat()))
+    publish(DAY1)
+    new = collect("XK", license_row(6), today=DAY2)
+    read: list[int] = []
+    by_id = services.records_by_id
+
+    def spy(item, ids):
+        read.extend(ids.to_list())
+        return by_id(item, ids)
+
+    def everything(*args, **kwargs):
+        raise AssertionError("a daily run must not read every record")
+
+    monkeypatch.setattr(services, "records_by_id", spy)
+    monkeypatch.setattr(datasets, "record_chunks", everything)
+    publish(DAY2)
+    assert read == [new.pk]  # not the five unchanged licenses; the ended penalty by its id
+    directory = opendata_dir / DAY2.isoformat()
+    daily = files_of(directory)
+    assert [r["key"] for r in read_csv(directory / "penalties-delta.csv")] == [key(ends)]
+    assert {r["key"] for r in read_csv(directory / "licenses.csv")} == {
+        key(r) for r in [*kept, new]
+    }
+
+    # Without the previous publication's rows the run reads everything: the same files.
+    monkeypatch.undo()
+    shutil.rmtree(opendata_dir / ".rows")
+    with time_machine.travel(timezone.now() + timedelta(hours=1), tick=False):
+        publish(DAY2)
+    assert files_of(directory) == daily
