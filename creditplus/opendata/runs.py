@@ -19,9 +19,9 @@ import pyarrow.parquet as pq
 SORT_KEY = "_sk"
 # Rows of all runs held at once while merging (each run gets its share); Parquet row
 # groups are this size or smaller, so that reading a batch decodes no more than it needs.
-MERGE_ROWS = 200_000
+MERGE_ROWS = 100_000
 MIN_BATCH = 500
-ROW_GROUP = 5_000
+ROW_GROUP = 1_000
 
 
 class Runs:

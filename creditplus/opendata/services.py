@@ -156,7 +156,7 @@ class PublishResult:
 
 
 # Rows of a CSV file quoted and written at a time.
-CSV_SLICE_ROWS = 200_000
+CSV_SLICE_ROWS = 50_000
 
 
 class _Plan:
@@ -743,12 +743,13 @@ def _write_pair(
             frame = sorted_frame.drop(SORT_KEY)
             # In slices, so that the quoted copy of many rows is never whole in memory.
             for offset in range(0, max(frame.height, 1), CSV_SLICE_ROWS):
-                part = frame.slice(offset, CSV_SLICE_ROWS).rename(headers)
-                write_frame(csv_file, part, first=rows == 0 and offset == 0)
-            if frame.height:
-                # One array: each frame's objects without its brackets, joined by commas.
-                text = frame.write_json().encode()
-                json_file.write((b"," if rows else b"") + text[1:-1])
+                part = frame.slice(offset, CSV_SLICE_ROWS)
+                write_frame(csv_file, part.rename(headers), first=rows == 0 and offset == 0)
+                if part.height:
+                    # One array: each slice's objects without its brackets, joined by commas.
+                    text = part.write_json().encode()
+                    json_file.write(b"," if rows or offset else b"")
+                    json_file.write(memoryview(text)[1:-1])
             rows += frame.height
         json_file.write(b"]")
     if kept is not None:
