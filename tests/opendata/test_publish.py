@@ -443,3 +443,50 @@ def test_a_daily_run_reads_only_the_records_that_changed(reference, opendata_dir
     with time_machine.travel(timezone.now() + timedelta(hours=1), tick=False):
         publish(DAY2)
     assert files_of(directory) == daily
+
+
+def test_kept_rows_that_are_not_the_previous_files_are_not_used(
+    reference, opendata_dir, monkeypatch
+):
+    """Rows kept by a run that did not commit (or of another version) do not match the
+    previous publication's full file: the next run reads everything instead."""
+    collect("XK", license_row(1))
+    publish(DAY1)
+    meta = opendata_dir / ".rows" / DAY1.isoformat() / "licenses" / "meta.json"
+    stale = json.loads(meta.read_text(encoding="utf-8")) | {"sha256": "0" * 64}
+    meta.write_text(json.dumps(stale), encoding="utf-8")
+    new = collect("XK", license_row(2), today=DAY2)
+    reads = []
+    chunks = datasets.record_chunks
+
+    def counted(item, today, progress=None):
+        reads.append(item)
+        return chunks(item, today, progress)
+
+    monkeypatch.setattr(datasets, "record_chunks", counted)
+    publish(DAY2)
+    assert reads == ["XK"]  # the penalties' kept rows still match their file
+    delta = read_csv(opendata_dir / DAY2.isoformat() / "licenses-delta.csv")
+    assert [(r["change"], r["key"]) for r in delta] == [("added", key(new))]
+
+
+def test_a_run_killed_after_its_commit_leaves_a_next_run_that_reads_everything(
+    reference, opendata_dir, monkeypatch
+):
+    collect("XK", license_row(1))
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # stands for the process dying right after the commit
+
+    monkeypatch.setattr(services, "_keep_rows", killed)
+    with pytest.raises(KeyboardInterrupt):
+        publish(DAY1)
+    assert latest_publication().date == DAY1  # committed, files in place
+    monkeypatch.undo()
+    new = collect("XK", license_row(2), today=DAY2)
+    publish(DAY2)
+    delta = read_csv(opendata_dir / DAY2.isoformat() / "licenses-delta.csv")
+    assert [(r["change"], r["key"]) for r in delta] == [("added", key(new))]
+    assert (opendata_dir / ".rows" / DAY2.isoformat() / "licenses" / "full.parquet").is_file()
+    assert not (opendata_dir / ".rows" / DAY1.isoformat()).exists()  # nothing half-kept
+    assert not list(opendata_dir.glob(".work-*"))
