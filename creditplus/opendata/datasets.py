@@ -194,7 +194,7 @@ def record_chunks(
     done = yielded = 0
     for start in range(first - 1, last, step):
         chunk = records.filter(pk__gt=start, pk__lte=start + step)
-        frame = _fetch(chunk.values_list("id", "natural_key", "decision_date", "data"))
+        frame = _fetch(chunk.values_list("id", "natural_key", "decision_date", "data"), by_id=True)
         done += frame.height
         if frame.height:
             yielded += 1
@@ -208,8 +208,14 @@ def record_chunks(
 _RAW = {"id": pl.Int64, "natural_key": pl.Utf8, "decision_date": pl.Date, "data": pl.Utf8}
 
 
-def _fetch(rows: Any) -> pl.DataFrame:
+def _fetch(rows: Any, by_id: bool = False) -> pl.DataFrame:
     sql, params = rows.query.sql_with_params()
+    if by_id and connection.vendor == "sqlite":
+        # A range of ids: SQLite would walk the item's whole index (item equality looks
+        # better to it than the id range) for every chunk; NOT INDEXED leaves it the rowid
+        # range (measured with EXPLAIN QUERY PLAN).
+        table = connection.ops.quote_name(CreditRecord._meta.db_table)
+        sql = sql.replace(f"FROM {table} ", f"FROM {table} NOT INDEXED ", 1)
     return fetch_frame(sql, params, {"id": pl.Int64, "natural_key": pl.Utf8, "data": pl.Utf8})
 
 
