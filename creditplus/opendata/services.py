@@ -32,6 +32,7 @@ import polars as pl
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.migrations.recorder import MigrationRecorder
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -396,8 +397,25 @@ def _cached_rows(previous: Publication | None, dataset: Dataset, codes: list[str
         meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    expected = {"version": ROWS_VERSION, "sha256": entry and entry["sha256"], "codes": codes}
+    expected = {
+        "version": ROWS_VERSION,
+        "sha256": entry and entry["sha256"],
+        "codes": codes,
+        "schema": _records_schema(),
+    }
     return directory if meta == expected else None
+
+
+def _records_schema() -> str:
+    """The latest applied migration of the records: one that rewrites records in place
+    (keys, data) makes the kept rows stale, so the next run reads everything."""
+    return (
+        MigrationRecorder.Migration.objects.filter(app="records")
+        .order_by("-applied", "-id")
+        .values_list("name", flat=True)
+        .first()
+        or ""
+    )
 
 
 def _keep_rows(work: Path, day: date) -> None:
@@ -710,6 +728,7 @@ def _write_files(directory: Path, plan: _Plan) -> list[dict[str, Any]]:
             "version": ROWS_VERSION,
             "sha256": files[0]["sha256"],
             "codes": [c.code for c in plan.columns],
+            "schema": _records_schema(),
         }
         (plan.keep / "meta.json").write_text(json.dumps(rows_meta), encoding="utf-8")
     return files

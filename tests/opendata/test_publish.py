@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
 from creditplus.accounts.models import Department
@@ -490,3 +491,21 @@ def test_a_run_killed_after_its_commit_leaves_a_next_run_that_reads_everything(
     assert (opendata_dir / ".rows" / DAY2.isoformat() / "licenses" / "full.parquet").is_file()
     assert not (opendata_dir / ".rows" / DAY1.isoformat()).exists()  # nothing half-kept
     assert not list(opendata_dir.glob(".work-*"))
+
+
+def test_a_records_migration_since_the_kept_rows_makes_the_next_run_read_everything(
+    reference, opendata_dir, monkeypatch
+):
+    collect("XK", license_row(1))
+    publish(DAY1)
+    MigrationRecorder.Migration.objects.create(app="records", name="9999_rewrite_records")
+    reads = []
+    chunks = datasets.record_chunks
+
+    def counted(item, today, progress=None):
+        reads.append(item)
+        return chunks(item, today, progress)
+
+    monkeypatch.setattr(datasets, "record_chunks", counted)
+    publish(DAY2)
+    assert reads == ["XK", "CF"]
