@@ -224,7 +224,13 @@ def public_ids(item_code: str, today: date) -> pl.Series:
     a daily publication compares with the previous one's to find what changed."""
     ids = dual_records(item_code, today=today).order_by().values_list("id")
     sql, params = ids.query.sql_with_params()
-    return fetch_frame(sql, params, {"id": pl.Int64}).get_column("id")
+    parts = [pl.Series("id", [], pl.Int64)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        # A batch of rows at a time: millions of Python tuples at once would take ~650 MB.
+        while batch := cursor.fetchmany(CHUNK):
+            parts.append(pl.Series("id", [row[0] for row in batch], pl.Int64))
+    return pl.concat(parts)
 
 
 def no_rows(item_code: str) -> pl.DataFrame:

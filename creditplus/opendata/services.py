@@ -682,7 +682,9 @@ def _compare_changes(plan: _Plan, day: date, codes: list[str], cached: Path, rer
     done = pl.concat(seen, how="vertical")
     rest = pl.concat([gone, touched], how="vertical").unique()
     rest = rest.filter(~rest.is_in(done.implode()))
-    _spill_chunk(plan, no_rows(item), _state_of(dataset.name, rest), day, codes)
+    for offset in range(0, rest.len(), STATE_CHUNK):
+        gone_now = _state_of(dataset.name, rest.slice(offset, STATE_CHUNK))
+        _spill_chunk(plan, no_rows(item), gone_now, day, codes)
     plan.snapshot.add_run(cached / FULL_ROWS, pl.concat([done, rest], how="vertical"))
 
 
