@@ -2,9 +2,10 @@
 
 Every row is read through the disclosure rules of the portal — ``dual_records`` and
 ``public_values`` for the 双公示 records, ``ListEntry.objects.public()`` for the lists — so
-the files can never show more than the website. A dataset's rows come out as a Polars frame
-of text columns: ``key`` (stable across days and versions), ``digest`` (of the public
-content, to detect changes), then one column per public field.
+the files can never show more than the website. A dataset's rows come out as Polars frames
+of bounded size with text columns: ``key`` (stable across days and versions), ``digest`` (of
+the public content, to detect changes), then one column per public field. Records' rows are
+decoded from the stored JSON by Polars, with the result ``public_values`` gives.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ and writes under ``VAR_DIR/opendata/<date>/``: ``<dataset>.csv``/``.json`` (ever
 public that day), ``<dataset>-delta.csv``/``.json`` (added, changed and removed since the
 previous publication) and ``manifest.json`` (files, row counts, SHA-256).
 
+Memory follows a chunk, not the dataset: rows are compared a chunk at a time and spilled
+as sorted runs that are merged into the files (see "the comparison" below). A daily run
+reads only the records that changed since the previous publication, whose rows it keeps.
+
 Atomic and re-runnable: the files are written to a temporary directory; the state and the
 :class:`Publication` row are written in one transaction, at whose end the directory is
 renamed into place. A run that dies on the way leaves the previous files and state as they
