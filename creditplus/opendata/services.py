@@ -6,6 +6,10 @@ and writes under ``VAR_DIR/opendata/<date>/``: ``<dataset>.csv``/``.json`` (ever
 public that day), ``<dataset>-delta.csv``/``.json`` (added, changed and removed since the
 previous publication) and ``manifest.json`` (files, row counts, SHA-256).
 
+Memory follows a chunk, not the dataset: rows are compared a chunk at a time and spilled
+as sorted runs that are merged into the files (see "the comparison" below). A daily run
+reads only the records that changed since the previous publication, whose rows it keeps.
+
 Atomic and re-runnable: the files are written to a temporary directory; the state and the
 :class:`Publication` row are written in one transaction, at whose end the directory is
 renamed into place. A run that dies on the way leaves the previous files and state as they
@@ -29,8 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.migrations.recorder import MigrationRecorder
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -50,8 +56,12 @@ from creditplus.opendata.datasets import (
     Column,
     Dataset,
     Progress,
+    no_rows,
+    public_ids,
+    records_by_id,
 )
 from creditplus.opendata.models import Publication, PublishedItem
+from creditplus.opendata.runs import ROW_GROUP, SORT_KEY, Runs, merged
 
 logger = logging.getLogger(__name__)
 
@@ -151,20 +161,56 @@ class PublishResult:
 
 
 # Rows of a CSV file quoted and written at a time.
-CSV_SLICE_ROWS = 200_000
+CSV_SLICE_ROWS = 50_000
 
 
-@dataclass
 class _Plan:
-    """One dataset's publication, computed before anything is written."""
+    """One dataset's publication on its way: the sorted runs of its full and delta files
+    and the state rows to write, spilled to disk chunk by chunk, and its counts."""
 
-    dataset: Dataset
-    columns: tuple[Column, ...]
-    snapshot: pl.DataFrame
-    delta: pl.DataFrame
-    stale_ids: list[int]  # state rows to delete: rewritten below, or gone
-    state_rows: pl.DataFrame  # state rows to insert
-    result: DatasetResult
+    def __init__(self, dataset: Dataset, columns: tuple[Column, ...], work: Path) -> None:
+        self.dataset = dataset
+        self.columns = columns
+        self.work = work
+        self.snapshot = Runs(work, f"{dataset.name}-full")
+        self.delta = Runs(work, f"{dataset.name}-delta")
+        self.state: list[tuple[Path, Path]] = []
+        self.rows = 0
+        self.changes: dict[str, int] = {}
+        # The rows kept for the next run (records only): ids and keys, and the full file's
+        # rows in order (written with the file).
+        self.keep = work / "rows" / dataset.name if dataset.item_code else None
+        self.kept_ids = 0
+
+    def keep_ids(self, ids: pl.DataFrame, always: bool = False) -> None:
+        if self.keep is None or not (ids.height or always):
+            return
+        self.keep.mkdir(parents=True, exist_ok=True)
+        ids.select("_id", "key").write_parquet(self.keep / f"ids-{self.kept_ids:05d}.parquet")
+        self.kept_ids += 1
+
+    def spill_state(self, stale_ids: pl.Series, state_rows: pl.DataFrame) -> None:
+        if not (stale_ids.len() or state_rows.height):
+            return
+        n = len(self.state)
+        paths = (
+            self.work / f"{self.dataset.name}-stale-{n:05d}.parquet",
+            self.work / f"{self.dataset.name}-state-{n:05d}.parquet",
+        )
+        stale_ids.rename("id").to_frame().write_parquet(paths[0])
+        state_rows.write_parquet(paths[1])
+        self.state.append(paths)
+
+    @property
+    def result(self) -> DatasetResult:
+        return DatasetResult(
+            name=self.dataset.name,
+            title=str(self.dataset.title),
+            rows=self.rows,
+            added=self.changes.get(Change.ADDED.value, 0),
+            changed=self.changes.get(Change.CHANGED.value, 0),
+            removed=self.changes.get(Change.REMOVED.value, 0),
+        )
 
 
 def publish(day: date | None = None, progress: Progress | None = None) -> PublishResult:
@@ -176,7 +222,7 @@ def publish(day: date | None = None, progress: Progress | None = None) -> Publis
     root = opendata_root()
     root.mkdir(parents=True, exist_ok=True)
     with _exclusive(root):
-        for leftover in [*root.glob(".tmp-*"), *root.glob(".old-*")]:
+        for leftover in [*root.glob(".tmp-*"), *root.glob(".old-*"), *root.glob(".work-*")]:
             shutil.rmtree(leftover, ignore_errors=True)  # from a run that was killed
         try:
             return _publish(day, root, progress)
@@ -187,6 +233,7 @@ def publish(day: date | None = None, progress: Progress | None = None) -> Publis
             raise
         finally:
             shutil.rmtree(_tmp_dir(root, day), ignore_errors=True)  # gone unless it failed
+            shutil.rmtree(_work_dir(root, day), ignore_errors=True)
 
 
 @contextmanager
@@ -209,6 +256,11 @@ def _tmp_dir(root: Path, day: date) -> Path:
     return root / f".tmp-{day.isoformat()}"
 
 
+def _work_dir(root: Path, day: date) -> Path:
+    """Where a run spills its sorted runs and state rows (never moved into place)."""
+    return root / f".work-{day.isoformat()}"
+
+
 def _publish(day: date, root: Path, progress: Progress | None) -> PublishResult:
     started = time.monotonic()
     done = Publication.objects.done()
@@ -220,18 +272,16 @@ def _publish(day: date, root: Path, progress: Progress | None) -> PublishResult:
             "date",
         )
     previous = done.filter(date__lt=day).order_by("-date").first()
-    tmp = _tmp_dir(root, day)
+    tmp, work = _tmp_dir(root, day), _work_dir(root, day)
     tmp.mkdir()
+    work.mkdir()
     plans, files = [], []
     # File headers and labels are Chinese, whatever language the caller is using.
     with translation.override(settings.LANGUAGE_CODE):
         for dataset in DATASETS:
-            plan = _plan(dataset, day, progress)
+            plan = _plan(dataset, day, work, previous, progress)
             plans.append(plan)
             files += _write_files(tmp, plan)
-            # Written: only the state rows are still needed. At Pudong scale the licenses'
-            # frames are gigabytes; let them go before the next dataset is read.
-            plan.snapshot = plan.delta = pl.DataFrame()
             if progress:
                 progress("write", len(plans), len(DATASETS))
     results = [p.result for p in plans]
@@ -285,6 +335,7 @@ def _publish(day: date, root: Path, progress: Progress | None) -> PublishResult:
         if moved:
             old.rename(final)
         raise
+    _keep_rows(work, day)
     prune_full_files(settings.CREDITPLUS_OPENDATA_KEEP_FULL)
     return PublishResult(publication, final, results)
 
@@ -318,15 +369,106 @@ def _record_failure(day: date, exc: BaseException) -> None:
 
 
 # --------------------------------------------------------------------------- the comparison
+#
+# A dataset is compared a chunk of current rows at a time (:meth:`Dataset.chunks`) with the
+# stored state of the same keys; then the state rows that no chunk matched (removed items)
+# are compared, a chunk at a time too. Every compared chunk spills its part of the full
+# file, of the delta file and of the state to write as sorted runs on disk, which are merged
+# into the files (:mod:`creditplus.opendata.runs`): memory follows the chunk.
+
+STATE_CHUNK = 50_000
+# The previous publication's rows of a 双公示 dataset, kept under VAR_DIR/opendata/.rows/
+# <date>/<dataset>/ for the next run: ids-*.parquet (record id and key of each public
+# record), full.parquet (the full file's rows in order) and meta.json. Another version
+# (of this layout or of how rows are built) makes the next run read everything again.
+ROWS_VERSION = 1
+FULL_ROWS = "full.parquet"
+KEEP_ROWS = 2  # the latest publication's, and the one before for a re-run of the latest
 
 
-def _read_state(dataset: str) -> pl.DataFrame:
-    names = ", ".join(connection.ops.quote_name(c) for c in STATE_SCHEMA)
-    return fetch_frame(
-        f"SELECT {names} FROM {connection.ops.quote_name(STATE_TABLE)} WHERE dataset = %s",
-        [dataset],
-        STATE_SCHEMA,
+def _rows_root() -> Path:
+    return opendata_root() / ".rows"
+
+
+def _cached_rows(previous: Publication | None, dataset: Dataset, codes: list[str]) -> Path | None:
+    """The previous publication's kept rows of ``dataset``, if they are exactly those of
+    its full file (its SHA-256) with the same columns; else None (read everything)."""
+    if previous is None or not dataset.item_code:
+        return None
+    directory = _rows_root() / previous.date.isoformat() / dataset.name
+    entry = previous.file(f"{dataset.name}.csv")
+    try:
+        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    expected = {
+        "version": ROWS_VERSION,
+        "sha256": entry and entry["sha256"],
+        "codes": codes,
+        "schema": _records_schema(),
+    }
+    return directory if meta == expected else None
+
+
+def _records_schema() -> str:
+    """The latest applied migration of the records: one that rewrites records in place
+    (keys, data) makes the kept rows stale, so the next run reads everything."""
+    return (
+        MigrationRecorder.Migration.objects.filter(app="records")
+        .order_by("-applied", "-id")
+        .values_list("name", flat=True)
+        .first()
+        or ""
     )
+
+
+def _keep_rows(work: Path, day: date) -> None:
+    """Put the rows of the committed publication in place for the next run, and drop the
+    older ones. After the commit: if this does not happen the next run reads everything."""
+    kept = work / "rows"
+    target = _rows_root() / day.isoformat()
+    shutil.rmtree(target, ignore_errors=True)
+    if kept.is_dir():
+        target.parent.mkdir(exist_ok=True)
+        kept.rename(target)
+    latest = {
+        d.isoformat()
+        for d in Publication.objects.done()
+        .order_by("-date")
+        .values_list("date", flat=True)[:KEEP_ROWS]
+    }
+    for old in _rows_root().glob("*"):
+        if old.name not in latest:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _state_sql(where: str) -> str:
+    names = ", ".join(connection.ops.quote_name(c) for c in STATE_SCHEMA)
+    return f"SELECT {names} FROM {connection.ops.quote_name(STATE_TABLE)} WHERE {where}"
+
+
+def _state_of(dataset: str, keys: pl.Series) -> pl.DataFrame:
+    """The stored state rows of ``keys`` (by the (dataset, key) index)."""
+    parts = [pl.DataFrame(schema=STATE_SCHEMA)]
+    for batch in chunked(keys.to_list(), 5000):
+        marks = ", ".join(["%s"] * len(batch))
+        sql = _state_sql(f"dataset = %s AND {connection.ops.quote_name('key')} IN ({marks})")
+        parts.append(fetch_frame(sql, [dataset, *batch], STATE_SCHEMA))
+    return pl.concat(parts, how="vertical")
+
+
+def _state_pages(dataset: str) -> Iterator[pl.DataFrame]:
+    """Every stored state row of ``dataset``, in pages by key (the same index)."""
+    key = connection.ops.quote_name("key")
+    last = ""
+    while True:
+        sql = _state_sql(f"dataset = %s AND {key} > %s ORDER BY {key} LIMIT {STATE_CHUNK}")
+        page = fetch_frame(sql, [dataset, last], STATE_SCHEMA)
+        if page.height:
+            yield page
+        if page.height < STATE_CHUNK:
+            return
+        last = page.get_column("key")[-1]
 
 
 def _baseline(state: pl.DataFrame, day: date) -> pl.DataFrame:
@@ -409,17 +551,16 @@ def _target(
 
 def _state_changes(
     dataset: Dataset, state: pl.DataFrame, target: pl.DataFrame
-) -> tuple[list[int], pl.DataFrame]:
+) -> tuple[pl.Series, pl.DataFrame]:
     """The stored state rows to delete (changed or gone) and the rows to write instead."""
     differs = pl.col("id").is_null() | pl.any_horizontal(
         [pl.col(c).ne_missing(pl.col(f"s_{c}")) for c in STATE_VALUES]
     )
     rewritten = target.filter(differs)
     gone = state.join(target.select("key"), on="key", how="anti")
-    stale_ids = [
-        *rewritten.get_column("id").drop_nulls().to_list(),
-        *gone.get_column("id").to_list(),
-    ]
+    stale_ids = pl.concat(
+        [rewritten.get_column("id").drop_nulls(), gone.get_column("id")], how="vertical"
+    )
     state_rows = rewritten.select(
         pl.lit(dataset.name).alias("dataset"),
         "key",
@@ -431,21 +572,37 @@ def _state_changes(
     return stale_ids, state_rows
 
 
-def _snapshot_and_delta(
-    current: pl.DataFrame, target: pl.DataFrame, codes: list[str]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The full file (in the dataset's order) and the delta file (by change, then key)."""
+def _snapshot_key() -> pl.Expr:
+    """The full file's order as text: newest ``_sort`` date first (none last), then key."""
+    days = pl.col("_sort").cast(pl.Int32)
+    newest_first = (pl.lit(1_000_000) - days).cast(pl.Utf8).str.zfill(7).fill_null("9999999")
+    return (newest_first + pl.col(KEY.code)).alias(SORT_KEY)
+
+
+def _delta_key() -> pl.Expr:
+    """The delta file's order as text: added, changed, removed, then key."""
+    ranks = {change: str(rank) for change, rank in CHANGE_ORDER.items()}
+    rank = pl.col(CHANGE.code).replace_strict(ranks, return_dtype=pl.Utf8)
+    return (rank + pl.col(KEY.code)).alias(SORT_KEY)
+
+
+def _spill_chunk(
+    plan: _Plan, current: pl.DataFrame, state: pl.DataFrame, day: date, codes: list[str]
+) -> None:
+    """Compare one chunk and spill its parts of the files and of the state to write."""
+    target = _target(current, _baseline(state, day), state, day)
+    stale_ids, state_rows = _state_changes(plan.dataset, state, target)
+    plan.spill_state(stale_ids, state_rows)
     dates = target.select(
         "key",
         "change",
         pl.col("first_seen").cast(pl.Utf8),
         pl.col("last_changed").cast(pl.Utf8),
     )
-    snapshot = (
-        current.join(dates, on="key", how="left")
-        .sort("_order")
-        .select(KEY.code, FIRST_SEEN.code, LAST_CHANGED.code, *codes)
+    snapshot = current.join(dates, on="key", how="left").select(
+        _snapshot_key(), KEY.code, FIRST_SEEN.code, LAST_CHANGED.code, *codes
     )
+    plan.snapshot.add(snapshot)
     delta_columns = [CHANGE.code, KEY.code, FIRST_SEEN.code, LAST_CHANGED.code, *codes]
     live_changes = current.join(dates.filter(_is_new()), on="key", how="inner")
     # A removed item (publicity ended, restored, retracted, taken off its list) is named by
@@ -454,58 +611,133 @@ def _snapshot_and_delta(
     removed = dates.filter(pl.col("change") == Change.REMOVED.value).with_columns(
         pl.lit(None, dtype=pl.Utf8).alias(c) for c in codes
     )
-    delta = (
-        pl.concat(
-            [live_changes.select(delta_columns), removed.select(delta_columns)], how="vertical"
+    delta = pl.concat(
+        [live_changes.select(delta_columns), removed.select(delta_columns)], how="vertical"
+    )
+    plan.delta.add(delta.select(_delta_key(), *delta_columns))
+    for change, count in delta.get_column(CHANGE.code).value_counts().iter_rows():
+        plan.changes[change] = plan.changes.get(change, 0) + count
+
+
+def _plan(
+    dataset: Dataset, day: date, work: Path, previous: Publication | None, progress: Progress | None
+) -> _Plan:
+    """Compare ``dataset`` as of ``day`` with its stored state: the sorted runs of its files
+    and the state rows to replace, spilled under ``work``. With the previous publication's
+    rows at hand, only what changed since is read and compared."""
+    plan = _Plan(dataset, dataset.columns(), work)
+    codes = [c.code for c in plan.columns]
+    cached = _cached_rows(previous, dataset, codes)
+    if cached is None:
+        _compare_all(plan, day, codes, progress)
+    else:
+        rerun = Publication.objects.done().filter(date=day).exists()
+        _compare_changes(plan, day, codes, cached, rerun)
+    return plan
+
+
+def _compare_all(plan: _Plan, day: date, codes: list[str], progress: Progress | None) -> None:
+    """Every current row, chunk by chunk, then the stored items no chunk matched."""
+    name = plan.dataset.name
+    matched, nothing = [], pl.DataFrame()
+    for current in plan.dataset.chunks(day, progress):
+        plan.keep_ids(current)
+        state = _state_of(name, current.get_column("key"))
+        matched.append(state.get_column("id"))
+        _spill_chunk(plan, current, state, day, codes)
+        nothing = current.clear()
+    # What no current row matched: removed now, or earlier.
+    seen = pl.concat(matched, how="vertical").implode()
+    for page in _state_pages(name):
+        left = page.filter(~pl.col("id").is_in(seen))
+        if left.height:
+            _spill_chunk(plan, nothing, left, day, codes)
+
+
+def _compare_changes(plan: _Plan, day: date, codes: list[str], cached: Path, rerun: bool) -> None:
+    """Only the items whose public record is not the one the previous publication read
+    (added, new versions, no longer public — whatever the reason: retracted, restored,
+    expired) and, on a re-run, those the earlier run of the day touched; every other row of
+    the full file is the previous one's, unchanged."""
+    dataset, item = plan.dataset, plan.dataset.item_code
+    now = public_ids(item, day)
+    present = now.implode()
+    before = pl.scan_parquet(cached / "ids-*.parquet")
+    touched = _touched_keys(dataset.name, day) if rerun else pl.Series("key", [], pl.Utf8)
+    again = (
+        before.filter(pl.col("_id").is_in(present) & pl.col("key").is_in(touched.implode()))
+        .select("_id")
+        .collect()
+        .get_column("_id")
+    )
+    known = before.select("_id").collect().get_column("_id").implode()
+    read = pl.concat([now.filter(~now.is_in(known)), again], how="vertical")
+    for part in sorted(cached.glob("ids-*.parquet")):
+        ids = pl.read_parquet(part)
+        plan.keep_ids(
+            ids.filter(pl.col("_id").is_in(present) & ~pl.col("_id").is_in(again.implode()))
         )
-        .with_columns(pl.col(CHANGE.code).replace_strict(CHANGE_ORDER).alias("_rank"))
-        .sort(["_rank", KEY.code])
-        .drop("_rank")
-    )
-    return snapshot, delta
+    seen = [pl.Series("key", [], pl.Utf8)]
+    for current in records_by_id(item, read):
+        plan.keep_ids(current)
+        seen.append(current.get_column("key"))
+        _spill_chunk(plan, current, _state_of(dataset.name, current.get_column("key")), day, codes)
+    gone = before.filter(~pl.col("_id").is_in(present)).select("key").collect().get_column("key")
+    done = pl.concat(seen, how="vertical")
+    rest = pl.concat([gone, touched], how="vertical").unique()
+    rest = rest.filter(~rest.is_in(done.implode()))
+    for offset in range(0, rest.len(), STATE_CHUNK):
+        gone_now = _state_of(dataset.name, rest.slice(offset, STATE_CHUNK))
+        _spill_chunk(plan, no_rows(item), gone_now, day, codes)
+    plan.snapshot.add_run(cached / FULL_ROWS, pl.concat([done, rest], how="vertical"))
 
 
-def _plan(dataset: Dataset, day: date, progress: Progress | None) -> _Plan:
-    """Compare ``dataset`` as of ``day`` with its stored state: the files to write and the
-    state rows to replace."""
-    columns = dataset.columns()
-    codes = [c.code for c in columns]
-    current = dataset.rows(day, progress).with_row_index("_order")
-    state = _read_state(dataset.name)
-    target = _target(current, _baseline(state, day), state, day)
-    stale_ids, state_rows = _state_changes(dataset, state, target)
-    snapshot, delta = _snapshot_and_delta(current, target, codes)
-    counted = delta.get_column(CHANGE.code).value_counts()
-    by_change = dict(zip(counted[CHANGE.code].to_list(), counted["count"].to_list(), strict=True))
-    result = DatasetResult(
-        name=dataset.name,
-        title=str(dataset.title),
-        rows=snapshot.height,
-        added=by_change.get(Change.ADDED.value, 0),
-        changed=by_change.get(Change.CHANGED.value, 0),
-        removed=by_change.get(Change.REMOVED.value, 0),
+def _touched_keys(dataset: str, day: date) -> pl.Series:
+    """The items that an earlier run of ``day`` changed (a re-run starts again from before)."""
+    sql = (
+        f"SELECT {connection.ops.quote_name('key')} FROM {connection.ops.quote_name(STATE_TABLE)}"
+        " WHERE dataset = %s AND (last_changed = %s OR removed_on = %s)"
     )
-    return _Plan(dataset, columns, snapshot, delta, stale_ids, state_rows, result)
+    return fetch_frame(sql, [dataset, day, day], {"key": pl.Utf8}).get_column("key")
 
 
 # --------------------------------------------------------------------------- writing
 
 
 def _write_state(plan: _Plan) -> None:
-    for ids in chunked(plan.stale_ids, 5000):
-        PublishedItem.objects.filter(pk__in=ids).delete()
-    insert_frame(STATE_TABLE, plan.state_rows)
+    for ids_path, rows_path in plan.state:
+        ids = pl.read_parquet(ids_path).get_column("id").to_list()
+        for batch in chunked(ids, 5000):
+            PublishedItem.objects.filter(pk__in=batch).delete()
+        insert_frame(STATE_TABLE, pl.read_parquet(rows_path))
 
 
 def _write_files(directory: Path, plan: _Plan) -> list[dict[str, Any]]:
     meta = (KEY, FIRST_SEEN, LAST_CHANGED)
     name = plan.dataset.name
-    return [
-        *_write_pair(directory, name, name, "snapshot", plan.snapshot, (*meta, *plan.columns)),
-        *_write_pair(
-            directory, f"{name}-delta", name, "delta", plan.delta, (CHANGE, *meta, *plan.columns)
-        ),
+    full = (*meta, *plan.columns)
+    delta = (CHANGE, *meta, *plan.columns)
+    keep = None
+    if plan.keep:
+        plan.keep.mkdir(parents=True, exist_ok=True)
+        if not plan.kept_ids:  # an empty dataset: an empty list of ids
+            plan.keep_ids(pl.DataFrame(schema={"_id": pl.Int64, "key": pl.Utf8}), always=True)
+        keep = plan.keep / FULL_ROWS
+    files = [
+        *_write_pair(directory, name, name, "snapshot", plan.snapshot, full, keep),
+        *_write_pair(directory, f"{name}-delta", name, "delta", plan.delta, delta),
     ]
+    plan.rows = files[0]["rows"]
+    if plan.keep:
+        # What the next run checks before it builds on these rows: they are this file's.
+        rows_meta = {
+            "version": ROWS_VERSION,
+            "sha256": files[0]["sha256"],
+            "codes": [c.code for c in plan.columns],
+            "schema": _records_schema(),
+        }
+        (plan.keep / "meta.json").write_text(json.dumps(rows_meta), encoding="utf-8")
+    return files
 
 
 def _write_pair(
@@ -513,29 +745,47 @@ def _write_pair(
     stem: str,
     dataset: str,
     kind: str,
-    frame: pl.DataFrame,
+    runs: Runs,
     columns: tuple[Column, ...],
+    keep: Path | None = None,
 ) -> list[dict[str, Any]]:
     """``<stem>.csv`` (UTF-8 with a BOM so that spreadsheet software reads the Chinese; the
     header says both label and code, e.g. ``行政相对人名称[XK_XDR_MC]``) and ``<stem>.json``
-    (an array of objects keyed by field code)."""
-    csv_path = directory / f"{stem}.csv"
+    (an array of objects keyed by field code), streamed from the merged runs; with ``keep``,
+    the rows also go there (Parquet, in order) for the next run."""
+    csv_path, json_path = directory / f"{stem}.csv", directory / f"{stem}.json"
     headers = {c.code: f"{c.label}[{c.code}]" for c in columns}
-    with open(csv_path, "wb") as handle:
-        # In slices, so that the quoted copy of millions of rows is never whole in memory;
-        # the file is the same as one write of the whole frame.
-        for offset in range(0, max(frame.height, 1), CSV_SLICE_ROWS):
-            part = frame.slice(offset, CSV_SLICE_ROWS).rename(headers)
-            write_frame(handle, part, first=offset == 0)
-    json_path = directory / f"{stem}.json"
-    frame.write_json(json_path)
+    empty = pl.DataFrame(schema={SORT_KEY: pl.Utf8} | {c.code: pl.Utf8 for c in columns})
+    rows = 0
+    kept = None
+    with open(csv_path, "wb") as csv_file, open(json_path, "wb") as json_file:
+        json_file.write(b"[")
+        for sorted_frame in merged(runs, empty):
+            if keep is not None:
+                table = sorted_frame.to_arrow()
+                kept = kept or pq.ParquetWriter(keep, table.schema, compression="lz4")
+                kept.write_table(table, row_group_size=ROW_GROUP)
+            frame = sorted_frame.drop(SORT_KEY)
+            # In slices, so that the quoted copy of many rows is never whole in memory.
+            for offset in range(0, max(frame.height, 1), CSV_SLICE_ROWS):
+                part = frame.slice(offset, CSV_SLICE_ROWS)
+                write_frame(csv_file, part.rename(headers), first=rows == 0 and offset == 0)
+                if part.height:
+                    # One array: each slice's objects without its brackets, joined by commas.
+                    text = part.write_json().encode()
+                    json_file.write(b"," if rows or offset else b"")
+                    json_file.write(memoryview(text)[1:-1])
+            rows += frame.height
+        json_file.write(b"]")
+    if kept is not None:
+        kept.close()
     return [
         {
             "name": path.name,
             "dataset": dataset,
             "kind": kind,
             "format": fmt,
-            "rows": frame.height,
+            "rows": rows,
             "bytes": path.stat().st_size,
             "sha256": sha256_of(path),
         }

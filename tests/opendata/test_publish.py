@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import time_machine
+from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
 from creditplus.accounts.models import Department
@@ -17,7 +19,7 @@ from creditplus.errors import DomainError
 from creditplus.lists import services as lists
 from creditplus.lists.choices import EndReason
 from creditplus.lists.models import ListEntry, ListType
-from creditplus.opendata import services
+from creditplus.opendata import datasets, services
 from creditplus.opendata.choices import PublicationStatus
 from creditplus.opendata.models import Publication, PublishedItem
 from creditplus.opendata.services import latest_publication, publish
@@ -408,3 +410,102 @@ def test_csv_cells_never_start_a_spreadsheet_formula(reference, opendata_dir):
     # JSON is data, not a spreadsheet: the text stays as the department wrote it.
     item = next(i for i in read_json(directory / "penalties.json") if i["key"] == key(record))
     assert item["CF_SY"] == '=HYPERLINK("http://example.com","点击")'
+
+
+def test_a_daily_run_reads_only_the_records_that_changed(reference, opendata_dir, monkeypatch):
+    kept = [collect("XK", license_row(n)) for n in range(1, 6)]
+    ends = collect("CF", penalty_row(51, 公示截止期=DAY1.isoformat()))
+    publish(DAY1)
+    new = collect("XK", license_row(6), today=DAY2)
+    read: list[int] = []
+    by_id = services.records_by_id
+
+    def spy(item, ids):
+        read.extend(ids.to_list())
+        return by_id(item, ids)
+
+    def everything(*args, **kwargs):
+        raise AssertionError("a daily run must not read every record")
+
+    monkeypatch.setattr(services, "records_by_id", spy)
+    monkeypatch.setattr(datasets, "record_chunks", everything)
+    publish(DAY2)
+    assert read == [new.pk]  # not the five unchanged licenses; the ended penalty by its id
+    directory = opendata_dir / DAY2.isoformat()
+    daily = files_of(directory)
+    assert [r["key"] for r in read_csv(directory / "penalties-delta.csv")] == [key(ends)]
+    assert {r["key"] for r in read_csv(directory / "licenses.csv")} == {
+        key(r) for r in [*kept, new]
+    }
+
+    # Without the previous publication's rows the run reads everything: the same files.
+    monkeypatch.undo()
+    shutil.rmtree(opendata_dir / ".rows")
+    with time_machine.travel(timezone.now() + timedelta(hours=1), tick=False):
+        publish(DAY2)
+    assert files_of(directory) == daily
+
+
+def test_kept_rows_that_are_not_the_previous_files_are_not_used(
+    reference, opendata_dir, monkeypatch
+):
+    """Rows kept by a run that did not commit (or of another version) do not match the
+    previous publication's full file: the next run reads everything instead."""
+    collect("XK", license_row(1))
+    publish(DAY1)
+    meta = opendata_dir / ".rows" / DAY1.isoformat() / "licenses" / "meta.json"
+    stale = json.loads(meta.read_text(encoding="utf-8")) | {"sha256": "0" * 64}
+    meta.write_text(json.dumps(stale), encoding="utf-8")
+    new = collect("XK", license_row(2), today=DAY2)
+    reads = []
+    chunks = datasets.record_chunks
+
+    def counted(item, today, progress=None):
+        reads.append(item)
+        return chunks(item, today, progress)
+
+    monkeypatch.setattr(datasets, "record_chunks", counted)
+    publish(DAY2)
+    assert reads == ["XK"]  # the penalties' kept rows still match their file
+    delta = read_csv(opendata_dir / DAY2.isoformat() / "licenses-delta.csv")
+    assert [(r["change"], r["key"]) for r in delta] == [("added", key(new))]
+
+
+def test_a_run_killed_after_its_commit_leaves_a_next_run_that_reads_everything(
+    reference, opendata_dir, monkeypatch
+):
+    collect("XK", license_row(1))
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # stands for the process dying right after the commit
+
+    monkeypatch.setattr(services, "_keep_rows", killed)
+    with pytest.raises(KeyboardInterrupt):
+        publish(DAY1)
+    assert latest_publication().date == DAY1  # committed, files in place
+    monkeypatch.undo()
+    new = collect("XK", license_row(2), today=DAY2)
+    publish(DAY2)
+    delta = read_csv(opendata_dir / DAY2.isoformat() / "licenses-delta.csv")
+    assert [(r["change"], r["key"]) for r in delta] == [("added", key(new))]
+    assert (opendata_dir / ".rows" / DAY2.isoformat() / "licenses" / "full.parquet").is_file()
+    assert not (opendata_dir / ".rows" / DAY1.isoformat()).exists()  # nothing half-kept
+    assert not list(opendata_dir.glob(".work-*"))
+
+
+def test_a_records_migration_since_the_kept_rows_makes_the_next_run_read_everything(
+    reference, opendata_dir, monkeypatch
+):
+    collect("XK", license_row(1))
+    publish(DAY1)
+    MigrationRecorder.Migration.objects.create(app="records", name="9999_rewrite_records")
+    reads = []
+    chunks = datasets.record_chunks
+
+    def counted(item, today, progress=None):
+        reads.append(item)
+        return chunks(item, today, progress)
+
+    monkeypatch.setattr(datasets, "record_chunks", counted)
+    publish(DAY2)
+    assert reads == ["XK", "CF"]
