@@ -10,8 +10,8 @@ so that a load killed at any point leaves only whole batches and running it agai
 
 - The secondary indexes of records and events whose keys arrive in random order
   (``DEFERRED_INDEXES``) are dropped before a large load and built once, sorted, after the
-  last file, instead of being maintained row by row. "Large" is ``REBUILD_MIN_ROWS`` rows or
-  more and at least ``REBUILD_SHARE`` of the records already stored: below that, rebuilding
+  last file, instead of being maintained row by row. "Large" is ``BULK_INDEX_MIN_ROWS`` rows
+  or more (setting, default 200,000) and at least ``REBUILD_SHARE`` of the records stored: below that, rebuilding
   the existing rows costs more than maintaining the new ones. The unique index that makes a
   natural key's current version unique, and the indexes that grow at their end (ids,
   transaction ids), stay. Each dropped index's definition is stored (``DeferredIndex``) in
@@ -56,7 +56,6 @@ DEFERRED_INDEXES = {
     "records_creditrecord": ("record_subject_item", "record_item_date"),
     "records_creditevent": ("event_subject_kind",),
 }
-REBUILD_MIN_ROWS = 200_000
 REBUILD_SHARE = 0.25
 # SQLite's default is 1,000 pages (4 MB); 1 GiB of WAL between checkpoints during a load.
 WAL_CHECKPOINT_PAGES = 262_144
@@ -239,7 +238,7 @@ def _sqlite_load_settings() -> Iterator[None]:
 # -- deferred index builds ----------------------------------------------------------------
 def should_defer(rows: int) -> bool:
     """Whether a load of ``rows`` rows is large next to the records table (module docstring)."""
-    if rows < REBUILD_MIN_ROWS:
+    if rows < settings.BULK_INDEX_MIN_ROWS:
         return False
     with connection.cursor() as cursor:
         # The highest id: the row count without counting (ids are never reused).

@@ -43,8 +43,8 @@ def test_a_multi_file_load_runs_the_event_consumers_once_at_the_end(
     reference, tmp_path, django_capture_on_commit_callbacks
 ):
     from creditplus.lists.models import ListEntry
-    from creditplus.records.demo import generate
     from creditplus.records.bulkload import load_directory
+    from creditplus.records.demo import generate
     from creditplus.records.models import ConsumerCursor, CreditEvent
 
     files = [f.__dict__ for f in generate(tmp_path, 60, seed=7)]

@@ -6,8 +6,8 @@ from django.conf import settings
 from tqdm import tqdm
 
 from creditplus.accounts.management.commands._base import AuditedCommand
-from creditplus.records.demo import SCALES, generate
 from creditplus.records.bulkload import load_directory
+from creditplus.records.demo import SCALES, generate
 
 
 class Command(AuditedCommand):
@@ -21,7 +21,9 @@ class Command(AuditedCommand):
         parser.add_argument("--out", default=None, help="输出目录（默认 var/demo）")
         parser.add_argument("--seed", type=int, default=20171115)
         parser.add_argument(
-            "--load", action="store_true", help="生成后经批量载入（creditplus load）归集入库（可重复执行，不会重复归集）"
+            "--load",
+            action="store_true",
+            help="生成后经批量载入（creditplus load）归集入库（可重复执行，不会重复归集）",
         )
 
     def handle(

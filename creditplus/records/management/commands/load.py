@@ -18,7 +18,7 @@ class Command(AuditedCommand):
         parser.add_argument("dir", help="文件目录（含 manifest.json）")
         parser.add_argument("--json", action="store_true", help="最后一行输出 JSON 结果")
 
-    def handle(self, *args: Any, dir: str, **options: Any) -> None:  # noqa: A002 — the argument's name
+    def handle(self, *args: Any, dir: str, **options: Any) -> None:
         directory = Path(dir)
         if not directory.is_dir():
             raise CommandError(f"目录不存在：{dir}")
@@ -36,5 +36,6 @@ class Command(AuditedCommand):
             f"（{summary['seconds']:.1f} 秒，{summary['rows_per_second']} 行/秒）"
         )
         if options["json"]:
-            keys = ("files", *COUNTS, "seconds", "failed", "index_seconds", "consumer_seconds")
+            keys = ("files", *COUNTS, "seconds", "failed", "indexes_deferred", "index_seconds")
+            keys += ("consumer_seconds",)
             self.stdout.write(json.dumps({k: summary[k] for k in keys}, ensure_ascii=False))
