@@ -11,10 +11,10 @@ so that a load killed at any point leaves only whole batches and running it agai
 - The secondary indexes of records and events whose keys arrive in random order
   (``DEFERRED_INDEXES``) are dropped before a large load and built once, sorted, after the
   last file, instead of being maintained row by row. "Large" is ``BULK_INDEX_MIN_ROWS`` rows
-  or more (setting, default 200,000) and at least ``REBUILD_SHARE`` of the records stored: below that, rebuilding
-  the existing rows costs more than maintaining the new ones. The unique index that makes a
-  natural key's current version unique, and the indexes that grow at their end (ids,
-  transaction ids), stay. Each dropped index's definition is stored (``DeferredIndex``) in
+  or more (setting, default 200,000) and at least ``REBUILD_SHARE`` of the records stored:
+  below that, rebuilding the existing rows costs more than maintaining the new ones. The
+  unique index that makes a natural key's current version unique (ingest reads it), and the
+  indexes that grow at their end (ids, transaction ids, receipt times), stay. Each dropped index's definition is stored (``DeferredIndex``) in
   the transaction that drops it, so a killed load leaves it for the next load to build.
 - The event consumers (lists, monitoring…) run once after the indexes are back, not after
   every file: they read from their own cursors, so one run over all the new events does the

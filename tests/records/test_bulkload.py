@@ -70,7 +70,7 @@ def _query(url: str, sql: str) -> list[tuple]:
 def _write_updates(data: Path, updates: Path) -> None:
     """A second delivery: one department's penalties again, four rows changed and four the
     same (new versions; unchanged), and the four same rows sent by another penalty
-    department under its own authority code (refused: someone else's records)."""
+    department (refused: another authority's decisions)."""
     manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
     penalties = [
         f
@@ -85,12 +85,9 @@ def _write_updates(data: Path, updates: Path) -> None:
         .otherwise(pl.col("CF_SY"))
         .alias("CF_SY")
     )
-    authority = pl.read_csv(data / other["path"], infer_schema=False).get_column("CF_CFJGDM")[0]
     updates.mkdir()
     changed.write_csv(updates / "update.csv")
-    frame.tail(4).with_columns(pl.lit(authority).alias("CF_CFJGDM")).write_csv(
-        updates / "foreign.csv"
-    )
+    frame.tail(4).write_csv(updates / "foreign.csv")
     files = [
         {"path": "update.csv", "item": "CF", "department": own["department"], "rows": 8},
         {"path": "foreign.csv", "item": "CF", "department": other["department"], "rows": 4},
@@ -164,7 +161,7 @@ def test_bulk_load_stores_what_ingest_stores(demo, bulk_loaded, tmp_path):
     # Changed rows became second versions, the first ones kept; other departments' rows
     # were refused as ingest refuses them.
     assert {r[2] for r in loaded["records"]} == {1, 2}
-    assert {r[3] for r in loaded["rejected"]} >= {"record_owned_by_other", "uscc_check"}
+    assert {r[3] for r in loaded["rejected"]} >= {"authority_not_allowed", "uscc_check"}
 
 
 @pytest.mark.slow

@@ -17,6 +17,11 @@ class Command(AuditedCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("dir", help="文件目录（含 manifest.json）")
         parser.add_argument("--json", action="store_true", help="最后一行输出 JSON 结果")
+        parser.add_argument(
+            "--keep-indexes",
+            action="store_true",
+            help="不删除、不重建索引（向正在服务的站点补录时使用；较慢）",
+        )
 
     def handle(self, *args: Any, dir: str, **options: Any) -> None:
         directory = Path(dir)
@@ -27,6 +32,7 @@ class Command(AuditedCommand):
             actor=self.actor_name,
             show_progress=not options["json"] and self.stderr.isatty(),
             stream=self.stderr._out,
+            defer_indexes=False if options["keep_indexes"] else None,
         )
         for failed in summary["failed"]:
             self.stderr.write(f"文件被拒收 [{failed['code']}] {failed['path']}")
