@@ -36,6 +36,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
@@ -157,11 +158,12 @@ def load_files(
 ) -> dict[str, Any]:
     """Ingest ``files`` as one batch each, registration data first (so that subjects get
     their registered names). ``defer_indexes`` None decides by size (module docstring).
-    Returns the counts summed over the files, ``files``, ``failed`` (files refused whole,
-    with their code), ``seconds`` (everything), ``index_seconds`` and ``consumer_seconds``
+    Returns the counts summed over the files (a replayed batch, whose id an earlier run
+    used, with its counts as ingest returns it), ``files``, ``replayed`` (how many),
+    ``failed`` (files refused whole, with their code), ``seconds`` (everything), ``index_seconds`` and ``consumer_seconds``
     (their shares; consumers 0 when left to a surrounding transaction's commit)."""
     ordered = sorted(files, key=lambda f: (f.item.code != "DJ", str(f.path)))
-    started = time.monotonic()
+    started, since = time.monotonic(), timezone.now()
     timing = {"consumer_seconds": 0.0, "index_seconds": restore_indexes()}
     rows = sum(f.rows or f.path.stat().st_size // 150 for f in ordered)
     deferred = should_defer(rows) if defer_indexes is None else defer_indexes
@@ -169,6 +171,7 @@ def load_files(
         drop_deferred_indexes()
     totals = dict.fromkeys(COUNTS, 0)
     failed: list[dict[str, str]] = []
+    replayed = 0
 
     def run_consumers() -> None:
         t = time.monotonic()
@@ -182,6 +185,8 @@ def load_files(
                 batch = ingest_file(f.path.read_bytes(), _options(f, actor))
                 for key in COUNTS:
                     totals[key] += getattr(batch, key)
+                # A batch id already used (an earlier or killed run): the batch as it was.
+                replayed += batch.created_at < since
                 if batch.error_code:
                     failed.append({"path": f.path.name, "code": batch.error_code})
                 bar.update(f.rows)
@@ -196,6 +201,7 @@ def load_files(
         **totals,
         "seconds": round(seconds, 3),
         "failed": failed,
+        "replayed": replayed,
         "indexes_deferred": deferred,
         "index_seconds": round(timing["index_seconds"], 3),
         "consumer_seconds": round(timing["consumer_seconds"], 3),

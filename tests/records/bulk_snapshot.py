@@ -21,9 +21,8 @@ def snapshot() -> dict[str, Any]:
     from creditplus.subjects.models import Subject
 
     def rows(queryset: Any, *fields: str) -> list[list[Any]]:
-        return sorted(
-            json.loads(json.dumps(list(map(list, queryset.values_list(*fields))), default=str))
-        )
+        plain = json.loads(json.dumps(list(map(list, queryset.values_list(*fields))), default=str))
+        return sorted(plain, key=lambda row: json.dumps(row, sort_keys=True))
 
     return {
         "subjects": rows(

@@ -42,6 +42,6 @@ class Command(AuditedCommand):
             f"（{summary['seconds']:.1f} 秒，{summary['rows_per_second']} 行/秒）"
         )
         if options["json"]:
-            keys = ("files", *COUNTS, "seconds", "failed", "indexes_deferred", "index_seconds")
-            keys += ("consumer_seconds",)
+            keys = ("files", *COUNTS, "seconds", "replayed", "failed", "indexes_deferred")
+            keys += ("index_seconds", "consumer_seconds")
             self.stdout.write(json.dumps({k: summary[k] for k in keys}, ensure_ascii=False))
