@@ -53,10 +53,16 @@ def snapshot() -> dict[str, Any]:
             *("submitted", "accepted", "updated", "unchanged", "rejected"),
             *("file_format", "encoding", "file_sha256", "stats"),
         ),
-        "audit": rows(
-            AuditEvent.objects.filter(action__startswith="ingest."),
-            "action",
-            "after",  # the batch's counts (object_repr names its id, which may differ)
+        # The batch's counts; not its id, which differs where a killed batch drew one from a
+        # PostgreSQL sequence.
+        "audit": sorted(
+            (
+                [action, {k: v for k, v in (after or {}).items() if k != "batch"}]
+                for action, after in AuditEvent.objects.filter(
+                    action__startswith="ingest."
+                ).values_list("action", "after")
+            ),
+            key=lambda row: json.dumps(row, sort_keys=True),
         ),
     }
 
