@@ -1,27 +1,23 @@
-"""Ingest benchmark: generate department files, ingest them through the full validated path
-(parse, validate, deduplicate, store, index) and print rows/s and peak memory, next to a bare
-insert of the same rows into an unindexed table, then time a 10,000-row daily batch into the
-loaded database. With ``--floor`` it also loads the same files a second time, on a fresh
-database, through the store-and-index floor (see ``child_floor``): the work the full path
-cannot avoid, which bounds its rate from above.
+"""Ingest benchmark: generate the department files, bulk-load them (`creditplus load`: the
+full validated path, one batch per file, deferred index builds), run the event consumers
+and a full `evaluate --all`, and print each stage's time and share; the ratio of the load's
+rate to a bare insert of the same record rows into the same table without secondary indexes
+(COPY on PostgreSQL, executemany on SQLite), measured in the same run; and a 10,000-row
+daily batch (ingest plus consumers) into the loaded database and, in the same run, into a
+``--reference-subjects`` (30,000) database.
 
-    .venv/bin/python bench/ingest.py --subjects 3000            # SQLite (+ PostgreSQL if DATABASE_URL is one)
-    .venv/bin/python bench/ingest.py --scale pudong --db sqlite  # 300,000 subjects, ~16.9M records
-    scripts/with-postgres.sh .venv/bin/python bench/ingest.py --subjects 30000 --db postgres
-    .venv/bin/python bench/ingest.py --subjects 30000 --db sqlite --floor
+    .venv/bin/python bench/ingest.py --subjects 30000 --db sqlite
+    .venv/bin/python bench/ingest.py --scale pudong --db sqlite        # 300,000 subjects, ~16.7 M rows
+    scripts/with-postgres.sh .venv/bin/python bench/ingest.py --scale pudong --db postgres
 
-Each database run happens in a child process on a fresh database. Results go to stdout as
-lines "RESULT {json}" (one per database and path, "full" or "floor") after a human-readable
-summary.
+Each database run happens in child processes on fresh databases. Results go to stdout as a
+stage table and one line "RESULT {json}" per database.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,295 +27,129 @@ import harness
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+DAILY_ROWS = 10_000
+BARE_CHUNK = 200_000
 
 
-def setup_child(args: argparse.Namespace) -> tuple[Path, dict]:
-    """Django on the child's fresh database, migrated, with the reference data; the files'
-    directory and manifest."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "creditplus.settings")
-    import django
-
-    django.setup()
+def setup_child() -> None:
+    """Django on the child's fresh database, migrated, with the reference data."""
+    harness.django_setup()
     from io import StringIO
 
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
     call_command("load_reference", stdout=StringIO())
-    data = Path(args.data)
-    return data, json.loads((data / "manifest.json").read_text(encoding="utf-8"))
 
 
-def child(args: argparse.Namespace) -> None:
-    data, manifest = setup_child(args)
-    import polars as pl
+def child_load(args: argparse.Namespace) -> None:
+    """Bulk load, consumers (run by the load after its last file), evaluate --all, the bare
+    insert of the stored record rows, then the daily batch."""
+    setup_child()
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from creditplus.records.bulkload import load_directory
+    from creditplus.records.models import CreditEvent
+
+    started, cpu = time.monotonic(), time.process_time()
+    summary = load_directory(Path(args.data))
+    load_seconds = time.monotonic() - started - summary["consumer_seconds"]
+    # This process's CPU, consumers included (SQLite works inside it; PostgreSQL's server does not count here).
+    load_cpu = time.process_time() - cpu
+    t = time.monotonic()
+    call_command("evaluate", "--all", stdout=StringIO())
+    evaluate_seconds = time.monotonic() - t
+    bare_rows, bare_seconds = bare_insert()
+    daily = daily_batch(Path(args.daily))
+    events = CreditEvent.objects.count()
+    harness.emit(
+        {
+            "database": connection.vendor,
+            **{k: summary[k] for k in ("files", "submitted", "accepted", "updated", "rejected")},
+            "load_seconds": round(load_seconds, 2),
+            "load_consumers_cpu_seconds": round(load_cpu, 2),
+            "index_seconds": summary["index_seconds"],
+            "indexes_deferred": summary["indexes_deferred"],
+            "consumer_seconds": summary["consumer_seconds"],
+            "evaluate_seconds": round(evaluate_seconds, 2),
+            "events": events,
+            "bare_rows": bare_rows,
+            "bare_seconds": round(bare_seconds, 3),
+            **daily,
+            "peak_rss_mib": harness.peak_mib(),
+        }
+    )
+
+
+def child_reference(args: argparse.Namespace) -> None:
+    """The reference database: the smaller district loaded (not timed), then its daily batch."""
+    setup_child()
+    from creditplus.records.bulkload import load_directory
+
+    load_directory(Path(args.data))
+    harness.emit(daily_batch(Path(args.daily)))
+
+
+def bare_insert() -> tuple[int, float]:
+    """Copy every stored record row into a table shaped like the records table but without
+    any index, through the same bulk interface as ingest (``insert_frame``); only the
+    inserts are timed (reading the rows back is not)."""
     from django.db import connection, transaction
 
-    from creditplus.bulk import insert_frame
-    from creditplus.records.loading import load_demo_files
-    from creditplus.records.readers import read_table
+    from creditplus.bulk import fetch_frame, insert_frame
 
-    files = manifest["files"]
-
-    started = time.monotonic()
-    summary = load_demo_files(data, files, seed=manifest["seed"])
-    full_seconds = time.monotonic() - started
-
-    # Bare insert of the same rows: parse each file and insert its raw strings into an
-    # unindexed table with the same bulk path (executemany / COPY), no validation.
-    biggest = max(files, key=lambda f: f["rows"])
-    table = read_table((data / biggest["path"]).read_bytes(), biggest["path"])
-    frame = table.frame
-    columns = [f"c{i}" for i in range(frame.width)]
-    frame = frame.rename(dict(zip(frame.columns, columns, strict=True)))
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_bare")
-        cursor.execute(f"CREATE TABLE bench_bare ({', '.join(c + ' text' for c in columns)})")
-    t = time.monotonic()
-    with transaction.atomic():
-        insert_frame("bench_bare", frame)
-    bare_seconds = time.monotonic() - t
-    bare_rate = frame.height / bare_seconds
-
-    # A daily batch: 10,000 new penalty rows into the loaded database.
-    daily = Path(args.daily)
-    t = time.monotonic()
-    daily_summary = load_demo_files(
-        daily, json.loads((daily / "manifest.json").read_text())["files"], seed=-1
-    )
-    daily_seconds = time.monotonic() - t
-
-    rate = summary["submitted"] / full_seconds
-    result = {
-        "database": connection.vendor,
-        "path": "full",
-        "subjects": manifest["subjects"],
-        "rows": summary["submitted"],
-        "accepted": summary["accepted"],
-        "rejected": summary["rejected"],
-        "seconds": round(full_seconds, 2),
-        "rows_per_second": round(rate),
-        # The event consumers (lists, monitoring) are part of storing: included above, and
-        # shown on their own, with the rate of the ingest without them.
-        "consumer_seconds": round(summary["consumer_seconds"], 2),
-        "rows_per_second_before_consumers": round(
-            summary["submitted"] / (full_seconds - summary["consumer_seconds"])
-        ),
-        "bare_insert_rows_per_second": round(bare_rate),
-        "ratio_to_bare_insert": round(rate / bare_rate, 3),
-        "daily_batch_rows": daily_summary["submitted"],
-        "daily_batch_seconds": round(daily_seconds, 2),
-        "daily_batch_consumer_seconds": round(daily_summary["consumer_seconds"], 2),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-    }
-    print(
-        f"{result['database']}: {result['rows']} rows in {result['seconds']} s = {result['rows_per_second']} rows/s "
-        f"(of which event consumers {result['consumer_seconds']} s; "
-        f"{result['rows_per_second_before_consumers']} rows/s without them) "
-        f"(bare insert {result['bare_insert_rows_per_second']} rows/s, ratio {result['ratio_to_bare_insert']}); "
-        f"daily batch of {result['daily_batch_rows']} rows in {result['daily_batch_seconds']} s "
-        f"(consumers {result['daily_batch_consumer_seconds']} s); "
-        f"peak memory {result['peak_rss_mib']} MiB"
-    )
-    harness.print_results([result])
-    del pl
-
-
-def child_floor(args: argparse.Namespace) -> None:
-    """The store-and-index floor: the same files into the same tables through the same bulk
-    path (``insert_frame``), keeping only what storing cannot do without — reading each file,
-    the record row with its natural key and JSON, its subject, its behavior events, the batch,
-    the indexes and the commit — and none of the checking: no row validation (unparseable
-    dates and amounts become empty, rows that cannot be stored are dropped), no comparison
-    with stored versions (keys already stored are skipped, remembered in memory), no sealing
-    of personal fields, no consumers. The full validated path does all of this and more, so
-    its rate cannot exceed this one on the same machine."""
-    data, manifest = setup_child(args)
-    from datetime import date
-
-    import polars as pl
-    from django.conf import settings
-    from django.db import connection, transaction
-    from django.utils import timezone
-
-    from creditplus.accounts.models import Department
-    from creditplus.bulk import insert_frame, reserve_ids, timestamp_text
-    from creditplus.catalog.models import CatalogItem
-    from creditplus.records.ingest import _record_rows, behavior_events, map_headers
-    from creditplus.records.loading import WAL_CHECKPOINT_PAGES
-    from creditplus.records.models import IngestBatch
-    from creditplus.records.readers import read_table
-    from creditplus.records.validation import natural_keys
-
-    files = sorted(manifest["files"], key=lambda f: (f["item"] != "DJ", f["path"]))
-    items = {i.code: i for i in CatalogItem.objects.all()}
-    departments = {d.code: d for d in Department.objects.all()}
-    if connection.vendor == "sqlite":  # as records.loading does for a multi-file load
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size = -{settings.SQLITE_INGEST_CACHE_MB * 1024}")
-            cursor.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
-    subjects = pl.DataFrame(schema={"key": pl.Utf8, "subject_id": pl.Int64})
-    stored: dict[int, pl.DataFrame] = {}
-    now, today = timezone.now(), date(2026, 11, 1)
-    stamp = timestamp_text(now)
-    seconds = dict.fromkeys(("read", "shape", "store"), 0.0)
-    submitted = stored_rows = 0
-    started = time.monotonic()
-    for f in files:
-        t = time.monotonic()
-        table = read_table((data / f["path"]).read_bytes(), f["path"])
-        seconds["read"] += time.monotonic() - t
-        t = time.monotonic()
-        item, spec = items[f["item"]], items[f["item"]].spec
-        s = spec.subject
-        frame, _ignored = map_headers(table, spec)
-        frame = frame.with_columns(
-            [
-                pl.col(x.code).str.to_date(strict=False).dt.strftime("%Y-%m-%d")
-                for x in spec.fields
-                if x.type == "date"
-            ]
-            + [
-                pl.col(x.code).cast(pl.Float64, strict=False).abs().cast(pl.Utf8)
-                for x in spec.fields
-                if x.type == "decimal"
-            ]
+        if connection.vendor == "postgresql":
+            cursor.execute("CREATE TABLE bench_bare (LIKE records_creditrecord INCLUDING DEFAULTS)")
+        else:
+            cursor.execute("CREATE TABLE bench_bare AS SELECT * FROM records_creditrecord WHERE 0")
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM records_creditrecord")
+        top = cursor.fetchone()[0]
+    rows, seconds = 0, 0.0
+    for start in range(0, top, BARE_CHUNK):
+        frame = fetch_frame(
+            "SELECT * FROM records_creditrecord WHERE id > %s AND id <= %s",
+            [start, start + BARE_CHUNK],
         )
-        key = pl.coalesce(
-            [pl.col(c) for c in (s.uscc, s.id_number) if c] + [pl.lit(None, pl.Utf8)]
-        ).str.slice(0, 18)
-        frame = frame.with_columns(
-            natural_keys(frame, spec).alias("natural_key"),
-            key.alias("key"),
-            pl.col(s.name).fill_null(""),
-            pl.lit("legal").alias("__kind"),
-            pl.lit(None, pl.Int64).alias("old_version"),
-            pl.lit("").alias("flags"),
-        )
-        frame = frame.filter(
-            pl.col("key").is_not_null() & (pl.col("natural_key").str.len_chars() <= 255)
-        ).unique("natural_key", keep="first", maintain_order=True)
-        if item.pk in stored:
-            frame = frame.join(stored[item.pk], on="natural_key", how="anti")
-        keys = frame.select("natural_key")
-        stored[item.pk] = pl.concat([stored[item.pk], keys]) if item.pk in stored else keys
-        frame = frame.join(subjects, on="key", how="left")
-        new = frame.filter(pl.col("subject_id").is_null()).unique("key", maintain_order=True)
-        new = new.with_columns(reserve_ids("subjects_subject", new.height).alias("new_id"))
-        subjects = pl.concat([subjects, new.select("key", pl.col("new_id").alias("subject_id"))])
-        frame = frame.join(new.select("key", "new_id"), on="key", how="left").with_columns(
-            pl.coalesce("subject_id", "new_id").alias("subject_id"),
-            reserve_ids("records_creditrecord", frame.height).alias("record_id"),
-            pl.struct([x.code for x in spec.fields]).struct.json_encode().alias("data"),
-        )
-        subject_rows = new.select(
-            pl.col("new_id").alias("id"),
-            pl.lit("legal").alias("kind"),
-            pl.col("key").alias("uscc"),
-            pl.col(s.name).str.slice(0, 200).alias("name"),
-            *[
-                pl.lit("").alias(c)
-                for c in (
-                    "id_cipher", "id_masked", "legal_rep_name", "enterprise_type",
-                    "industry", "address", "status", "business_scope",
-                )
-            ],
-            pl.lit(False).alias("registered"),
-            pl.lit(stamp).alias("created_at"),
-            pl.lit(stamp).alias("changed_at"),
-        )  # fmt: skip
-        seconds["shape"] += time.monotonic() - t
         t = time.monotonic()
         with transaction.atomic():
-            batch = IngestBatch.objects.create(
-                department=departments[f["department"]],
-                item=item,
-                external_id=f"floor:{f['path']}",
-                file_name=f["path"],
-                status="done",
-                submitted=frame.height,
-                accepted=frame.height,
-            )
-            insert_frame("subjects_subject", subject_rows)
-            insert_frame(
-                "records_creditrecord",
-                _record_rows(frame, spec, batch, departments[f["department"]], now),
-            )
-            insert_frame("records_creditevent", behavior_events(frame, spec, item, today, now))
-        seconds["store"] += time.monotonic() - t
-        submitted += f["rows"]
-        stored_rows += frame.height
-    total = time.monotonic() - started
-    result = {
-        "database": connection.vendor,
-        "path": "floor",
-        "rows": submitted,
-        "stored": stored_rows,
-        "seconds": round(total, 2),
-        "rows_per_second": round(submitted / total),
-        **{f"{k}_seconds": round(v, 2) for k, v in seconds.items()},
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            rows += insert_frame("bench_bare", frame)
+        seconds += time.monotonic() - t
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE bench_bare")
+    return rows, seconds
+
+
+def daily_batch(directory: Path) -> dict:
+    """A day's batch as a department sends it: `ingest` (one batch), then its consumers."""
+    from creditplus.records import consumers
+    from creditplus.records.bulkload import read_manifest
+    from creditplus.records.ingest import IngestOptions, ingest_file
+
+    (f,) = read_manifest(directory)
+    content = f.path.read_bytes()
+    t = time.monotonic()
+    options = IngestOptions(
+        item=f.item, department=f.department, file_name=f.path.name, run_consumers=False
+    )
+    batch = ingest_file(content, options)
+    ingest_seconds = time.monotonic() - t
+    consumers.run_all()
+    return {
+        "daily_batch_rows": batch.submitted,
+        "daily_batch_accepted": batch.accepted,
+        "daily_batch_seconds": round(time.monotonic() - t, 3),
+        "daily_batch_consumer_seconds": round(time.monotonic() - t - ingest_seconds, 3),
     }
-    print(
-        f"{result['database']} floor: {submitted} rows ({stored_rows} stored) in {result['seconds']} s "
-        f"= {result['rows_per_second']} rows/s (read {result['read_seconds']} s, shape "
-        f"{result['shape_seconds']} s, store and index incl. commit {result['store_seconds']} s); "
-        f"peak memory {result['peak_rss_mib']} MiB"
-    )
-    harness.print_results([result])
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--subjects", type=int, default=3000)
-    parser.add_argument("--scale", choices=["tiny", "small", "medium", "pudong"])
-    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument(
-        "--work", default=None, help="directory for generated files (kept between runs)"
-    )
-    parser.add_argument(
-        "--floor",
-        action="store_true",
-        help="also load the files through the store-and-index floor, on a fresh database",
-    )
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--data", help=argparse.SUPPRESS)
-    parser.add_argument("--daily", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        child_floor(args) if args.floor else child(args)
-        return
-
-    from datetime import date
-
-    from creditplus.records.demo import SCALES, generate
-
-    subjects = SCALES[args.scale] if args.scale else args.subjects
-    work = Path(args.work or tempfile.mkdtemp(prefix="creditplus-bench-"))
-    data = work / f"data-{subjects}"
-    if not (data / "manifest.json").exists():
-        t = time.monotonic()
-        files = generate(data, subjects, today=date(2026, 11, 1))
-        print(
-            f"generated {sum(f.rows for f in files)} rows in {len(files)} files in {time.monotonic() - t:.1f} s"
-        )
-    daily = work / f"daily-{subjects}"
-    if not (daily / "manifest.json").exists():
-        make_daily_batch(data, daily, rows=10_000)
-
-    runs = [[]] + ([["--floor"]] if args.floor else [])
-    for name in harness.database_names(args.db):
-        for extra in runs:
-            env = harness.bench_env(harness.fresh_database(name, work, "bench"), work)
-            step = [sys.executable, __file__, "--child", "--data", str(data)]
-            subprocess.run([*step, "--daily", str(daily), *extra], env=env, check=True)
 
 
 def make_daily_batch(data: Path, daily: Path, rows: int) -> None:
-    """A day's penalties: rows like the generated ones, with new decision document numbers
-    (so they are new records, as a department's daily batch would be)."""
+    """A day's penalties: rows like the generated ones about the same subjects, with new
+    decision document numbers (so they are new records, as a daily batch's would be)."""
     import polars as pl
 
     from creditplus.records.readers import read_table
@@ -340,20 +170,126 @@ def make_daily_batch(data: Path, daily: Path, rows: int) -> None:
     batch = pl.concat(frames, how="diagonal").head(rows)
     daily.mkdir(parents=True, exist_ok=True)
     batch.write_csv(daily / "daily.csv")
-    files = [
-        {
-            "path": "daily.csv",
-            "item": "CF",
-            "department": department,
-            "format": "csv-utf8",
-            "headers": "mixed",
-            "rows": batch.height,
-            "bad_rows": 0,
-        }
-    ]
-    (daily / "manifest.json").write_text(
-        json.dumps({"seed": -1, "subjects": 0, "files": files}), encoding="utf-8"
+    files = [{"path": "daily.csv", "item": "CF", "department": department, "rows": batch.height}]
+    (daily / "manifest.json").write_text(json.dumps({"files": files}), encoding="utf-8")
+
+
+def prepare(work: Path, subjects: int) -> tuple[Path, Path, float]:
+    """The generated files of ``subjects`` subjects and their daily batch (kept in ``work``
+    between runs); the seconds generating took (0 when reused)."""
+    from datetime import date
+
+    from creditplus.records.demo import generate
+
+    data, daily = work / f"data-{subjects}", work / f"daily-{subjects}"
+    seconds = 0.0
+    if not (data / "manifest.json").exists():
+        t = time.monotonic()
+        files = generate(data, subjects, today=date(2026, 11, 1))
+        seconds = time.monotonic() - t
+        print(
+            f"generated {sum(f.rows for f in files)} rows in {len(files)} files in {seconds:.1f} s"
+        )
+    if not (daily / "manifest.json").exists():
+        make_daily_batch(data, daily, DAILY_ROWS)
+    return data, daily, seconds
+
+
+def summarise(
+    run: dict, reference: dict, subjects: int, reference_subjects: int, gen: float
+) -> dict:
+    """The stage table on stdout, and the RESULT figures."""
+    stages = {
+        "generate": gen,
+        "load": run["load_seconds"],
+        "consumers": run["consumer_seconds"],
+        "evaluate --all": run["evaluate_seconds"],
+    }
+    total = sum(stages.values()) or 1.0
+    print(f"{run['database']}: {subjects} subjects, {run['files']} files, {run['submitted']} rows")
+    print(f"  {'stage':<16}{'seconds':>10}{'share':>8}")
+    for name, seconds in stages.items():
+        print(f"  {name:<16}{seconds:>10.1f}{seconds / total:>8.1%}")
+    print(f"  {'(index build)':<16}{run['index_seconds']:>10.1f}   (part of load)")
+    print(f"  {'total':<16}{total:>10.1f}")
+    rate = run["submitted"] / max(run["load_seconds"], 1e-9)
+    bare = run["bare_rows"] / max(run["bare_seconds"], 1e-9)
+    daily_ratio = run["daily_batch_seconds"] / max(reference["daily_batch_seconds"], 1e-9)
+    result = {
+        "database": run["database"],
+        "path": "bulk",
+        "subjects": subjects,
+        "files": run["files"],
+        "rows": run["submitted"],
+        "accepted": run["accepted"],
+        "updated": run["updated"],
+        "rejected": run["rejected"],
+        "seconds": round(run["load_seconds"] + run["consumer_seconds"], 2),
+        "rows_per_second": round(rate),
+        "stages": {k: round(v, 2) for k, v in stages.items()},
+        "load_consumers_cpu_seconds": run["load_consumers_cpu_seconds"],
+        "index_seconds": run["index_seconds"],
+        "indexes_deferred": run["indexes_deferred"],
+        "consumer_seconds": run["consumer_seconds"],
+        "events": run["events"],
+        "consumer_events_per_second": round(run["events"] / max(run["consumer_seconds"], 1e-9)),
+        "bare_insert_rows_per_second": round(bare),
+        "ratio_to_bare_insert": round(rate / bare, 3),
+        **{k: v for k, v in run.items() if k.startswith("daily_batch")},
+        "reference_subjects": reference_subjects,
+        "reference_daily_batch_seconds": reference["daily_batch_seconds"],
+        "daily_ratio_to_reference": round(daily_ratio, 2),
+        "peak_rss_mib": run["peak_rss_mib"],
+        "load_average": harness.load_average(),
+    }
+    print(
+        f"  load {result['rows_per_second']} rows/s, bare insert {result['bare_insert_rows_per_second']} "
+        f"rows/s: ratio {result['ratio_to_bare_insert']}; consumers {result['consumer_events_per_second']} "
+        f"events/s; daily batch of {run['daily_batch_rows']} rows {run['daily_batch_seconds']} s "
+        f"(consumers {run['daily_batch_consumer_seconds']} s), into {reference_subjects} subjects "
+        f"{reference['daily_batch_seconds']} s: ×{result['daily_ratio_to_reference']}; "
+        f"peak memory {run['peak_rss_mib']} MiB"
     )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--subjects", type=int, default=3000)
+    parser.add_argument("--scale", choices=["tiny", "small", "medium", "pudong"])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--reference-subjects", type=int, default=30_000)
+    parser.add_argument(
+        "--work", default=None, help="directory for generated files (kept between runs)"
+    )
+    parser.add_argument("--child", choices=["load", "reference"], help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--daily", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child_load(args) if args.child == "load" else child_reference(args)
+        return
+
+    from creditplus.records.demo import SCALES
+
+    subjects = SCALES[args.scale] if args.scale else args.subjects
+    reference_subjects = min(args.reference_subjects, subjects)
+    work = Path(args.work or tempfile.mkdtemp(prefix="creditplus-bench-"))
+    data, daily, gen = prepare(work, subjects)
+    ref_data, ref_daily, _gen = prepare(work, reference_subjects)
+    results = []
+    for name in harness.database_names(args.db):
+        env = harness.bench_env(harness.fresh_database(name, work, "bench"), work)
+        run = harness.run_child(__file__, "load", ["--data", str(data), "--daily", str(daily)], env)
+        reference = run  # at or below the reference size, the run is its own reference
+        if reference_subjects < subjects:
+            env = harness.bench_env(harness.fresh_database(name, work, "reference"), work)
+            argv = ["--data", str(ref_data), "--daily", str(ref_daily)]
+            reference = harness.run_child(__file__, "reference", argv, env)
+        results.append(summarise(run, reference, subjects, reference_subjects, gen))
+    harness.print_results(results)
 
 
 if __name__ == "__main__":

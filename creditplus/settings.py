@@ -246,6 +246,10 @@ SQLITE_INGEST_CACHE_MB = env_int("CREDITPLUS_SQLITE_INGEST_CACHE_MB", 256, minim
 # What one submitted XLSX may unpack to (the zip directory's sizes, checked before reading):
 # Pudong's largest feed, 887,000 rows, unpacks to about 600 MB.
 INGEST_MAX_UNPACKED_MB = env_int("CREDITPLUS_INGEST_MAX_UNPACKED_MB", 800, minimum=1)
+# A bulk load (`creditplus load`) of at least this many rows, and at least a quarter of the
+# records already stored, builds the records' and events' random-order indexes after its rows
+# are in instead of maintaining them row by row (records/bulkload.py).
+BULK_INDEX_MIN_ROWS = env_int("CREDITPLUS_BULK_INDEX_MIN_ROWS", 200_000, minimum=0)
 # Alerts a department receives one by one per day; the rest go into the daily digest.
 CREDITPLUS_ALERTS_PER_DAY = env_int("CREDITPLUS_ALERTS_PER_DAY", 20, minimum=1)
 # Open data: the latest publications whose full files are kept (deltas are kept for good).

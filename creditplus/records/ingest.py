@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from creditplus.accounts import audit
 from creditplus.accounts.models import Department
-from creditplus.bulk import fetch_in, insert_frame, reserve_ids, timestamp_text
+from creditplus.bulk import fetch_frame, insert_frame, reserve_ids, timestamp_text
 from creditplus.catalog import calendar
 from creditplus.catalog.models import BehaviorRule, CatalogItem, CodeTable
 from creditplus.catalog.schema import ItemSpec
@@ -459,8 +459,10 @@ def _write(
     behavior events and rejected rows (the first ``error_room`` of them in full); ``raw`` is
     the chunk's rows as submitted."""
     item, spec = options.item, options.item.spec
-    s = spec.subject
-    valid, refused = refuse_foreign_rows(chunk.valid, item, options.department)
+    # One look-up of the chunk's keys among the current versions serves the ownership
+    # check and the comparison (inside the transaction: the write builds on this read).
+    current = current_versions(chunk.valid.get_column("natural_key"), item)
+    valid, refused = refuse_foreign_rows(chunk.valid, item, options.department, current)
     errors, warnings = pl.concat([chunk.errors, refused]), chunk.warnings
 
     def progress(stage: str, done: int, total: int) -> None:
@@ -468,8 +470,39 @@ def _write(
             stage, chunk.start + round(done / max(total, 1) * chunk.rows), chunk.submitted
         )
 
-    # -- subjects ---------------------------------------------------------------------
     progress("subjects", 0, valid.height)
+    valid, new_subjects = _with_subjects(valid, warnings, spec, now)
+    progress("compare", 0, valid.height)
+    fresh, changed, unchanged = compare_current(valid, item, current)
+    to_write = pl.concat([fresh, changed], how="vertical")
+    counts = {
+        "accepted": fresh.height,
+        "updated": changed.height,
+        "unchanged": unchanged.height,
+        "rejected": errors.get_column(ROW).n_unique(),
+    }
+    stats = _quality_stats(to_write, spec, errors, warnings, new_subjects, today, now)
+    stored = errors.select(pl.col(ROW).unique().sort().head(max(error_room, 0)))
+    stats["rejected_stored"] = stored.height
+    stats["rejected_not_stored"] = counts["rejected"] - stored.height
+
+    progress("write", 0, to_write.height)
+    _supersede(changed.get_column("old_id").to_list())
+    stats["events"] = _insert_versions(to_write, batch, options, today, now)
+    progress("write", to_write.height, to_write.height)
+    stored_errors = errors.join(stored, on=ROW, how="semi")
+    insert_frame(ERROR_TABLE, _error_rows(raw, columns, stored_errors, batch, spec))
+    _update_subjects(to_write, spec, now)
+    return _Written(counts, stats)
+
+
+def _with_subjects(
+    valid: pl.DataFrame, warnings: pl.DataFrame, spec: ItemSpec, now: datetime
+) -> tuple[pl.DataFrame, int]:
+    """Find or create each row's subject; add ``subject_id``, the row's ``flags`` (a name
+    that differs from the registered one, its warnings) and its ``data``. Returns the rows
+    and how many subjects were created."""
+    s = spec.subject
     subjects_in = valid.select(
         ROW,
         pl.col("__kind").alias("kind"),
@@ -493,73 +526,87 @@ def _write(
         .str.strip_chars(",")
         .alias("flags")
     )
-    valid = record_values(valid, spec)
+    return record_values(valid, spec), new_subjects
 
-    # -- compare with the stored current versions ---------------------------------------
-    progress("compare", 0, valid.height)
-    fresh, changed, unchanged = compare_current(valid, item)
-    to_write = pl.concat([fresh, changed], how="vertical")
 
-    counts = {
-        "accepted": fresh.height,
-        "updated": changed.height,
-        "unchanged": unchanged.height,
-        "rejected": errors.get_column(ROW).n_unique(),
-    }
-    stats = _quality_stats(to_write, spec, errors, warnings, new_subjects, today, now)
-    stored = errors.select(pl.col(ROW).unique().sort().head(max(error_room, 0)))
-    stats["rejected_stored"] = stored.height
-    stats["rejected_not_stored"] = counts["rejected"] - stored.height
-
-    # -- supersede old versions, then insert new ones -----------------------------------
-    progress("write", 0, to_write.height)
-    old_ids = changed.get_column("old_id").to_list()
+def _supersede(old_ids: list[int]) -> None:
+    """The replaced versions stop being current, and their active events are superseded."""
     _execute_in(f"UPDATE {RECORD_TABLE} SET is_current = %s WHERE id IN ({{in}})", old_ids, [False])
     _execute_in(
         f"UPDATE {EVENT_TABLE} SET status = 'superseded' WHERE status = 'active' AND record_id IN ({{in}})",
         old_ids,
     )
-    # Ids are allocated up front, so that events can refer to their records without reading
-    # the new rows back.
-    to_write = to_write.with_columns(reserve_ids(RECORD_TABLE, to_write.height).alias("record_id"))
-    records = _record_rows(to_write, spec, batch, options.department, now)
-    insert_frame(RECORD_TABLE, records)
-    progress("write", to_write.height, to_write.height)
 
-    # -- behavior events -----------------------------------------------------------------
+
+def _insert_versions(
+    to_write: pl.DataFrame,
+    batch: IngestBatch,
+    options: IngestOptions,
+    today: date,
+    now: datetime,
+) -> int:
+    """Insert the new record versions and their behavior events; returns the event count.
+    Ids are allocated up front, so that events refer to their records without reading the
+    new rows back."""
+    item, spec = options.item, options.item.spec
+    to_write = to_write.with_columns(reserve_ids(RECORD_TABLE, to_write.height).alias("record_id"))
+    insert_frame(RECORD_TABLE, _record_rows(to_write, spec, batch, options.department, now))
     events = behavior_events(to_write, spec, item, today, now)
     insert_frame(EVENT_TABLE, events)
+    return events.height
 
-    # -- rejected rows, with the row as submitted -------------------------------------------
-    stored_errors = errors.join(stored, on=ROW, how="semi")
-    insert_frame(ERROR_TABLE, _error_rows(raw, columns, stored_errors, batch, spec))
+
+def _update_subjects(to_write: pl.DataFrame, spec: ItemSpec, now: datetime) -> None:
+    """What the written rows tell about their subjects: registry basics, legal
+    representatives, and that they changed (for incremental evaluation)."""
     if spec.registry:
         update_registry(to_write, spec)
     link_legal_representatives(to_write, spec, now)
     touch_subjects(to_write.get_column("subject_id").unique().to_list(), now)
-    stats["events"] = events.height
-    return _Written(counts, stats)
+
+
+_CURRENT_SCHEMA = {
+    "old_id": pl.Int64,
+    "natural_key": pl.Utf8,
+    "old_data": pl.Utf8,
+    "old_version": pl.Int64,
+    "owner_id": pl.Int64,
+}
+
+
+def current_versions(keys: pl.Series, item: CatalogItem) -> pl.DataFrame:
+    """The current versions of ``item``'s records under ``keys`` (id, key, data, version and
+    owning department), as ONE join of the keys against the current keys: the keys go in as
+    one parameter (a PostgreSQL array; a JSON array that SQLite's ``json_each`` unpacks), not
+    one placeholder per key in statements of 5,000."""
+    keys = keys.unique()
+    if keys.len() == 0:
+        return pl.DataFrame(schema=_CURRENT_SCHEMA)
+    if connection.vendor == "postgresql":
+        wanted, param = "SELECT unnest(%s::text[])", keys.to_list()
+    else:
+        wanted = "SELECT value FROM json_each(%s)"
+        param = json.dumps(keys.to_list(), ensure_ascii=False)
+    return fetch_frame(
+        "SELECT id AS old_id, natural_key, data AS old_data, version AS old_version, "
+        f"department_id AS owner_id FROM {RECORD_TABLE} "
+        # "AND is_current" verbatim, so that both databases use the partial unique index.
+        f"WHERE item_id = %s AND is_current AND natural_key IN ({wanted})",
+        [item.pk, param],
+        schema=_CURRENT_SCHEMA,
+    )
 
 
 def compare_current(
-    valid: pl.DataFrame, item: CatalogItem
+    valid: pl.DataFrame, item: CatalogItem, current: pl.DataFrame | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Split rows (with ``natural_key`` and ``data``) against the stored current versions of
-    their records into (new, changed, unchanged); changed and unchanged rows gain ``old_id``,
-    ``old_data`` and ``old_version``. Ingest writes from it; the upload preview counts it."""
-    existing = fetch_in(
-        f"SELECT id AS old_id, natural_key, data AS old_data, version AS old_version FROM {RECORD_TABLE} "
-        # "AND is_current" verbatim, so that both databases use the partial unique index.
-        "WHERE item_id = %s AND is_current AND natural_key IN ({in})",
-        valid.get_column("natural_key").to_list(),
-        extra=[item.pk],
-        schema={
-            "old_id": pl.Int64,
-            "natural_key": pl.Utf8,
-            "old_data": pl.Utf8,
-            "old_version": pl.Int64,
-        },
-    )
+    their records (``current``, else read by :func:`current_versions`) into (new, changed,
+    unchanged); changed and unchanged rows gain ``old_id``, ``old_data`` and
+    ``old_version``. Ingest writes from it; the upload preview counts it."""
+    if current is None:
+        current = current_versions(valid.get_column("natural_key"), item)
+    existing = current.select("old_id", "natural_key", "old_data", "old_version")
     valid = valid.join(existing, on="natural_key", how="left")
     is_new = pl.col("old_id").is_null()
     same = pl.col("old_data") == pl.col("data")
@@ -570,13 +617,17 @@ def compare_current(
 
 
 def refuse_foreign_rows(
-    valid: pl.DataFrame, item: CatalogItem, department: Department
+    valid: pl.DataFrame,
+    item: CatalogItem,
+    department: Department,
+    current: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split off the rows ``department`` may not write (inside the batch's transaction, so the
     owner read is the one the write builds on): a row whose deciding authority (the item's
     ``authority`` field) is neither the department nor one it reports for
     (``authority_not_allowed``), and a row whose natural key belongs to a current record of
-    another department (``record_owned_by_other``, naming the owner)."""
+    another department (``record_owned_by_other``, naming the owner). ``current`` is the
+    keys' current versions (:func:`current_versions`), read here when not given."""
     spec = item.spec
     refused = [pl.DataFrame(schema=ERROR_SCHEMA)]
     if spec.authority and valid.height:
@@ -595,13 +646,9 @@ def refuse_foreign_rows(
             )
         )
         valid = valid.join(foreign, on=ROW, how="anti")
-    owners = fetch_in(
-        f"SELECT natural_key, department_id AS owner_id FROM {RECORD_TABLE} "
-        "WHERE item_id = %s AND department_id <> %s AND is_current AND natural_key IN ({in})",
-        valid.get_column("natural_key").to_list(),
-        extra=[item.pk, department.pk],
-        schema={"natural_key": pl.Utf8, "owner_id": pl.Int64},
-    )
+    if current is None:
+        current = current_versions(valid.get_column("natural_key"), item)
+    owners = current.filter(pl.col("owner_id") != department.pk).select("natural_key", "owner_id")
     if owners.height:
         names = dict(
             Department.objects.filter(

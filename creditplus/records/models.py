@@ -374,3 +374,22 @@ class ReportingAuthority(ReferenceModel):
     @classmethod
     def usccs_for(cls, department: Department) -> list[str]:
         return list(cls.objects.filter(department=department).values_list("uscc", flat=True))
+
+
+class DeferredIndex(models.Model):
+    """A secondary index of records or events that a bulk load dropped, to build it once after
+    its rows are in (``records.bulkload``). Written in the transaction that drops the index,
+    so that a load killed at any point leaves the definition here and the next load (or
+    ``creditplus load --restore-indexes``) builds it again."""
+
+    name = models.CharField(_("索引"), max_length=63, unique=True)
+    table = models.CharField(_("数据表"), max_length=63)
+    definition = models.TextField(_("定义（SQL）"))
+    dropped_at = models.DateTimeField(_("删除时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("待重建索引")
+        verbose_name_plural = _("待重建索引")
+
+    def __str__(self) -> str:
+        return f"{self.table}.{self.name}"

@@ -43,13 +43,13 @@ def test_a_multi_file_load_runs_the_event_consumers_once_at_the_end(
     reference, tmp_path, django_capture_on_commit_callbacks
 ):
     from creditplus.lists.models import ListEntry
+    from creditplus.records.bulkload import load_directory
     from creditplus.records.demo import generate
-    from creditplus.records.loading import load_demo_files
     from creditplus.records.models import ConsumerCursor, CreditEvent
 
     files = [f.__dict__ for f in generate(tmp_path, 60, seed=7)]
     with django_capture_on_commit_callbacks() as callbacks:
-        summary = load_demo_files(tmp_path, files, seed=7)
+        summary = load_directory(tmp_path)
     # One deferred run for all the files, not one per batch.
     assert len(callbacks) == 1
     assert not ConsumerCursor.objects.filter(last_event_id__gt=0).exists()
@@ -66,12 +66,14 @@ def test_a_multi_file_load_runs_the_event_consumers_once_at_the_end(
 def test_a_load_that_fails_midway_still_runs_the_consumers_for_what_it_committed(
     reference, tmp_path, django_capture_on_commit_callbacks
 ):
+    from creditplus.records.bulkload import load_files, read_manifest
     from creditplus.records.demo import generate
-    from creditplus.records.loading import load_demo_files
 
-    files = [f.__dict__ for f in generate(tmp_path, 60, seed=7)]
-    (tmp_path / files[-1]["path"]).unlink()  # the last file (in load order) is missing
+    generate(tmp_path, 60, seed=7)
+    files = read_manifest(tmp_path)
+    # The last file in load order vanishes after the manifest was checked.
+    max(files, key=lambda f: (f.item.code != "DJ", str(f.path))).path.unlink()
     with django_capture_on_commit_callbacks() as callbacks, pytest.raises(FileNotFoundError):
-        load_demo_files(tmp_path, files, seed=7)
+        load_files(files)
     assert len(callbacks) == 1  # the committed batches' events are still consumed
     assert IngestBatch.objects.count() == len(files) - 1

@@ -6,8 +6,8 @@ from django.conf import settings
 from tqdm import tqdm
 
 from creditplus.accounts.management.commands._base import AuditedCommand
+from creditplus.records.bulkload import load_directory
 from creditplus.records.demo import SCALES, generate
-from creditplus.records.loading import load_demo_files
 
 
 class Command(AuditedCommand):
@@ -21,7 +21,9 @@ class Command(AuditedCommand):
         parser.add_argument("--out", default=None, help="输出目录（默认 var/demo）")
         parser.add_argument("--seed", type=int, default=20171115)
         parser.add_argument(
-            "--load", action="store_true", help="生成后逐个文件归集入库（可重复执行，不会重复归集）"
+            "--load",
+            action="store_true",
+            help="生成后经批量载入（creditplus load）归集入库（可重复执行，不会重复归集）",
         )
 
     def handle(
@@ -59,10 +61,8 @@ class Command(AuditedCommand):
             rows = sum(f["rows"] for f in files)
             self.stdout.write(f"已生成 {len(files)} 个文件、{rows} 行（{count} 个主体）：{out_dir}")
         if load:
-            summary = load_demo_files(
+            summary = load_directory(
                 out_dir,
-                files,
-                seed=seed,
                 actor=self.actor_name,
                 show_progress=self.stderr.isatty(),
                 stream=self.stderr._out,
@@ -70,7 +70,7 @@ class Command(AuditedCommand):
             self.stdout.write(
                 f"已归集 {summary['files']} 个文件：提交 {summary['submitted']}，新增 {summary['accepted']}，"
                 f"更新 {summary['updated']}，未变 {summary['unchanged']}，拒收 {summary['rejected']}"
-                f"（{summary['seconds']:.1f} 秒，{summary['rows_per_second']:.0f} 行/秒）"
+                f"（{summary['seconds']:.1f} 秒，{summary['rows_per_second']} 行/秒）"
             )
 
 

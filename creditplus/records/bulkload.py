@@ -1,0 +1,302 @@
+"""Bulk load (`creditplus load DIR`, `demo_data --load`): many department files at once — a
+district's initial migration, a department's backfill, the demo and the benchmark.
+
+Every file goes through ``records.ingest`` as its own batch, with every guarantee of a daily
+``ingest``: the same reading, validation and error codes, ownership checks, natural-key
+comparison and versions, counts that reconcile, one audit event and one transaction per
+batch, and a batch id per file (the manifest's ``batch_id``, or one derived from the file),
+so that a load killed at any point leaves only whole batches and running it again skips them
+("replayed") and completes the rest. What differs is around the batches:
+
+- The secondary indexes of records and events whose keys arrive in random order
+  (``DEFERRED_INDEXES``) are dropped before a large load and built once, sorted, after the
+  last file, instead of being maintained row by row. "Large" is ``BULK_INDEX_MIN_ROWS`` rows
+  or more (setting, default 200,000) and at least ``REBUILD_SHARE`` of the records stored:
+  below that, rebuilding the existing rows costs more than maintaining the new ones. The
+  unique index that makes a natural key's current version unique (ingest reads it), and the
+  indexes that grow at their end (ids, transaction ids, receipt times), stay. Each dropped index's definition is stored (``DeferredIndex``) in
+  the transaction that drops it, so a killed load leaves it for the next load to build.
+- The event consumers (lists, monitoring…) run once after the indexes are back, not after
+  every file: they read from their own cursors, so one run over all the new events does the
+  work of one run per file.
+- On SQLite the page cache stays warm from one file to the next, and the WAL is checkpointed
+  at ``WAL_CHECKPOINT_PAGES`` instead of after every commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from tqdm import tqdm
+
+from creditplus.accounts.models import Department
+from creditplus.catalog.models import CatalogItem
+from creditplus.errors import DomainError
+from creditplus.records import consumers
+from creditplus.records.choices import BatchSource
+from creditplus.records.ingest import IngestOptions, ingest_file
+from creditplus.records.models import DeferredIndex
+
+MANIFEST = "manifest.json"
+MAX_MANIFEST_BYTES = 10 * 1024 * 1024
+MAX_FILES = 10_000
+# Indexes whose keys arrive in random order (subject, decision date): each row written costs
+# a random B-tree page. Built after the load by one sorted pass (~1 M rows/s) instead.
+DEFERRED_INDEXES = {
+    "records_creditrecord": ("record_subject_item", "record_item_date"),
+    "records_creditevent": ("event_subject_kind",),
+}
+REBUILD_SHARE = 0.25
+# SQLite's default is 1,000 pages (4 MB); 1 GiB of WAL between checkpoints during a load.
+WAL_CHECKPOINT_PAGES = 262_144
+COUNTS = ("submitted", "accepted", "updated", "unchanged", "rejected")
+
+
+@dataclass
+class LoadFile:
+    path: Path
+    item: CatalogItem
+    department: Department
+    rows: int  # as the manifest says (for progress and the index decision); 0 if unknown
+    batch_id: str
+
+
+def read_manifest(directory: Path) -> list[LoadFile]:
+    """The files of ``directory``'s manifest (``demo_data --out`` writes one: ``files`` with
+    ``path``, ``item``, ``department`` and optionally ``rows`` and ``batch_id``), checked:
+    every path a file inside the directory, every item and department known."""
+    manifest = directory / MANIFEST
+    if not manifest.is_file():
+        raise DomainError(
+            "manifest_missing", _("目录中没有 %(name)s") % {"name": MANIFEST}, "manifest"
+        )
+    if manifest.stat().st_size > MAX_MANIFEST_BYTES:
+        raise DomainError("manifest_invalid", _("清单文件过大"), "manifest")
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        entries = data["files"]
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        raise DomainError(
+            "manifest_invalid", _("清单文件不是有效的 JSON，或缺少 files 列表"), "manifest"
+        ) from None
+    if len(entries) > MAX_FILES:
+        raise DomainError(
+            "manifest_invalid", _("清单最多列出 %(n)s 个文件") % {"n": MAX_FILES}, "manifest"
+        )
+    seed = data.get("seed")
+    known = {
+        "items": {i.code.upper(): i for i in CatalogItem.objects.all()},
+        "departments": {d.code.upper(): d for d in Department.objects.all()},
+    }
+    return [_load_file(directory, entry, seed, known) for entry in entries]
+
+
+def _load_file(
+    directory: Path, entry: dict[str, Any], seed: Any, known: dict[str, dict[str, Any]]
+) -> LoadFile:
+    items, departments = known["items"], known["departments"]
+    relative = str(entry.get("path", ""))
+    root = directory.resolve()
+    path = (root / relative).resolve()
+    if not relative or not path.is_relative_to(root) or not path.is_file():
+        raise DomainError(
+            "manifest_path_invalid",
+            _("清单中的文件不存在或不在该目录内：%(path)s") % {"path": relative[:200]},
+            "manifest",
+        )
+    item = items.get(str(entry.get("item", "")).upper())
+    if item is None:
+        raise DomainError(
+            "item_unknown",
+            _("信息事项不存在：%(code)s") % {"code": str(entry.get("item"))[:50]},
+            "item",
+        )
+    department = departments.get(str(entry.get("department", "")).upper())
+    if department is None:
+        raise DomainError(
+            "department_unknown",
+            _("部门不存在：%(dept)s") % {"dept": str(entry.get("department"))[:50]},
+            "department",
+        )
+    rows = entry.get("rows", 0)
+    batch_id = str(entry.get("batch_id") or _batch_id(seed, relative))[:64]
+    return LoadFile(path, item, department, rows if isinstance(rows, int) else 0, batch_id)
+
+
+def _batch_id(seed: Any, path: str) -> str:
+    """The batch id of a manifest file without its own: derived from the demo seed (so that
+    ``demo_data --load`` and ``load`` of the same files agree) or else from the path."""
+    digest = hashlib.sha1(path.encode()).hexdigest()[:20]  # noqa: S324 — an id, not security
+    return f"demo-{seed}-{digest}" if seed is not None else f"load-{digest}"
+
+
+def load_directory(directory: Path, **kwargs: Any) -> dict[str, Any]:
+    """Bulk-load every file of ``directory``'s manifest (see :func:`load_files`)."""
+    return load_files(read_manifest(directory), **kwargs)
+
+
+def load_files(
+    files: list[LoadFile],
+    *,
+    actor: str = "",
+    show_progress: bool = False,
+    stream: IO[str] | None = None,
+    defer_indexes: bool | None = None,
+) -> dict[str, Any]:
+    """Ingest ``files`` as one batch each, registration data first (so that subjects get
+    their registered names). ``defer_indexes`` None decides by size (module docstring).
+    Returns the counts summed over the files (a replayed batch, whose id an earlier run
+    used, with its counts as ingest returns it), ``files``, ``replayed`` (how many),
+    ``failed`` (files refused whole, with their code), ``seconds`` (everything), ``index_seconds`` and ``consumer_seconds``
+    (their shares; consumers 0 when left to a surrounding transaction's commit)."""
+    ordered = sorted(files, key=lambda f: (f.item.code != "DJ", str(f.path)))
+    started, since = time.monotonic(), timezone.now()
+    timing = {"consumer_seconds": 0.0, "index_seconds": restore_indexes()}
+    rows = sum(f.rows or f.path.stat().st_size // 150 for f in ordered)
+    deferred = should_defer(rows) if defer_indexes is None else defer_indexes
+    if deferred:
+        drop_deferred_indexes()
+    totals = dict.fromkeys(COUNTS, 0)
+    failed: list[dict[str, str]] = []
+    replayed = 0
+
+    def run_consumers() -> None:
+        t = time.monotonic()
+        consumers.run_all()
+        timing["consumer_seconds"] = time.monotonic() - t
+
+    bar = tqdm(total=rows, unit="行", desc="归集", disable=not show_progress, file=stream)
+    try:
+        with _sqlite_load_settings():
+            for f in ordered:
+                batch = ingest_file(f.path.read_bytes(), _options(f, actor))
+                for key in COUNTS:
+                    totals[key] += getattr(batch, key)
+                # A batch id already used (an earlier or killed run): the batch as it was.
+                replayed += batch.created_at < since
+                if batch.error_code:
+                    failed.append({"path": f.path.name, "code": batch.error_code})
+                bar.update(f.rows)
+    finally:
+        # Also when a file failed: the batches before it are committed, their events due.
+        timing["index_seconds"] += restore_indexes()
+        transaction.on_commit(run_consumers)
+        bar.close()
+    seconds = time.monotonic() - started
+    return {
+        "files": len(ordered),
+        **totals,
+        "seconds": round(seconds, 3),
+        "failed": failed,
+        "replayed": replayed,
+        "indexes_deferred": deferred,
+        "index_seconds": round(timing["index_seconds"], 3),
+        "consumer_seconds": round(timing["consumer_seconds"], 3),
+        "rows_per_second": round(totals["submitted"] / seconds) if seconds else 0,
+    }
+
+
+def _options(f: LoadFile, actor: str) -> IngestOptions:
+    return IngestOptions(
+        item=f.item,
+        department=f.department,
+        source=BatchSource.CLI,
+        file_name=f.path.name,
+        external_id=f.batch_id,
+        actor=actor,
+        run_consumers=False,
+        release_cache=connection.vendor != "sqlite",
+    )
+
+
+@contextlib.contextmanager
+def _sqlite_load_settings() -> Iterator[None]:
+    """SQLite outside a transaction: a warm page cache and rare WAL checkpoints for the
+    load, SQLite's defaults again afterwards (the connection may serve requests next)."""
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"PRAGMA cache_size = -{settings.SQLITE_INGEST_CACHE_MB * 1024}")
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint = 1000")
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            cursor.execute("PRAGMA cache_size = -2000")
+
+
+# -- deferred index builds ----------------------------------------------------------------
+def should_defer(rows: int) -> bool:
+    """Whether a load of ``rows`` rows is large next to the records table (module docstring)."""
+    if rows < settings.BULK_INDEX_MIN_ROWS:
+        return False
+    with connection.cursor() as cursor:
+        # The highest id: the row count without counting (ids are never reused).
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM records_creditrecord")
+        stored = cursor.fetchone()[0]
+    return rows >= REBUILD_SHARE * stored
+
+
+def index_definition(name: str) -> str | None:
+    """The CREATE INDEX statement of index ``name`` as the database holds it; None if absent."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                "AND indexname = %s",
+                [name],
+            )
+        else:
+            cursor.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = %s", [name]
+            )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def drop_deferred_indexes() -> list[str]:
+    """Drop ``DEFERRED_INDEXES``, storing each definition in the same transaction."""
+    dropped = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table, names in DEFERRED_INDEXES.items():
+            for name in names:
+                definition = index_definition(name)
+                if definition is None:
+                    continue  # dropped by an earlier load: its definition is stored already
+                DeferredIndex.objects.create(name=name, table=table, definition=definition)
+                cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+                dropped.append(name)
+    return dropped
+
+
+def restore_indexes(progress: Callable[[str], None] | None = None) -> float:
+    """Build every index a bulk load dropped (this one's, or a killed one's), one
+    transaction each; returns the seconds it took."""
+    started = time.monotonic()
+    for deferred in DeferredIndex.objects.order_by("pk"):
+        if progress:
+            progress(deferred.name)
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # A sorted build in memory rather than in temporary files.
+                cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            if index_definition(deferred.name) is None:
+                cursor.execute(deferred.definition)
+            deferred.delete()
+    return time.monotonic() - started
