@@ -1,23 +1,15 @@
 """Credit-check benchmark: POST /api/v1/checks driven by Debian's ``wrk`` (bench/checks.lua)
-against the production server set-up — gunicorn ``-k gthread -w 2 --threads 4 --keep-alive
-30`` (or granian), DEBUG off, CREDITPLUS_ENV=production — next to ``GET /healthz`` on the
-same server in the same run; then a bulk check of 10,000 codes.
+against the production set-up — gunicorn ``-k gthread -w 2 --threads 4 --keep-alive 30`` (or
+``--server granian``), DEBUG off, CREDITPLUS_ENV=production — next to ``GET /healthz`` on the
+same server in the same run, at 8 and 1 connections; then a bulk check of 10,000 codes.
 
     .venv/bin/python bench/checks.py --subjects 300000                           # SQLite
     scripts/with-postgres.sh .venv/bin/python bench/checks.py --db postgres       # PostgreSQL
-    .venv/bin/python bench/checks.py --subjects 2000 --seconds 2 --bulk-size 300  # smoke size
 
-Targets (issue 21): ≥ 1,000 checks/s at 8 connections with p99 ≤ 20 ms, p99 ≤ 5 ms at 1
-connection, ≤ 1.5 ms of server CPU per check; a bulk check of 10,000 codes ≤ 2 s.
-
-Per database, on a fresh one: prepare (child: migrate, reference data, N subjects with valid
-codes, ~3 % of them on a list, a token), start the server, then for each ``--connections``
-count a wrk run on /healthz and one on the check. Server CPU per request comes from the
-server processes' CPU time (/proc: master and workers; PostgreSQL's backends counted apart),
-which on a shared machine is steadier than throughput. Then verify (child: every successful
-check recorded and audited once, the audit chain verifies, the bulk check in-process), the
-bulk check over HTTP, and the statements one check runs. ``--py-spy`` records a flame graph
-of one worker during the check load. One ``RESULT {json}`` line per database ends stdout.
+Server CPU per request comes from the server processes' CPU time (/proc: master and workers;
+PostgreSQL's backends apart): steadier than throughput on a shared machine. Every answered
+check must be recorded and audited once, and the audit chain verify. ``--py-spy`` records a
+flame graph of one worker under load. One ``RESULT {json}`` line per database ends stdout.
 """
 
 from __future__ import annotations
@@ -66,49 +58,54 @@ def make_usccs(count: int, seed: int) -> list[str]:
 
 
 def _entries(members: list[int], rng: random.Random) -> Any:
-    """List entries (published) for ``members``: one list each, a tenth of them two."""
+    """Published list entries for ``members``: one list each, a tenth of them two."""
     from datetime import timedelta
 
     import polars as pl
     from django.utils import timezone
 
     from creditplus.accounts.models import Department
-    from creditplus.lists.choices import EntryOrigin, EntryStatus, ListOrigin
+    from creditplus.lists.choices import ListOrigin
     from creditplus.lists.models import ListEntry, ListType
 
     types = {t.code: t for t in ListType.objects.filter(code__in=LIST_TYPES)}
     fallback = Department.objects.get(code="SCJG").pk
-    today, stamp = timezone.localdate(), timezone.now()
-    rows = []
-    for i, subject_id in enumerate(members):
-        for code in rng.sample(LIST_TYPES, 2 if rng.random() < 0.1 else 1):
-            t = types[code]
-            decided = today - timedelta(days=rng.randint(1, 700))
-            external = t.origin == ListOrigin.EXTERNAL
-            rows.append(
-                {
-                    "list_type_id": t.pk,
-                    "subject_id": subject_id,
-                    "origin": EntryOrigin.IMPORTED.value if external else "manual",
-                    "status": EntryStatus.PUBLISHED.value,
-                    "department_id": t.deciding_department_id or fallback,
-                    "reason": "基准测试：严重失信行为",
-                    "basis": "《基准测试认定办法》第三条",
-                    "decision_no": f"浦基准〔{decided.year}〕{i:06d}号",
-                    # imported entries are unique per (list, source_key) while live
-                    "source_key": f"BENCH-{code}-{subject_id}" if external else "",
-                    "proposed_at": stamp,
-                    "proposed_by": "bench",
-                    "decided_on": decided,
-                    "published_on": decided,
-                    "restoration_from": decided + timedelta(days=365),
-                    "publish_until": decided + timedelta(days=3 * 365),
-                    "end_reason": "",
-                    "updated_at": stamp,
-                }
-            )
+    today, now = timezone.localdate(), timezone.now()
+    picks = [
+        (s, types[c], today - timedelta(days=rng.randint(1, 700)))
+        for s in members
+        for c in rng.sample(LIST_TYPES, 2 if rng.random() < 0.1 else 1)
+    ]
+    external = [t.origin == ListOrigin.EXTERNAL for _s, t, _d in picks]
+    decided = pl.Series([d for _s, _t, d in picks])
+    frame = pl.DataFrame(
+        {
+            "list_type_id": [t.pk for _s, t, _d in picks],
+            "subject_id": [s for s, _t, _d in picks],
+            "origin": ["imported" if x else "manual" for x in external],
+            "department_id": [t.deciding_department_id or fallback for _s, t, _d in picks],
+            "decision_no": [f"浦基准〔2026〕{i:06d}号" for i in range(len(picks))],
+            # imported entries are unique per (list, source_key) while live
+            "source_key": [
+                f"BENCH-{t.code}-{s}" if x else ""
+                for (s, t, _d), x in zip(picks, external, strict=True)
+            ],
+            "decided_on": decided,
+            "published_on": decided,
+            "restoration_from": decided + timedelta(days=365),
+            "publish_until": decided + timedelta(days=3 * 365),
+        }
+    ).with_columns(
+        status=pl.lit("published"),
+        reason=pl.lit("基准测试：严重失信行为"),
+        basis=pl.lit("《基准测试认定办法》第三条"),
+        proposed_by=pl.lit("bench"),
+        end_reason=pl.lit(""),
+        proposed_at=pl.lit(now),
+        updated_at=pl.lit(now),
+    )
     columns = {f.attname: f.column for f in ListEntry._meta.concrete_fields}
-    return pl.DataFrame(rows).rename(lambda c: columns[c])
+    return frame.rename(lambda c: columns[c])
 
 
 def child_prepare(args: argparse.Namespace) -> None:
@@ -215,24 +212,22 @@ def child_verify(args: argparse.Namespace) -> None:
             "audit_chain_ok": chain.ok,
             "bulk_seconds_median": round(statistics.median(times), 3),
             "bulk_recorded_ok": bulk_written == bulk_audited == args.bulk_size * args.bulk_reps,
+            "sql_per_check": _statements(Path(args.work)),
         }
     )
 
 
-def child_statements(args: argparse.Namespace) -> None:
+def _statements(work: Path) -> dict[str, int]:
     """The SQL statements of one check through the whole stack (Django's test client)."""
-    harness.django_setup()
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     from creditplus.lists.models import ListEntry
 
-    work = Path(args.work)
     codes = json.loads((work / "codes.json").read_text())
-    headers = {"Authorization": f"Bearer {(work / 'token.txt').read_text()}"}
     listed = ListEntry.objects.members().values_list("subject__uscc", flat=True).first()
-    client = Client(HTTP_HOST="127.0.0.1")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {(work / 'token.txt').read_text()}")
     out = {}
     for label, code in [
         ("warm-up", codes["existing"][0]),
@@ -242,20 +237,14 @@ def child_statements(args: argparse.Namespace) -> None:
     ]:
         body = {"subject": code, "matter": MATTER, "purpose": "基准测试"}
         with CaptureQueriesContext(connection) as queries:
-            response = client.post("/api/v1/checks", body, "application/json", headers=headers)
+            response = client.post("/api/v1/checks", body, "application/json")
         assert response.status_code == 200, response.content
         out[label] = len(queries.captured_queries)
     del out["warm-up"]
-    harness.emit({"sql_per_check": out})
+    return out
 
 
 # --------------------------------------------------------------------------- server
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def server_command(args: argparse.Namespace, port: int) -> list[str]:
@@ -274,16 +263,12 @@ def server_command(args: argparse.Namespace, port: int) -> list[str]:
 
 
 def start_server(args: argparse.Namespace, env: dict[str, str], work: Path) -> tuple[Any, int]:
-    port = _free_port()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     log = (work / "server.log").open("a")
-    proc = subprocess.Popen(
-        server_command(args, port),
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    cmd = server_command(args, port)
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=log, start_new_session=True)
     deadline = time.monotonic() + 90
     while True:
         try:
@@ -305,7 +290,6 @@ def stop_server(proc: subprocess.Popen) -> None:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 # --------------------------------------------------------------------------- measuring
@@ -349,18 +333,12 @@ def postmaster_pid(url: str | None) -> int | None:
 
 def run_wrk(args: argparse.Namespace, port: int, work: Path, mode: str, conns: int) -> dict:
     """One wrk run; CPU per request of the server (and PostgreSQL) over the same window."""
-    env = {
-        **os.environ,
-        "BENCH_MODE": mode,
-        "BENCH_TOKEN": (work / "token.txt").read_text(),
-        "BENCH_CODES": str(work / "codes.txt"),
-        "BENCH_MATTER": MATTER,
-    }
+    env = {**os.environ, "BENCH_MODE": mode, "BENCH_CODES": str(work / "codes.txt")}
+    env |= {"BENCH_TOKEN": (work / "token.txt").read_text(), "BENCH_MATTER": MATTER}
     cmd = ["wrk", "-t1", f"-c{conns}", f"-d{args.seconds}s", "--latency", "-s", str(LUA)]
+    cmd.append(f"http://127.0.0.1:{port}")
     before = [tree_cpu(args.server_pid), tree_cpu(args.pg_pid) if args.pg_pid else 0.0]
-    out = subprocess.run(
-        [*cmd, f"http://127.0.0.1:{port}"], env=env, capture_output=True, text=True, check=True
-    )
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     after = [tree_cpu(args.server_pid), tree_cpu(args.pg_pid) if args.pg_pid else 0.0]
     line = next(x for x in out.stdout.splitlines() if x.startswith("WRK "))
     w = json.loads(line[4:])
@@ -386,32 +364,27 @@ def run_wrk(args: argparse.Namespace, port: int, work: Path, mode: str, conns: i
 def py_spy(args: argparse.Namespace, port: int, work: Path, name: str) -> str:
     """A flame graph of one worker while wrk loads the check (py-spy needs ptrace: root)."""
     worker = next(
-        pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
+        pid
+        for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
         if (_stat(pid) or (0, 0))[0] == args.server_pid
     )
-    svg = work / f"profile-{name}.svg"
-    spy = subprocess.Popen(
-        [shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy")), "record"]
-        + ["--pid", str(worker), "--duration", str(int(args.seconds)), "-o", str(svg), "-n"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    svg = str(work / f"profile-{name}.svg")
+    spy_bin = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    # --gil: the thread holding the GIL, i.e. where the worker's CPU time goes
+    cmd = [spy_bin, "record", "--gil", "--pid", str(worker), "-d", str(args.seconds), "-o", svg]
+    spy = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run_wrk(args, port, work, "checks", 8)
     spy.wait()
-    return str(svg)
+    return svg
 
 
 def http_bulk(port: int, work: Path, size: int) -> dict[str, Any]:
     codes = json.loads((work / "codes.json").read_text())
     body = {"subjects": _bulk_codes(codes, size, seed=2000), "matter": MATTER, "purpose": "基准"}
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/checks/bulk",
-        data=json.dumps(body).encode(),
-        headers={
-            "Authorization": f"Bearer {(work / 'token.txt').read_text()}",
-            "Content-Type": "application/json",
-        },
-    )
+    headers = {"Authorization": f"Bearer {(work / 'token.txt').read_text()}"}
+    url = f"http://127.0.0.1:{port}/api/v1/checks/bulk"
+    headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers)
     t = time.perf_counter()
     with urllib.request.urlopen(request, timeout=300) as response:
         checked = json.loads(response.read())["checked"]
@@ -460,7 +433,7 @@ def run_database(args: argparse.Namespace, name: str, url: str, work: Path) -> d
     finally:
         stop_server(proc)
     verify = _child("verify", args, env, work)
-    sql = _child("statements", args, env, work)["sql_per_check"]
+    sql = verify["sql_per_check"]
     checks = [r for r in runs if r["route"] != "GET /healthz"]
     by_conns = {r["connections"]: r for r in checks}
     result = {
@@ -471,7 +444,6 @@ def run_database(args: argparse.Namespace, name: str, url: str, work: Path) -> d
         "runs": runs,
         **verify,
         **bulk_http,
-        "sql_per_check": sql,
         "profile": profile,
     }
     # wrk stops counting at its deadline while the server may still finish (and record) the
@@ -518,13 +490,10 @@ def main() -> None:
     parser.add_argument("--py-spy", action="store_true", help="flame graph of one worker")
     parser.add_argument("--seed", type=int, default=20261101)
     parser.add_argument("--work", default=None, help="working directory (default: a temp dir)")
-    parser.add_argument("--child", choices=["prepare", "verify", "statements"], help="internal")
+    parser.add_argument("--child", choices=["prepare", "verify"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        {"prepare": child_prepare, "verify": child_verify, "statements": child_statements}[
-            args.child
-        ](args)
-        return
+        return (child_prepare if args.child == "prepare" else child_verify)(args)
     if not shutil.which("wrk"):
         sys.exit("wrk not found: scripts/ensure-system-deps.sh wrk")
     base = Path(args.work or tempfile.mkdtemp(prefix="creditplus-checks-bench-"))
