@@ -94,6 +94,9 @@ class MatterRules:
     matter: str
     list_ids: frozenset[int]
     measures_by_type: dict[int, list[dict[str, str]]]
+    # measure code → its id and list types: where the tasks of a hit come from
+    measure_ids: dict[str, int] = field(default_factory=dict)
+    types_of: dict[str, frozenset[int]] = field(default_factory=dict)
 
 
 @functools.cache
@@ -101,7 +104,7 @@ def _rules_sql() -> str:
     applies = Measure._meta.get_field("matters")
     lists = Measure._meta.get_field("list_types")
     return f"""
-        SELECT mt.id, mt.code, ms.code, ms.name, ms.kind, ms.basis, ms.{_q("trigger")},
+        SELECT mt.id, mt.code, ms.id, ms.code, ms.name, ms.kind, ms.basis, ms.{_q("trigger")},
                CASE WHEN ms.status IN ({_literals(IN_FORCE)}) THEN 1 ELSE 0 END,
                ml.{_q(lists.m2m_reverse_name())}
         FROM {_table(Matter)} mt
@@ -125,10 +128,14 @@ def matter_rules(code: str) -> MatterRules:
     matter_id, matter = rows[0][:2]
     list_ids: set[int] = set()
     by_type: dict[int, list[dict[str, str]]] = defaultdict(list)
-    for *_matter, m_code, name, kind, basis, trigger, in_force, list_type in rows:
+    ids: dict[str, int] = {}
+    types_of: dict[str, set[int]] = defaultdict(set)
+    for *_matter, m_id, m_code, name, kind, basis, trigger, in_force, list_type in rows:
         if m_code is None or list_type is None:
             continue
         list_ids.add(list_type)
+        ids[m_code] = m_id
+        types_of[m_code].add(list_type)
         if in_force:  # Measure…in_force()
             by_type[list_type].append(
                 {
@@ -144,6 +151,8 @@ def matter_rules(code: str) -> MatterRules:
         matter=matter,
         list_ids=frozenset(list_ids),
         measures_by_type=dict(by_type),
+        measure_ids=ids,
+        types_of={code: frozenset(types) for code, types in types_of.items()},
     )
 
 
@@ -177,7 +186,8 @@ def _lookup_sql(column: str, size: int) -> str:
                 WHERE sc.subject_id = s.id AND sc.model_id =
                       (SELECT m.id FROM {_table(EvaluationModel)} m
                        WHERE m.status = {_literals([ModelStatus.ACTIVE])})),
-               t.id, t.code, t.name, t.kind, e.decided_on, e.publish_until, e.decision_no, d.name
+               t.id, e.id, e.proposed_at, t.code, t.name, t.kind, e.decided_on, e.publish_until,
+               e.decision_no, d.name
         FROM {_table(Subject)} s
         LEFT JOIN {_table(ListEntry)} e  -- ListEntry.objects.members()
              ON e.subject_id = s.id AND e.status IN ({_literals(MEMBER_STATUSES)})
@@ -202,7 +212,7 @@ def lookup(column: str, values: Sequence[Any]) -> dict[Any, Found]:
         for chunk in chunked(unique, MAX_BULK if array else _CHUNK):
             sql = _lookup_sql(column, 0 if array else len(chunk))
             cursor.execute(sql, [list(chunk)] if array else list(chunk))
-            for key, pk, name, grade, type_id, *entry in cursor.fetchall():
+            for key, pk, name, grade, type_id, entry_id, proposed_at, *entry in cursor.fetchall():
                 subject = found.get(key)
                 if subject is None:
                     subject = found[key] = Found(pk, name, grade)
@@ -210,7 +220,10 @@ def lookup(column: str, values: Sequence[Any]) -> dict[Any, Found]:
                     code, type_name, kind, since, until, decision_no, department = entry
                     subject.lists.append(
                         {
+                            # internal (not in the answer): where a triggered task attaches
                             "type_id": type_id,
+                            "entry_id": entry_id,
+                            "proposed_at": proposed_at,
                             "list_type": code,
                             "name": type_name,
                             "kind": kind,
@@ -227,7 +240,7 @@ def _answer(rules: MatterRules, subject: Found | None) -> dict[str, Any]:
     entries = subject.lists if subject else []
     lists = [
         {
-            **{k: v for k, v in e.items() if k != "type_id"},
+            **{k: v for k, v in e.items() if k not in _INTERNAL},
             "required_by_matter": e["type_id"] in rules.list_ids,
         }
         for e in entries
@@ -244,9 +257,26 @@ def _answer(rules: MatterRules, subject: Found | None) -> dict[str, Any]:
     }
 
 
+_INTERNAL = ("type_id", "entry_id", "proposed_at")
+
+
 def _triggered(answer: dict[str, Any]) -> tuple[str, ...]:
     """The answer's on-application measures: they become the checking department's tasks."""
     return tuple(m["code"] for m in answer["measures"] if m["trigger"] == ON_APPLICATION)
+
+
+def _hit(check_id: int, subject: Found, rules: MatterRules, codes: Sequence[str]) -> CheckHit:
+    """The tasks of a check: each triggered measure with the membership that brought it in —
+    of the subject's entries on one of the measure's list types, the latest proposed (the
+    order of ListEntry.objects)."""
+    latest = sorted(subject.lists, key=lambda e: (e["proposed_at"], e["entry_id"]), reverse=True)
+    tasks = []
+    for code in codes:
+        types = rules.types_of.get(code, frozenset())
+        entry = next((e for e in latest if e["type_id"] in types), None)
+        if entry is not None:
+            tasks.append((rules.measure_ids[code], entry["entry_id"]))
+    return CheckHit(check_id, subject.id, subject.name, tuple(tasks))
 
 
 def _department_of(user: Any) -> Any:
@@ -314,8 +344,9 @@ def check_subject(user: Any, code: str, matter_code: str, purpose: str) -> Credi
             after=after,
         )
         if subject and triggered:
-            hit = CheckHit(check.pk, subject.id, subject.name, triggered)
-            create_check_tasks([hit], department.pk, rules.matter_id)
+            create_check_tasks(
+                [_hit(check.pk, subject, rules, triggered)], department.pk, rules.matter_id
+            )
     check._state.adding = False
     check._state.db = connection.alias
     return check
@@ -457,7 +488,7 @@ def _write_bulk(
             ],
         )
         hits = [
-            CheckHit(c["id"], subject.id, subject.name, codes)
+            _hit(c["id"], subject, rules, codes)
             for c, subject, codes in zip(checks, found, triggered, strict=True)
             if codes
         ]
