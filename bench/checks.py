@@ -20,8 +20,6 @@ import json
 import os
 import random
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
+import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).with_name("checks.lua")
@@ -245,95 +244,7 @@ def _statements(work: Path) -> dict[str, int]:
     return out
 
 
-# --------------------------------------------------------------------------- server
-
-
-def server_command(args: argparse.Namespace, port: int) -> list[str]:
-    if args.server == "granian":  # keep-alive is on by default
-        return [
-            *(sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1"),
-            *("--port", str(port), "--workers", str(args.workers)),
-            *("--blocking-threads", str(args.threads), "--log-level", "warning"),
-            "creditplus.wsgi:application",
-        ]
-    return [
-        *(sys.executable, "-m", "gunicorn", "creditplus.wsgi:application", "-k", "gthread"),
-        *("--workers", str(args.workers), "--threads", str(args.threads), "--keep-alive", "30"),
-        *("--bind", f"127.0.0.1:{port}", "--timeout", "120", "--log-level", "warning"),
-    ]
-
-
-def start_server(args: argparse.Namespace, env: dict[str, str], work: Path) -> tuple[Any, int]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = (work / "server.log").open("a")
-    cmd = server_command(args, port)
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=log, start_new_session=True)
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                if r.status == 200:
-                    return proc, port
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop_server(proc)
-            sys.exit("the server did not start:\n" + (work / "server.log").read_text()[-3000:])
-        time.sleep(0.2)
-
-
-def _with(args: argparse.Namespace, **changes: Any) -> argparse.Namespace:
-    return argparse.Namespace(**{**vars(args), **changes})
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-
-
 # --------------------------------------------------------------------------- measuring
-
-
-def _stat(pid: int) -> tuple[int, int] | None:
-    """(parent pid, CPU ticks used: user + system) of a process, from /proc."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return int(fields[1]), int(fields[11]) + int(fields[12])
-
-
-def tree_cpu(root: int) -> float:
-    """CPU seconds used so far by process ``root`` and all its descendants."""
-    procs = {int(p): _stat(int(p)) for p in os.listdir("/proc") if p.isdigit()}
-    children: dict[int, list[int]] = {}
-    for pid, stat in procs.items():
-        if stat:
-            children.setdefault(stat[0], []).append(pid)
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += procs[pid][1] if procs.get(pid) else 0
-        todo += children.get(pid, [])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def postmaster_pid(url: str | None) -> int | None:
-    """The PostgreSQL server's main process (its backends' CPU is the database's share)."""
-    if not url:
-        return None
-    import psycopg
-
-    with psycopg.connect(harness.pg_conninfo(url)) as conn:
-        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-        return _stat(backend)[0]
 
 
 def run_wrk(args: argparse.Namespace, port: int, work: Path, mode: str, conns: int) -> dict:
@@ -342,9 +253,15 @@ def run_wrk(args: argparse.Namespace, port: int, work: Path, mode: str, conns: i
     env |= {"BENCH_TOKEN": (work / "token.txt").read_text(), "BENCH_MATTER": MATTER}
     cmd = ["wrk", "-t1", f"-c{conns}", f"-d{args.seconds}s", "--latency", "-s", str(LUA)]
     cmd.append(f"http://127.0.0.1:{port}")
-    before = [tree_cpu(args.server_pid), tree_cpu(args.pg_pid) if args.pg_pid else 0.0]
+    before = [
+        serving.tree_cpu(args.server_pid),
+        serving.tree_cpu(args.pg_pid) if args.pg_pid else 0.0,
+    ]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
-    after = [tree_cpu(args.server_pid), tree_cpu(args.pg_pid) if args.pg_pid else 0.0]
+    after = [
+        serving.tree_cpu(args.server_pid),
+        serving.tree_cpu(args.pg_pid) if args.pg_pid else 0.0,
+    ]
     line = next(x for x in out.stdout.splitlines() if x.startswith("WRK "))
     w = json.loads(line[4:])
     n = max(1, w["requests"])
@@ -372,7 +289,7 @@ def py_spy(args: argparse.Namespace, port: int, work: Path, name: str) -> str:
     worker = next(
         pid
         for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
-        if (_stat(pid) or (0, 0))[0] == args.server_pid
+        if (serving.stat(pid) or (0, 0))[0] == args.server_pid
     )
     svg = str(work / f"profile-{name}.svg")
     spy_bin = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
@@ -419,10 +336,11 @@ def _show(r: dict[str, Any]) -> None:
 def serve_and_load(args: argparse.Namespace, env: dict, work: Path, name: str) -> dict:
     """One server set-up (``args.server``) under wrk: its runs, and with the first set-up
     the py-spy profile and the bulk check over HTTP."""
-    proc, port = start_server(args, env, work)
+    command = serving.server_command(args.server, args.workers, args.threads, "{port}")
+    proc, port = serving.start_server(command, env, work)
     args.server_pid, out = proc.pid, {"runs": []}
     try:
-        print(f"== {name}: {' '.join(server_command(args, port)[1:])}", flush=True)
+        print(f"== {name}: {' '.join(command[2:])}", flush=True)
         print(f"   machine load {harness.load_average()} before the runs", flush=True)
         run_wrk(args, port, work, "checks", max(args.connections))  # warm-up, not reported
         for conns in args.connections:
@@ -437,7 +355,7 @@ def serve_and_load(args: argparse.Namespace, env: dict, work: Path, name: str) -
                 print(f"   py-spy flame graph of one worker: {out['profile']}", flush=True)
             out |= http_bulk(port, work, args.bulk_size)
     finally:
-        stop_server(proc)
+        serving.stop_server(proc)
     return out
 
 
@@ -445,7 +363,7 @@ def run_database(args: argparse.Namespace, name: str, url: str, work: Path) -> d
     env = harness.bench_env(url, work, production=True)
     print(f"== {name}: preparing {args.subjects} subjects", flush=True)
     prep = _child("prepare", args, env, work)
-    args.pg_pid = postmaster_pid(url if name == "postgres" else None)
+    args.pg_pid = serving.postmaster_pid(url) if name == "postgres" else None
     args.successful = args.in_flight = 0  # over every wrk run of the check, warm-ups included
     runs, loaded = [], {}
     for server in args.servers:
@@ -461,7 +379,8 @@ def run_database(args: argparse.Namespace, name: str, url: str, work: Path) -> d
         "database": {"sqlite": "sqlite", "postgres": "postgresql"}[name],
         **prep,
         "servers": {
-            s: " ".join(server_command(_with(args, server=s), 0)[2:]) for s in args.servers
+            s: " ".join(serving.server_command(s, args.workers, args.threads, "PORT")[2:])
+            for s in args.servers
         },
         "load_average": harness.load_average(),
         "runs": runs,
