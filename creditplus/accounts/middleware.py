@@ -6,12 +6,13 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils.module_loading import import_string
 from django.utils import translation
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from creditplus.accounts.audit import _context, context_for_user
@@ -140,6 +141,7 @@ class TokenApiMiddleware:
             return self.get_response(request)
         # A thread keeps the language of its last request: answer in the default one.
         translation.activate(settings.LANGUAGE_CODE)
+        request.user = AnonymousUser()  # until the token authenticates (public routes stay so)
         response = self.token_chain(request)
         if not response.streaming and not response.has_header("Content-Length"):
             response.headers["Content-Length"] = str(len(response.content))

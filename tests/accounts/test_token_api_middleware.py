@@ -82,6 +82,13 @@ def test_a_bad_token_is_refused_even_with_a_session_cookie(officer):
     assert not IngestBatch.objects.filter(external_id="T-2").exists()
 
 
+def test_a_token_sent_to_a_public_route_is_served_as_anonymous(key):
+    response = Client().get("/api/v1/measures", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert response.status_code == 200 and response.json()["measures"]
+    response = Client().get("/api/v1/subjects?q=浦东", HTTP_AUTHORIZATION="Bearer cp_wrong")
+    assert response.status_code == 200
+
+
 def test_a_token_call_leaves_no_audit_context_behind(key):
     assert _submit(Client(), key, "T-3").status_code == 201
     assert audit.current_context() == audit.AuditContext()
