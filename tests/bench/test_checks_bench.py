@@ -63,6 +63,7 @@ def test_the_checks_benchmark_runs_and_reports(tmp_path):
     # every answered check was recorded and audited, once, and the chain verifies
     assert r["successful_checks"] > 0 and r["all_recorded"] and r["audit_chain_ok"]
     assert r["bulk_seconds_median"] > 0 and r["bulk_recorded_ok"] and r["bulk_http_ok"]
+    assert 0 < r["bulk_cpu_seconds_median"]
     # token with user and permissions, matter rules, subject lookup; BEGIN, check row, chain head, audit
     # row, COMMIT: no query per list, measure or permission creeps back in. A hit on a
     # listed subject also writes the on-application measure's task (issue 18): a few more.
