@@ -99,6 +99,8 @@ INSTALLED_APPS = [
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 MIDDLEWARE = [
+    # First: a token-authenticated API call takes TOKEN_API_MIDDLEWARE instead of this list.
+    "creditplus.accounts.middleware.TokenApiMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -114,6 +116,16 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a refused login into the lockout page.
     "axes.middleware.AxesMiddleware",
+    # Where the token API chain joins (it changes nothing itself).
+    "creditplus.accounts.middleware.TokenApiEnd",
+]
+# What a department system's API call (Authorization: Bearer) runs through: no session,
+# CSRF, locale, messages, login throttling, CSP or frame options, which serve browsers.
+TOKEN_API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "creditplus.accounts.middleware.RequestIdMiddleware",
+    "creditplus.accounts.middleware.AuditContextMiddleware",
+    "creditplus.accounts.middleware.RejectNulMiddleware",
 ]
 
 ROOT_URLCONF = "creditplus.urls"

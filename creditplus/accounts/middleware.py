@@ -1,11 +1,18 @@
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ImproperlyConfigured
+from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import translation
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from creditplus.accounts.audit import _context, context_for_user
@@ -88,3 +95,66 @@ class RejectNulMiddleware:
             body = {"code": "nul_character", "message": str(message), "field": field or None}
             return JsonResponse(body, status=400, json_dumps_params={"ensure_ascii": False})
         return render(request, "bad_request.html", {"message": message}, status=400)
+
+
+# The innermost handler of the chain being built (set by TokenApiEnd, read by TokenApiMiddleware;
+# per thread, as two handlers may load their middleware at once).
+_chain_end = threading.local()
+_HOOKS = ("process_view", "process_exception", "process_template_response")
+
+
+def is_token_api_call(request: HttpRequest) -> bool:
+    """An API call that authenticates with a bearer token (a department system or a bank)."""
+    auth = request.META.get("HTTP_AUTHORIZATION", "")
+    return request.path_info.startswith("/api/") and auth[:7].lower() == "bearer "
+
+
+class TokenApiMiddleware:
+    """First in MIDDLEWARE: a token-authenticated API call skips the browser's middleware.
+
+    A department system calling ``/api/`` with ``Authorization: Bearer`` has no session, cookie,
+    form or page, so sessions, CSRF, session authentication, locale negotiation, messages,
+    login throttling, CSP and frame options do nothing for it, yet they cost about a third of
+    a credit check's CPU (docs/benchmarks.md). Such a call runs through
+    ``settings.TOKEN_API_MIDDLEWARE`` instead (security headers, request id, audit context,
+    NUL check) and then the same view handling as every request, where :class:`TokenApiEnd`
+    (last in MIDDLEWARE) marks it. It is answered in the default language, with
+    ``Content-Length`` set as CommonMiddleware sets it. A bearer token that fails is a 401:
+    a session cookie sent along is not looked at."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+        chain = getattr(_chain_end, "handler", None)
+        if chain is None:
+            raise ImproperlyConfigured("TokenApiEnd must be the last entry of MIDDLEWARE")
+        _chain_end.handler = None
+        for path in reversed(settings.TOKEN_API_MIDDLEWARE):
+            middleware = import_string(path)(chain)
+            # Django's handler calls these hooks only for the middleware in MIDDLEWARE
+            if any(hasattr(middleware, hook) for hook in _HOOKS):
+                raise ImproperlyConfigured(f"{path} has hooks a token API chain cannot run")
+            chain = convert_exception_to_response(middleware)
+        self.token_chain = chain
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not is_token_api_call(request):
+            return self.get_response(request)
+        # A thread keeps the language of its last request: answer in the default one.
+        translation.activate(settings.LANGUAGE_CODE)
+        request.user = AnonymousUser()  # until the token authenticates (public routes stay so)
+        response = self.token_chain(request)
+        if not response.streaming and not response.has_header("Content-Length"):
+            response.headers["Content-Length"] = str(len(response.content))
+        return response
+
+
+class TokenApiEnd:
+    """Last in MIDDLEWARE: where the token API chain (:class:`TokenApiMiddleware`) joins the
+    view handling (URL resolution, view middleware, the view, exception middleware)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+        _chain_end.handler = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)

@@ -174,60 +174,59 @@ def _loaded(model: type[Model], **values: Any) -> Any:
 
 
 @functools.cache
-def _token_sql() -> tuple[str, str]:
+def _token_sql() -> str:
+    """The token, its user and department, and the user's permissions (own and by group,
+    each a comma-joined list of ``app_label.codename``): one row, one statement."""
     q = connection.ops.quote_name
     user_perms = User._meta.get_field("user_permissions")
     user_groups = User._meta.get_field("groups")
     group_perms = Group._meta.get_field("permissions")
-    token = f"""
+    joined = (
+        "string_agg(ct.app_label || '.' || p.codename, ',')"
+        if connection.vendor == "postgresql"
+        else "group_concat(ct.app_label || '.' || p.codename, ',')"
+    )
+    permission = f"""{q(Permission._meta.db_table)} p
+        JOIN {q(ContentType._meta.db_table)} ct ON ct.id = p.content_type_id"""
+    return f"""
         SELECT t.id, t.name, t.prefix, t.department_id,
                CASE WHEN t.last_used_at IS NULL OR t.last_used_at < %s THEN 1 ELSE 0 END,
                u.id, u.username, u.is_superuser, u.is_staff, u.is_system, u.department_id,
-               d.code, d.name, d.full_name, d.uscc, d.kind, d.sort_order, d.is_active
+               d.code, d.name, d.full_name, d.uscc, d.kind, d.sort_order, d.is_active,
+               (SELECT {joined} FROM {permission}
+                JOIN {q(user_perms.m2m_db_table())} up
+                  ON up.{q(user_perms.m2m_reverse_name())} = p.id
+                WHERE up.{q(user_perms.m2m_column_name())} = u.id),
+               (SELECT {joined} FROM {permission}
+                JOIN {q(group_perms.m2m_db_table())} gp
+                  ON gp.{q(group_perms.m2m_reverse_name())} = p.id
+                JOIN {q(user_groups.m2m_db_table())} ug
+                  ON ug.{q(user_groups.m2m_reverse_name())} = gp.{q(group_perms.m2m_column_name())}
+                WHERE ug.{q(user_groups.m2m_column_name())} = u.id)
         FROM {q(ApiToken._meta.db_table)} t
         JOIN {q(User._meta.db_table)} u ON u.id = t.user_id
         LEFT JOIN {q(Department._meta.db_table)} d ON d.id = u.department_id
         WHERE t.key_hash = %s AND t.revoked_at IS NULL AND u.is_active"""
-    perms = f"""
-        SELECT 'user', ct.app_label, p.codename
-        FROM {q(Permission._meta.db_table)} p
-        JOIN {q(ContentType._meta.db_table)} ct ON ct.id = p.content_type_id
-        JOIN {q(user_perms.m2m_db_table())} up ON up.{q(user_perms.m2m_reverse_name())} = p.id
-        WHERE up.{q(user_perms.m2m_column_name())} = %s
-        UNION ALL
-        SELECT 'group', ct.app_label, p.codename
-        FROM {q(Permission._meta.db_table)} p
-        JOIN {q(ContentType._meta.db_table)} ct ON ct.id = p.content_type_id
-        JOIN {q(group_perms.m2m_db_table())} gp ON gp.{q(group_perms.m2m_reverse_name())} = p.id
-        JOIN {q(user_groups.m2m_db_table())} ug
-          ON ug.{q(user_groups.m2m_reverse_name())} = gp.{q(group_perms.m2m_column_name())}
-        WHERE ug.{q(user_groups.m2m_column_name())} = %s"""
-    return token, perms
 
 
 def authenticate_token(key: str) -> ApiToken | None:
     """Return the active token for ``key`` — with its user, the user's department and the
     user's permissions loaded — and mark it used; or None.
 
-    Every API call runs this, so it reads with two plain statements (token, user and
-    department; permissions) instead of four ORM queries, and caches nothing: a revoked
-    token, a deactivated user or a changed permission takes effect on the very next call."""
+    Every API call runs this, so it reads with one plain statement (token, user, department
+    and permissions) instead of four ORM queries, and caches nothing: a revoked token, a
+    deactivated user or a changed permission takes effect on the very next call."""
     if not key.startswith(ApiToken.PREFIX):
         return None
-    token_sql, perms_sql = _token_sql()
     now = timezone.now()
     stale_before = connection.ops.adapt_datetimefield_value(now - timedelta(seconds=60))
     with hot_cursor() as cursor:
-        cursor.execute(token_sql, [stale_before, ApiToken.hash_key(key)])
+        cursor.execute(_token_sql(), [stale_before, ApiToken.hash_key(key)])
         row = cursor.fetchone()
-        if row is None:
-            return None
-        token_id, name, prefix, token_dept_id, stale, user_id, username, *rest = row
-        is_superuser, is_staff, is_system, dept_id, *dept = rest
-        cursor.execute(perms_sql, [user_id, user_id])
-        perms: dict[str, set[str]] = {"user": set(), "group": set()}
-        for source, app_label, codename in cursor.fetchall():
-            perms[source].add(f"{app_label}.{codename}")
+    if row is None:
+        return None
+    token_id, name, prefix, token_dept_id, stale, user_id, username, *rest = row
+    is_superuser, is_staff, is_system, dept_id, *dept, own, by_group = rest
     user = _loaded(
         User,
         id=user_id,
@@ -252,7 +251,9 @@ def authenticate_token(key: str) -> ApiToken | None:
             is_active=bool(active),
         )
     # Read by accounts.backends.PermissionBackend through ModelBackend's public methods.
-    user.loaded_permissions = LoadedPermissions(frozenset(perms["user"]), frozenset(perms["group"]))
+    user.loaded_permissions = LoadedPermissions(
+        frozenset(own.split(",") if own else ()), frozenset(by_group.split(",") if by_group else ())
+    )
     token = _loaded(
         ApiToken,
         id=token_id,

@@ -94,6 +94,9 @@ class MatterRules:
     matter: str
     list_ids: frozenset[int]
     measures_by_type: dict[int, list[dict[str, str]]]
+    # measure code → its id and list types: where the tasks of a hit come from
+    measure_ids: dict[str, int] = field(default_factory=dict)
+    types_of: dict[str, frozenset[int]] = field(default_factory=dict)
 
 
 @functools.cache
@@ -101,7 +104,7 @@ def _rules_sql() -> str:
     applies = Measure._meta.get_field("matters")
     lists = Measure._meta.get_field("list_types")
     return f"""
-        SELECT mt.id, mt.code, ms.code, ms.name, ms.kind, ms.basis, ms.{_q("trigger")},
+        SELECT mt.id, mt.code, ms.id, ms.code, ms.name, ms.kind, ms.basis, ms.{_q("trigger")},
                CASE WHEN ms.status IN ({_literals(IN_FORCE)}) THEN 1 ELSE 0 END,
                ml.{_q(lists.m2m_reverse_name())}
         FROM {_table(Matter)} mt
@@ -125,10 +128,14 @@ def matter_rules(code: str) -> MatterRules:
     matter_id, matter = rows[0][:2]
     list_ids: set[int] = set()
     by_type: dict[int, list[dict[str, str]]] = defaultdict(list)
-    for *_matter, m_code, name, kind, basis, trigger, in_force, list_type in rows:
+    ids: dict[str, int] = {}
+    types_of: dict[str, set[int]] = defaultdict(set)
+    for *_matter, m_id, m_code, name, kind, basis, trigger, in_force, list_type in rows:
         if m_code is None or list_type is None:
             continue
         list_ids.add(list_type)
+        ids[m_code] = m_id
+        types_of[m_code].add(list_type)
         if in_force:  # Measure…in_force()
             by_type[list_type].append(
                 {
@@ -144,6 +151,8 @@ def matter_rules(code: str) -> MatterRules:
         matter=matter,
         list_ids=frozenset(list_ids),
         measures_by_type=dict(by_type),
+        measure_ids=ids,
+        types_of={code: frozenset(types) for code, types in types_of.items()},
     )
 
 
@@ -177,7 +186,8 @@ def _lookup_sql(column: str, size: int) -> str:
                 WHERE sc.subject_id = s.id AND sc.model_id =
                       (SELECT m.id FROM {_table(EvaluationModel)} m
                        WHERE m.status = {_literals([ModelStatus.ACTIVE])})),
-               t.id, t.code, t.name, t.kind, e.decided_on, e.publish_until, e.decision_no, d.name
+               t.id, e.id, e.proposed_at, t.code, t.name, t.kind, e.decided_on, e.publish_until,
+               e.decision_no, d.name
         FROM {_table(Subject)} s
         LEFT JOIN {_table(ListEntry)} e  -- ListEntry.objects.members()
              ON e.subject_id = s.id AND e.status IN ({_literals(MEMBER_STATUSES)})
@@ -202,7 +212,7 @@ def lookup(column: str, values: Sequence[Any]) -> dict[Any, Found]:
         for chunk in chunked(unique, MAX_BULK if array else _CHUNK):
             sql = _lookup_sql(column, 0 if array else len(chunk))
             cursor.execute(sql, [list(chunk)] if array else list(chunk))
-            for key, pk, name, grade, type_id, *entry in cursor.fetchall():
+            for key, pk, name, grade, type_id, entry_id, proposed_at, *entry in cursor.fetchall():
                 subject = found.get(key)
                 if subject is None:
                     subject = found[key] = Found(pk, name, grade)
@@ -210,7 +220,10 @@ def lookup(column: str, values: Sequence[Any]) -> dict[Any, Found]:
                     code, type_name, kind, since, until, decision_no, department = entry
                     subject.lists.append(
                         {
+                            # internal (not in the answer): where a triggered task attaches
                             "type_id": type_id,
+                            "entry_id": entry_id,
+                            "proposed_at": proposed_at,
                             "list_type": code,
                             "name": type_name,
                             "kind": kind,
@@ -227,7 +240,7 @@ def _answer(rules: MatterRules, subject: Found | None) -> dict[str, Any]:
     entries = subject.lists if subject else []
     lists = [
         {
-            **{k: v for k, v in e.items() if k != "type_id"},
+            **{k: v for k, v in e.items() if k not in _INTERNAL},
             "required_by_matter": e["type_id"] in rules.list_ids,
         }
         for e in entries
@@ -244,9 +257,26 @@ def _answer(rules: MatterRules, subject: Found | None) -> dict[str, Any]:
     }
 
 
+_INTERNAL = ("type_id", "entry_id", "proposed_at")
+
+
 def _triggered(answer: dict[str, Any]) -> tuple[str, ...]:
     """The answer's on-application measures: they become the checking department's tasks."""
     return tuple(m["code"] for m in answer["measures"] if m["trigger"] == ON_APPLICATION)
+
+
+def _hit(check_id: int, subject: Found, rules: MatterRules, codes: Sequence[str]) -> CheckHit:
+    """The tasks of a check: each triggered measure with the membership that brought it in —
+    of the subject's entries on one of the measure's list types, the latest proposed (the
+    order of ListEntry.objects)."""
+    latest = sorted(subject.lists, key=lambda e: (e["proposed_at"], e["entry_id"]), reverse=True)
+    tasks = []
+    for code in codes:
+        types = rules.types_of.get(code, frozenset())
+        entry = next((e for e in latest if e["type_id"] in types), None)
+        if entry is not None:
+            tasks.append((rules.measure_ids[code], entry["entry_id"]))
+    return CheckHit(check_id, subject.id, subject.name, tuple(tasks))
 
 
 def _department_of(user: Any) -> Any:
@@ -314,8 +344,9 @@ def check_subject(user: Any, code: str, matter_code: str, purpose: str) -> Credi
             after=after,
         )
         if subject and triggered:
-            hit = CheckHit(check.pk, subject.id, subject.name, triggered)
-            create_check_tasks([hit], department.pk, rules.matter_id)
+            create_check_tasks(
+                [_hit(check.pk, subject, rules, triggered)], department.pk, rules.matter_id
+            )
     check._state.adding = False
     check._state.db = connection.alias
     return check
@@ -329,72 +360,80 @@ class BulkResult:
     rows: list[dict[str, Any]]
 
 
-def check_many(user: Any, codes: list[str], matter_code: str, purpose: str) -> BulkResult:
-    """批量核查: up to 10,000 identifiers for one matter (e.g. all bidders), vectorized: one
-    statement per 500 identifiers of a kind, then one transaction that writes all check rows
-    and their audit rows with ``insert_rows`` (COPY on PostgreSQL) — no model instances."""
-    department = _department_of(user)
-    if not purpose.strip():
-        raise DomainError("purpose_required", _("请填写核查用途"), "purpose")
-    if not codes:
-        raise DomainError("subject_required", _("请提供要核查的代码"), "subjects")
-    if len(codes) > MAX_BULK:
-        raise DomainError("too_many", _("一次最多核查 %(n)d 个主体") % {"n": MAX_BULK}, "subjects")
-    rules = matter_rules(matter_code)
+@dataclass
+class _Inputs:
+    """A bulk check's identifiers as given (stripped) and upper-cased, with what each is:
+    a valid resident ID (``person``), a valid unified social credit code (``org``), or
+    neither — then it is taken as a name (old records without codes)."""
+
+    originals: list[str]
+    upper: list[str]
+    person: list[bool]
+    org: list[bool]
+
+
+def _classify(codes: list[str]) -> _Inputs:
+    """Validate every identifier at once (Polars): one pass per identifier kind."""
     originals = [c.strip() for c in codes]
     raw = pl.Series("code", [c.upper() for c in originals], dtype=pl.String)
     people = resident_id_checks(raw, today=timezone.localdate())
     organisations = uscc_checks(raw)
-    is_person = (people["error"].is_null() & people["value"].is_not_null()).to_list()
-    is_uscc = (organisations["error"].is_null() & organisations["value"].is_not_null()).to_list()
-    upper = raw.to_list()
-    hashes = {c: lookup_hash(c) for c, person in zip(upper, is_person, strict=True) if person}
+    return _Inputs(
+        originals=originals,
+        upper=raw.to_list(),
+        person=(people["error"].is_null() & people["value"].is_not_null()).to_list(),
+        org=(organisations["error"].is_null() & organisations["value"].is_not_null()).to_list(),
+    )
+
+
+def _find_all(inputs: _Inputs) -> tuple[list[Found | None], dict[str, list[dict[str, str]]]]:
+    """The subject found for each input (or None), and the candidates for unmatched names:
+    one lookup per identifier kind (resident IDs by keyed hash, codes, exact names)."""
+    triples = list(zip(inputs.upper, inputs.person, inputs.org, strict=True))
+    hashes = {c: lookup_hash(c) for c, person, _org in triples if person}
     by_hash = lookup("id_hash", list(hashes.values()))
-    by_uscc = lookup("uscc", [c for c, org in zip(upper, is_uscc, strict=True) if org])
-    # Inputs that are no valid code are taken as names (old records without codes).
-    names = [
-        o
-        for o, person, org in zip(originals, is_person, is_uscc, strict=True)
-        if not (person or org)
-    ]
+    by_uscc = lookup("uscc", [c for c, _person, org in triples if org])
+    names = [o for o, (_c, p, g) in zip(inputs.originals, triples, strict=True) if not (p or g)]
     by_name, candidates = match_names(names)
     by_id = lookup("id", [s.pk for s in by_name.values()])
-
-    ctx = audit.current_context()
-    batch = f"PL{timezone.now():%Y%m%d%H%M%S}{secrets.token_hex(3)}"
-    now = timezone.now()
-    clean_purpose = purpose.strip()[:300]
-    checks, rows, subjects = [], [], []
-    # Subjects on no list share one answer per grade (the answer is never changed after).
-    unlisted: dict[str | None, dict[str, Any]] = {}
-    for original, code, person, org in zip(originals, upper, is_person, is_uscc, strict=True):
+    found: list[Found | None] = []
+    for original, (code, person, org) in zip(inputs.originals, triples, strict=True):
         if person:
-            subject = by_hash.get(hashes[code])
+            found.append(by_hash.get(hashes[code]))
         elif org:
-            subject = by_uscc.get(code)
+            found.append(by_uscc.get(code))
         else:
             named = by_name.get(original)
-            subject = by_id.get(named.pk) if named else None
+            found.append(by_id.get(named.pk) if named else None)
+    return found, candidates
+
+
+def _bulk_rows(
+    rules: MatterRules,
+    inputs: _Inputs,
+    found: list[Found | None],
+    candidates: dict[str, list[dict[str, str]]],
+    check_values: dict[str, Any],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(check rows to write, rows of the answer), one of each per input, in input order."""
+    checks, rows = [], []
+    # Subjects on no list share one answer per grade (the answer is never changed after).
+    unlisted: dict[str | None, dict[str, Any]] = {}
+    for i, subject in enumerate(found):
+        code, person, org = inputs.upper[i], inputs.person[i], inputs.org[i]
         identifier = mask_id_number(code) if person else code[:32]
         if subject is None or not subject.lists:
             grade = subject.grade if subject else None
             answer = unlisted.get(grade) or unlisted.setdefault(grade, _answer(rules, subject))
         else:
             answer = _answer(rules, subject)
-        subjects.append(subject)
         checks.append(
             {
-                "department_id": department.pk,
-                "actor_name": ctx.actor_name,
-                "token": ctx.token,
+                **check_values,
                 "subject_id": subject.id if subject else None,
                 "identifier": identifier,
-                "matter_id": rules.matter_id,
-                "purpose": clean_purpose,
-                "batch": batch,
                 "answer": answer,
                 "hit": bool(answer["lists"]),
-                "created_at": now,
             }
         )
         rows.append(
@@ -405,15 +444,26 @@ def check_many(user: Any, codes: list[str], matter_code: str, purpose: str) -> B
                 "match": (("code" if person or org else "name") if subject else None),
                 "name": subject.name if subject and not person else "",
                 # Similar names for a person to confirm; never applied automatically.
-                "candidates": candidates.get(original, []),
+                "candidates": candidates.get(inputs.originals[i], []),
                 **answer,
             }
         )
-    label = CreditCheck._meta.label_lower
+    return checks, rows
+
+
+def _write_bulk(
+    checks: list[dict[str, Any]],
+    found: list[Found | None],
+    rules: MatterRules,
+    department_id: int,
+    purpose: str,
+) -> list[int]:
+    """One transaction: every check row, its audit row, and the tasks that on-application
+    measures become (``insert_rows``: COPY on PostgreSQL; no model instances). Their ids."""
+    batch = checks[0]["batch"]
     after = {hit: {"matter": rules.matter, "hit": hit, "batch": batch} for hit in (False, True)}
     triggered = [
-        _triggered(c["answer"]) if subject else ()
-        for c, subject in zip(checks, subjects, strict=True)
+        _triggered(c["answer"]) if subject else () for c, subject in zip(checks, found, strict=True)
     ]
     with sqlite_write_turn(), transaction.atomic():
         # SQLite: the ids after the table's counter, safe under the write lock taken at BEGIN
@@ -426,7 +476,7 @@ def check_many(user: Any, codes: list[str], matter_code: str, purpose: str) -> B
             CHECK_ACTION,
             [
                 audit.Change(
-                    object_type=label,
+                    object_type=CreditCheck._meta.label_lower,
                     object_id=str(c["id"]),
                     object_repr=_number(c["id"]),
                     subject=c["identifier"],
@@ -438,11 +488,41 @@ def check_many(user: Any, codes: list[str], matter_code: str, purpose: str) -> B
             ],
         )
         hits = [
-            CheckHit(c["id"], subject.id, subject.name, codes)
-            for c, subject, codes in zip(checks, subjects, triggered, strict=True)
+            _hit(c["id"], subject, rules, codes)
+            for c, subject, codes in zip(checks, found, triggered, strict=True)
             if codes
         ]
-        create_check_tasks(hits, department.pk, rules.matter_id)
+        create_check_tasks(hits, department_id, rules.matter_id)
+    return ids
+
+
+def check_many(user: Any, codes: list[str], matter_code: str, purpose: str) -> BulkResult:
+    """批量核查: up to 10,000 identifiers for one matter (e.g. all bidders), vectorized:
+    validate them all at once, look subjects up per identifier kind (one statement per 500
+    identifiers), then write all check rows and their audit rows in one transaction."""
+    department = _department_of(user)
+    if not purpose.strip():
+        raise DomainError("purpose_required", _("请填写核查用途"), "purpose")
+    if not codes:
+        raise DomainError("subject_required", _("请提供要核查的代码"), "subjects")
+    if len(codes) > MAX_BULK:
+        raise DomainError("too_many", _("一次最多核查 %(n)d 个主体") % {"n": MAX_BULK}, "subjects")
+    rules = matter_rules(matter_code)
+    inputs = _classify(codes)
+    found, candidates = _find_all(inputs)
+    ctx = audit.current_context()
+    batch = f"PL{timezone.now():%Y%m%d%H%M%S}{secrets.token_hex(3)}"
+    shared = {
+        "department_id": department.pk,
+        "actor_name": ctx.actor_name,
+        "token": ctx.token,
+        "matter_id": rules.matter_id,
+        "purpose": purpose.strip()[:300],
+        "batch": batch,
+        "created_at": timezone.now(),
+    }
+    checks, rows = _bulk_rows(rules, inputs, found, candidates, shared)
+    ids = _write_bulk(checks, found, rules, department.pk, purpose)
     for pk, row in zip(ids, rows, strict=True):
         row["check"] = pk
     return BulkResult(

@@ -270,7 +270,7 @@ class CheckHit:
     check_id: int
     subject_id: int
     subject_name: str
-    measures: tuple[str, ...]
+    tasks: tuple[tuple[int, int], ...]  # (measure id, id of the list entry that brought it in)
 
 
 def create_check_tasks(
@@ -278,36 +278,21 @@ def create_check_tasks(
 ) -> int:
     """On-application measures become tasks here: one per hit check and measure, for the
     checking department (it handles the subject's application now), attached to the case of
-    the membership that brought the measure in. Runs in the check's write transaction; the
+    the membership that brought the measure in (the check read both: no query here). Runs in the check's write transaction; the
     check's report (:func:`creditplus.sanctions.checks.report_use`) is the feedback."""
     if not hits:
         return 0
     today = today or timezone.localdate()
     now = timezone.now()
-    measures = {
-        m.code: m
-        for m in Measure.objects.filter(
-            code__in={c for h in hits for c in h.measures}, trigger=MeasureTrigger.ON_APPLICATION
-        ).prefetch_related("list_types")
-    }
-    members: dict[int, list[ListEntry]] = {}
-    for entry in ListEntry.objects.members().filter(subject_id__in={h.subject_id for h in hits}):
-        members.setdefault(entry.subject_id, []).append(entry)
     due = deadline("sanction_feedback", today)
     tasks: list[dict[str, Any]] = []
     for hit in hits:
-        for code in hit.measures:
-            measure = measures.get(code)
-            types = {t.pk for t in measure.list_types.all()} if measure else set()
-            entry = next(
-                (e for e in members.get(hit.subject_id, []) if e.list_type_id in types), None
-            )
-            if entry is None:
-                continue
+        for measure_id, entry_id in hit.tasks:
+            entry = ListEntry(pk=entry_id, subject_id=hit.subject_id)  # its case is all we need
             tasks.append(
                 {
                     "case_id": case_for_entry(entry, now).pk,
-                    "measure_id": measure.pk,
+                    "measure_id": measure_id,
                     "department_id": department_id,
                     "target": Target.SUBJECT,
                     "origin": TaskOrigin.CHECK,

@@ -106,3 +106,23 @@ def test_invalid_query_parameters_get_the_error_shape(officer):
     response = client.get("/api/v1/audit/events?page_size=1000")
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_input" and response.json()["field"] == "page_size"
+
+
+def test_a_token_with_its_user_department_and_permissions_is_read_in_one_statement(reference):
+    from django.contrib.auth.models import Permission
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    key = services.issue_token("SCJG", "执法办案系统").key
+    services.authenticate_token(key)  # marks it used: the next call writes nothing
+    system = ApiToken.objects.get(name="执法办案系统").user
+    own = Permission.objects.get(codename="view_auditevent")
+    system.user_permissions.add(own)  # one of the user's own, beside the role's
+    with CaptureQueriesContext(connection) as captured:
+        token = services.authenticate_token(key)
+        user = token.user
+        assert user.department.code == "SCJG"
+        assert user.has_perm("accounts.view_auditevent")  # own
+        assert user.has_perm("records.add_ingestbatch")  # by the department officer role
+        assert not user.has_perm("accounts.delete_apitoken")
+    assert len(captured.captured_queries) == 1

@@ -233,6 +233,26 @@ def test_a_check_reads_everything_before_it_opens_its_write_transaction(
     assert [s.split()[0] for s in write] == ["INSERT", "SELECT", "INSERT", "RELEASE"]
 
 
+def test_a_triggered_task_comes_from_what_the_check_read_and_joins_the_latest_membership(
+    published, procurement_officer
+):
+    # The subject is on a second list that also carries the procurement measure, proposed
+    # later: the task attaches to that membership's case (the order of ListEntry.objects).
+    measure = Measure.objects.get(code=PROCUREMENT)
+    other = measure.list_types.exclude(pk=published.list_type_id).order_by("code").first()
+    newer = member_of(published, published.subject, other.code)
+    ListEntry.objects.filter(pk=newer.pk).update(proposed_at=timezone.now())
+    checks.check_subject(procurement_officer, published.subject.uscc, "ZFCG", "预热")
+    with CaptureQueriesContext(connection) as captured:
+        check = checks.check_subject(procurement_officer, published.subject.uscc, "ZFCG", "审查")
+    sql = [q["sql"] for q in captured.captured_queries]
+    opened = next(i for i, s in enumerate(sql) if s.split()[0].upper() in ("SAVEPOINT", "BEGIN"))
+    # inside the write transaction nothing reads the measure catalog or the memberships again
+    assert not [s for s in sql[opened:] if '"sanctions_measure"' in s or '"lists_listentry"' in s]
+    task = check.tasks.get()
+    assert task.measure == measure and task.case.entry_id == newer.pk
+
+
 def test_a_failed_audit_append_leaves_no_check_row(published, procurement_officer, monkeypatch):
     def broken(rows):
         raise RuntimeError("audit log unavailable")
