@@ -116,7 +116,7 @@ def _subject_frames(pop: Any, first_id: int, seed: int, stamp: str) -> tuple[Any
     import numpy as np
     import polars as pl
 
-    from creditplus.records.demo.words import _DJZT_WEIGHTS
+    from creditplus.records.demo import DJZT_WEIGHTS
     from creditplus.subjects import pii
     from creditplus.subjects.services import person_key
 
@@ -125,8 +125,8 @@ def _subject_frames(pop: Any, first_id: int, seed: int, stamp: str) -> tuple[Any
     org_ids = np.arange(n_org, dtype=np.int64) + first_id
     person_ids = np.arange(n_person, dtype=np.int64) + first_id + n_org
     rng = np.random.default_rng([seed, 101])
-    statuses = list(_DJZT_WEIGHTS)
-    weights = np.array([_DJZT_WEIGHTS[s] for s in statuses])
+    statuses = list(DJZT_WEIGHTS)
+    weights = np.array([DJZT_WEIGHTS[s] for s in statuses])
     status = np.array(statuses)[rng.choice(len(statuses), n_org, p=weights / weights.sum())]
     status[0] = "存续"  # the Zhangjiang company
     none = pl.Series([None] * n_org, dtype=pl.Utf8)
@@ -164,7 +164,7 @@ def _subject_frames(pop: Any, first_id: int, seed: int, stamp: str) -> tuple[Any
                 pii.lookup_hash(person_key(t, p)) for t, p in zip(documents, pids, strict=True)
             ],
             "id_cipher": [pii.encrypt(p) for p in pids],
-            "id_masked": [p[:4] + "*" * 10 + p[-4:] for p in pids],
+            "id_masked": [pii.mask_id_number(p) for p in pids],
             "name": persons["pname"],
             "legal_rep_name": "",
             "enterprise_type": "",
@@ -359,12 +359,10 @@ class _Build:
 
     def populate(self) -> None:
         """The generator's population and its risk order of the organisations."""
-        import numpy as np
-
-        from creditplus.records.demo import build_population
+        from creditplus.records.demo import build_population, risk_order
 
         self.pop = build_population(self.subjects, self.seed, self.today)
-        self.risk = np.random.default_rng([self.seed, 7]).permutation(self.pop.orgs.height)
+        self.risk = risk_order(self.pop, self.seed)
 
     def lap(self, name: str) -> None:
         now = time.monotonic()
@@ -411,25 +409,6 @@ def _insert_subjects(b: _Build) -> None:
     harness.say(f"subjects: {n_org:,} organisations, {n_person:,} persons, {n_org:,} relations")
 
 
-def _item_pool(b: _Build, it: Any) -> Any:
-    """The item's subjects (rows of the organisations), as the generator's _Pools draws them."""
-    import numpy as np
-
-    from creditplus.records.demo.records import _CONCENTRATION, _eligible
-
-    pool = _eligible(it, b.pop)
-    pool = pool[np.random.default_rng([b.seed, 11, _crc(it.code)]).permutation(pool.size)]
-    end, share = _CONCENTRATION.get(it.code, ("", 1.0))
-    if end and not it.per_subject and pool.size:
-        order = np.argsort(b.risk[pool], kind="stable")
-        if end == "sound":
-            order = order[::-1]
-        pool = pool[order[: max(20, int(pool.size * share))]]
-    if it.per_subject and 0 in pool:
-        pool = np.concatenate([[0], pool[pool != 0]])
-    return pool
-
-
 class _ItemShape:
     """One catalogue item as the build needs it: pool, codes, rules, publicity."""
 
@@ -437,13 +416,13 @@ class _ItemShape:
         import numpy as np
 
         from creditplus.catalog.models import CodeTable
-        from creditplus.records.ingest import _category_field
+        from creditplus.records.demo import subject_pool
 
         spec = item.spec
         self.it, self.item, self.code = it, item, it.code
-        self.pool = _item_pool(b, it)
+        self.pool = subject_pool(it, b.pop, b.seed)
         self.skew = 1.0 if not it.keyed_by_construction else 1.6 if it.penalty_field else 1.25
-        category = _category_field(spec)
+        category = spec.category_field()
         table = CodeTable.objects.get(code=spec.field(category).code_table) if category else None
         self.codes = np.array([str(v["code"]) for v in table.values] if table else [])
         self.has_amount = any(f.type == "decimal" for f in spec.fields)
@@ -464,11 +443,9 @@ class _ItemShape:
         return counts
 
     def person_share(self, dept: str) -> float:
-        from creditplus.records.demo.words import _DEPT_HINTS
+        from creditplus.records.demo import person_share
 
-        if "person" not in self.it.kinds:
-            return 0.0
-        return max(_DEPT_HINTS.get(dept, ("", "", 0.05, 0, 0))[2], 0.05)
+        return person_share(dept) if "person" in self.it.kinds else 0.0
 
 
 def _chunk_subjects(b: _Build, shape: _ItemShape, rng: Any, n: int, dept: str) -> tuple:
@@ -723,9 +700,11 @@ def make_plan(work: Path, seed: int, today: date, subjects: int) -> Path:
     return path
 
 
-def _build(db: str, url: str, work: Path, subjects: int, seed: int, today: str) -> dict:
+def _build(
+    db: str, url: str, work: Path, subjects: int, seed: int, today: str, plan_subjects: int
+) -> dict:
     """Build into ``url`` in a child process; the child's report with the build's seconds."""
-    plan = make_plan(work, seed, date.fromisoformat(today), _plan_subjects(subjects))
+    plan = make_plan(work, seed, date.fromisoformat(today), plan_subjects)
     print(f"== {db}: building {subjects:,} subjects", flush=True)
     argv = ["--subjects", str(subjects), "--seed", str(seed), "--today", today]
     t = time.monotonic()
@@ -737,13 +716,9 @@ def _build(db: str, url: str, work: Path, subjects: int, seed: int, today: str) 
     return build
 
 
-def _plan_subjects(subjects: int) -> int:
-    """The size of the generator run that gives the volumes: 3,000 subjects (enough for every
-    item's share), less for a smoke-size build."""
-    return max(300, min(3000, subjects // 5))
-
-
-def _sqlite_build(work: Path, subjects: int, seed: int, today: str | None, rebuild: bool):
+def _sqlite_build(
+    work: Path, subjects: int, seed: int, today: str | None, rebuild: bool, plan_subjects: int
+) -> tuple[Path, dict]:
     """(cached SQLite file, build report): built again when asked or missing."""
     cache = work / f"pudong-{subjects}-{seed}.sqlite3"
     meta_path = cache.with_suffix(".json")
@@ -752,7 +727,8 @@ def _sqlite_build(work: Path, subjects: int, seed: int, today: str | None, rebui
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{building}{suffix}").unlink(missing_ok=True)
         today = today or date.today().isoformat()
-        build = _build("sqlite", f"sqlite:///{building}", work, subjects, seed, today)
+        url = f"sqlite:///{building}"
+        build = _build("sqlite", url, work, subjects, seed, today, plan_subjects)
         for suffix in ("-wal", "-shm"):
             Path(f"{building}{suffix}").unlink(missing_ok=True)
         building.replace(cache)
@@ -773,15 +749,19 @@ def pudong_database(
     seed: int = 20171115,
     today: str | None = None,
     rebuild: bool = False,
+    plan_subjects: int | None = None,
 ) -> dict:
     """A fresh working copy of the Pudong-scale database on ``db`` (``sqlite`` or
     ``postgres``, the latter a sibling of DATABASE_URL's database): {"url", "today",
     "subjects", "records", "events", "build": the build's report}. ``today`` defaults to
-    the cached build's date (SQLite), else to today."""
+    the cached build's date (SQLite), else to today. ``plan_subjects``: the size of the
+    generator run that gives the volumes (default 3,000, enough for every item's share; less
+    for a smoke-size build)."""
+    plan_subjects = plan_subjects or min(3000, max(300, subjects))
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     if db == "sqlite":
-        cache, build = _sqlite_build(work, subjects, seed, today, rebuild)
+        cache, build = _sqlite_build(work, subjects, seed, today, rebuild, plan_subjects)
         target = work / f"pudong-run-{subjects}-{seed}.sqlite3"
         harness.remove_sqlite(target)
         t = time.monotonic()
@@ -791,7 +771,8 @@ def pudong_database(
         url = f"sqlite:///{target}"
     elif db == "postgres":
         url = harness.fresh_database("postgres", work, "pudong")
-        build = _build("postgres", url, work, subjects, seed, today or date.today().isoformat())
+        today = today or date.today().isoformat()
+        build = _build("postgres", url, work, subjects, seed, today, plan_subjects)
     else:
         raise ValueError(f"unknown database {db!r}: sqlite or postgres")
     return {

@@ -50,6 +50,13 @@ def peak_mib() -> int:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process so far (all threads): less sensitive than wall-clock time
+    to other work on the machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def load_average() -> float:
     """The machine's 1-minute load average: other work on a 2-core machine skews timings."""
     return round(os.getloadavg()[0], 2)
@@ -139,6 +146,19 @@ def fresh_database(name: str, work: Path, suffix: str) -> str:
 def databases(choice: str, work: Path, suffix: str) -> list[tuple[str, str]]:
     """(name, URL) of each empty database to measure (:func:`database_names`)."""
     return [(name, fresh_database(name, work, suffix)) for name in database_names(choice)]
+
+
+def database_mib(url: str) -> int:
+    """The size of the database of ``url`` in MiB (SQLite: the file and its WAL)."""
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        files = [Path(f"{path}{end}") for end in ("", "-wal")]
+        return round(sum(f.stat().st_size for f in files if f.exists()) / 2**20)
+    import psycopg
+
+    with psycopg.connect(pg_conninfo(url)) as conn:
+        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    return round(row[0] / 2**20)
 
 
 def remove_sqlite(path: Path) -> None:
