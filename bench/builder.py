@@ -110,7 +110,7 @@ def _index_statements(tables: list[str]) -> list[tuple[str, str]]:
         return list(cursor.fetchall())
 
 
-def _subject_frames(pop: Any, first_id: int, seed: int, stamp: str) -> tuple[Any, Any, Any]:
+def subject_frames(pop: Any, first_id: int, seed: int, stamp: str) -> tuple[Any, Any, Any]:
     """(organisations, persons, legal-representative relations) as rows of the subject and
     relation tables; ids are consecutive from ``first_id``, organisations first."""
     import numpy as np
@@ -398,7 +398,7 @@ def _insert_subjects(b: _Build) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {Subject._meta.db_table}")
         first_id = cursor.fetchone()[0] + 1
-    organisations, people, relations = _subject_frames(b.pop, first_id, b.seed, b.stamp)
+    organisations, people, relations = subject_frames(b.pop, first_id, b.seed, b.stamp)
     b.org_ids, b.person_ids = organisations["id"].to_numpy(), people["id"].to_numpy()
     with transaction.atomic():
         for frame in (organisations, people):
@@ -789,7 +789,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--db", choices=["auto", "sqlite", "postgres", "both"], default="auto")
+    harness.add_database_option(parser)
     parser.add_argument("--subjects", type=int, default=300_000, help="market subjects")
     parser.add_argument("--seed", type=int, default=20171115)
     parser.add_argument("--today", help="YYYY-MM-DD (default: today, or the cached build's)")

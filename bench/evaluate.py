@@ -351,12 +351,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--subjects", type=int, default=300_000, help="market subjects")
-    parser.add_argument(
-        "--db",
-        choices=["auto", "sqlite", "postgres", "both"],
-        default="auto",
-        help="auto: PostgreSQL when DATABASE_URL is one, else SQLite",
-    )
+    harness.add_database_option(parser)
     parser.add_argument("--changed", type=int, default=1000, help="subjects touched")
     parser.add_argument("--sample", type=int, default=200, help="changed subjects verified")
     parser.add_argument("--seed", type=int, default=20171115)
