@@ -417,6 +417,26 @@ def test_restoration_is_accepted_and_approved_on_its_page(proposal, officer, ent
     assert entry.status == "removed" and entry.end_reason == "restored"
 
 
+def test_handling_notes_are_bounded(proposal, officer, enterprise):
+    """The notes that go with a decision have a length limit on every form (one field helper)."""
+    entry = include(proposal, officer)
+    ListEntry.objects.filter(pk=entry.pk).update(
+        restoration_from=timezone.localdate() - timedelta(days=1)
+    )
+    restoration = restorations.apply_restoration(
+        enterprise, entry=entry, statement="已整改", commitment_signed=True, files=[pdf()]
+    )
+    url = reverse("lists:restoration", args=[restoration.pk])
+    long_note = "理" * 2001
+    refused = client_for(officer).post(
+        url, {"step": "accept", "decision": "refuse", "note": long_note}
+    )
+    assert refused.status_code == 200
+    assert "2000" in refused.content.decode()  # Django's max_length message names the limit
+    restoration.refresh_from_db()
+    assert restoration.status == "submitted" and restoration.decision_note != long_note
+
+
 def test_restoration_pages_are_scoped(proposal, officer, other_officer, enterprise):
     entry = include(proposal, officer)
     ListEntry.objects.filter(pk=entry.pk).update(
