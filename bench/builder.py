@@ -389,6 +389,14 @@ def _setup_database() -> None:
             cursor.execute("SET synchronous_commit = off")
 
 
+def insert_chunks(table: str, frame: Any, chunk: int = CHUNK_ROWS) -> None:
+    """Bulk-insert ``frame`` into ``table`` a chunk of rows at a time (bounded memory)."""
+    from creditplus.bulk import insert_frame
+
+    for start in range(0, frame.height, chunk):
+        insert_frame(table, frame.slice(start, chunk))
+
+
 def _insert_subjects(b: _Build) -> None:
     from django.db import connection, transaction
 
@@ -402,8 +410,7 @@ def _insert_subjects(b: _Build) -> None:
     b.org_ids, b.person_ids = organisations["id"].to_numpy(), people["id"].to_numpy()
     with transaction.atomic():
         for frame in (organisations, people):
-            for start in range(0, frame.height, CHUNK_ROWS):
-                insert_frame(Subject._meta.db_table, frame.slice(start, CHUNK_ROWS))
+            insert_chunks(Subject._meta.db_table, frame)
         insert_frame(SubjectRelation._meta.db_table, relations)
     n_org, n_person = organisations.height, people.height
     harness.say(f"subjects: {n_org:,} organisations, {n_person:,} persons, {n_org:,} relations")

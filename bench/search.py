@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
-from builder import subject_frames
+from builder import insert_chunks, subject_frames
 from harness import say
 
 TARGET_MS = 1000.0
@@ -54,6 +54,13 @@ CJK = re.compile(r"^[\u4e00-\u9fff]+$")
 ZHANGJIANG = "上海张江高科技园区开发股份有限公司"
 NO_MATCH = ["龘靐", "龘靐齉", "龘靐齉齾"]
 FIXED = ["张江", "张江高", "张江高科", "公司", "有限公司", *NO_MATCH]
+FIXED_QUERIES = [  # (class, query, page)
+    ("2 chars", "张江", 1), ("3 chars", "张江高", 1), ("4 chars", "张江高科", 1),
+    ("common", "公司", 1), ("common", "有限公司", 1), ("full name", ZHANGJIANG, 1),
+    ("deep page", "有限公司", 1000),  # the deepest page the API serves (offset 19,980)
+    ("deep page", "公司", 500), ("deep page", "张江", 100),
+    *(("no match", q, 1) for q in NO_MATCH),
+]  # fmt: skip
 CLASSES = ["2 chars", "3 chars", "4 chars", "common", "full name", "code", "no match"]
 CLASSES += ["deep page", "all"]
 
@@ -61,12 +68,8 @@ CLASSES += ["deep page", "all"]
 # --------------------------------------------------------------------------- database
 
 
-def _insert(frame: Any, chunk: int = 50_000) -> None:
-    from creditplus.bulk import insert_frame
-    from creditplus.subjects.models import Subject
-
-    for start in range(0, frame.height, chunk):
-        insert_frame(Subject._meta.db_table, frame.slice(start, chunk))
+def _insert(frame: Any) -> None:
+    insert_chunks("subjects_subject", frame, 50_000)
 
 
 def _migration() -> Any:
@@ -153,22 +156,9 @@ def _queries(names: list[str], usccs: list[str], fragments: int, seed: int) -> l
             if CJK.match(piece) and piece not in seen and piece not in FIXED:
                 seen.add(piece)
                 out.append((f"{length} chars", piece, 1))
-    out += [
-        ("2 chars", "张江", 1),
-        ("3 chars", "张江高", 1),
-        ("4 chars", "张江高科", 1),
-        ("common", "公司", 1),
-        ("common", "有限公司", 1),
-        ("full name", ZHANGJIANG, 1),
-        ("full name", rng.choice(names), 1),
-        ("code", usccs[0], 1),
-        ("code", rng.choice(usccs), 1),
-        ("deep page", "有限公司", 1000),  # the deepest page the API serves (offset 19,980)
-        ("deep page", "公司", 500),
-        ("deep page", "张江", 100),
-    ]
-    out += [("no match", q, 1) for q in NO_MATCH]
-    return out
+    picked = [rng.choice(names), usccs[0], rng.choice(usccs)]
+    out += [("full name", picked[0], 1), ("code", picked[1], 1), ("code", picked[2], 1)]
+    return out + FIXED_QUERIES
 
 
 def _indexed(q: str, page: int = 1) -> tuple[int, list[int]]:
