@@ -10,6 +10,7 @@ and prints a human summary followed by :func:`print_results`.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import json
 import os
@@ -17,7 +18,7 @@ import resource
 import secrets
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +51,62 @@ def peak_mib() -> int:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process so far (all threads): less sensitive than wall-clock time
+    to other work on the machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def load_average() -> float:
     """The machine's 1-minute load average: other work on a 2-core machine skews timings."""
     return round(os.getloadavg()[0], 2)
+
+
+def database_version() -> str:
+    """'SQLite 3.x' or 'PostgreSQL 15.x': the server the child is connected to."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT 'SQLite ' || sqlite_version()")
+        else:
+            cursor.execute("SELECT 'PostgreSQL ' || current_setting('server_version')")
+        return cursor.fetchone()[0]
+
+
+def analyze(table: str, *, vacuum: bool = True) -> None:
+    """Fresh planner statistics after a bulk load (SQLite: of the whole database).
+    PostgreSQL: VACUUM too, as autovacuum would have (index-only scans need the visibility
+    map), unless ``vacuum`` is false."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("ANALYZE")
+        else:
+            cursor.execute(f"{'VACUUM ANALYZE' if vacuum else 'ANALYZE'} {table}")
+
+
+def query_plans(run: Callable[..., Any], *args: Any) -> list[str]:
+    """The database's plan of each statement ``run(*args)`` executes, one line each."""
+    from django.db import connection
+
+    statements: list[tuple[str, Any]] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        run(*args)
+    prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
+    plans = []
+    for sql, params in statements:
+        with connection.cursor() as cursor:
+            cursor.execute(prefix + sql, params)
+            plans.append(" | ".join(str(r[-1]).strip() for r in cursor.fetchall()))
+    return plans
 
 
 # --------------------------------------------------------------------------- the parent
@@ -106,6 +160,16 @@ def run_child(
     return payload
 
 
+def add_database_option(parser: argparse.ArgumentParser, *, both: bool = True) -> None:
+    """The ``--db`` option every benchmark takes (see :func:`database_names`)."""
+    parser.add_argument(
+        "--db",
+        choices=["auto", "sqlite", "postgres", *(["both"] if both else [])],
+        default="auto",
+        help="auto: PostgreSQL when DATABASE_URL is one, else SQLite",
+    )
+
+
 def database_names(choice: str) -> list[str]:
     """The databases to measure: ``choice`` is ``auto`` (PostgreSQL when DATABASE_URL is
     one, else SQLite), ``sqlite``, ``postgres`` or ``both`` (PostgreSQL only when configured)."""
@@ -139,6 +203,27 @@ def fresh_database(name: str, work: Path, suffix: str) -> str:
 def databases(choice: str, work: Path, suffix: str) -> list[tuple[str, str]]:
     """(name, URL) of each empty database to measure (:func:`database_names`)."""
     return [(name, fresh_database(name, work, suffix)) for name in database_names(choice)]
+
+
+def database_mib(url: str) -> int:
+    """The size of the database of ``url`` in MiB (SQLite: the file and its WAL)."""
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        files = [Path(f"{path}{end}") for end in ("", "-wal")]
+        return round(sum(f.stat().st_size for f in files if f.exists()) / 2**20)
+    import psycopg
+
+    with psycopg.connect(pg_conninfo(url)) as conn:
+        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    return round(row[0] / 2**20)
+
+
+def drop_database(url: str) -> None:
+    """Remove the database of ``url``: an SQLite file (and its WAL), or a PostgreSQL database."""
+    if url.startswith("sqlite:///"):
+        remove_sqlite(Path(url.removeprefix("sqlite:///")))
+    else:
+        drop_postgres(url)
 
 
 def remove_sqlite(path: Path) -> None:
@@ -196,3 +281,14 @@ def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     rank = max(1, min(len(ordered), -(-len(ordered) * p // 100)))
     return ordered[int(rank) - 1]
+
+
+def latency_summary(samples: list[float]) -> dict[str, float]:
+    """Count, p50 / p95 / p99 and max of latency samples in milliseconds."""
+    return {
+        "n": len(samples),
+        "p50_ms": round(percentile(samples, 50), 2),
+        "p95_ms": round(percentile(samples, 95), 2),
+        "p99_ms": round(percentile(samples, 99), 2),
+        "max_ms": round(max(samples), 2),
+    }

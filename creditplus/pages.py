@@ -8,14 +8,17 @@ from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.utils import timezone
 
 from creditplus.accounts import audit
 from creditplus.csvfiles import csv_bytes
-from creditplus.errors import Forbidden, as_page
+from creditplus.errors import DomainError, Forbidden, NotFound, as_page, show_on_form
 
 PAGE_SIZE = 30
 # The highest page number a list accepts (API and pages): deep enough for any real list, and
@@ -93,6 +96,75 @@ def csv_response(
         [str(label) for label, _get in columns], ([get(row) for _l, get in columns] for row in rows)
     )
     return csv_download(content, filename), n
+
+
+def audited_csv(
+    columns: Iterable[Column],
+    qs: Any,
+    name: str,
+    action: str,
+    purpose: str,
+    after: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """A back-office export: ``qs`` as ``<name>-<date>.csv`` (:func:`csv_response`), audited as
+    ``action`` on ``qs``'s model with the number of rows and ``after`` (the filters…)."""
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    response, n = csv_response(columns, qs.iterator(chunk_size=500), f"{name}-{stamp}.csv")
+    audit.record(
+        action,
+        object_type=qs.model._meta.label_lower,
+        purpose=purpose,
+        after={"rows": n, **(after or {})},
+    )
+    return response
+
+
+def filters_of(form: forms.Form) -> dict[str, str]:
+    """The filters a valid filter form was given (for the audit of an export)."""
+    return {k: str(v) for k, v in (form.cleaned_data if form.is_valid() else {}).items() if v}
+
+
+def decision_field(label: Any, choices: list[tuple[str, Any]]) -> forms.ChoiceField:
+    """A handling decision as radio buttons, the first (the usual) one preselected."""
+    return forms.ChoiceField(
+        label=label, choices=choices, widget=forms.RadioSelect, initial=choices[0][0]
+    )
+
+
+def note_field(label: Any, help_text: Any = "", *, max_length: int = 2000) -> forms.CharField:
+    """The optional note that goes with a decision (the service requires it for a refusal)."""
+    return forms.CharField(
+        label=label,
+        max_length=max_length,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=help_text,
+    )
+
+
+def post_action(
+    request: HttpRequest,
+    action: Callable[[], str],
+    back: HttpResponse,
+    form: forms.Form | None = None,
+) -> HttpResponse | None:
+    """Run a posted form's service call ``action``, which returns the success message: then
+    the message, and ``back``. A refusal goes on ``form`` and None is returned (the view
+    renders the form again); without a form (the user may not act here, so no form is shown)
+    it becomes a message, and ``back``. :class:`NotFound` / :class:`Forbidden` propagate to
+    the page decorator (the 404, or the 403 page saying why)."""
+    try:
+        message = action()
+    except (NotFound, Forbidden):
+        raise
+    except DomainError as exc:
+        if form is None:
+            messages.error(request, str(exc.message))
+            return back
+        show_on_form(form, exc)
+        return None
+    messages.success(request, message)
+    return back
 
 
 def csv_download(content: bytes, filename: str) -> HttpResponse:

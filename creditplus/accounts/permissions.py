@@ -56,6 +56,15 @@ def get_for_user(qs: QuerySet[M], user: Any, field: str = "department", **lookup
         raise NotFound() from None
 
 
+def acts_for(user: Any, perm: str, obj: Any) -> bool:
+    """Whether ``user`` may act on ``obj`` for its department: holds ``perm`` and belongs to
+    the department that owns ``obj``. (The credit office sees every department's objects,
+    but a department changes only what it owns.)"""
+    return bool(
+        user.has_perm(perm) and user.department_id and user.department_id == obj.department_id
+    )
+
+
 def backoffice_view(perm: str | None = None) -> Callable[[View], View]:
     """Decorator for back-office pages: anonymous users are sent to the login page, system
     (API) accounts and users without ``perm`` get 403, and a :class:`NotFound` or

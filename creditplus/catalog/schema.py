@@ -175,6 +175,18 @@ class ItemSpec:
     # submit only records decided by itself or by an authority it reports for.
     authority: str | None = None
 
+    def category_field(self) -> str | None:
+        """The field whose code value is a record's category (处罚类别、许可类别…): the first
+        code field that is neither the subject's kind nor a document type."""
+        for f in self.fields:
+            if (
+                f.type in ("code", "multicode")
+                and f.code_table not in ("XDR_LB", "ZJLX")
+                and f.code != self.subject.kind
+            ):
+                return f.code
+        return None
+
     @classmethod
     def parse(cls, code: str, name: str, definition: dict[str, Any]) -> ItemSpec:
         where = code

@@ -21,6 +21,7 @@ from creditplus.lists.choices import (
 from creditplus.lists.models import ListEntry, ListType, Objection
 from creditplus.lists.objections import ENTRY_OUTCOMES, RECORD_OUTCOMES, record_fields
 from creditplus.lists.services import eligible_evidence
+from creditplus.pages import decision_field, note_field
 from creditplus.records.choices import EventStatus
 from creditplus.records.models import CreditRecord
 from creditplus.subjects.models import Subject
@@ -144,19 +145,11 @@ class NoticeForm(forms.Form):
 class DecideForm(forms.Form):
     """认定: include with the decision document number, or reject with the reason."""
 
-    decision = forms.ChoiceField(
-        label=_("认定结果"),
-        choices=[("include", _("列入名单")), ("reject", _("不予认定"))],
-        widget=forms.RadioSelect,
-        initial="include",
+    decision = decision_field(
+        _("认定结果"), [("include", _("列入名单")), ("reject", _("不予认定"))]
     )
     decision_no = forms.CharField(label=_("认定决定书文号"), max_length=100, required=False)
-    note = forms.CharField(
-        label=_("说明"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("不予认定时必填"),
-    )
+    note = note_field(_("说明"), _("不予认定时必填"))
 
 
 class PublishForm(forms.Form):
@@ -277,33 +270,13 @@ class AnswerForm(forms.Form):
 class AcceptForm(forms.Form):
     """受理 or 不予受理 an application for restoration."""
 
-    decision = forms.ChoiceField(
-        label=_("受理意见"),
-        choices=[("accept", _("受理")), ("refuse", _("不予受理"))],
-        widget=forms.RadioSelect,
-        initial="accept",
-    )
+    decision = decision_field(_("受理意见"), [("accept", _("受理")), ("refuse", _("不予受理"))])
     is_complex = forms.BooleanField(label=_("情况复杂，延长办理期限"), required=False)
-    note = forms.CharField(
-        label=_("说明"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("不予受理时必填"),
-    )
+    note = note_field(_("说明"), _("不予受理时必填"))
 
 
 class RestorationDecideForm(forms.Form):
     """准予 or 不予信用修复."""
 
-    decision = forms.ChoiceField(
-        label=_("办理决定"),
-        choices=[("approve", _("准予修复")), ("deny", _("不予修复"))],
-        widget=forms.RadioSelect,
-        initial="approve",
-    )
-    note = forms.CharField(
-        label=_("办理意见"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("不予修复时必填"),
-    )
+    decision = decision_field(_("办理决定"), [("approve", _("准予修复")), ("deny", _("不予修复"))])
+    note = note_field(_("办理意见"), _("不予修复时必填"))

@@ -67,6 +67,78 @@ def open_objection_targets(
     )
 
 
+def _objectionable_record(subject: Subject, record: CreditRecord) -> CreditRecord:
+    """The record, locked (two simultaneous objections must not both pass the pending
+    check): the subject's own, current, active and public."""
+    record = CreditRecord.objects.select_for_update().select_related("item").get(pk=record.pk)
+    if record.subject_id != subject.pk:
+        raise Forbidden(_("只能对本主体的信用信息提出异议"))
+    if not (
+        record.is_current
+        and record.status == RecordStatus.ACTIVE
+        and record.item.disclosure == Disclosure.PUBLIC
+    ):
+        raise DomainError(
+            "record_not_objectionable", _("该信息不是当前公开的信用信息"), "record", status=409
+        )
+    return record
+
+
+def _objectionable_entry(subject: Subject, entry: ListEntry) -> ListEntry:
+    """The list entry, locked: the subject's own and still live."""
+    entry = ListEntry.objects.select_for_update().get(pk=entry.pk)
+    if entry.subject_id != subject.pk:
+        raise Forbidden(_("只能对本主体的名单信息提出异议"))
+    if entry.status not in LIVE_STATUSES:
+        raise DomainError(
+            "entry_not_objectionable", _("该名单事项已办结，不能提出异议"), "entry", status=409
+        )
+    return entry
+
+
+def _no_pending_objection(target: CreditRecord | ListEntry) -> None:
+    field = "record" if isinstance(target, CreditRecord) else "entry"
+    if Objection.objects.filter(**{field: target}, status=ObjectionStatus.OPEN).exists():
+        raise DomainError(
+            "objection_pending", _("该信息已有正在处理的异议，请等待答复"), "target", status=409
+        )
+
+
+def _announce_objection(objection: Objection) -> None:
+    """The entry's history (an objection pauses nothing but is on record), the audit, and
+    the answering department's notice."""
+    entry, subject = objection.entry, objection.subject
+    if entry is not None:
+        ListTransition.objects.create(
+            entry=entry,
+            action="objection",
+            from_status=entry.status,
+            to_status=entry.status,
+            at=objection.submitted_at,
+            actor_name=audit.current_context().actor_name,
+            department=objection.department,
+            note=_("当事人提出异议（%(no)s），答复期限 %(due)s")
+            % {"no": objection.number, "due": objection.due_on},
+        )
+    audit.record(
+        "objection.submit",
+        obj=objection,
+        subject=subject.code,
+        after={
+            "record": objection.record_id,
+            "entry": objection.entry_id,
+            "due_on": objection.due_on,
+        },
+    )
+    notify(
+        _("收到异议申请：%(no)s") % {"no": objection.number},
+        _("%(subject)s 对本部门的信息提出异议，请于 %(due)s 前核查答复。")
+        % {"subject": subject.name, "due": objection.due_on},
+        f"/backoffice/lists/objections/{objection.pk}/",
+        department=objection.department,
+    )
+
+
 @transaction.atomic
 def submit_objection(
     user: Any,
@@ -88,35 +160,12 @@ def submit_objection(
         raise DomainError("reason_required", _("请填写异议理由"), "reason")
     checked = check_files(files)
     if record is not None:
-        # Lock the target: two simultaneous objections must not both pass the pending check.
-        record = CreditRecord.objects.select_for_update().select_related("item").get(pk=record.pk)
-        if record.subject_id != subject.pk:
-            raise Forbidden(_("只能对本主体的信用信息提出异议"))
-        if not (
-            record.is_current
-            and record.status == RecordStatus.ACTIVE
-            and record.item.disclosure == Disclosure.PUBLIC
-        ):
-            raise DomainError(
-                "record_not_objectionable", _("该信息不是当前公开的信用信息"), "record", status=409
-            )
-        pending = Objection.objects.filter(record=record, status=ObjectionStatus.OPEN)
-        department = record.department
+        record = _objectionable_record(subject, record)
     else:
         assert entry is not None
-        entry = ListEntry.objects.select_for_update().get(pk=entry.pk)
-        if entry.subject_id != subject.pk:
-            raise Forbidden(_("只能对本主体的名单信息提出异议"))
-        if entry.status not in LIVE_STATUSES:
-            raise DomainError(
-                "entry_not_objectionable", _("该名单事项已办结，不能提出异议"), "entry", status=409
-            )
-        pending = Objection.objects.filter(entry=entry, status=ObjectionStatus.OPEN)
-        department = entry.department
-    if pending.exists():
-        raise DomainError(
-            "objection_pending", _("该信息已有正在处理的异议，请等待答复"), "target", status=409
-        )
+        entry = _objectionable_entry(subject, entry)
+    target = record if record is not None else entry
+    _no_pending_objection(target)
     today = today or timezone.localdate()
     objection = Objection.objects.create(
         subject=subject,
@@ -125,42 +174,14 @@ def submit_objection(
         contact_cipher=encrypt(contact.strip()) if contact.strip() else "",
         record=record,
         entry=entry,
-        department=department,
+        department=target.department,
         reason=reason.strip(),
         requested_changes=requested_changes or {},
         submitted_at=timezone.now(),
         due_on=deadline("objection_answer", today),
     )
     save_files(checked, objection=objection)
-    if entry is not None:
-        ListTransition.objects.create(
-            entry=entry,
-            action="objection",
-            from_status=entry.status,
-            to_status=entry.status,
-            at=objection.submitted_at,
-            actor_name=audit.current_context().actor_name,
-            department=department,
-            note=_("当事人提出异议（%(no)s），答复期限 %(due)s")
-            % {"no": objection.number, "due": objection.due_on},
-        )
-    audit.record(
-        "objection.submit",
-        obj=objection,
-        subject=subject.code,
-        after={
-            "record": record.pk if record else None,
-            "entry": entry.pk if entry else None,
-            "due_on": objection.due_on,
-        },
-    )
-    notify(
-        _("收到异议申请：%(no)s") % {"no": objection.number},
-        _("%(subject)s 对本部门的信息提出异议，请于 %(due)s 前核查答复。")
-        % {"subject": subject.name, "due": objection.due_on},
-        f"/backoffice/lists/objections/{objection.pk}/",
-        department=department,
-    )
+    _announce_objection(objection)
     return objection
 
 

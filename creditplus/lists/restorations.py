@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from creditplus.accounts import audit
+from creditplus.accounts.models import Department
 from creditplus.accounts.permissions import require_perm, restrict
 from creditplus.accounts.services import notify
 from creditplus.catalog.calendar import add_working_days
@@ -36,6 +37,7 @@ from creditplus.lists.services import deadline, remove_entry
 from creditplus.records.choices import EventStatus
 from creditplus.records.models import CreditEvent
 from creditplus.records.services import restore_event
+from creditplus.subjects.models import Subject
 from creditplus.subjects.pii import encrypt
 
 COMMITMENT_TEXT = gettext_lazy(
@@ -107,6 +109,59 @@ def eligibility(
     return Eligibility(True, earliest=earliest)
 
 
+def _locked_target(
+    subject: Subject, event: CreditEvent | None, entry: ListEntry | None
+) -> tuple[CreditEvent | None, ListEntry | None, Department]:
+    """The event or entry, locked (two simultaneous applications must not both pass the
+    pending check) and the subject's own; and the department that handles it."""
+    if event is not None:
+        event = (
+            CreditEvent.objects.select_for_update()
+            .select_related("rule", "record")
+            .get(pk=event.pk)
+        )
+        owner, department = event.subject_id, event.record.department
+    else:
+        assert entry is not None
+        entry = ListEntry.objects.select_for_update().select_related("list_type").get(pk=entry.pk)
+        owner, department = entry.subject_id, entry.department
+    if owner != subject.pk:
+        raise Forbidden(_("只能为本主体申请信用修复"))
+    return event, entry, department
+
+
+def _check_application(
+    event: CreditEvent | None,
+    entry: ListEntry | None,
+    today: date,
+    statement: str,
+    commitment_signed: bool,
+    files: Iterable[UploadedFile],
+) -> list[UploadedFile]:
+    """Refuse an application that may not be made (yet), is already pending, or lacks the
+    statement, the commitment or the evidence; the checked evidence files."""
+    check = eligibility(event=event, entry=entry, today=today)
+    if not check.allowed:
+        raise DomainError(check.code, check.reason, "target", status=409)
+    target = {"event": event} if event is not None else {"entry": entry}
+    if Restoration.objects.filter(**target, status__in=RESTORATION_OPEN).exists():
+        raise DomainError(
+            "restoration_pending", _("该信息已有正在办理的修复申请"), "target", status=409
+        )
+    if not statement.strip():
+        raise DomainError(
+            "statement_required", _("请说明失信行为的纠正和义务履行情况"), "statement"
+        )
+    if not commitment_signed:
+        raise DomainError("commitment_required", _("申请信用修复须签署信用承诺书"), "commitment")
+    checked = check_files(files)
+    if not checked:
+        raise DomainError(
+            "evidence_required", _("请上传已履行义务、纠正失信行为的证明材料"), "attachments"
+        )
+    return checked
+
+
 @transaction.atomic
 def apply_restoration(
     user: Any,
@@ -125,40 +180,8 @@ def apply_restoration(
     if (event is None) == (entry is None):
         raise DomainError("restoration_target", _("请选择一条失信信息或一项名单"), "target")
     today = today or timezone.localdate()
-    # Lock the target: two simultaneous applications must not both pass the pending check.
-    if event is not None:
-        event = (
-            CreditEvent.objects.select_for_update()
-            .select_related("rule", "record")
-            .get(pk=event.pk)
-        )
-        owner, department = event.subject_id, event.record.department
-        pending = Restoration.objects.filter(event=event, status__in=RESTORATION_OPEN)
-    else:
-        assert entry is not None
-        entry = ListEntry.objects.select_for_update().select_related("list_type").get(pk=entry.pk)
-        owner, department = entry.subject_id, entry.department
-        pending = Restoration.objects.filter(entry=entry, status__in=RESTORATION_OPEN)
-    if owner != subject.pk:
-        raise Forbidden(_("只能为本主体申请信用修复"))
-    check = eligibility(event=event, entry=entry, today=today)
-    if not check.allowed:
-        raise DomainError(check.code, check.reason, "target", status=409)
-    if pending.exists():
-        raise DomainError(
-            "restoration_pending", _("该信息已有正在办理的修复申请"), "target", status=409
-        )
-    if not statement.strip():
-        raise DomainError(
-            "statement_required", _("请说明失信行为的纠正和义务履行情况"), "statement"
-        )
-    if not commitment_signed:
-        raise DomainError("commitment_required", _("申请信用修复须签署信用承诺书"), "commitment")
-    checked = check_files(files)
-    if not checked:
-        raise DomainError(
-            "evidence_required", _("请上传已履行义务、纠正失信行为的证明材料"), "attachments"
-        )
+    event, entry, department = _locked_target(subject, event, entry)
+    checked = _check_application(event, entry, today, statement, commitment_signed, files)
     restoration = Restoration.objects.create(
         subject=subject,
         applicant=user,

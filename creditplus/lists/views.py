@@ -21,8 +21,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from creditplus.accounts import audit
-from creditplus.accounts.permissions import backoffice_view, get_for_user, require_perm
-from creditplus.errors import DomainError, Forbidden, NotFound, refusals_on, show_on_form
+from creditplus.accounts.permissions import acts_for, backoffice_view, get_for_user, require_perm
+from creditplus.errors import Forbidden, NotFound, refusals_on
 from creditplus.lists import objections as objection_services
 from creditplus.lists import restorations as restoration_services
 from creditplus.lists import services
@@ -48,7 +48,14 @@ from creditplus.lists.forms import (
     restoration_filter,
 )
 from creditplus.lists.models import Attachment, Deadline, ListEntry, ListType
-from creditplus.pages import audited_page, csv_response, page_of, querystring
+from creditplus.pages import (
+    audited_csv,
+    audited_page,
+    filters_of,
+    page_of,
+    post_action,
+    querystring,
+)
 from creditplus.subjects.pii import decrypt
 
 # Time limits printed on the restoration notice, in the order of the procedure.
@@ -140,26 +147,12 @@ CSV_COLUMNS = (
 
 
 def _entries_csv(qs: Any, form: EntryFilterForm) -> HttpResponse:
-    stamp = timezone.localdate().strftime("%Y%m%d")
-    response, n = csv_response(
-        CSV_COLUMNS, qs.iterator(chunk_size=500), f"list-entries-{stamp}.csv"
-    )
-    filters = {k: str(v) for k, v in (form.cleaned_data if form.is_valid() else {}).items() if v}
-    audit.record(
-        "list.export",
-        object_type="lists.listentry",
-        purpose=_("导出名单主体"),
-        after={"rows": n, "filters": filters},
-    )
-    return response
+    filters = {"filters": filters_of(form)}
+    return audited_csv(CSV_COLUMNS, qs, "list-entries", "list.export", _("导出名单主体"), filters)
 
 
 def _can_act(entry: ListEntry, user: Any) -> bool:
-    return bool(
-        user.has_perm("lists.change_listentry")
-        and user.department_id
-        and user.department_id == entry.department_id
-    )
+    return acts_for(user, "lists.change_listentry", entry)
 
 
 def _available_actions(entry: ListEntry, user: Any) -> list[str]:
@@ -243,18 +236,14 @@ def entry_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     obj = get_for_user(services.entries_for(request.user), request.user, pk=pk)
     form = ENTRY_ACTIONS[action](request.POST)
     if form.is_valid():
-        try:
-            message = _perform(action, obj, request.user, form.cleaned_data)
-        except (Forbidden, NotFound):
-            raise
-        except DomainError as exc:
-            if action not in _available_actions(obj, request.user):
-                messages.error(request, str(exc.message))
-                return redirect("lists:entry", pk=obj.pk)
-            show_on_form(form, exc)
-        else:
-            messages.success(request, message)
-            return redirect("lists:entry", pk=obj.pk)
+
+        def perform() -> str:
+            return _perform(action, obj, request.user, form.cleaned_data)
+
+        back = redirect("lists:entry", pk=obj.pk)
+        on_form = form if action in _available_actions(obj, request.user) else None
+        if done := post_action(request, perform, back, on_form):
+            return done
     return _entry_page(request, obj, {action: form})
 
 
@@ -363,11 +352,7 @@ def objection(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("lists:objection", pk=obj.pk)
     else:
         audit.record("objection.view", obj=obj, subject=obj.subject.code, purpose=_("核查异议"))
-        if (
-            obj.status == ObjectionStatus.OPEN
-            and user.has_perm("lists.change_objection")
-            and user.department_id == obj.department_id
-        ):
+        if obj.status == ObjectionStatus.OPEN and acts_for(user, "lists.change_objection", obj):
             form = AnswerForm(objection=obj)
     return render(
         request,
@@ -420,11 +405,7 @@ def restoration(request: HttpRequest, pk: int) -> HttpResponse:
     """One application; the deciding department accepts it, then approves or denies it."""
     user = request.user
     obj = get_for_user(restoration_services.restorations_for(user), user, pk=pk)
-    can_handle = bool(
-        user.has_perm("lists.change_restoration")
-        and user.department_id
-        and user.department_id == obj.department_id
-    )
+    can_handle = acts_for(user, "lists.change_restoration", obj)
     accept_form = decide_form = None
     if request.method == "POST":
         require_perm(user, "lists.change_restoration")

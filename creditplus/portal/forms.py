@@ -70,6 +70,16 @@ class ObjectionForm(forms.Form):
     )
     attachments = MultipleFileField(label=_("证明材料"), required=False, help_text=FILE_HELP)
 
+    def application(self) -> dict[str, Any]:
+        """The application as ``objections.submit_objection`` takes it."""
+        data = self.cleaned_data
+        return {
+            "reason": data["reason"],
+            "contact": data["contact"],
+            "agent_name": data["agent_name"],
+            "files": data["attachments"],
+        }
+
 
 class RestorationForm(forms.Form):
     """信用修复申请: correction statement, contact, evidence files and the signed commitment."""
@@ -92,6 +102,16 @@ class RestorationForm(forms.Form):
         label=_("本主体已阅读并签署上述信用承诺"),
         error_messages={"required": _("申请信用修复须签署信用承诺书")},
     )
+
+    def application(self) -> dict[str, Any]:
+        """The application as ``restorations.apply_restoration`` takes it."""
+        data = self.cleaned_data
+        return {
+            "statement": data["statement"],
+            "commitment_signed": data["commitment"],
+            "contact": data["contact"],
+            "files": data["attachments"],
+        }
 
 
 class CommitmentSignForm(forms.Form):

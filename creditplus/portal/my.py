@@ -5,6 +5,8 @@ restoration applications. Every object is looked up within the own subject (else
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -20,7 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from creditplus.accounts.models import Notification
 from creditplus.catalog.choices import BehaviorKind, Disclosure
-from creditplus.errors import DomainError, Forbidden, NotFound, show_on_form
+from creditplus.errors import refusals_on
 from creditplus.lists import objections, restorations
 from creditplus.lists.choices import (
     LIVE_STATUSES,
@@ -43,6 +45,7 @@ from creditplus.subjects.models import Subject
 from creditplus.supervision import dual_notice
 from creditplus.supervision import services as supervision
 from creditplus.supervision.choices import Channel
+from creditplus.supervision.models import Commitment
 
 # Rows a section of 我的信用 shows per page.
 MY_PAGE_SIZE = 20
@@ -66,11 +69,15 @@ STEP_LABELS = {
 enterprise_view = bound_subject_view(objections.subject_of, "portal/my_unbound.html")
 
 
-def _refuse(form: Form, exc: DomainError) -> None:
-    """Put a refusal on the form; scope refusals stay 403/404."""
-    if isinstance(exc, (Forbidden, NotFound)):
-        raise exc
-    show_on_form(form, exc)
+def _submit(request: HttpRequest, form: Form, file: Callable[[], Any]) -> Any | None:
+    """An application posted with a valid ``form``: what ``file`` filed. None when there is
+    nothing to file or it was refused: the refusal is on the form, which the view renders
+    again (scope refusals stay 403 / 404)."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    with refusals_on(form):
+        return file()
+    return None
 
 
 # --------------------------------------------------------------------------- own objects
@@ -216,36 +223,66 @@ def my_entry_notice(request: HttpRequest, subject: Subject, pk: int) -> HttpResp
     )
 
 
+@dataclass(frozen=True)
+class _Application:
+    """An application the subject files about one of its own objects: what it may be about
+    (``targets``: query parameter → own objects), the form, the service that files it, what
+    the applicant is told (``done``, with the number and the ``due`` date) and the pages."""
+
+    targets: Callable[[Subject], dict[str, QuerySet[Any]]]
+    form: type[Form]
+    file: Callable[..., Any]
+    done: Any
+    due: str
+    detail: str
+    template: str
+    context: Callable[[str, Any], dict[str, Any]] = lambda kind, target: {}
+
+
+_OBJECTION = _Application(
+    targets=lambda s: {"record": own_public_records(s), "entry": own_entries(s)},
+    form=ObjectionForm,
+    file=lambda *args, **kwargs: objections.submit_objection(*args, **kwargs),
+    done=gettext_lazy("异议申请 %(no)s 已提交，答复期限 %(due)s。"),
+    due="due_on",
+    detail="portal:objection_detail",
+    template="portal/objection_new.html",
+)
+_RESTORATION = _Application(
+    targets=lambda s: {"event": own_events(s), "entry": own_entries(s)},
+    form=RestorationForm,
+    file=lambda *args, **kwargs: restorations.apply_restoration(*args, **kwargs),
+    done=gettext_lazy("信用修复申请 %(no)s 已提交，受理期限 %(due)s。"),
+    due="accept_due",
+    detail="portal:restoration_detail",
+    template="portal/restoration_new.html",
+    context=lambda kind, target: {
+        "eligibility": restorations.eligibility(today=timezone.localdate(), **{kind: target}),
+        "commitment_text": restorations.COMMITMENT_TEXT,
+    },
+)
+
+
+def _application_page(request: HttpRequest, subject: Subject, spec: _Application) -> HttpResponse:
+    """The form of an application about the object the query names; posted and filed, the
+    applicant goes to the filed application."""
+    kind, target = _target(request, **spec.targets(subject))
+    form = spec.form(request.POST or None, request.FILES or None)
+    filed = _submit(
+        request, form, lambda: spec.file(request.user, **form.application(), **{kind: target})
+    )
+    if filed:
+        due = getattr(filed, spec.due)
+        messages.success(request, str(spec.done) % {"no": filed.number, "due": due})
+        return redirect(spec.detail, pk=filed.pk)
+    context = {"subject": subject, "form": form, "kind": kind, "target": target}
+    return render(request, spec.template, context | spec.context(kind, target))
+
+
 @enterprise_view
 def objection_new(request: HttpRequest, subject: Subject) -> HttpResponse:
     """提出异议 against one own public record (``?record=``) or list entry (``?entry=``)."""
-    kind, target = _target(request, record=own_public_records(subject), entry=own_entries(subject))
-    form = ObjectionForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            objection = objections.submit_objection(
-                request.user,
-                reason=data["reason"],
-                contact=data["contact"],
-                agent_name=data["agent_name"],
-                files=data["attachments"],
-                **{kind: target},
-            )
-        except DomainError as exc:
-            _refuse(form, exc)
-        else:
-            messages.success(
-                request,
-                _("异议申请 %(no)s 已提交，答复期限 %(due)s。")
-                % {"no": objection.number, "due": objection.due_on},
-            )
-            return redirect("portal:objection_detail", pk=objection.pk)
-    return render(
-        request,
-        "portal/objection_new.html",
-        {"subject": subject, "form": form, "kind": kind, "target": target},
-    )
+    return _application_page(request, subject, _OBJECTION)
 
 
 @enterprise_view
@@ -271,40 +308,7 @@ def objection_detail(request: HttpRequest, subject: Subject, pk: int) -> HttpRes
 @enterprise_view
 def restoration_new(request: HttpRequest, subject: Subject) -> HttpResponse:
     """申请信用修复 of one own untrustworthy event (``?event=``) or list entry (``?entry=``)."""
-    kind, target = _target(request, event=own_events(subject), entry=own_entries(subject))
-    form = RestorationForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            restoration = restorations.apply_restoration(
-                request.user,
-                statement=data["statement"],
-                commitment_signed=data["commitment"],
-                contact=data["contact"],
-                files=data["attachments"],
-                **{kind: target},
-            )
-        except DomainError as exc:
-            _refuse(form, exc)
-        else:
-            messages.success(
-                request,
-                _("信用修复申请 %(no)s 已提交，受理期限 %(due)s。")
-                % {"no": restoration.number, "due": restoration.accept_due},
-            )
-            return redirect("portal:restoration_detail", pk=restoration.pk)
-    return render(
-        request,
-        "portal/restoration_new.html",
-        {
-            "subject": subject,
-            "form": form,
-            "kind": kind,
-            "target": target,
-            "eligibility": restorations.eligibility(today=timezone.localdate(), **{kind: target}),
-            "commitment_text": restorations.COMMITMENT_TEXT,
-        },
-    )
+    return _application_page(request, subject, _RESTORATION)
 
 
 @enterprise_view
@@ -337,31 +341,24 @@ def commitment_new(request: HttpRequest, subject: Subject) -> HttpResponse:
         )
     template = get_object_or_404(templates, code=code)
     form = CommitmentSignForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+
+    def sign() -> Commitment:
         data = form.cleaned_data
-        try:
-            commitment = supervision.sign_commitment(
-                request.user,
-                template,
-                subject,
-                reason=data["reason"],
-                signer=data["signer"],
-                channel=Channel.ONLINE,
-                published=data["published"],
-            )
-        except DomainError as exc:
-            _refuse(form, exc)
-        else:
-            messages.success(
-                request,
-                _("信用承诺 %(no)s 已签署，%(d)s 将于 %(due)s 前核查履行情况。")
-                % {
-                    "no": commitment.number,
-                    "d": commitment.department.name,
-                    "due": commitment.verify_due,
-                },
-            )
-            return redirect(f"{reverse('portal:my')}#commitments")
+        return supervision.sign_commitment(
+            request.user,
+            template,
+            subject,
+            reason=data["reason"],
+            signer=data["signer"],
+            channel=Channel.ONLINE,
+            published=data["published"],
+        )
+
+    if signed := _submit(request, form, sign):
+        done = _("信用承诺 %(no)s 已签署，%(d)s 将于 %(due)s 前核查履行情况。")
+        due = {"no": signed.number, "d": signed.department.name, "due": signed.verify_due}
+        messages.success(request, done % due)
+        return redirect(f"{reverse('portal:my')}#commitments")
     return render(
         request,
         "portal/my_commitment_new.html",

@@ -688,21 +688,10 @@ def _execute_in(sql: str, ids: list[Any], params: list[Any] | None = None) -> No
             )
 
 
-def _category_field(spec: ItemSpec) -> str | None:
-    for f in spec.fields:
-        if (
-            f.type in ("code", "multicode")
-            and f.code_table not in ("XDR_LB", "ZJLX")
-            and f.code != spec.subject.kind
-        ):
-            return f.code
-    return None
-
-
 def _record_rows(
     frame: pl.DataFrame, spec: ItemSpec, batch: IngestBatch, department: Department, now: datetime
 ) -> pl.DataFrame:
-    category = _category_field(spec)
+    category = spec.category_field()
     amount = next((f.code for f in spec.fields if f.type == "decimal"), None)
     end_field = spec.publicity.get("end_field")
     return frame.select(

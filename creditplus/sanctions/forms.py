@@ -173,8 +173,8 @@ class TaskFilterForm(forms.Form):
 # --------------------------------------------------------------------------- actions
 
 
-class BulkFeedbackForm(forms.Form):
-    """批量反馈: the same feedback for the tasks ticked in the inbox (``task`` values)."""
+class FeedbackForm(forms.Form):
+    """实施反馈: applied (matter and document number), not applicable or failed (reason)."""
 
     outcome = forms.ChoiceField(
         label=_("实施结果"), choices=OUTCOME_CHOICES, widget=forms.RadioSelect
@@ -189,9 +189,28 @@ class BulkFeedbackForm(forms.Form):
         label=_("反馈说明"),
         max_length=2000,
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("不适用或未能实施时必填"),
     )
+
+    def __init__(self, *args: Any, task: SanctionTask | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The measure's own matters when the catalog names them, else every active matter.
+        own = task.measure.matters.filter(is_active=True).order_by("code") if task else None
+        if own is not None and own.exists():
+            self.fields["matter"].queryset = own
+
+    def feedback(self) -> dict[str, Any]:
+        """The feedback as the services take it (``give_feedback``, ``give_feedback_many``)."""
+        return {k: self.cleaned_data[k] for k in ("outcome", "note", "matter", "document_no")}
+
+
+class BulkFeedbackForm(FeedbackForm):
+    """批量反馈: the same feedback for the tasks ticked in the inbox (``task`` values)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["note"].widget.attrs["rows"] = 2  # under the inbox's table
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -207,33 +226,6 @@ class BulkFeedbackForm(forms.Form):
         if not data["tasks"]:
             raise forms.ValidationError(_("请先勾选要反馈的任务"), code="selection_required")
         return data
-
-
-class FeedbackForm(forms.Form):
-    """实施反馈: applied (matter and document number), not applicable or failed (reason)."""
-
-    outcome = forms.ChoiceField(
-        label=_("实施结果"), choices=OUTCOME_CHOICES, widget=forms.RadioSelect
-    )
-    matter = MatterChoiceField(
-        label=_("实施事项"), required=False, empty_label="—", help_text=_("已实施时必填")
-    )
-    document_no = forms.CharField(
-        label=_("文书号"), max_length=100, required=False, help_text=_("已实施时必填")
-    )
-    note = forms.CharField(
-        label=_("反馈说明"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("不适用或未能实施时必填"),
-    )
-
-    def __init__(self, *args: Any, task: SanctionTask, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # The measure's own matters when the catalog names them, else every active matter.
-        own = task.measure.matters.filter(is_active=True).order_by("code")
-        if own.exists():
-            self.fields["matter"].queryset = own
 
 
 class CheckForm(forms.Form):

@@ -21,11 +21,23 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from creditplus.accounts import audit
-from creditplus.accounts.permissions import backoffice_view, get_for_user, require_perm, restrict
-from creditplus.errors import DomainError, Forbidden, NotFound, refusals_on, show_on_form
+from creditplus.accounts.permissions import (
+    acts_for,
+    backoffice_view,
+    get_for_user,
+    require_perm,
+    restrict,
+)
+from creditplus.errors import NotFound, refusals_on
 from creditplus.lists.models import ListEntry
-from creditplus.pages import audited_page, csv_response, page_of, querystring
+from creditplus.pages import (
+    audited_csv,
+    audited_page,
+    filters_of,
+    page_of,
+    post_action,
+    querystring,
+)
 from creditplus.sanctions import checks, services
 from creditplus.sanctions.choices import MeasureStatus, Target, TaskStatus
 from creditplus.sanctions.forms import (
@@ -275,38 +287,19 @@ def tasks_feedback(request: HttpRequest) -> HttpResponse:
             messages.error(request, "；".join(str(e) for e in errors))
         return back
     data = form.cleaned_data
-    try:
-        n = services.give_feedback_many(
-            services.tasks_for(request.user),
-            request.user,
-            data["tasks"],
-            outcome=data["outcome"],
-            note=data["note"],
-            matter=data["matter"],
-            document_no=data["document_no"],
-        )
-    except (Forbidden, NotFound):
-        raise
-    except DomainError as exc:
-        messages.error(request, str(exc.message))
-        return back
-    messages.success(request, _("已批量反馈 %(n)d 项任务。") % {"n": n})
-    return back
+
+    def feed_back() -> str:
+        tasks = services.tasks_for(request.user)
+        n = services.give_feedback_many(tasks, request.user, data["tasks"], **form.feedback())
+        return _("已批量反馈 %(n)d 项任务。") % {"n": n}
+
+    return post_action(request, feed_back, back)
 
 
 def _tasks_csv(qs: QuerySet[SanctionTask], form: TaskFilterForm) -> HttpResponse:
-    stamp = timezone.localdate().strftime("%Y%m%d")
-    response, n = csv_response(
-        TASK_CSV_COLUMNS, qs.iterator(chunk_size=500), f"sanction-tasks-{stamp}.csv"
-    )
-    filters = {k: str(v) for k, v in (form.cleaned_data if form.is_valid() else {}).items() if v}
-    audit.record(
-        "sanction.export",
-        object_type="sanctions.sanctiontask",
-        purpose=_("导出联合奖惩实施任务"),
-        after={"rows": n, "filters": filters},
-    )
-    return response
+    purpose = _("导出联合奖惩实施任务")
+    filters = {"filters": filters_of(form)}
+    return audited_csv(TASK_CSV_COLUMNS, qs, "sanction-tasks", "sanction.export", purpose, filters)
 
 
 @backoffice_view("sanctions.view_sanctiontask")
@@ -314,37 +307,22 @@ def task(request: HttpRequest, pk: int) -> HttpResponse:
     """One task; its department feeds back here (applied / not applicable / failed)."""
     user = request.user
     obj = get_for_user(services.tasks_for(user), user, pk=pk)
-    can_feed_back = bool(
-        user.has_perm("sanctions.change_sanctiontask")
-        and user.department_id
-        and user.department_id == obj.department_id
-        and obj.status == TaskStatus.PENDING
+    can_feed_back = (
+        acts_for(user, "sanctions.change_sanctiontask", obj) and obj.status == TaskStatus.PENDING
     )
     form = None
     if request.method == "POST":
         require_perm(user, "sanctions.change_sanctiontask")
         form = FeedbackForm(request.POST, task=obj)
         if form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.give_feedback(
-                    obj,
-                    user,
-                    outcome=data["outcome"],
-                    note=data["note"],
-                    matter=data["matter"],
-                    document_no=data["document_no"],
-                )
-            except (Forbidden, NotFound):  # the 403 page saying why, or the 404
-                raise
-            except DomainError as exc:
-                if not can_feed_back:
-                    messages.error(request, str(exc.message))
-                    return redirect("sanctions:task", pk=obj.pk)
-                show_on_form(form, exc)
-            else:
-                messages.success(request, _("任务 %(no)s 已反馈。") % {"no": obj.number})
-                return redirect("sanctions:task", pk=obj.pk)
+
+            def feed_back() -> str:
+                services.give_feedback(obj, user, **form.feedback())
+                return _("任务 %(no)s 已反馈。") % {"no": obj.number}
+
+            back = redirect("sanctions:task", pk=obj.pk)
+            if done := post_action(request, feed_back, back, form if can_feed_back else None):
+                return done
     elif can_feed_back:
         form = FeedbackForm(task=obj)
     return render(
@@ -460,16 +438,9 @@ def check_batch(request: HttpRequest, batch: str) -> HttpResponse:
     qs = _checks_for(request.user).filter(batch=batch).order_by("id")
     if not batch or not qs.exists():
         raise NotFound()
-    response, n = csv_response(
-        CHECK_CSV_COLUMNS, qs.iterator(chunk_size=1000), f"credit-check-{batch}.csv"
-    )
-    audit.record(
-        "check.export",
-        object_type="sanctions.creditcheck",
-        purpose=_("下载批量核查结果"),
-        after={"batch": batch, "rows": n},
-    )
-    return response
+    purpose = _("下载批量核查结果")
+    name = f"credit-check-{batch}"
+    return audited_csv(CHECK_CSV_COLUMNS, qs, name, "check.export", purpose, {"batch": batch})
 
 
 @backoffice_view("sanctions.view_creditcheck")
@@ -492,40 +463,21 @@ def check_detail(request: HttpRequest, pk: int) -> HttpResponse:
     obj = get_for_user(
         CreditCheck.objects.select_related("department", "matter", "subject"), user, pk=pk
     )
-    can_report = bool(
-        user.has_perm("sanctions.add_creditcheck")
-        and user.department_id
-        and user.department_id == obj.department_id
-        and not obj.reported_at
-    )
+    can_report = acts_for(user, "sanctions.add_creditcheck", obj) and not obj.reported_at
     form = None
     if request.method == "POST":
         require_perm(user, "sanctions.add_creditcheck")
         form = ReportForm(request.POST)
         if form.is_valid():
-            data = form.cleaned_data
-            try:
-                checks.report_use(
-                    obj,
-                    user,
-                    outcome=data["outcome"],
-                    note=data["note"],
-                    document_no=data["document_no"],
-                )
-            except (Forbidden, NotFound):  # the 403 page saying why, or the 404
-                raise
-            except DomainError as exc:
-                if not can_report:
-                    messages.error(request, str(exc.message))
-                    return redirect("sanctions:check_detail", pk=obj.pk)
-                show_on_form(form, exc)
-            else:
+
+            def report() -> str:
+                checks.report_use(obj, user, **form.cleaned_data)
                 closed = obj.tasks.count()
-                messages.success(
-                    request,
-                    _("已反馈核查结果使用情况，关闭实施任务 %(n)d 项。") % {"n": closed},
-                )
-                return redirect("sanctions:check_detail", pk=obj.pk)
+                return _("已反馈核查结果使用情况，关闭实施任务 %(n)d 项。") % {"n": closed}
+
+            back = redirect("sanctions:check_detail", pk=obj.pk)
+            if done := post_action(request, report, back, form if can_report else None):
+                return done
     elif can_report:
         form = ReportForm()
     return render(

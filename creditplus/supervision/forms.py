@@ -11,6 +11,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from creditplus.pages import decision_field, note_field
 from creditplus.subjects.models import Subject
 from creditplus.supervision import services
 from creditplus.supervision.choices import CommitmentStatus, InspectionResult, Outcome
@@ -220,19 +221,10 @@ class ResultForm(forms.Form):
 class ReviewForm(forms.Form):
     """审核 of a recorded inspection result: approve (published) or return with the reason."""
 
-    decision = forms.ChoiceField(
-        label=_("审核意见"),
-        choices=[("approve", _("审核通过，予以公示")), ("return", _("退回重新录入"))],
-        widget=forms.RadioSelect,
-        initial="approve",
+    decision = decision_field(
+        _("审核意见"), [("approve", _("审核通过，予以公示")), ("return", _("退回重新录入"))]
     )
-    note = forms.CharField(
-        label=_("说明"),
-        max_length=500,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("退回时必填"),
-    )
+    note = note_field(_("说明"), _("退回时必填"), max_length=500)
 
 
 class FollowUpForm(forms.Form):

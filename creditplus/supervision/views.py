@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from creditplus.accounts import audit
-from creditplus.accounts.permissions import backoffice_view, get_for_user, require_perm
+from creditplus.accounts.permissions import acts_for, backoffice_view, get_for_user, require_perm
 from creditplus.errors import DomainError, Forbidden, NotFound, refusals_on, show_on_form
-from creditplus.pages import audited_page, page_of, querystring
+from creditplus.pages import audited_page, page_of, post_action, querystring
 from creditplus.supervision import dual_notice, inspections, services
 from creditplus.supervision.choices import Channel, CommitmentStatus, Lane
 from creditplus.supervision.forms import (
@@ -177,10 +177,8 @@ def commitment(request: HttpRequest, number: str) -> HttpResponse:
     """One commitment; its department verifies it here while it is pending."""
     user = request.user
     obj = get_for_user(services.commitments_for(user), user, number=number)
-    can_verify = bool(
-        user.has_perm("supervision.change_commitment")
-        and user.department_id
-        and user.department_id == obj.department_id
+    can_verify = (
+        acts_for(user, "supervision.change_commitment", obj)
         and obj.status == CommitmentStatus.SIGNED
     )
     form = None
@@ -188,25 +186,14 @@ def commitment(request: HttpRequest, number: str) -> HttpResponse:
         require_perm(user, "supervision.change_commitment")
         form = VerifyForm(request.POST)
         if form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.verify_commitment(
-                    user,
-                    obj,
-                    outcome=data["outcome"],
-                    unfulfilled=data["unfulfilled"],
-                    liability=data["liability"],
-                )
-            except (Forbidden, NotFound):  # the 403 page saying why, or the 404
-                raise
-            except DomainError as exc:
-                if not can_verify:
-                    messages.error(request, str(exc.message))
-                    return redirect("supervision:commitment", number=obj.number)
-                show_on_form(form, exc)
-            else:
-                messages.success(request, _("承诺 %(no)s 已核查。") % {"no": obj.number})
-                return redirect("supervision:commitment", number=obj.number)
+
+            def verify() -> str:
+                services.verify_commitment(user, obj, **form.cleaned_data)
+                return _("承诺 %(no)s 已核查。") % {"no": obj.number}
+
+            back = redirect("supervision:commitment", number=obj.number)
+            if done := post_action(request, verify, back, form if can_verify else None):
+                return done
     else:
         audit.record(
             "commitment.view", obj=obj, subject=obj.subject.code, purpose=_("查看信用承诺")
@@ -369,21 +356,13 @@ def _record(
     require_perm(request.user, "supervision.change_inspection")
     if not form.is_valid():
         return None
-    data = form.cleaned_data
-    try:
-        inspections.record_result(
-            request.user, obj, result=data["result"], findings=data["findings"]
-        )
-    except (Forbidden, NotFound):
-        raise
-    except DomainError as exc:
-        if not can_record:
-            messages.error(request, str(exc.message))
-            return redirect("supervision:inspection", pk=obj.pk)
-        show_on_form(form, exc)
-        return None
-    messages.success(request, _("检查结果已录入，审核通过后向社会公示。"))
-    return redirect("supervision:inspection", pk=obj.pk)
+
+    def record() -> str:
+        inspections.record_result(request.user, obj, **form.cleaned_data)
+        return _("检查结果已录入，审核通过后向社会公示。")
+
+    back = redirect("supervision:inspection", pk=obj.pk)
+    return post_action(request, record, back, form if can_record else None)
 
 
 def _review(request: HttpRequest, obj: Inspection, form: ReviewForm) -> HttpResponse | None:

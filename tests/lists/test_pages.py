@@ -384,14 +384,20 @@ def test_personal_fields_are_not_prefilled_in_clear(serious_penalty, officer, en
     assert 'placeholder="3604**********0071"' in page.decode()
 
 
-def test_restoration_is_accepted_and_approved_on_its_page(proposal, officer, enterprise):
+def _applied_restoration(proposal, officer, enterprise, statement: str):
+    """An included entry whose minimum period has passed, and the subject's application."""
     entry = include(proposal, officer)
     ListEntry.objects.filter(pk=entry.pk).update(
         restoration_from=timezone.localdate() - timedelta(days=1)
     )
     restoration = restorations.apply_restoration(
-        enterprise, entry=entry, statement="已整改并缴清罚款", commitment_signed=True, files=[pdf()]
+        enterprise, entry=entry, statement=statement, commitment_signed=True, files=[pdf()]
     )
+    return entry, restoration
+
+
+def test_restoration_is_accepted_and_approved_on_its_page(proposal, officer, enterprise):
+    entry, restoration = _applied_restoration(proposal, officer, enterprise, "已整改并缴清罚款")
     url = reverse("lists:restoration", args=[restoration.pk])
     client = client_for(officer)
     assert restoration.number in client.get(reverse("lists:restorations")).content.decode()
@@ -415,6 +421,20 @@ def test_restoration_is_accepted_and_approved_on_its_page(proposal, officer, ent
     entry.refresh_from_db()
     assert restoration.status == "approved"
     assert entry.status == "removed" and entry.end_reason == "restored"
+
+
+def test_handling_notes_are_bounded(proposal, officer, enterprise):
+    """The notes that go with a decision have a length limit on every form (one field helper)."""
+    _entry, restoration = _applied_restoration(proposal, officer, enterprise, "已整改")
+    url = reverse("lists:restoration", args=[restoration.pk])
+    long_note = "理" * 2001
+    refused = client_for(officer).post(
+        url, {"step": "accept", "decision": "refuse", "note": long_note}
+    )
+    assert refused.status_code == 200
+    assert "2000" in refused.content.decode()  # Django's max_length message names the limit
+    restoration.refresh_from_db()
+    assert restoration.status == "submitted" and restoration.decision_note != long_note
 
 
 def test_restoration_pages_are_scoped(proposal, officer, other_officer, enterprise):

@@ -221,6 +221,18 @@ def test_feedback_through_the_form_changes_status_and_statistics(
     assert [t.pk for t in applied.context["page_obj"]] == [task.pk]
 
 
+def test_feedback_note_is_bounded(procurement_task, procurement_officer):
+    """The single feedback's note has the bulk feedback's limit (one form for both)."""
+    url = reverse("sanctions:task", args=[procurement_task.pk])
+    long_note = "理" * 2001
+    refused = client_for(procurement_officer).post(
+        url, {"outcome": "not_applicable", "note": long_note}
+    )
+    assert refused.status_code == 200 and "2000" in refused.content.decode()
+    procurement_task.refresh_from_db()
+    assert procurement_task.status == "pending"
+
+
 def test_task_filters_and_csv_export(published, procurement_task, procurement_officer):
     client = client_for(procurement_officer)
     by_measure = client.get(reverse("sanctions:tasks"), {"measure": PROCUREMENT})

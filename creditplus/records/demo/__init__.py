@@ -55,14 +55,15 @@ from .identifiers import (
     with_uscc_check,
 )
 from .population import ZHANGJIANG, Population, build_population
-from .records import _Chunk, _eligible, _Pools
+from .records import _Chunk, _eligible, _Pools, person_share, risk_order, subject_pool
 from .series import EPOCH
-from .words import _DEPT_HINTS
+from .words import _DEPT_HINTS, DJZT_WEIGHTS
 from .writers import _Writer, write_xlsx
 
 __all__ = [
     "BAD_KINDS",
     "CHUNK_ROWS",
+    "DJZT_WEIGHTS",
     "EPOCH",
     "FORMATS",
     "MAX_FILE_ROWS",
@@ -84,6 +85,9 @@ __all__ = [
     "generate",
     "load_reference",
     "org_check_chars",
+    "person_share",
+    "risk_order",
+    "subject_pool",
     "uscc_check_values",
     "with_ric_check",
     "with_uscc_check",
@@ -185,7 +189,7 @@ def _plan(
         s.separator = str(rng.choice([";", ";", ";", "、", "；"]))
         s.bad_rate = 0.0 if rng.random() < 0.15 else float(rng.uniform(0.02, 0.03))
         if "person" in s.item.kinds:
-            s.person_share = max(_DEPT_HINTS.get(s.dept["code"], ("", "", 0.05))[2], 0.05)
+            s.person_share = person_share(s.dept["code"])
         limit = min(MAX_XLSX_ROWS, MAX_FILE_ROWS) if fmt == "xlsx" else MAX_FILE_ROWS
         parts = max(1, math.ceil(s.rows / limit))
         ext = {"xlsx": "xlsx", "json": "json"}.get(fmt, "csv")

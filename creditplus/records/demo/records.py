@@ -61,22 +61,39 @@ _CONCENTRATION = {
 }
 
 
+def risk_order(pop: Population, seed: int) -> np.ndarray:
+    """Each organisation's place in the population-wide risk order (0 = riskiest)."""
+    return np.random.default_rng([seed, 7]).permutation(pop.orgs.height)
+
+
+def subject_pool(item: Item, pop: Population, seed: int) -> np.ndarray:
+    """Rows of pop.orgs the item's records are about, in the order its streams use them:
+    shuffled, cut to the risky or sound end for concentrated items (``_CONCENTRATION``)."""
+    rng = np.random.default_rng([seed, 3, zlib.crc32(item.code.encode())])
+    eligible = _eligible(item, pop)
+    pool = eligible[rng.permutation(eligible.size)]
+    end, share = _CONCENTRATION.get(item.code, ("", 1.0))
+    if end and not item.per_subject and pool.size:
+        order = np.argsort(risk_order(pop, seed)[pool], kind="stable")
+        if end == "sound":
+            order = order[::-1]
+        pool = pool[order[: max(20, int(pool.size * share))]]
+    if item.per_subject and 0 in pool:  # the Zhangjiang company opens the first file
+        pool = np.concatenate([[0], pool[pool != 0]])
+    return pool
+
+
+def person_share(department: str) -> float:
+    """Share of natural persons among the subjects of a department's records (of items
+    about persons too)."""
+    return max(_DEPT_HINTS.get(department, ("", "", 0.05))[2], 0.05)
+
+
 class _Pools:
     """Per-item subject pools shared by the item's streams."""
 
     def __init__(self, item: Item, pop: Population, seed: int) -> None:
-        rng = np.random.default_rng([seed, 3, zlib.crc32(item.code.encode())])
-        pool = _eligible(item, pop)
-        self.pool = pool[rng.permutation(pool.size)]
-        end, share = _CONCENTRATION.get(item.code, ("", 1.0))
-        if end and not item.per_subject and pool.size:
-            risk = np.random.default_rng([seed, 7]).permutation(pop.orgs.height)
-            order = np.argsort(risk[self.pool], kind="stable")
-            if end == "sound":
-                order = order[::-1]
-            self.pool = self.pool[order[: max(20, int(pool.size * share))]]
-        if item.per_subject and 0 in pool:  # the Zhangjiang company opens the first file
-            self.pool = np.concatenate([[0], self.pool[self.pool != 0]])
+        self.pool = subject_pool(item, pop, seed)
         self.industry = pop.orgs["industry"].to_numpy()
         self.prefix = pop.orgs["prefix"].to_numpy()
         self.prefs: dict[str, np.ndarray | None] = {}

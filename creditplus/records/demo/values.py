@@ -19,7 +19,6 @@ from .words import (
     _CLASSES,
     _CLOSE_REASONS,
     _DEPT_HINTS,
-    _DJZT_WEIGHTS,
     _FACTS,
     _HONOURS,
     _LICENSED,
@@ -30,6 +29,7 @@ from .words import (
     _SPARSE_TABLES,
     _TABLE_WEIGHTS,
     _TOWNS,
+    DJZT_WEIGHTS,
 )
 
 
@@ -166,7 +166,7 @@ class _FieldValues:
                 w["form"].str.contains("外商|外国"), _pick(fx, rng.integers(0, len(fx), n)), "CNY"
             )
         if "存续" in codes:
-            return _pick(codes, _choice(rng, n, [_DJZT_WEIGHTS.get(c, 0.5) for c in codes]))
+            return _pick(codes, _choice(rng, n, [DJZT_WEIGHTS.get(c, 0.5) for c in codes]))
         named = [
             c for c, lab in zip(codes, labels, strict=True) if len(lab) > 1 and lab in self.it.name
         ]

@@ -380,7 +380,8 @@ _SERIOUS = ("吊销许可证件", "责令关闭", "责令停产停业", "限制�
 _UNKNOWN_VALUES = {"XKLB": "一般", "CFLB": "责令改正", "XK_ZT": "注销", "ZJLX": "军官证",
                    "XDR_LB": "企业法人", "SCZTLX": "有限公司", "DJZT": "正常", "HYML": "Z",
                    "SF": "Y", "NSXYJB": "AA", "RYJB": "县级"}
-_DJZT_WEIGHTS = {"存续": 90, "在业": 3, "吊销": 2, "注销": 4, "撤销": 0.3, "迁出": 0.7}
+# registration statuses (登记状态) of the organisations and how common each is
+DJZT_WEIGHTS = {"存续": 90, "在业": 3, "吊销": 2, "注销": 4, "撤销": 0.3, "迁出": 0.7}
 _CLOSE_REASONS = {"注销": "决议解散", "吊销": "成立后无正当理由超过六个月未开业",
                   "撤销": "提交虚假材料取得登记", "迁出": "住所迁出本区"}
 # realistic value weights of some code tables (a generic skew toward the first value otherwise)
