@@ -30,12 +30,12 @@ MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 OFFICE_RID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 SHEET_DATA = re.compile(rb"<(?:(\w+):)?sheetData\b[^>]*?(/?)>")
-ROW_NUMBER = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d+)\"")
 DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*/>")
 
 
 class SheetError(ValueError):
-    """The workbook's structure is not what an XLSX sheet needs (reported as unreadable)."""
+    """The workbook is not laid out as this reader expects (e.g. strict OOXML namespaces):
+    it is then read whole, as before."""
 
 
 def first_sheet_path(archive: zipfile.ZipFile) -> str:
@@ -90,18 +90,13 @@ def _pieces(stream: io.BufferedIOBase, size: int) -> Iterator[tuple[bytes, bytes
 
 
 def _piece_frame(parts: dict[str, bytes], sheet: str, xml: bytes) -> pl.DataFrame:
-    """Calamine's reading of one piece (a workbook of the file's other parts and this XML),
-    its columns named by their index in the sheet, blank rows dropped (as polars does)."""
+    """Calamine's reading of one piece: a workbook of the file's other parts and this XML."""
     book = io.BytesIO()
     with zipfile.ZipFile(book, "w", zipfile.ZIP_STORED) as out:
         for name, data in parts.items():
             out.writestr(name, data)
         out.writestr(sheet, xml)
-    loaded = fastexcel.read_excel(book.getvalue()).load_sheet(0, header_row=None, dtypes="string")
-    names = [str(c.absolute_index) for c in loaded.selected_columns]
-    frame = loaded.to_polars()
-    frame.columns = names
-    return frame.filter(~pl.all_horizontal(pl.all().is_null()))
+    return _frame(book.getvalue())
 
 
 def _kept(name: str, sheet: str) -> bool:
@@ -116,10 +111,7 @@ def _part(archive: zipfile.ZipFile, name: str) -> bytes:
     return archive.read(name)
 
 
-def read_sheet(content: bytes) -> pl.DataFrame:
-    """The first sheet as a frame of strings, read piece by piece: the cells calamine reads
-    from the whole file, in the same places, blank rows dropped as polars' ``read_excel``
-    drops them. Columns are named by position ("0", "1", …)."""
+def _read_pieces(content: bytes) -> list[pl.DataFrame]:
     frames = []
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         sheet = first_sheet_path(archive)
@@ -129,6 +121,26 @@ def read_sheet(content: bytes) -> pl.DataFrame:
             for head, rows, tail in _pieces(stream, size):
                 frames.append(_piece_frame(parts, sheet, head + rows + tail))
                 del rows
+    return frames
+
+
+def _frame(content: bytes) -> pl.DataFrame:
+    """Calamine's reading of a workbook's first sheet, columns named by their index in the
+    sheet, blank rows dropped (as polars' ``read_excel`` drops them)."""
+    loaded = fastexcel.read_excel(content).load_sheet(0, header_row=None, dtypes="string")
+    frame = loaded.to_polars()
+    frame.columns = [str(c.absolute_index) for c in loaded.selected_columns]
+    return frame.filter(~pl.all_horizontal(pl.all().is_null()))
+
+
+def read_sheet(content: bytes) -> pl.DataFrame:
+    """The first sheet as a frame of strings, read piece by piece: the cells calamine reads
+    from the whole file, in the same places, blank rows dropped as polars' ``read_excel``
+    drops them. Columns are named by position ("0", "1", …)."""
+    try:
+        frames = _read_pieces(content)
+    except SheetError:
+        frames = [_frame(content)]
     frames = [f for f in frames if f.width]
     if not frames:
         return pl.DataFrame()

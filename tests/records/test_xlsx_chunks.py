@@ -90,6 +90,15 @@ def test_a_sheet_read_in_many_pieces_equals_calamine_reading_it_whole(monkeypatc
     assert "2025-01-11 00:00:00" in chunked.get_column("2").to_list()  # a date, not a serial
 
 
+def test_a_workbook_laid_out_otherwise_is_read_whole_as_before(monkeypatch):
+    def unexpected(archive):
+        raise xlsx.SheetError("strict OOXML")
+
+    monkeypatch.setattr(xlsx, "first_sheet_path", unexpected)
+    content = mixed_workbook()
+    assert xlsx.read_sheet(content).equals(whole(content))
+
+
 def test_the_table_of_a_chunked_sheet_has_the_header_and_every_row(monkeypatch):
     monkeypatch.setattr(xlsx, "CHUNK_XML_BYTES", 700)
     monkeypatch.setattr(xlsx, "PARTS_RATIO", 0)
