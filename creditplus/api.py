@@ -14,8 +14,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 
 from creditplus.errors import DomainError
+from creditplus.records.readers import json_too_deep
 
 
 class ErrorOut(Schema):
@@ -83,8 +85,20 @@ class CreditplusAPI(NinjaAPI):
         return schema
 
 
+class JSONParser(Parser):
+    """Ninja's JSON parser, with a body nested deeper than the parser follows refused as
+    ``json_too_deep``, the error the file readers give, instead of a bare 400."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        try:
+            return super().parse_body(request)
+        except RecursionError:
+            raise json_too_deep() from None
+
+
 api = CreditplusAPI(
     title="creditplus API",
+    parser=JSONParser(),
     version="1",
     description="信用+ 公共信用信息平台接口。错误统一为 {code, message, field}。",
     urls_namespace="api",
@@ -143,6 +157,9 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, DomainError):
+        # Ninja wraps whatever the body parser raises into a 400 "Cannot parse request body".
+        return domain_error(request, exc.__cause__)
     return _error(request, exc.status_code, "http_error", str(exc))
 
 

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from creditplus.errors import DomainError
+from creditplus.records import xlsx
 
 FORMATS = ("csv", "xlsx", "json")
 BOM = b"\xef\xbb\xbf"
@@ -235,9 +236,7 @@ def check_unpacked_size(content: bytes) -> None:
 def _read_xlsx(content: bytes) -> Table:
     check_unpacked_size(content)
     try:
-        frame = pl.read_excel(
-            io.BytesIO(content), engine="calamine", has_header=False, infer_schema_length=0
-        )
+        frame = xlsx.read_sheet(content)  # piece by piece: memory follows the rows
     except Exception:
         # Not the reader's message: it may quote cells.
         raise file_error("file_unreadable", _("XLSX 文件无法打开（可能已损坏或被截断）")) from None

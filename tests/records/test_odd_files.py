@@ -14,7 +14,8 @@ from creditplus.accounts.models import Department
 from creditplus.catalog.models import CatalogItem
 from creditplus.records import ingest as ingest_module
 from creditplus.records.ingest import IngestOptions, ingest_file
-from creditplus.records.models import CreditRecord, RowError
+from creditplus.records.models import CreditRecord, IngestBatch, RowError
+from creditplus.records.readers import json_too_deep
 from tests.conftest import client_for
 from tests.records.files import PERSON_ID, csv_bytes, penalty
 from tests.records.worker import run_worker
@@ -143,12 +144,6 @@ def test_json_nested_100000_deep_is_a_clear_error_on_the_api_and_the_upload_page
     job = api.get(response.json()["url"]).json()
     batch = api.get(f"/api/v1/batches/{job['batch']}").json()
     assert batch["status"] == "failed" and batch["error_code"] == "json_too_deep"
-    body = api.post(
-        "/api/v1/batches",
-        data=b'{"item": "CF", "rows": ' + deep_json() + b"}",
-        content_type="application/json",
-    )
-    assert body.status_code == 400 and body.json()["code"]  # the error shape, not a 500
 
     client = client_for(officer)
     upload = io.BytesIO(deep_json())
@@ -159,6 +154,26 @@ def test_json_nested_100000_deep_is_a_clear_error_on_the_api_and_the_upload_page
     run_worker()
     page = client.get(response["Location"], follow=True).content.decode()
     assert "json_too_deep" in page
+
+
+@pytest.mark.parametrize("depth", [10_000, 100_000])
+@pytest.mark.parametrize("where", ["rows", "body"])
+def test_a_json_body_nested_deep_is_json_too_deep_on_the_api(reference, caplog, depth, where):
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {accounts.issue_token('SCJG', 's').key}")
+    body = (
+        b'{"item": "CF", "rows": ' + deep_json(depth) + b"}"
+        if where == "rows"
+        else deep_json(depth)
+    )
+    response = api.post("/api/v1/batches", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "json_too_deep",
+        "message": json_too_deep().message,  # the file readers' message
+        "field": "file",
+    }
+    assert "Recursion" not in caplog.text
+    assert not IngestBatch.objects.exists()
 
 
 def zip_declaring(size: int) -> bytes:
