@@ -92,7 +92,10 @@ def per_record(limits: dict[int, int]) -> dict[int, dict]:
 
 def test_publicity_timeliness_equals_the_per_record_computation(reference):
     xk = CatalogItem.objects.get(code="XK")
-    xk.definition = {**xk.definition, "publicity": {**xk.spec.publicity, "deadline_working_days": 5}}
+    xk.definition = {
+        **xk.definition,
+        "publicity": {**xk.spec.publicity, "deadline_working_days": 5},
+    }
     xk.save(update_fields=["definition"])
     generated_quarter()
     limits = {
