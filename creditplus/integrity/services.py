@@ -37,11 +37,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
-import polars as pl
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Count, F, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -222,65 +220,68 @@ def _rate(numerator: int, total: int) -> float:
     return round(numerator / total, 4)
 
 
+def _earliest_timely_decision(received: date, limit: int) -> date:
+    """The earliest decision date whose record, received on ``received``, is within ``limit``
+    working days: the lag only shrinks as the decision date moves later, so the timely
+    decisions are exactly those on or after this date."""
+    window = 2 * limit + 40  # holidays (春节, 国庆) add at most about two weeks of days off
+    days = np.arange(
+        np.datetime64(received - timedelta(days=window)), np.datetime64(received + timedelta(1))
+    )
+    lag = calendar.working_days_between_many(days, np.full(days.shape, np.datetime64(received)))
+    first = int(np.argmax(lag <= limit))
+    if first == 0:  # a limit so long that the window does not reach an untimely day
+        raise ValueError(f"deadline of {limit} working days exceeds the {window}-day window")
+    return received - timedelta(days=window - first)
+
+
 def publicity_timeliness(start: date, end: date, as_of: date) -> dict[int, Figures]:
     """双公示 timeliness per department: of the 行政许可 and 行政处罚 records first received
     (version 1) in the period, the share received within the item's
     ``publicity.deadline_working_days`` working days after its decision date (working days
     of the calendar, as on the data-quality page).
 
-    One aggregate query — records grouped by department, item, decision date and day of
-    receipt — then the working days of each group vectorized."""
+    Set-based: one aggregate query per day of the period over that day's receipts (a range
+    of the ``(item, received_at)`` index, no per-row date function), counting the timely
+    ones by a decision-date threshold computed once per day and item."""
     items = CatalogItem.objects.filter(code__in=DUAL_ITEMS)
     limits = {i.pk: int(i.spec.publicity.get("deadline_working_days", 7)) for i in items}
-    since, until = _day_range(start, end)
-    groups = list(
-        CreditRecord.objects.filter(
-            item_id__in=list(limits),
-            version=1,
-            received_at__gte=since,
-            received_at__lt=until,
-            decision_date__isnull=False,
+    totals: dict[int, list[int]] = {}  # department → [total, timely, limit]
+    day = start
+    while day <= end:
+        since, until = _day_range(day, day)
+        timely = Q()
+        for item_id, limit in limits.items():
+            threshold = _earliest_timely_decision(day, limit)
+            timely |= Q(item_id=item_id, decision_date__gte=threshold)
+        rows = (
+            CreditRecord.objects.filter(
+                item_id__in=list(limits),
+                version=1,
+                received_at__gte=since,
+                received_at__lt=until,
+                decision_date__isnull=False,
+            )
+            .values_list("department_id", "item_id")
+            .annotate(n=Count("id"), timely=Count("id", filter=timely))
+            .order_by()
         )
-        .annotate(received_on=TruncDate("received_at"))
-        .values_list("department_id", "item_id", "decision_date", "received_on")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    if not groups:
-        return {}
-    frame = pl.DataFrame(
-        groups,
-        schema={
-            "department": pl.Int64,
-            "item": pl.Int64,
-            "decided": pl.Date,
-            "received": pl.Date,
-            "n": pl.Int64,
-        },
-        orient="row",
-    )
-    lag = calendar.working_days_between_many(
-        frame.get_column("decided").to_numpy(), frame.get_column("received").to_numpy()
-    )
-    limit = np.array([limits[i] for i in frame.get_column("item").to_list()])
-    frame = frame.with_columns(
-        pl.Series("timely", lag <= limit), pl.Series("limit", limit, dtype=pl.Int64)
-    )
-    per_department = frame.group_by("department").agg(
-        pl.col("n").sum().alias("total"),
-        pl.col("n").filter(pl.col("timely")).sum().alias("timely"),
-        pl.col("limit").max().alias("limit"),
-    )
-    result = {}
-    for department, total, timely, max_limit in per_department.iter_rows():
-        result[department] = {
+        for department, item_id, n, on_time in rows:
+            figures = totals.setdefault(department, [0, 0, 0])
+            figures[0] += n
+            figures[1] += on_time
+            figures[2] = max(figures[2], limits[item_id])
+        day += timedelta(days=1)
+    return {
+        department: {
             "total": total,
             "timely": timely,
             "late": total - timely,
-            "limit": max_limit,
+            "limit": limit,
             "rate": _rate(timely, total),
         }
-    return result
+        for department, (total, timely, limit) in totals.items()
+    }
 
 
 def data_quality(start: date, end: date, as_of: date) -> dict[int, Figures]:
@@ -308,36 +309,56 @@ def data_quality(start: date, end: date, as_of: date) -> dict[int, Figures]:
     }
 
 
+def _done_by_due_day(done_at: str, first: date, last: date) -> Q:
+    """Done on or before its due day, for rows due from ``first`` to ``last``: one range
+    predicate per due day (before the next local midnight) instead of a per-row date
+    function on ``done_at``."""
+    on_time = Q()
+    day = first
+    while day <= last:
+        on_time |= Q(due_on=day, **{f"{done_at}__lt": _day_range(day, day)[1]})
+        day += timedelta(days=1)
+    return on_time
+
+
 def _deadline_rate(
-    qs: QuerySet[Any], done_at: str, limit: int, as_of: date, excluded: Q | None = None
+    qs: QuerySet[Any], done_at: str, limit: int, period: tuple[date, date], as_of: date
 ) -> dict[int, Figures]:
-    """On-time share per department of ``qs`` (rows with a ``due_on`` in the period): done
+    """On-time share per department of ``qs`` (rows with a ``due_on`` in ``period``): done
     on or before ``due_on`` counts as on time; still open after ``due_on`` as late; still open
-    and not yet due (or matching ``excluded``) is not counted."""
+    and not yet due is not counted. One query per month of the period (a month's due days
+    make a short ``OR`` of range predicates)."""
     qs = qs.exclude(**{f"{done_at}__isnull": True, "due_on__gte": as_of})
-    if excluded is not None:
-        qs = qs.exclude(excluded)
-    rows = (
-        qs.annotate(done_on=TruncDate(done_at))
-        .values("department_id")
-        .annotate(
-            total=Count("id"),
-            on_time=Count("id", filter=Q(done_on__lte=F("due_on"))),
-            overdue_open=Count("id", filter=Q(done_on__isnull=True)),
+    totals: dict[int, list[int]] = {}  # department → [total, on time, overdue open]
+    first, end = period
+    while first <= end:
+        last = min(end, calendar.add_months(first.replace(day=1), 1) - timedelta(days=1))
+        rows = (
+            qs.filter(due_on__gte=first, due_on__lte=last)
+            .values_list("department_id")
+            .annotate(
+                total=Count("id"),
+                on_time=Count("id", filter=_done_by_due_day(done_at, first, last)),
+                overdue_open=Count("id", filter=Q(**{f"{done_at}__isnull": True})),
+            )
+            .order_by()
         )
-        .order_by()
-    )
+        for department, *counts in rows:
+            figures = totals.setdefault(department, [0, 0, 0])
+            for k, n in enumerate(counts):
+                figures[k] += n
+        first = last + timedelta(days=1)
     return {
-        r["department_id"]: {
-            "total": r["total"],
-            "on_time": r["on_time"],
-            "late": r["total"] - r["on_time"],
-            "overdue_open": r["overdue_open"],
+        department: {
+            "total": total,
+            "on_time": on_time,
+            "late": total - on_time,
+            "overdue_open": overdue_open,
             "limit": limit,
-            "rate": _rate(r["on_time"], r["total"]),
+            "rate": _rate(on_time, total),
         }
-        for r in rows
-        if r["total"]
+        for department, (total, on_time, overdue_open) in totals.items()
+        if total
     }
 
 
@@ -348,9 +369,10 @@ def sanction_feedback(start: date, end: date, as_of: date) -> dict[int, Figures]
     the inbox, and tasks a credit check triggered, fed back by the check's report; tasks
     closed without feedback (the entry ended, the measure became on-application) do not."""
     return _deadline_rate(
-        SanctionTask.objects.owed().filter(due_on__gte=start, due_on__lte=end),
+        SanctionTask.objects.owed(),
         "fed_back_at",
         Deadline.days("sanction_feedback"),
+        (start, end),
         as_of,
     )
 
@@ -359,9 +381,10 @@ def objection_answer(start: date, end: date, as_of: date) -> dict[int, Figures]:
     """Objections answered on time per owning department: of the objections against its
     records and list entries due in the period, the share answered on or before the due date."""
     return _deadline_rate(
-        Objection.objects.filter(due_on__gte=start, due_on__lte=end),
+        Objection.objects.all(),
         "answered_at",
         Deadline.days("objection_answer"),
+        (start, end),
         as_of,
     )
 

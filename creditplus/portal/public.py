@@ -33,6 +33,7 @@ from creditplus.evaluation import services as evaluation
 from creditplus.lists.choices import EntryStatus, ListKind, ObjectionStatus
 from creditplus.lists.models import ListEntry, ListType, Objection
 from creditplus.lists.objections import open_objection_targets
+from creditplus.portal import statistics
 from creditplus.portal.models import HomeStatistics
 from creditplus.records import disclosure
 from creditplus.records.choices import BatchStatus, EventStatus
@@ -431,9 +432,8 @@ def compute_statistics(today: date | None = None) -> dict[str, Any]:
     public lists' sizes and the grade distribution of the active evaluation model.
 
     Records collected are the rows the departments' batches added (from the batches, not by
-    counting millions of records). The 双公示 counts read every record in publicity (minutes
-    at Pudong scale): pages use the stored figures of :func:`home_statistics`, which the
-    scheduled :func:`refresh_statistics` keeps fresh."""
+    counting millions of records). The 双公示 counts come from the publicity tally that
+    :func:`refresh_statistics` keeps up to date (:mod:`creditplus.portal.statistics`)."""
     collected = dict(
         IngestBatch.objects.filter(status=BatchStatus.DONE)
         .values_list("department")
@@ -457,10 +457,7 @@ def compute_statistics(today: date | None = None) -> dict[str, Any]:
         grades = None
     return {
         "departments": departments,
-        "dual": {
-            "licenses": disclosure.dual_records(disclosure.LICENSE, today=today).count(),
-            "penalties": disclosure.dual_records(disclosure.PENALTY, today=today).count(),
-        },
+        "dual": statistics.dual_counts(today or timezone.localdate()),
         "lists": [{"name": t.name, "kind": t.kind, "n": t.n} for t in list_sizes],
         "lists_total": sum(t.n for t in list_sizes),
         "grades": grades,
@@ -469,27 +466,40 @@ def compute_statistics(today: date | None = None) -> dict[str, Any]:
 
 
 def refresh_statistics(today: date | None = None) -> HomeStatistics:
-    """Compute the home page's figures and store them for every server process (the
-    scheduled ``creditplus portal_statistics`` run)."""
+    """Bring the publicity tally up to date with the subjects changed since the last run,
+    compute the home page's figures and store them for every server process (the
+    scheduled ``creditplus portal_statistics`` run). All writes in one transaction: a run
+    killed midway leaves the previous figures and tally, and the next run redoes its
+    changes."""
     started = time.monotonic()
-    # Computed outside the transaction: on SQLite a transaction holds the only write lock
-    # from its start, and the counts take minutes at Pudong scale.
-    figures = compute_statistics(today)
+    read_at = timezone.now()
+    previous = HomeStatistics.objects.filter(pk=1).first()
+    # Counted outside the transaction: on SQLite a transaction holds the only write lock
+    # from its start (a first run counts every subject).
+    counts, ids = statistics.count_changes(previous.changes_read_at if previous else None)
     with transaction.atomic():
+        changed = statistics.apply_counts(counts, ids)
+        figures = compute_statistics(today)
         snapshot, _created = HomeStatistics.objects.update_or_create(
             pk=1,
             defaults={
                 "computed_at": figures.pop("computed_at"),
                 "seconds": round(time.monotonic() - started, 3),
                 "figures": figures,
+                "changes_read_at": read_at,
             },
         )
         audit.record(
             "portal.statistics",
             obj=snapshot,
             purpose=_("首页统计"),
-            after={"dual": figures["dual"], "lists_total": figures["lists_total"]},
+            after={
+                "dual": figures["dual"],
+                "lists_total": figures["lists_total"],
+                "subjects_recounted": changed,
+            },
         )
+    snapshot.subjects_recounted = changed
     cache.delete(STATS_CACHE_KEY)
     return snapshot
 

@@ -17,7 +17,20 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    Exists,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -41,7 +54,7 @@ def public_items() -> QuerySet[CatalogItem]:
     return CatalogItem.objects.active().filter(disclosure=Disclosure.PUBLIC).order_by("code")
 
 
-def _published_item_ids() -> list[int]:
+def published_item_ids() -> list[int]:
     return [
         item.pk
         for item in public_items().only("pk", "definition")
@@ -49,13 +62,14 @@ def _published_item_ids() -> list[int]:
     ]
 
 
+def never_public() -> Q:
+    """Behavior events that keep their record out of public view whatever the day."""
+    return Q(published=False) | ~Q(status=EventStatus.ACTIVE)
+
+
 def out_of_publicity(today: date) -> Q:
     """Behavior events that keep their record out of public view on ``today``."""
-    return (
-        Q(published=False)
-        | ~Q(status=EventStatus.ACTIVE)
-        | Q(publish_until__isnull=False, publish_until__lt=today)
-    )
+    return never_public() | Q(publish_until__isnull=False, publish_until__lt=today)
 
 
 def public_records(today: date | None = None) -> QuerySet[CreditRecord]:
@@ -64,11 +78,41 @@ def public_records(today: date | None = None) -> QuerySet[CreditRecord]:
     hidden = CreditEvent.objects.filter(record=OuterRef("pk")).filter(out_of_publicity(today))
     return (
         CreditRecord.objects.current()
-        .filter(item_id__in=_published_item_ids())
+        .filter(item_id__in=published_item_ids())
         .exclude(subject__kind=SubjectKind.PERSON)
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
         .exclude(Exists(hidden))
         .order_by("-decision_date", "-id")
+    )
+
+
+def publicity_spans(subjects: Q, item_ids: list[int]) -> QuerySet[CreditRecord]:
+    """How long the records of ``item_ids`` about ``subjects`` (a condition on
+    ``subject_id``) stay public, counted: rows ``(subject_id, item_id, until, n)`` — ``n``
+    records public on every day up to ``until`` (``None``: no end). The rule of
+    :func:`public_records` with the day taken out: a record is public on ``today`` exactly
+    when it has a span and ``until`` is ``None`` or ``today <= until``, ``until`` being the
+    earlier of its end date and its events' longest publicity. (The item's own
+    ``published`` flag is left to the reader.) One aggregate query, for incremental counts."""
+    events = CreditEvent.objects.filter(record=OuterRef("pk"))
+    event_until = events.values("record").annotate(m=Min("publish_until")).values("m")
+    until = Case(
+        When(event_until__isnull=True, then=F("end_date")),
+        When(end_date__isnull=True, then=F("event_until")),
+        When(event_until__lt=F("end_date"), then=F("event_until")),
+        default=F("end_date"),
+        output_field=DateField(),
+    )
+    return (
+        CreditRecord.objects.current()
+        .filter(subjects, item_id__in=item_ids)
+        .exclude(subject__kind=SubjectKind.PERSON)
+        .exclude(Exists(events.filter(never_public())))
+        .annotate(event_until=Subquery(event_until))
+        .annotate(until=until)
+        .values_list("subject_id", "item_id", "until")
+        .annotate(n=Count("id"))
+        .order_by()
     )
 
 

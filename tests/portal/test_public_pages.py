@@ -434,7 +434,7 @@ def test_home_shows_the_latest_dual_items_and_statistics(reference):
     html = main(get("/"))
     assert "〔2026〕401号" in html and "沪浦税处〔2026〕402号" in html
     assert 'action="/search"' in html
-    stats = public.compute_statistics()
+    stats = public.refresh_statistics().figures
     assert stats["dual"] == {"licenses": 1, "penalties": 2}
     collected = {d["name"]: d["n"] for d in stats["departments"]}
     assert collected["区市场监管局"] == 2 and collected["区税务局"] == 1

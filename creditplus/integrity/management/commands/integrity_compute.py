@@ -1,6 +1,8 @@
 from datetime import date
 from typing import Any
 
+from django.db import transaction
+
 from creditplus.accounts.management.commands._base import ScheduledCommand
 from creditplus.integrity import services
 
@@ -20,8 +22,10 @@ class Command(ScheduledCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        period = services.ensure_period(options["period"] or services.current_quarter())
-        n = services.compute_period(period, as_of=options["as_of"])
+        # One transaction: a run killed midway leaves neither a new period nor scores.
+        with transaction.atomic():
+            period = services.ensure_period(options["period"] or services.current_quarter())
+            n = services.compute_period(period, as_of=options["as_of"])
         self.stdout.write(
             self.style.SUCCESS(f"评价周期 {period.code}：已计算 {n} 项部门指标得分。")
         )

@@ -1,5 +1,7 @@
 from typing import Any
 
+from django.db import transaction
+
 from creditplus.accounts.management.commands._base import ScheduledCommand
 from creditplus.records import consumers
 from creditplus.sanctions import monitoring
@@ -14,12 +16,15 @@ class Command(ScheduledCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        # First: a task closed as no longer owed must not be reminded as overdue.
-        closed = close_on_application_tasks()
-        reminded = remind_overdue()
-        consumers.run("monitoring")
+        # One transaction for the database work: a run killed midway changes nothing and
+        # the next one does it all. Webhook calls leave the machine: they go after it.
+        with transaction.atomic():
+            # First: a task closed as no longer owed must not be reminded as overdue.
+            closed = close_on_application_tasks()
+            reminded = remind_overdue()
+            consumers.run("monitoring")
+            digests = monitoring.send_digests()
         deliveries = monitoring.deliver_webhooks()
-        digests = monitoring.send_digests()
         self.stdout.write(
             f"关闭改为办理时核查触发或平台自动实施的任务 {closed} 项；"
             f"新催办逾期任务 {reminded} 项；预警回调 送达 {deliveries['delivered']}、"

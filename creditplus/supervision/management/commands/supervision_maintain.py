@@ -1,5 +1,7 @@
 from typing import Any
 
+from django.db import transaction
+
 from creditplus.accounts.management.commands._base import ScheduledCommand
 from creditplus.supervision.dual_notice import notify_new_registrations
 from creditplus.supervision.services import (
@@ -16,9 +18,11 @@ class Command(ScheduledCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        notices = notify_new_registrations()
-        tracked = track_restoration_commitments()
-        reminded = remind_overdue_commitments()
+        # One transaction: a run killed midway changes nothing and the next one does it all.
+        with transaction.atomic():
+            notices = notify_new_registrations()
+            tracked = track_restoration_commitments()
+            reminded = remind_overdue_commitments()
         self.stdout.write(
             f"双告知 {notices} 项；新纳入核查的信用修复承诺 {tracked} 项；"
             f"新催办逾期未核查承诺 {reminded} 项"
