@@ -1,0 +1,302 @@
+"""The lists consumer of new behavior events: external-list imports and automatic proposals
+for district lists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from django.db import transaction
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from creditplus.accounts import audit
+from creditplus.accounts.models import Department
+from creditplus.accounts.services import notify
+from creditplus.bulk import create_instances
+from creditplus.catalog.calendar import add_months
+from creditplus.lists.choices import (
+    LIVE_STATUSES,
+    EntryOrigin,
+    EntryStatus,
+    ListOrigin,
+)
+from creditplus.lists.models import ListEntry, ListTransition, ListType
+from creditplus.lists.services import membership_changed, restoration_opens
+from creditplus.lists.triggers import Trigger, parse_triggers
+from creditplus.records.choices import EventStatus
+from creditplus.records.models import CreditEvent
+from creditplus.subjects.models import Subject
+
+CHUNK = 500
+
+
+def consume_events(event_ids: list[int]) -> None:
+    """The lists consumer of new behavior events: import external list records and make
+    automatic proposals for district lists."""
+    if not event_ids:
+        return
+    today = timezone.localdate()
+    # The consumer gets consecutive ids after its cursor: a range is the same set, cheaper.
+    new_events = CreditEvent.objects.filter(
+        pk__gte=min(event_ids), pk__lte=max(event_ids), status=EventStatus.ACTIVE
+    )
+    types = list(ListType.objects.active())
+    items = set(new_events.values_list("record__item_id", flat=True).distinct())
+    for list_type in types:
+        if list_type.origin == ListOrigin.EXTERNAL and list_type.source_item_id in items:
+            _import_external(list_type, new_events, today)
+    kinds = None
+    for list_type in types:
+        if list_type.origin == ListOrigin.DISTRICT and list_type.triggers:
+            if kinds is None:
+                kinds = list(new_events.values_list("subject_id", "kind", "severity").distinct())
+            # Only a new event a trigger counts can make a subject newly meet it.
+            triggers = parse_triggers(list_type.triggers)
+            subjects = {s for s, k, sev in kinds if any(t.counts(k, sev) for t in triggers)}
+            if subjects:
+                propose_automatically(list_type, subjects, today)
+
+
+def _import_external(list_type: ListType, new_events: QuerySet[CreditEvent], today: date) -> int:
+    """Entries for the external list's records, as decided and published by their owner. A
+    new version of a record updates its entry; an already-expired one adds nothing."""
+    mine_qs = new_events.filter(record__item_id=list_type.source_item_id)
+    if list_type.source_rules:
+        mine_qs = mine_qs.filter(rule__code__in=list_type.source_rules)
+    mine = list(
+        mine_qs.select_related("record").only(
+            "subject_id",
+            "occurred_on",
+            "record__natural_key",
+            "record__department_id",
+            "record__end_date",
+            "record__decision_date",
+        )
+    )
+    if not mine:
+        return 0
+    by_key: dict[str, ListEntry] = {}
+    keys = [e.record.natural_key for e in mine]
+    for i in range(0, len(keys), CHUNK):
+        for entry in ListEntry.objects.filter(
+            list_type=list_type,
+            origin=EntryOrigin.IMPORTED,
+            status__in=LIVE_STATUSES,
+            source_key__in=keys[i : i + CHUNK],
+        ):
+            by_key[entry.source_key] = entry
+    now = timezone.now()
+    status = EntryStatus.PUBLISHED if list_type.published else EntryStatus.INCLUDED
+    new: list[ListEntry] = []
+    refreshed: list[ListEntry] = []
+    for event in mine:
+        record = event.record
+        decided = record.decision_date or event.occurred_on
+        until = add_months(decided, list_type.default_months)
+        if record.end_date and record.end_date < until:
+            until = record.end_date
+        existing = by_key.get(record.natural_key)
+        if existing is not None:
+            existing.source_record_id = record.pk
+            existing.decided_on = decided
+            existing.publish_until = until
+            existing.restoration_from = restoration_opens(list_type, decided, until)
+            if existing.pk is not None:  # else created earlier in this run, saved below
+                existing.save(
+                    update_fields=[
+                        "source_record",
+                        "decided_on",
+                        "publish_until",
+                        "restoration_from",
+                    ]
+                )
+                refreshed.append(existing)
+            continue
+        if until < today:
+            continue
+        new.append(
+            ListEntry(
+                list_type=list_type,
+                subject_id=event.subject_id,
+                origin=EntryOrigin.IMPORTED,
+                status=status,
+                department_id=list_type.deciding_department_id or record.department_id,
+                reason=list_type.criteria,
+                basis=list_type.basis,
+                source_record_id=record.pk,
+                source_key=record.natural_key,
+                proposed_at=now,
+                proposed_by=_("名单管理部门推送"),
+                decided_on=decided,
+                published_on=decided if list_type.published else None,
+                publish_until=until,
+                restoration_from=restoration_opens(list_type, decided, until),
+            )
+        )
+        by_key[record.natural_key] = new[-1]
+    created = create_instances(new)
+    subjects = Subject.objects.in_bulk([e.subject_id for e in [*created, *refreshed]])
+    for e in [*created, *refreshed]:
+        e.subject = subjects[e.subject_id]
+    _bulk_first_steps(created, "import", _("由名单管理部门认定并推送"))
+    membership_changed(created)
+    audit.record_many(
+        "list.refresh",
+        [
+            audit.Change(
+                obj=e,
+                subject=e.subject.code,
+                purpose=_("来源记录更新"),
+                after={"source_record": e.source_record_id, "publish_until": e.publish_until},
+            )
+            for e in refreshed
+        ],
+    )
+    return len(created)
+
+
+def propose_automatically(
+    list_type: ListType, subject_ids: Iterable[int], today: date | None = None
+) -> list[ListEntry]:
+    """自动提议: propose every subject among ``subject_ids`` that meets one of the list's
+    triggers (and none of its exclusions) and is not already on it or proposed for it."""
+    today = today or timezone.localdate()
+    candidates = sorted(
+        Subject.objects.filter(
+            pk__in=list(subject_ids), kind__in=list_type.subject_kinds
+        ).values_list("pk", flat=True)
+    )
+    created: list[ListEntry] = []
+    for i in range(0, len(candidates), CHUNK):
+        # Most subjects of a batch are usually on the list or proposed already: skip them
+        # before counting their events.
+        chunk = candidates[i : i + CHUNK]
+        taken = set(
+            ListEntry.objects.filter(
+                list_type=list_type, subject_id__in=chunk, status__in=LIVE_STATUSES
+            )
+            .exclude(origin=EntryOrigin.IMPORTED)
+            .values_list("subject_id", flat=True)
+        )
+        chunk = [s for s in chunk if s not in taken]
+        if not chunk:
+            continue
+        met: dict[int, Trigger] = {}
+        for trigger in parse_triggers(list_type.triggers):
+            counts = (
+                trigger.events([s for s in chunk if s not in met], today)
+                .values("subject_id")
+                .annotate(n=Count("id"))
+                .filter(n__gte=trigger.count)
+            )
+            for row in counts:
+                met.setdefault(row["subject_id"], trigger)
+        for exclusion in parse_triggers(list_type.exclude):
+            counts = (
+                exclusion.events(list(met), today)
+                .values("subject_id")
+                .annotate(n=Count("id"))
+                .filter(n__gte=exclusion.count)
+            )
+            for row in counts:
+                met.pop(row["subject_id"], None)
+        chosen = {s: met[s] for s in sorted(met)}
+        if chosen:
+            created.extend(_create_auto_entries(list_type, chosen, today))
+    return created
+
+
+@transaction.atomic
+def _create_auto_entries(
+    list_type: ListType, chosen: dict[int, Trigger], today: date
+) -> list[ListEntry]:
+    """Bulk-create proposals with their evidence, first timeline step and audit rows: a
+    batch of records may propose thousands of subjects at once."""
+    evidence: dict[int, list[tuple[int, int, str]]] = {s: [] for s in chosen}
+    by_trigger: dict[Trigger, list[int]] = {}
+    for subject_id, trigger in chosen.items():
+        by_trigger.setdefault(trigger, []).append(subject_id)
+    for trigger, subject_ids in by_trigger.items():
+        rows = (
+            trigger.events(subject_ids, today)
+            .order_by("-occurred_on", "-id")
+            .values_list("subject_id", "record_id", "record__department_id", "rule__name")
+        )
+        for subject_id, record_id, department_id, rule_name in rows:
+            evidence[subject_id].append((record_id, department_id, rule_name))
+    subjects = Subject.objects.in_bulk(list(chosen))
+    now = timezone.now()
+    proposer = _("系统（行为清单自动提议）")
+    entries = [
+        ListEntry(
+            list_type=list_type,
+            subject=subjects[subject_id],
+            origin=EntryOrigin.AUTO,
+            status=EntryStatus.PROPOSED,
+            department_id=list_type.deciding_department_id or evidence[subject_id][0][1],
+            reason=_("%(trigger)s：%(rules)s")
+            % {
+                "trigger": trigger.describe(),
+                "rules": "；".join(sorted({name for _r, _d, name in evidence[subject_id]})),
+            },
+            basis=list_type.basis,
+            proposed_at=now,
+            proposed_by=proposer,
+        )
+        for subject_id, trigger in chosen.items()
+    ]
+    entries = create_instances(entries)
+    Evidence = ListEntry.evidence.through
+    create_instances(
+        [
+            Evidence(listentry_id=e.pk, creditrecord_id=record_id)
+            for e in entries
+            for record_id in dict.fromkeys(r for r, _d, _n in evidence[e.subject_id])
+        ],
+    )
+    note = _("系统依据行为清单自动提议")
+    _bulk_first_steps(entries, "propose", note)
+    per_department: dict[int, int] = {}
+    for e in entries:
+        per_department[e.department_id] = per_department.get(e.department_id, 0) + 1
+    for department_id, n in per_department.items():
+        notify(
+            _("%(list)s：新增 %(n)d 条自动认定提议") % {"list": list_type.name, "n": n},
+            _("请在名单管理中核查并办理告知。"),
+            f"/backoffice/lists/?status=proposed&list_type={list_type.pk}",
+            department=Department(pk=department_id),
+        )
+    return entries
+
+
+def _bulk_first_steps(entries: list[ListEntry], action: str, note: str) -> None:
+    """The first timeline step and the audit row of each new entry, written in bulk."""
+    create_instances(
+        [
+            ListTransition(
+                entry=e,
+                action=action,
+                from_status="",
+                to_status=e.status,
+                at=e.proposed_at,
+                actor_name=e.proposed_by,
+                department_id=e.department_id,
+                note=note,
+            )
+            for e in entries
+        ],
+    )
+    audit.record_many(
+        f"list.{action}",
+        [
+            audit.Change(
+                obj=e,
+                subject=e.subject.code,
+                purpose=note,
+                after={"status": e.status, "list_type": e.list_type.code, "origin": e.origin},
+            )
+            for e in entries
+        ],
+    )
