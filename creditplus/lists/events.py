@@ -62,11 +62,29 @@ def consume_events(event_ids: list[int]) -> None:
 def _import_external(list_type: ListType, new_events: QuerySet[CreditEvent], today: date) -> int:
     """Entries for the external list's records, as decided and published by their owner. A
     new version of a record updates its entry; an already-expired one adds nothing."""
-    mine_qs = new_events.filter(record__item_id=list_type.source_item_id)
+    mine = _external_events(list_type, new_events)
+    if not mine:
+        return 0
+    by_key = _live_imports(list_type, [e.record.natural_key for e in mine])
+    new, refreshed = _plan_imports(list_type, mine, by_key, today)
+    created = create_instances(new)
+    # One statement for the refreshed entries (an entry refreshed twice is written once).
+    ListEntry.objects.bulk_update(
+        list({e.pk: e for e in refreshed}.values()),
+        ["source_record", "decided_on", "publish_until", "restoration_from"],
+        batch_size=CHUNK,
+    )
+    _announce_imports(created, refreshed)
+    return len(created)
+
+
+def _external_events(list_type: ListType, new_events: QuerySet[CreditEvent]) -> list[CreditEvent]:
+    """The new events of the list's source item (and rules), with the record fields used."""
+    mine = new_events.filter(record__item_id=list_type.source_item_id)
     if list_type.source_rules:
-        mine_qs = mine_qs.filter(rule__code__in=list_type.source_rules)
-    mine = list(
-        mine_qs.select_related("record").only(
+        mine = mine.filter(rule__code__in=list_type.source_rules)
+    return list(
+        mine.select_related("record").only(
             "subject_id",
             "occurred_on",
             "record__natural_key",
@@ -75,10 +93,11 @@ def _import_external(list_type: ListType, new_events: QuerySet[CreditEvent], tod
             "record__decision_date",
         )
     )
-    if not mine:
-        return 0
+
+
+def _live_imports(list_type: ListType, keys: list[str]) -> dict[str, ListEntry]:
+    """The list's live imported entries of these source keys, by key."""
     by_key: dict[str, ListEntry] = {}
-    keys = [e.record.natural_key for e in mine]
     for i in range(0, len(keys), CHUNK):
         for entry in ListEntry.objects.filter(
             list_type=list_type,
@@ -87,6 +106,14 @@ def _import_external(list_type: ListType, new_events: QuerySet[CreditEvent], tod
             source_key__in=keys[i : i + CHUNK],
         ):
             by_key[entry.source_key] = entry
+    return by_key
+
+
+def _plan_imports(
+    list_type: ListType, mine: list[CreditEvent], by_key: dict[str, ListEntry], today: date
+) -> tuple[list[ListEntry], list[ListEntry]]:
+    """New entries and refreshed stored ones, in event order: a later version of a record in
+    the same run refreshes the entry an earlier one made."""
     now = timezone.now()
     status = EntryStatus.PUBLISHED if list_type.published else EntryStatus.INCLUDED
     new: list[ListEntry] = []
@@ -103,15 +130,7 @@ def _import_external(list_type: ListType, new_events: QuerySet[CreditEvent], tod
             existing.decided_on = decided
             existing.publish_until = until
             existing.restoration_from = restoration_opens(list_type, decided, until)
-            if existing.pk is not None:  # else created earlier in this run, saved below
-                existing.save(
-                    update_fields=[
-                        "source_record",
-                        "decided_on",
-                        "publish_until",
-                        "restoration_from",
-                    ]
-                )
+            if existing.pk is not None:  # else created earlier in this run, saved with it
                 refreshed.append(existing)
             continue
         if until < today:
@@ -136,8 +155,12 @@ def _import_external(list_type: ListType, new_events: QuerySet[CreditEvent], tod
             )
         )
         by_key[record.natural_key] = new[-1]
-    created = create_instances(new)
-    subjects = Subject.objects.in_bulk([e.subject_id for e in [*created, *refreshed]])
+    return new, refreshed
+
+
+def _announce_imports(created: list[ListEntry], refreshed: list[ListEntry]) -> None:
+    """Timeline steps, membership listeners (joint punishment) and audit of an import."""
+    subjects = Subject.objects.in_bulk({e.subject_id for e in [*created, *refreshed]})
     for e in [*created, *refreshed]:
         e.subject = subjects[e.subject_id]
     _bulk_first_steps(created, "import", _("由名单管理部门认定并推送"))
@@ -154,7 +177,6 @@ def _import_external(list_type: ListType, new_events: QuerySet[CreditEvent], tod
             for e in refreshed
         ],
     )
-    return len(created)
 
 
 def propose_automatically(
