@@ -3,7 +3,6 @@ for district lists."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 
 from django.db import transaction
@@ -14,7 +13,7 @@ from django.utils.translation import gettext as _
 from creditplus.accounts import audit
 from creditplus.accounts.models import Department
 from creditplus.accounts.services import notify
-from creditplus.bulk import create_instances
+from creditplus.bulk import chunked, create_instances
 from creditplus.catalog.calendar import add_months
 from creditplus.lists.choices import (
     LIVE_STATUSES,
@@ -30,6 +29,8 @@ from creditplus.records.models import CreditEvent
 from creditplus.subjects.models import Subject
 
 CHUNK = 500
+# Subjects per statement (ids as parameters) and per transaction of new proposals.
+SUBJECT_CHUNK = 5000
 
 
 def consume_events(event_ids: list[int]) -> None:
@@ -47,16 +48,9 @@ def consume_events(event_ids: list[int]) -> None:
     for list_type in types:
         if list_type.origin == ListOrigin.EXTERNAL and list_type.source_item_id in items:
             _import_external(list_type, new_events, today)
-    kinds = None
     for list_type in types:
         if list_type.origin == ListOrigin.DISTRICT and list_type.triggers:
-            if kinds is None:
-                kinds = list(new_events.values_list("subject_id", "kind", "severity").distinct())
-            # Only a new event a trigger counts can make a subject newly meet it.
-            triggers = parse_triggers(list_type.triggers)
-            subjects = {s for s, k, sev in kinds if any(t.counts(k, sev) for t in triggers)}
-            if subjects:
-                propose_automatically(list_type, subjects, today)
+            propose_automatically(list_type, new_events, today)
 
 
 def _import_external(list_type: ListType, new_events: QuerySet[CreditEvent], today: date) -> int:
@@ -180,54 +174,70 @@ def _announce_imports(created: list[ListEntry], refreshed: list[ListEntry]) -> N
 
 
 def propose_automatically(
-    list_type: ListType, subject_ids: Iterable[int], today: date | None = None
+    list_type: ListType, new_events: QuerySet[CreditEvent], today: date | None = None
 ) -> list[ListEntry]:
-    """自动提议: propose every subject among ``subject_ids`` that meets one of the list's
-    triggers (and none of its exclusions) and is not already on it or proposed for it."""
+    """自动提议: propose every subject that one of ``new_events`` makes meet one of the list's
+    triggers (and none of its exclusions), unless already on the list or proposed for it.
+    Decided set-wise: one grouped count per trigger over all the subjects the new events
+    touch, not a query per subject or per chunk of subjects."""
     today = today or timezone.localdate()
-    candidates = sorted(
-        Subject.objects.filter(
-            pk__in=list(subject_ids), kind__in=list_type.subject_kinds
-        ).values_list("pk", flat=True)
-    )
+    met = _meeting(list_type, new_events, today)
+    _drop_excluded(list_type, met, today)
+    chosen = sorted(met)
     created: list[ListEntry] = []
-    for i in range(0, len(candidates), CHUNK):
-        # Most subjects of a batch are usually on the list or proposed already: skip them
-        # before counting their events.
-        chunk = candidates[i : i + CHUNK]
-        taken = set(
-            ListEntry.objects.filter(
-                list_type=list_type, subject_id__in=chunk, status__in=LIVE_STATUSES
-            )
-            .exclude(origin=EntryOrigin.IMPORTED)
+    for i in range(0, len(chosen), SUBJECT_CHUNK):
+        part = chosen[i : i + SUBJECT_CHUNK]
+        created.extend(_create_auto_entries(list_type, {s: met[s] for s in part}, today))
+    return created
+
+
+def _meeting(
+    list_type: ListType, new_events: QuerySet[CreditEvent], today: date
+) -> dict[int, Trigger]:
+    """Subjects of the list's kinds, not on it nor proposed, that meet a trigger because of
+    a new event: only a new event the trigger counts (its kind, severity and period) can
+    make a subject newly meet it. Each subject with the first trigger it meets."""
+    taken = (
+        ListEntry.objects.filter(list_type=list_type, status__in=LIVE_STATUSES)
+        .exclude(origin=EntryOrigin.IMPORTED)
+        .values("subject_id")
+    )
+    met: dict[int, Trigger] = {}
+    for trigger in parse_triggers(list_type.triggers):
+        touched = trigger.window(new_events, today).values("subject_id")
+        counts = (
+            trigger.events(touched, today)
+            .exclude(subject_id__in=taken)
+            .values("subject_id")
+            .annotate(n=Count("id"))
+            .filter(n__gte=trigger.count)
             .values_list("subject_id", flat=True)
         )
-        chunk = [s for s in chunk if s not in taken]
-        if not chunk:
-            continue
-        met: dict[int, Trigger] = {}
-        for trigger in parse_triggers(list_type.triggers):
-            counts = (
-                trigger.events([s for s in chunk if s not in met], today)
-                .values("subject_id")
-                .annotate(n=Count("id"))
-                .filter(n__gte=trigger.count)
+        for subject_id in counts:
+            met.setdefault(subject_id, trigger)
+    kinds: set[int] = set()
+    for chunk in chunked(sorted(met), SUBJECT_CHUNK):
+        kinds.update(
+            Subject.objects.filter(pk__in=chunk, kind__in=list_type.subject_kinds).values_list(
+                "pk", flat=True
             )
-            for row in counts:
-                met.setdefault(row["subject_id"], trigger)
-        for exclusion in parse_triggers(list_type.exclude):
+        )
+    return {s: t for s, t in met.items() if s in kinds}
+
+
+def _drop_excluded(list_type: ListType, met: dict[int, Trigger], today: date) -> None:
+    """Remove from ``met`` the subjects that meet one of the list's exclusions."""
+    for exclusion in parse_triggers(list_type.exclude):
+        for chunk in chunked(sorted(met), SUBJECT_CHUNK):
             counts = (
-                exclusion.events(list(met), today)
+                exclusion.events(chunk, today)
                 .values("subject_id")
                 .annotate(n=Count("id"))
                 .filter(n__gte=exclusion.count)
+                .values_list("subject_id", flat=True)
             )
-            for row in counts:
-                met.pop(row["subject_id"], None)
-        chosen = {s: met[s] for s in sorted(met)}
-        if chosen:
-            created.extend(_create_auto_entries(list_type, chosen, today))
-    return created
+            for subject_id in counts:
+                met.pop(subject_id, None)
 
 
 @transaction.atomic

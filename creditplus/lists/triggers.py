@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -26,15 +27,20 @@ class Trigger:
     within_months: int
     severity: str = ""
 
-    def events(self, subjects: list[int], today: date) -> QuerySet[CreditEvent]:
-        qs = CreditEvent.objects.filter(
-            subject_id__in=subjects,
+    def window(self, events: QuerySet[CreditEvent], today: date) -> QuerySet[CreditEvent]:
+        """The ``events`` this trigger counts as of ``today``: in force, of its kind (and
+        severity), dated within its period."""
+        qs = events.filter(
             status=EventStatus.ACTIVE,
             kind=self.kind,
             occurred_on__gt=add_months(today, -self.within_months),
             occurred_on__lte=today,
         )
         return qs.filter(severity=self.severity) if self.severity else qs
+
+    def events(self, subjects: Iterable[int] | QuerySet, today: date) -> QuerySet[CreditEvent]:
+        """The events of ``subjects`` (ids, or a query of them) this trigger counts."""
+        return self.window(CreditEvent.objects.filter(subject_id__in=subjects), today)
 
     def counts(self, kind: str, severity: str) -> bool:
         """Whether an event of ``kind`` and ``severity`` is one this trigger counts."""
