@@ -4,9 +4,10 @@ for district lists."""
 from __future__ import annotations
 
 from datetime import date
+from typing import NamedTuple
 
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -59,7 +60,7 @@ def _import_external(list_type: ListType, new_events: QuerySet[CreditEvent], tod
     mine = _external_events(list_type, new_events)
     if not mine:
         return 0
-    by_key = _live_imports(list_type, [e.record.natural_key for e in mine])
+    by_key = _live_imports(list_type, [e.natural_key for e in mine])
     new, refreshed = _plan_imports(list_type, mine, by_key, today)
     created = create_instances(new)
     # One statement for the refreshed entries (an entry refreshed twice is written once).
@@ -72,21 +73,34 @@ def _import_external(list_type: ListType, new_events: QuerySet[CreditEvent], tod
     return len(created)
 
 
-def _external_events(list_type: ListType, new_events: QuerySet[CreditEvent]) -> list[CreditEvent]:
-    """The new events of the list's source item (and rules), with the record fields used."""
+class SourceRow(NamedTuple):
+    """What an import reads of a new event and its record (plain tuples, not models)."""
+
+    subject_id: int
+    occurred_on: date
+    record_id: int
+    natural_key: str
+    department_id: int
+    end_date: date | None
+    decision_date: date | None
+
+
+def _external_events(list_type: ListType, new_events: QuerySet[CreditEvent]) -> list[SourceRow]:
+    """The new events of the list's source item (and rules), with the record fields used,
+    in event order."""
     mine = new_events.filter(record__item_id=list_type.source_item_id)
     if list_type.source_rules:
         mine = mine.filter(rule__code__in=list_type.source_rules)
-    return list(
-        mine.select_related("record").only(
-            "subject_id",
-            "occurred_on",
-            "record__natural_key",
-            "record__department_id",
-            "record__end_date",
-            "record__decision_date",
-        )
+    rows = mine.order_by("pk").values_list(
+        "subject_id",
+        "occurred_on",
+        "record_id",
+        "record__natural_key",
+        "record__department_id",
+        "record__end_date",
+        "record__decision_date",
     )
+    return [SourceRow(*row) for row in rows]
 
 
 def _live_imports(list_type: ListType, keys: list[str]) -> dict[str, ListEntry]:
@@ -104,7 +118,7 @@ def _live_imports(list_type: ListType, keys: list[str]) -> dict[str, ListEntry]:
 
 
 def _plan_imports(
-    list_type: ListType, mine: list[CreditEvent], by_key: dict[str, ListEntry], today: date
+    list_type: ListType, mine: list[SourceRow], by_key: dict[str, ListEntry], today: date
 ) -> tuple[list[ListEntry], list[ListEntry]]:
     """New entries and refreshed stored ones, in event order: a later version of a record in
     the same run refreshes the entry an earlier one made."""
@@ -112,15 +126,14 @@ def _plan_imports(
     status = EntryStatus.PUBLISHED if list_type.published else EntryStatus.INCLUDED
     new: list[ListEntry] = []
     refreshed: list[ListEntry] = []
-    for event in mine:
-        record = event.record
-        decided = record.decision_date or event.occurred_on
+    for record in mine:
+        decided = record.decision_date or record.occurred_on
         until = add_months(decided, list_type.default_months)
         if record.end_date and record.end_date < until:
             until = record.end_date
         existing = by_key.get(record.natural_key)
         if existing is not None:
-            existing.source_record_id = record.pk
+            existing.source_record_id = record.record_id
             existing.decided_on = decided
             existing.publish_until = until
             existing.restoration_from = restoration_opens(list_type, decided, until)
@@ -132,13 +145,13 @@ def _plan_imports(
         new.append(
             ListEntry(
                 list_type=list_type,
-                subject_id=event.subject_id,
+                subject_id=record.subject_id,
                 origin=EntryOrigin.IMPORTED,
                 status=status,
                 department_id=list_type.deciding_department_id or record.department_id,
                 reason=list_type.criteria,
                 basis=list_type.basis,
-                source_record_id=record.pk,
+                source_record_id=record.record_id,
                 source_key=record.natural_key,
                 proposed_at=now,
                 proposed_by=_("名单管理部门推送"),
@@ -194,17 +207,22 @@ def propose_automatically(
 def _meeting(
     list_type: ListType, new_events: QuerySet[CreditEvent], today: date
 ) -> dict[int, Trigger]:
-    """Subjects of the list's kinds, not on it nor proposed, that meet a trigger because of
-    a new event: only a new event the trigger counts (its kind, severity and period) can
-    make a subject newly meet it. Each subject with the first trigger it meets."""
+    """Subjects of the list's kinds, not on it nor proposed, that meet a trigger and have a
+    new event one of its triggers counts (kind, severity, period): only such an event can
+    make a subject newly meet the list. Each subject with the first trigger it meets, in the
+    list's order, over all its events."""
+    triggers = parse_triggers(list_type.triggers)
+    counted = Q(pk__in=[])
+    for trigger in triggers:
+        counted |= trigger.condition(today)
+    touched = new_events.filter(counted).values("subject_id")
     taken = (
         ListEntry.objects.filter(list_type=list_type, status__in=LIVE_STATUSES)
         .exclude(origin=EntryOrigin.IMPORTED)
         .values("subject_id")
     )
     met: dict[int, Trigger] = {}
-    for trigger in parse_triggers(list_type.triggers):
-        touched = trigger.window(new_events, today).values("subject_id")
+    for trigger in triggers:
         counts = (
             trigger.events(touched, today)
             .exclude(subject_id__in=taken)

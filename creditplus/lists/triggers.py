@@ -27,16 +27,20 @@ class Trigger:
     within_months: int
     severity: str = ""
 
-    def window(self, events: QuerySet[CreditEvent], today: date) -> QuerySet[CreditEvent]:
-        """The ``events`` this trigger counts as of ``today``: in force, of its kind (and
+    def condition(self, today: date) -> Q:
+        """The events this trigger counts as of ``today``: in force, of its kind (and
         severity), dated within its period."""
-        qs = events.filter(
+        q = Q(
             status=EventStatus.ACTIVE,
             kind=self.kind,
             occurred_on__gt=add_months(today, -self.within_months),
             occurred_on__lte=today,
         )
-        return qs.filter(severity=self.severity) if self.severity else qs
+        return q & Q(severity=self.severity) if self.severity else q
+
+    def window(self, events: QuerySet[CreditEvent], today: date) -> QuerySet[CreditEvent]:
+        """The ``events`` this trigger counts as of ``today``."""
+        return events.filter(self.condition(today))
 
     def events(self, subjects: Iterable[int] | QuerySet, today: date) -> QuerySet[CreditEvent]:
         """The events of ``subjects`` (ids, or a query of them) this trigger counts."""
