@@ -111,8 +111,62 @@ def child_consume(args: argparse.Namespace) -> None:
         "tasks": SanctionTask.objects.count(),
         "alerts": Alert.objects.count(),
     }
+    result["digest"] = outcome_digest()
     result["load_average"] = harness.load_average()
     harness.emit(result)
+
+
+def outcome_digest() -> dict[str, str]:
+    """SHA-256 (16 hex digits) of what the consumers wrote, by natural keys and in sorted
+    order, so that two runs (e.g. two versions of the code on the same load) compare."""
+    import hashlib
+
+    from creditplus.lists.models import ListEntry, ListTransition
+    from creditplus.sanctions.models import Alert, SanctionCase, SanctionTask
+
+    evidence: dict[int, list[int]] = {}
+    for entry_id, record_id in ListEntry.evidence.through.objects.values_list(
+        "listentry_id", "creditrecord_id"
+    ):
+        evidence.setdefault(entry_id, []).append(record_id)
+    key = ("list_type_id", "subject_id", "source_key")
+    queries = {
+        "entries": [
+            (*row[1:], sorted(evidence.get(row[0], [])))
+            for row in ListEntry.objects.values_list(
+                "pk",
+                *key,
+                "origin",
+                "status",
+                "department_id",
+                "decided_on",
+                "publish_until",
+                "restoration_from",
+                "reason",
+                "source_record_id",
+            )
+        ],
+        "transitions": ListTransition.objects.values_list(
+            *(f"entry__{k}" for k in key), "action", "to_status", "note"
+        ),
+        "cases": SanctionCase.objects.values_list(
+            *(f"entry__{k}" for k in key), "origin", "status", "reason"
+        ),
+        "tasks": SanctionTask.objects.values_list(
+            *(f"case__entry__{k}" for k in key),
+            "measure_id",
+            "department_id",
+            "target",
+            "target_name",
+            "status",
+            "due_on",
+        ),
+        "alerts": Alert.objects.values_list("department_id", "subject_id", "kind", "title"),
+    }
+    return {
+        name: hashlib.sha256("\n".join(sorted(map(repr, rows))).encode()).hexdigest()[:16]
+        for name, rows in queries.items()
+    }
 
 
 def main() -> None:
@@ -168,6 +222,7 @@ def main() -> None:
             f"({r['events_per_cpu_second']} events/CPU s), {r['statements']} statements"
         )
     harness.say(f"written: {result['written']}; load average {result['load_average']}")
+    harness.say(f"digest of what was written: {result['digest']}")
     harness.print_results([result])
 
 
