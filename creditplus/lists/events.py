@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from creditplus.accounts import audit
 from creditplus.accounts.models import Department
 from creditplus.accounts.services import notify
-from creditplus.bulk import chunked, create_instances
+from creditplus.bulk import chunked, create_instances, insert_rows
 from creditplus.catalog.calendar import add_months
 from creditplus.lists.choices import (
     LIVE_STATUSES,
@@ -298,10 +298,11 @@ def _create_auto_entries(
         for subject_id, trigger in chosen.items()
     ]
     entries = create_instances(entries)
-    Evidence = ListEntry.evidence.through
-    create_instances(
+    # Plain rows, not a model instance each: a load proposes tens of thousands at once.
+    insert_rows(
+        ListEntry.evidence.through,
         [
-            Evidence(listentry_id=e.pk, creditrecord_id=record_id)
+            {"listentry_id": e.pk, "creditrecord_id": record_id}
             for e in entries
             for record_id in dict.fromkeys(r for r, _d, _n in evidence[e.subject_id])
         ],
@@ -323,18 +324,19 @@ def _create_auto_entries(
 
 def _bulk_first_steps(entries: list[ListEntry], action: str, note: str) -> None:
     """The first timeline step and the audit row of each new entry, written in bulk."""
-    create_instances(
+    insert_rows(
+        ListTransition,
         [
-            ListTransition(
-                entry=e,
-                action=action,
-                from_status="",
-                to_status=e.status,
-                at=e.proposed_at,
-                actor_name=e.proposed_by,
-                department_id=e.department_id,
-                note=note,
-            )
+            {
+                "entry_id": e.pk,
+                "action": action,
+                "from_status": "",
+                "to_status": e.status,
+                "at": e.proposed_at,
+                "actor_name": str(e.proposed_by),
+                "department_id": e.department_id,
+                "note": str(note),
+            }
             for e in entries
         ],
     )
