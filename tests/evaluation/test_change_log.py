@@ -29,7 +29,10 @@ def three(reference) -> list[Subject]:
 
 def fine(subject: Subject, n: int) -> None:
     ingest_penalty(
-        n, decided=TODAY - timedelta(days=5), 统一社会信用代码=subject.uscc, 行政相对人名称=subject.name
+        n,
+        decided=TODAY - timedelta(days=5),
+        统一社会信用代码=subject.uscc,
+        行政相对人名称=subject.name,
     )
 
 
@@ -68,7 +71,5 @@ def test_the_log_is_kept_until_every_model_in_use_has_read_it(three):
     services.evaluate(mode=RunMode.CHANGED, as_of=TODAY)
     assert SubjectChange.objects.filter(subject=three[1]).exists()
     run = services.evaluate(mode=RunMode.CHANGED, model=draft, as_of=TODAY)
-    assert set(Score.objects.filter(run=run).values_list("subject_id", flat=True)) == {
-        three[1].pk
-    }
+    assert set(Score.objects.filter(run=run).values_list("subject_id", flat=True)) == {three[1].pk}
     assert not SubjectChange.objects.filter(subject=three[1]).exists()

@@ -5,22 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('subjects', '0003_subject_legacy_identifiers'),
+        ("subjects", "0003_subject_legacy_identifiers"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SubjectChange',
+            name="SubjectChange",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('at', models.DateTimeField(db_index=True)),
-                ('subject', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='subjects.subject')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("at", models.DateTimeField(db_index=True)),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="subjects.subject",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '主体变更记录',
-                'verbose_name_plural': '主体变更记录',
+                "verbose_name": "主体变更记录",
+                "verbose_name_plural": "主体变更记录",
             },
         ),
     ]
