@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from creditplus.accounts import audit
@@ -29,6 +29,7 @@ from creditplus.lists.models import ListTransition
 from creditplus.records.choices import EventStatus
 from creditplus.records.models import CreditEvent
 from creditplus.subjects.models import Subject, SubjectRelation
+from creditplus.subjects.services import changed_since, trim_changes
 
 Progress = Callable[[str], None]
 
@@ -156,7 +157,7 @@ def changed_subject_ids(model: EvaluationModel, spec: ModelSpec) -> list[int] | 
     if last is None:
         return None
     since = last.started_at
-    ids = set(Subject.objects.filter(changed_at__gt=since).values_list("pk", flat=True))
+    ids = changed_since(since)
     moved = set(
         ListTransition.objects.filter(at__gt=since).values_list("entry__subject_id", flat=True)
     )
@@ -278,7 +279,22 @@ def record_run(
         )
         if model.status == ModelStatus.ACTIVE and changes:
             transaction.on_commit(lambda: _notify_grade_changes(changes))
+        trim_change_log()
     return run
+
+
+def trim_change_log() -> int:
+    """Trim the subjects' change log up to the oldest latest run of the models in use: each
+    has read what is older (a model never run evaluates everything and needs none of it)."""
+    latest = (
+        EvaluationRun.objects.exclude(model__status=ModelStatus.RETIRED)
+        .order_by()
+        .values("model_id")
+        .annotate(last=Max("started_at"))
+        .values_list("last", flat=True)
+    )
+    horizon = min(latest, default=None)
+    return trim_changes(horizon) if horizon else 0
 
 
 def _notify_grade_changes(changes: list[GradeChange]) -> None:

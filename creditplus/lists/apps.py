@@ -8,7 +8,7 @@ class ListsConfig(AppConfig):
     verbose_name = _("红黑名单")
 
     def ready(self) -> None:
-        from creditplus.lists.services import consume_events
+        from creditplus.lists.events import consume_events
         from creditplus.records import consumers
 
         consumers.register("lists", consume_events)

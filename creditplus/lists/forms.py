@@ -20,7 +20,7 @@ from creditplus.lists.choices import (
 )
 from creditplus.lists.models import ListEntry, ListType, Objection
 from creditplus.lists.objections import ENTRY_OUTCOMES, RECORD_OUTCOMES, record_fields
-from creditplus.lists.services import eligible_evidence
+from creditplus.lists.triggers import eligible_evidence
 from creditplus.pages import decision_field, note_field
 from creditplus.records.choices import EventStatus
 from creditplus.records.models import CreditRecord

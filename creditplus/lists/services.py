@@ -1,28 +1,23 @@
 """The list lifecycle (名单): proposal → notice (告知) → decision (认定) → publication
-(公示) → removal (移出), the import of external lists, and the maintenance run."""
+(公示) → removal (移出). External-list imports and automatic proposals are in ``events``,
+the scheduled run in ``maintenance``, reference data in ``reference``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from creditplus.accounts import audit
-from creditplus.accounts.choices import Role
 from creditplus.accounts.models import Department
 from creditplus.accounts.permissions import require_perm, restrict
-from creditplus.accounts.services import notify, read_reference
-from creditplus.bulk import create_instances
+from creditplus.accounts.services import notify
 from creditplus.catalog.calendar import add_months, add_working_days
-from creditplus.catalog.choices import BehaviorKind, Severity
-from creditplus.catalog.models import CatalogItem
-from creditplus.catalog.services import load_summary, upsert_reference
 from creditplus.errors import DomainError, Forbidden
 from creditplus.lists.choices import (
     LIVE_STATUSES,
@@ -30,16 +25,13 @@ from creditplus.lists.choices import (
     EndReason,
     EntryOrigin,
     EntryStatus,
-    ListKind,
     ListOrigin,
     ObjectionStatus,
 )
-from creditplus.lists.models import Deadline, ListEntry, ListTransition, ListType, Objection
-from creditplus.records.choices import EventStatus, RecordStatus
-from creditplus.records.models import CreditEvent, CreditRecord
+from creditplus.lists.models import Deadline, ListEntry, ListTransition, ListType
+from creditplus.lists.triggers import eligible_evidence, evidence_kind_label
+from creditplus.records.models import CreditRecord
 from creditplus.subjects.models import Subject, SubjectAccount
-
-CHUNK = 500
 
 # Called, inside the transaction, with entries whose membership changed (decided, published,
 # removed, imported): joint reward and punishment starts or stops. Registered by the apps to
@@ -53,82 +45,10 @@ def on_membership(name: str, listener: MembershipListener) -> None:
     _membership_listeners[name] = listener
 
 
-def _membership_changed(entries: list[ListEntry]) -> None:
+def membership_changed(entries: list[ListEntry]) -> None:
     if entries:
         for listener in list(_membership_listeners.values()):
             listener(entries)
-
-
-# --------------------------------------------------------------------------- reference data
-
-
-@transaction.atomic
-def load_deadlines() -> str:
-    """Load ``deadlines.yaml`` (working-day time limits)."""
-    data = read_reference("deadlines.yaml")
-    results = [
-        upsert_reference(
-            Deadline,
-            {"code": code},
-            data["version"],
-            {"name": d["name"], "working_days": d["working_days"], "basis": d.get("basis", "")},
-        )
-        for code, d in data["deadlines"].items()
-    ]
-    return load_summary("办理期限", results)
-
-
-@transaction.atomic
-def load_list_types() -> str:
-    """Load ``list_types.yaml``; department and catalog codes must exist."""
-    data = read_reference("list_types.yaml")
-    results = []
-    for t in data["list_types"]:
-        source = t.get("source") or {}
-        deciding = None
-        if t.get("deciding_department"):
-            deciding = Department.objects.filter(code=t["deciding_department"]).first()
-            if deciding is None:
-                raise DomainError(
-                    "reference_unknown_department",
-                    _("名单 %(c)s 的认定部门不存在：%(d)s")
-                    % {"c": t["code"], "d": t["deciding_department"]},
-                )
-        item = None
-        if source:
-            item = CatalogItem.objects.filter(code=source["item"]).first()
-            if item is None:
-                raise DomainError(
-                    "reference_unknown_item",
-                    _("名单 %(c)s 的来源数据项不存在：%(i)s")
-                    % {"c": t["code"], "i": source["item"]},
-                )
-        results.append(
-            upsert_reference(
-                ListType,
-                {"code": t["code"]},
-                data["version"],
-                {
-                    "name": t["name"],
-                    "kind": t["kind"],
-                    "origin": t["origin"],
-                    "deciding_department": deciding,
-                    "criteria": t["criteria"].strip(),
-                    "basis": t["basis"].strip(),
-                    "severity": t.get("severity") or "",
-                    "published": t["published"],
-                    "default_months": t["default_months"],
-                    "min_months": t.get("min_months", 0),
-                    "restoration_allowed": t.get("restoration_allowed", True),
-                    "subject_kinds": t.get("subject_kinds", ["legal", "individual"]),
-                    "triggers": t.get("triggers", []),
-                    "exclude": t.get("exclude", []),
-                    "source_item": item,
-                    "source_rules": source.get("rules", []),
-                },
-            )
-        )
-    return load_summary("名单类型", results)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -177,7 +97,7 @@ def _step(
         after={"status": to_status, **{f: getattr(entry, f) for f in changed}},
     )
     if to_status in (*MEMBER_STATUSES, EntryStatus.REMOVED, EntryStatus.REJECTED):
-        _membership_changed([entry])
+        membership_changed([entry])
     return step
 
 
@@ -490,460 +410,6 @@ def remove_entry(
         f"/my/lists/{entry.pk}/",
     )
     return entry
-
-
-# --------------------------------------------------------------------------- events consumer
-
-
-def consume_events(event_ids: list[int]) -> None:
-    """The lists consumer of new behavior events: import external list records and make
-    automatic proposals for district lists."""
-    if not event_ids:
-        return
-    today = timezone.localdate()
-    # The consumer gets consecutive ids after its cursor: a range is the same set, cheaper.
-    new_events = CreditEvent.objects.filter(
-        pk__gte=min(event_ids), pk__lte=max(event_ids), status=EventStatus.ACTIVE
-    )
-    types = list(ListType.objects.active())
-    items = set(new_events.values_list("record__item_id", flat=True).distinct())
-    for list_type in types:
-        if list_type.origin == ListOrigin.EXTERNAL and list_type.source_item_id in items:
-            _import_external(list_type, new_events, today)
-    kinds = None
-    for list_type in types:
-        if list_type.origin == ListOrigin.DISTRICT and list_type.triggers:
-            if kinds is None:
-                kinds = list(new_events.values_list("subject_id", "kind", "severity").distinct())
-            # Only a new event a trigger counts can make a subject newly meet it.
-            triggers = _triggers(list_type.triggers)
-            subjects = {s for s, k, sev in kinds if any(t.counts(k, sev) for t in triggers)}
-            if subjects:
-                propose_automatically(list_type, subjects, today)
-
-
-def _import_external(list_type: ListType, new_events: QuerySet[CreditEvent], today: date) -> int:
-    """Entries for the external list's records, as decided and published by their owner. A
-    new version of a record updates its entry; an already-expired one adds nothing."""
-    mine_qs = new_events.filter(record__item_id=list_type.source_item_id)
-    if list_type.source_rules:
-        mine_qs = mine_qs.filter(rule__code__in=list_type.source_rules)
-    mine = list(
-        mine_qs.select_related("record").only(
-            "subject_id",
-            "occurred_on",
-            "record__natural_key",
-            "record__department_id",
-            "record__end_date",
-            "record__decision_date",
-        )
-    )
-    if not mine:
-        return 0
-    by_key: dict[str, ListEntry] = {}
-    keys = [e.record.natural_key for e in mine]
-    for i in range(0, len(keys), CHUNK):
-        for entry in ListEntry.objects.filter(
-            list_type=list_type,
-            origin=EntryOrigin.IMPORTED,
-            status__in=LIVE_STATUSES,
-            source_key__in=keys[i : i + CHUNK],
-        ):
-            by_key[entry.source_key] = entry
-    now = timezone.now()
-    status = EntryStatus.PUBLISHED if list_type.published else EntryStatus.INCLUDED
-    new: list[ListEntry] = []
-    refreshed: list[ListEntry] = []
-    for event in mine:
-        record = event.record
-        decided = record.decision_date or event.occurred_on
-        until = add_months(decided, list_type.default_months)
-        if record.end_date and record.end_date < until:
-            until = record.end_date
-        existing = by_key.get(record.natural_key)
-        if existing is not None:
-            existing.source_record_id = record.pk
-            existing.decided_on = decided
-            existing.publish_until = until
-            existing.restoration_from = restoration_opens(list_type, decided, until)
-            if existing.pk is not None:  # else created earlier in this run, saved below
-                existing.save(
-                    update_fields=[
-                        "source_record",
-                        "decided_on",
-                        "publish_until",
-                        "restoration_from",
-                    ]
-                )
-                refreshed.append(existing)
-            continue
-        if until < today:
-            continue
-        new.append(
-            ListEntry(
-                list_type=list_type,
-                subject_id=event.subject_id,
-                origin=EntryOrigin.IMPORTED,
-                status=status,
-                department_id=list_type.deciding_department_id or record.department_id,
-                reason=list_type.criteria,
-                basis=list_type.basis,
-                source_record_id=record.pk,
-                source_key=record.natural_key,
-                proposed_at=now,
-                proposed_by=_("名单管理部门推送"),
-                decided_on=decided,
-                published_on=decided if list_type.published else None,
-                publish_until=until,
-                restoration_from=restoration_opens(list_type, decided, until),
-            )
-        )
-        by_key[record.natural_key] = new[-1]
-    created = create_instances(new)
-    subjects = Subject.objects.in_bulk([e.subject_id for e in [*created, *refreshed]])
-    for e in [*created, *refreshed]:
-        e.subject = subjects[e.subject_id]
-    _bulk_first_steps(created, "import", _("由名单管理部门认定并推送"))
-    _membership_changed(created)
-    audit.record_many(
-        "list.refresh",
-        [
-            audit.Change(
-                obj=e,
-                subject=e.subject.code,
-                purpose=_("来源记录更新"),
-                after={"source_record": e.source_record_id, "publish_until": e.publish_until},
-            )
-            for e in refreshed
-        ],
-    )
-    return len(created)
-
-
-@dataclass(frozen=True)
-class Trigger:
-    kind: str
-    count: int
-    within_months: int
-    severity: str = ""
-
-    def events(self, subjects: list[int], today: date) -> QuerySet[CreditEvent]:
-        qs = CreditEvent.objects.filter(
-            subject_id__in=subjects,
-            status=EventStatus.ACTIVE,
-            kind=self.kind,
-            occurred_on__gt=add_months(today, -self.within_months),
-            occurred_on__lte=today,
-        )
-        return qs.filter(severity=self.severity) if self.severity else qs
-
-    def counts(self, kind: str, severity: str) -> bool:
-        """Whether an event of ``kind`` and ``severity`` is one this trigger counts."""
-        return kind == self.kind and (not self.severity or severity == self.severity)
-
-    def describe(self) -> str:
-        from creditplus.catalog.choices import BehaviorKind, Severity
-
-        what = BehaviorKind(self.kind).label
-        if self.severity:
-            what = f"{Severity(self.severity).label}{what}"
-        return _("近%(m)d个月内%(what)s %(n)d 次以上") % {
-            "m": self.within_months,
-            "what": what,
-            "n": self.count,
-        }
-
-
-def _triggers(raw: list[dict[str, Any]]) -> list[Trigger]:
-    return [Trigger(**t) for t in raw]
-
-
-SEVERITY_ORDER = (Severity.MINOR, Severity.GENERAL, Severity.SERIOUS)
-
-
-def evidence_filter(list_type: ListType) -> Q:
-    """Events that may prove inclusion in ``list_type``: in force, of the behavior kind one of
-    its triggers counts, and for untrustworthy behavior at least as severe as the trigger
-    asks (a serious violation also proves a watch list's "general" one). A list without
-    triggers takes the behavior of its kind (red: trustworthy, else untrustworthy)."""
-    triggers = _triggers(list_type.triggers or [])
-    if not triggers:
-        kind = (
-            BehaviorKind.TRUSTWORTHY
-            if list_type.kind == ListKind.RED
-            else BehaviorKind.UNTRUSTWORTHY
-        )
-        triggers = [Trigger(kind=kind, count=1, within_months=0)]
-    condition = Q(pk__in=[])
-    for t in triggers:
-        part = Q(kind=t.kind)
-        if t.severity and t.kind == BehaviorKind.UNTRUSTWORTHY:
-            part &= Q(severity__in=SEVERITY_ORDER[SEVERITY_ORDER.index(t.severity) :])
-        elif t.severity:
-            part &= Q(severity=t.severity)
-        condition |= part
-    return Q(status=EventStatus.ACTIVE) & condition
-
-
-def eligible_evidence(
-    list_type: ListType, records: QuerySet[CreditRecord]
-) -> QuerySet[CreditRecord]:
-    """The ``records`` that may be evidence for ``list_type``: those classified by the
-    behavior list as behavior that fits the list's criteria (see :func:`evidence_filter`)."""
-    events = CreditEvent.objects.filter(evidence_filter(list_type)).values("record_id")
-    return records.filter(pk__in=events)
-
-
-def evidence_kind_label(list_type: ListType) -> str:
-    """What evidence the list takes, in words (e.g. 一般及以上失信行为)."""
-    triggers = _triggers(list_type.triggers or [])
-    if not triggers:
-        kind = (
-            BehaviorKind.TRUSTWORTHY
-            if list_type.kind == ListKind.RED
-            else BehaviorKind.UNTRUSTWORTHY
-        )
-        return str(kind.label)
-    parts = []
-    for t in triggers:
-        what = str(BehaviorKind(t.kind).label)
-        if t.severity and t.kind == BehaviorKind.UNTRUSTWORTHY and t.severity != Severity.SERIOUS:
-            what = _("%(s)s及以上%(what)s") % {"s": Severity(t.severity).label, "what": what}
-        elif t.severity:
-            what = f"{Severity(t.severity).label}{what}"
-        if what not in parts:
-            parts.append(what)
-    return "、".join(parts)
-
-
-def propose_automatically(
-    list_type: ListType, subject_ids: Iterable[int], today: date | None = None
-) -> list[ListEntry]:
-    """自动提议: propose every subject among ``subject_ids`` that meets one of the list's
-    triggers (and none of its exclusions) and is not already on it or proposed for it."""
-    today = today or timezone.localdate()
-    candidates = sorted(
-        Subject.objects.filter(
-            pk__in=list(subject_ids), kind__in=list_type.subject_kinds
-        ).values_list("pk", flat=True)
-    )
-    created: list[ListEntry] = []
-    for i in range(0, len(candidates), CHUNK):
-        # Most subjects of a batch are usually on the list or proposed already: skip them
-        # before counting their events.
-        chunk = candidates[i : i + CHUNK]
-        taken = set(
-            ListEntry.objects.filter(
-                list_type=list_type, subject_id__in=chunk, status__in=LIVE_STATUSES
-            )
-            .exclude(origin=EntryOrigin.IMPORTED)
-            .values_list("subject_id", flat=True)
-        )
-        chunk = [s for s in chunk if s not in taken]
-        if not chunk:
-            continue
-        met: dict[int, Trigger] = {}
-        for trigger in _triggers(list_type.triggers):
-            counts = (
-                trigger.events([s for s in chunk if s not in met], today)
-                .values("subject_id")
-                .annotate(n=Count("id"))
-                .filter(n__gte=trigger.count)
-            )
-            for row in counts:
-                met.setdefault(row["subject_id"], trigger)
-        for exclusion in _triggers(list_type.exclude):
-            counts = (
-                exclusion.events(list(met), today)
-                .values("subject_id")
-                .annotate(n=Count("id"))
-                .filter(n__gte=exclusion.count)
-            )
-            for row in counts:
-                met.pop(row["subject_id"], None)
-        chosen = {s: met[s] for s in sorted(met)}
-        if chosen:
-            created.extend(_create_auto_entries(list_type, chosen, today))
-    return created
-
-
-@transaction.atomic
-def _create_auto_entries(
-    list_type: ListType, chosen: dict[int, Trigger], today: date
-) -> list[ListEntry]:
-    """Bulk-create proposals with their evidence, first timeline step and audit rows: a
-    batch of records may propose thousands of subjects at once."""
-    evidence: dict[int, list[tuple[int, int, str]]] = {s: [] for s in chosen}
-    by_trigger: dict[Trigger, list[int]] = {}
-    for subject_id, trigger in chosen.items():
-        by_trigger.setdefault(trigger, []).append(subject_id)
-    for trigger, subject_ids in by_trigger.items():
-        rows = (
-            trigger.events(subject_ids, today)
-            .order_by("-occurred_on", "-id")
-            .values_list("subject_id", "record_id", "record__department_id", "rule__name")
-        )
-        for subject_id, record_id, department_id, rule_name in rows:
-            evidence[subject_id].append((record_id, department_id, rule_name))
-    subjects = Subject.objects.in_bulk(list(chosen))
-    now = timezone.now()
-    proposer = _("系统（行为清单自动提议）")
-    entries = [
-        ListEntry(
-            list_type=list_type,
-            subject=subjects[subject_id],
-            origin=EntryOrigin.AUTO,
-            status=EntryStatus.PROPOSED,
-            department_id=list_type.deciding_department_id or evidence[subject_id][0][1],
-            reason=_("%(trigger)s：%(rules)s")
-            % {
-                "trigger": trigger.describe(),
-                "rules": "；".join(sorted({name for _r, _d, name in evidence[subject_id]})),
-            },
-            basis=list_type.basis,
-            proposed_at=now,
-            proposed_by=proposer,
-        )
-        for subject_id, trigger in chosen.items()
-    ]
-    entries = create_instances(entries)
-    Evidence = ListEntry.evidence.through
-    create_instances(
-        [
-            Evidence(listentry_id=e.pk, creditrecord_id=record_id)
-            for e in entries
-            for record_id in dict.fromkeys(r for r, _d, _n in evidence[e.subject_id])
-        ],
-    )
-    note = _("系统依据行为清单自动提议")
-    _bulk_first_steps(entries, "propose", note)
-    per_department: dict[int, int] = {}
-    for e in entries:
-        per_department[e.department_id] = per_department.get(e.department_id, 0) + 1
-    for department_id, n in per_department.items():
-        notify(
-            _("%(list)s：新增 %(n)d 条自动认定提议") % {"list": list_type.name, "n": n},
-            _("请在名单管理中核查并办理告知。"),
-            f"/backoffice/lists/?status=proposed&list_type={list_type.pk}",
-            department=Department(pk=department_id),
-        )
-    return entries
-
-
-def _bulk_first_steps(entries: list[ListEntry], action: str, note: str) -> None:
-    """The first timeline step and the audit row of each new entry, written in bulk."""
-    create_instances(
-        [
-            ListTransition(
-                entry=e,
-                action=action,
-                from_status="",
-                to_status=e.status,
-                at=e.proposed_at,
-                actor_name=e.proposed_by,
-                department_id=e.department_id,
-                note=note,
-            )
-            for e in entries
-        ],
-    )
-    audit.record_many(
-        f"list.{action}",
-        [
-            audit.Change(
-                obj=e,
-                subject=e.subject.code,
-                purpose=note,
-                after={"status": e.status, "list_type": e.list_type.code, "origin": e.origin},
-            )
-            for e in entries
-        ],
-    )
-
-
-# --------------------------------------------------------------------------- maintenance
-
-
-@dataclass
-class MaintenanceResult:
-    expired: int = 0
-    source_removed: int = 0
-    objections_escalated: int = 0
-
-    def summary(self) -> str:
-        return _("期满移出 %(e)d 条；来源部门移出 %(s)d 条；逾期异议督办 %(o)d 件") % {
-            "e": self.expired,
-            "s": self.source_removed,
-            "o": self.objections_escalated,
-        }
-
-
-def maintain(today: date | None = None) -> MaintenanceResult:
-    """The scheduled run (``creditplus lists_maintain``): catch up on events, remove entries
-    whose period is over or whose source record was withdrawn, escalate overdue objections.
-    Idempotent: a second run on the same day changes nothing."""
-    from creditplus.records import consumers
-
-    today = today or timezone.localdate()
-    consumers.run("lists")
-    result = MaintenanceResult()
-    # A source record withdrawn (撤销), or replaced by a version no longer on the list.
-    withdrawn = ListEntry.objects.live().filter(
-        origin=EntryOrigin.IMPORTED,
-        source_record_id__in=CreditRecord.objects.filter(
-            Q(status=RecordStatus.RETRACTED) | Q(is_current=False)
-        ).values("pk"),
-    )
-    for entry in withdrawn.iterator():
-        remove_entry(entry, EndReason.SOURCE_REMOVED, today=today)
-        result.source_removed += 1
-    for entry in ListEntry.objects.members().filter(publish_until__lt=today).iterator():
-        ended_by_owner = bool(
-            entry.source_record_id
-            and CreditRecord.objects.filter(
-                pk=entry.source_record_id, end_date=entry.publish_until
-            ).exists()
-        )
-        remove_entry(
-            entry, EndReason.SOURCE_REMOVED if ended_by_owner else EndReason.EXPIRED, today=today
-        )
-        if ended_by_owner:
-            result.source_removed += 1
-        else:
-            result.expired += 1
-    result.objections_escalated = escalate_overdue_objections(today)
-    return result
-
-
-def escalate_overdue_objections(today: date) -> int:
-    """Tell the credit office of every objection not answered by its deadline (once)."""
-    overdue = Objection.objects.filter(
-        status=ObjectionStatus.OPEN, due_on__lt=today, escalated_at__isnull=True
-    ).select_related("department", "subject")
-    count = 0
-    for objection in overdue:
-        with transaction.atomic():
-            objection.escalated_at = timezone.now()
-            objection.save(update_fields=["escalated_at"])
-            notify(
-                _("异议逾期未答复：%(no)s") % {"no": objection.number},
-                _("%(dept)s 应于 %(due)s 前答复 %(subject)s 的异议，现已逾期。")
-                % {
-                    "dept": objection.department.name,
-                    "due": objection.due_on,
-                    "subject": objection.subject.name,
-                },
-                f"/backoffice/lists/objections/{objection.pk}/",
-                role=Role.CREDIT_OFFICE,
-            )
-            audit.record(
-                "objection.escalate",
-                obj=objection,
-                subject=objection.subject.code,
-                after={"due_on": objection.due_on},
-            )
-        count += 1
-    return count
 
 
 def subject_lists(subject: Subject, today: date | None = None) -> list[dict[str, Any]]:

@@ -48,6 +48,7 @@ from creditplus.lists.forms import (
     restoration_filter,
 )
 from creditplus.lists.models import Attachment, Deadline, ListEntry, ListType
+from creditplus.lists.triggers import evidence_kind_label
 from creditplus.pages import (
     audited_csv,
     audited_page,
@@ -276,7 +277,7 @@ def propose(request: HttpRequest) -> HttpResponse:
         form = ProposeForm(initial=request.POST.dict(), user=user)
     else:
         form = ProposeForm(initial={"uscc": request.GET.get("uscc", "")}, user=user)
-    kind = services.evidence_kind_label(form.chosen_list) if form.chosen_list else ""
+    kind = evidence_kind_label(form.chosen_list) if form.chosen_list else ""
     return render(
         request,
         "lists/propose.html",

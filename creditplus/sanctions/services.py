@@ -156,10 +156,6 @@ def initiate_cases(
     now = timezone.now()
     actor = audit.current_context().actor_name or "system"
     due = deadline("sanction_feedback", today)
-    measures_by_type: dict[int, list[Measure]] = {}
-    for measure in Measure.objects.tasked_on_entry().prefetch_related("list_types", "departments"):
-        for list_type in measure.list_types.all():
-            measures_by_type.setdefault(list_type.pk, []).append(measure)
     already = set(
         SanctionCase.objects.filter(
             entry__in=[e.pk for e in entries], status=CaseStatus.OPEN
@@ -180,13 +176,37 @@ def initiate_cases(
             for e in fresh
         ],
     )
+    tasks = _entry_tasks(cases, fresh, subjects, now, due)
     # An import of thousands of entries still writes thousands of tasks: as plain rows in one
     # bulk statement (COPY / executemany), not one model instance each, which cost ~20× more.
+    insert_rows(SanctionTask, tasks)
+    _announce_cases(cases, subjects, tasks, origin, due)
+    return cases
+
+
+def _standing_measures() -> tuple[dict[int, list[Measure]], dict[int, list[int]]]:
+    """The measures that make tasks on entry, by list type, and each one's departments."""
+    by_type: dict[int, list[Measure]] = {}
+    for measure in Measure.objects.tasked_on_entry().prefetch_related("list_types", "departments"):
+        for list_type in measure.list_types.all():
+            by_type.setdefault(list_type.pk, []).append(measure)
     departments_of = {
-        m.pk: [d.pk for d in m.departments.all()] for ms in measures_by_type.values() for m in ms
+        m.pk: [d.pk for d in m.departments.all()] for ms in by_type.values() for m in ms
     }
+    return by_type, departments_of
+
+
+def _entry_tasks(
+    cases: list[SanctionCase],
+    entries: list[ListEntry],
+    subjects: dict[int, Subject],
+    now: Any,
+    due: date,
+) -> list[dict[str, Any]]:
+    """The task rows of new cases: measure × target × implementing department."""
+    measures_by_type, departments_of = _standing_measures()
     tasks: list[dict[str, Any]] = []
-    for case, entry in zip(cases, fresh, strict=True):
+    for case, entry in zip(cases, entries, strict=True):
         subject = subjects[entry.subject_id]
         for measure in measures_by_type.get(entry.list_type_id, []):
             for target, name in _targets(measure, subject):
@@ -202,7 +222,17 @@ def initiate_cases(
                             "due_on": due,
                         }
                     )
-    insert_rows(SanctionTask, tasks)
+    return tasks
+
+
+def _announce_cases(
+    cases: list[SanctionCase],
+    subjects: dict[int, Subject],
+    tasks: list[dict[str, Any]],
+    origin: str,
+    due: date,
+) -> None:
+    """One audit row per case; one notification per department that received tasks."""
     audit.record_many(
         "sanction.initiate",
         [
@@ -222,7 +252,6 @@ def initiate_cases(
             "/backoffice/sanctions/tasks/",
             department=Department(pk=department_id),
         )
-    return cases
 
 
 def close_cases(entries: list[ListEntry]) -> int:

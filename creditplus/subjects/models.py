@@ -58,7 +58,8 @@ class Subject(models.Model):
         _("已有登记信息"), default=False, help_text=_("名称等基本信息来自登记注册信息（权威来源）")
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
-    # Bumped whenever the subject's records change; incremental evaluation reads it.
+    # When the subject was created; later changes of its records go to SubjectChange, so
+    # that a daily batch never rewrites subject rows (and their name indexes).
     changed_at = models.DateTimeField(_("信息变更时间"), auto_now_add=True, db_index=True)
 
     objects = SubjectQuerySet.as_manager()
@@ -106,6 +107,25 @@ class Subject(models.Model):
     def public_name(self) -> str:
         """The name the public may see: natural persons' names are masked."""
         return mask_name(self.name) if self.is_person else self.name
+
+
+class SubjectChange(models.Model):
+    """A subject whose records, events or versions changed at ``at`` (change log): appended
+    by ingest, corrections and retractions, read by incremental evaluation (``evaluate
+    --changed``), which trims what every model has evaluated since. Small and append-only,
+    so a batch costs the same however large the subject registry is."""
+
+    id = models.BigAutoField(primary_key=True)
+    # No foreign-key index: the log is read by time only, and deleted subjects are rare.
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, db_index=False, related_name="+")
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("主体变更记录")
+        verbose_name_plural = _("主体变更记录")
+
+    def __str__(self) -> str:
+        return f"{self.subject_id} @ {self.at:%Y-%m-%d %H:%M:%S}"
 
 
 class RelationRole(models.TextChoices):

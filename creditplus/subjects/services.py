@@ -11,9 +11,10 @@ from django.utils import timezone
 from creditplus.bulk import fetch_in, insert_frame, timestamp_text
 from creditplus.catalog.schema import ItemSpec
 from creditplus.subjects import pii
-from creditplus.subjects.models import Subject, SubjectAccount
+from creditplus.subjects.models import Subject, SubjectAccount, SubjectChange
 
 SUBJECT_TABLE = "subjects_subject"
+CHANGE_TABLE = "subjects_subjectchange"
 RESIDENT_ID = "身份证"
 
 
@@ -141,15 +142,31 @@ def _insert(missing: pl.DataFrame, now: datetime) -> int:
 
 
 def touch_subjects(subject_ids: list[int], now: datetime | None = None) -> None:
-    """Mark subjects as changed (their records changed), for incremental evaluation."""
+    """Mark subjects as changed (their records changed), for incremental evaluation: one
+    change-log row each, appended in bulk. The subject rows themselves are not updated, so
+    the cost follows the batch, not the registry and its indexes."""
+    if not subject_ids:
+        return
     stamp = timestamp_text(now or timezone.now())
-    with connection.cursor() as cursor:
-        for start in range(0, len(subject_ids), 5000):
-            chunk = subject_ids[start : start + 5000]
-            marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(
-                f"UPDATE {SUBJECT_TABLE} SET changed_at = %s WHERE id IN ({marks})", [stamp, *chunk]
-            )
+    insert_frame(
+        CHANGE_TABLE,
+        pl.DataFrame({"subject_id": subject_ids}, schema={"subject_id": pl.Int64}).with_columns(
+            pl.lit(stamp).alias("at")
+        ),
+    )
+
+
+def changed_since(since: datetime) -> set[int]:
+    """Subjects created or marked changed after ``since``."""
+    created = Subject.objects.filter(changed_at__gt=since).values_list("pk", flat=True)
+    logged = SubjectChange.objects.filter(at__gt=since).values_list("subject_id", flat=True)
+    return set(created) | set(logged)
+
+
+def trim_changes(before: datetime) -> int:
+    """Forget the change-log rows older than ``before`` (every reader has seen them)."""
+    deleted, _ = SubjectChange.objects.filter(at__lt=before).delete()
+    return deleted
 
 
 def update_registry(frame: pl.DataFrame, spec: ItemSpec) -> int:

@@ -13,7 +13,7 @@ from creditplus.accounts.audit import audit_context
 from creditplus.accounts.models import AuditEvent, Notification
 from creditplus.catalog.calendar import add_months, add_working_days
 from creditplus.errors import DomainError, Forbidden
-from creditplus.lists import objections, restorations, services
+from creditplus.lists import maintenance, objections, restorations, services
 from creditplus.lists.models import Deadline, ListEntry, ListType
 from creditplus.records.models import CreditEvent
 from tests.lists.fixtures import ingest_penalty
@@ -188,8 +188,8 @@ def test_maximum_period_passed_maintenance_removes_and_is_idempotent(proposal, o
     proposal.refresh_from_db()
     assert proposal.publish_until < timezone.localdate()
     with audit_context(actor_name="cli:lists_maintain"):
-        first = services.maintain()
-        second = services.maintain()
+        first = maintenance.maintain()
+        second = maintenance.maintain()
     proposal.refresh_from_db()
     assert proposal.status == "removed" and proposal.end_reason == "expired"
     assert first.expired == 1 and second.expired == 0
@@ -221,8 +221,8 @@ def test_record_objection_overdue_is_escalated_then_corrected(
         serious_penalty.pk
     }
     with audit_context(actor_name="cli:lists_maintain"):
-        assert services.maintain().objections_escalated == 1
-        assert services.maintain().objections_escalated == 0  # once only
+        assert maintenance.maintain().objections_escalated == 1
+        assert maintenance.maintain().objections_escalated == 0  # once only
     assert Notification.objects.for_user(credit_office).filter(title__contains="逾期").exists()
     objections.answer_objection(
         objection, officer, outcome="corrected", answer="已更正", changes={"CF_NR_FK": "2"}

@@ -1,7 +1,7 @@
 from typing import Any
 
 from creditplus.accounts.management.commands._base import ScheduledCommand
-from creditplus.lists.services import maintain
+from creditplus.lists.maintenance import maintain
 
 
 class Command(ScheduledCommand):
