@@ -279,13 +279,13 @@ def record_run(
         )
         if model.status == ModelStatus.ACTIVE and changes:
             transaction.on_commit(lambda: _notify_grade_changes(changes))
-        trim_change_log()
+        trim_changes()
     return run
 
 
-def trim_change_log() -> int:
-    """Trim the subjects' change log up to the oldest latest run of the models in use: each
-    has read what is older (a model never run evaluates everything and needs none of it)."""
+def change_log_read_up_to() -> datetime | None:
+    """How far evaluation has read the subjects' change log: the oldest latest run of the
+    models in use (a model never run evaluates everything and needs none of it)."""
     latest = (
         EvaluationRun.objects.exclude(model__status=ModelStatus.RETIRED)
         .order_by()
@@ -293,8 +293,7 @@ def trim_change_log() -> int:
         .annotate(last=Max("started_at"))
         .values_list("last", flat=True)
     )
-    horizon = min(latest, default=None)
-    return trim_changes(horizon) if horizon else 0
+    return min(latest, default=None)
 
 
 def _notify_grade_changes(changes: list[GradeChange]) -> None:

@@ -40,6 +40,7 @@ from creditplus.records.choices import BatchStatus, EventStatus
 from creditplus.records.models import CreditEvent, CreditRecord, IngestBatch
 from creditplus.subjects import queries as subject_queries
 from creditplus.subjects.models import Subject
+from creditplus.subjects.services import trim_changes
 from creditplus.supervision import inspections as supervision_inspections
 from creditplus.supervision import services as supervision
 from creditplus.supervision.models import Commitment, Inspection
@@ -501,6 +502,7 @@ def refresh_statistics(today: date | None = None) -> HomeStatistics:
         )
     snapshot.subjects_recounted = changed
     cache.delete(STATS_CACHE_KEY)
+    trim_changes()  # what every reader of the subjects' change log has read
     return snapshot
 
 

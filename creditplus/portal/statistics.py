@@ -17,9 +17,10 @@ from datetime import date, datetime, timedelta
 from django.db.models import Q, Sum
 
 from creditplus.catalog.models import CatalogItem
-from creditplus.portal.models import PublicityTally, SubjectPublicity
+from creditplus.portal.models import HomeStatistics, PublicityTally, SubjectPublicity
 from creditplus.records import disclosure
 from creditplus.subjects.models import Subject
+from creditplus.subjects.services import changed_since
 
 # A writer marks its subjects before it commits: a run re-reads the changes of this long
 # before the previous run started, so that a transaction that was still open then (an
@@ -51,10 +52,16 @@ def count_subjects(subjects: Q) -> dict[int, Counts]:
 
 
 def changed_subjects(since: datetime) -> list[int]:
-    """Subjects whose records or events changed after ``since`` (less the margin)."""
-    return list(
-        Subject.objects.filter(changed_at__gt=since - CHANGE_MARGIN).values_list("pk", flat=True)
-    )
+    """Subjects created or changed (the subjects' change log) after ``since``, less the
+    margin."""
+    return sorted(changed_since(since - CHANGE_MARGIN))
+
+
+def change_log_read_up_to() -> datetime | None:
+    """How far the home statistics have read the change log (with the margin they re-read)."""
+    read_at = HomeStatistics.objects.filter(pk=1).values_list("changes_read_at", flat=True)
+    first = read_at.first()
+    return first - CHANGE_MARGIN if first else None
 
 
 def count_changes(since: datetime | None) -> tuple[dict[int, Counts], list[int] | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import polars as pl
@@ -163,9 +164,25 @@ def changed_since(since: datetime) -> set[int]:
     return set(created) | set(logged)
 
 
-def trim_changes(before: datetime) -> int:
-    """Forget the change-log rows older than ``before`` (every reader has seen them)."""
-    deleted, _ = SubjectChange.objects.filter(at__lt=before).delete()
+# Who reads the change log, each with the time up to which it has read (None: it has not
+# read yet and will read everything next time, so it needs none of the log).
+ChangeReader = Callable[[], "datetime | None"]
+_change_readers: dict[str, ChangeReader] = {}
+
+
+def read_changes_as(name: str, read_up_to: ChangeReader) -> None:
+    """Register a reader of the change log (incremental evaluation, home statistics…): the
+    log is trimmed only below what every registered reader has read."""
+    _change_readers[name] = read_up_to
+
+
+def trim_changes() -> int:
+    """Forget the change-log rows that every reader has read (older than the oldest read
+    position). Each reader calls this after it has read."""
+    positions = [p for p in (read() for read in _change_readers.values()) if p is not None]
+    if not positions:
+        return 0
+    deleted, _ = SubjectChange.objects.filter(at__lt=min(positions)).delete()
     return deleted
 
 

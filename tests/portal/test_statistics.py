@@ -86,3 +86,29 @@ def test_a_first_run_counts_everything_and_later_runs_only_what_changed(referenc
         cf("沪浦市监处〔2026〕23号", uscc=ORG_USCC[2])
         assert refreshed(DAY1) == ({"licenses": 0, "penalties": 3}, 1)
         assert sum(PublicityTally.objects.values_list("n", flat=True)) == 3
+
+
+def test_an_evaluation_trimming_the_change_log_keeps_what_the_statistics_have_not_read(
+    reference,
+):
+    from creditplus.evaluation.choices import RunMode
+    from creditplus.evaluation.services import evaluate
+    from creditplus.subjects.models import SubjectChange
+
+    with at(DAY1):
+        cf("沪浦市监处〔2026〕1号")
+        refreshed(DAY1)
+        evaluate(mode=RunMode.ALL, as_of=DAY1)
+    day2 = DAY1 + timedelta(days=1)
+    with at(day2):
+        xk("沪浦市监许〔2026〕1号", uscc=ORG_USCC[2])  # a change the statistics have not read
+    with at(day2, hour=12):
+        evaluate(mode=RunMode.CHANGED, as_of=day2)  # evaluation has read it: it may trim
+        assert SubjectChange.objects.exists()  # … but the home statistics have not
+        counts, recounted = refreshed(day2)
+        assert counts == recount(day2) == {"licenses": 1, "penalties": 1}
+        assert recounted >= 1
+    with at(day2 + timedelta(days=1)):
+        evaluate(mode=RunMode.CHANGED, as_of=day2 + timedelta(days=1))
+        refreshed(day2 + timedelta(days=1))
+        assert not SubjectChange.objects.exists()  # every reader has read it: trimmed

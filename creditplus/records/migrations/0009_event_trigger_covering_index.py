@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("records", "0007_hash_personal_natural_keys"),
+        ("records", "0008_deferred_index"),
     ]
 
     operations = [
