@@ -42,10 +42,10 @@ def child_load(args: argparse.Namespace) -> None:
     from io import StringIO
 
     harness.django_setup()
+    from creditplus.records.loading import load_demo_files
     from django.core.management import call_command
 
     from creditplus.records import consumers
-    from creditplus.records.loading import load_demo_files
 
     call_command("migrate", verbosity=0)
     call_command("load_reference", stdout=StringIO())
