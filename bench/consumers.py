@@ -38,23 +38,20 @@ def cpu_seconds() -> float:
 def child_load(args: argparse.Namespace) -> None:
     """Migrate, load the reference data and every file, with no consumer registered, so that
     all the events wait behind the consumers' cursors."""
-    import json
     from io import StringIO
 
     harness.django_setup()
-    from creditplus.records.loading import load_demo_files
     from django.core.management import call_command
 
     from creditplus.records import consumers
+    from creditplus.records.bulkload import load_directory
 
     call_command("migrate", verbosity=0)
     call_command("load_reference", stdout=StringIO())
     for name in list(consumers.names()):
         consumers.unregister(name)
-    data = Path(args.data)
-    manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
     t = time.monotonic()
-    summary = load_demo_files(data, manifest["files"], seed=manifest["seed"])
+    summary = load_directory(Path(args.data))  # consumers unregistered: the load only
     harness.emit({"rows": summary["submitted"], "seconds": round(time.monotonic() - t, 1)})
 
 
