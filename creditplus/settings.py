@@ -262,6 +262,9 @@ INGEST_MAX_UNPACKED_MB = env_int("CREDITPLUS_INGEST_MAX_UNPACKED_MB", 800, minim
 # records already stored, builds the records' and events' random-order indexes after its rows
 # are in instead of maintaining them row by row (records/bulkload.py).
 BULK_INDEX_MIN_ROWS = env_int("CREDITPLUS_BULK_INDEX_MIN_ROWS", 200_000, minimum=0)
+# The Spark engine in local mode (evaluate --engine spark): the driver does all the work, so
+# its heap bounds what it holds before spilling (Spark's default, 1g, suits the tests).
+SPARK_DRIVER_MEMORY = env_str("CREDITPLUS_SPARK_DRIVER_MEMORY", "1g")
 # Alerts a department receives one by one per day; the rest go into the daily digest.
 CREDITPLUS_ALERTS_PER_DAY = env_int("CREDITPLUS_ALERTS_PER_DAY", 20, minimum=1)
 # Open data: the latest publications whose full files are kept (deltas are kept for good).

@@ -34,10 +34,9 @@ LETTERS = ("A", "B", "C", "D")
 
 def session(master: str = "local[2]", app: str = "creditplus") -> Any:
     """A Spark session; on one machine ``local[N]`` uses N cores. In local mode the driver
-    does all the work, so its heap (``CREDITPLUS_SPARK_DRIVER_MEMORY``, Spark's default 1g
-    otherwise) bounds what it holds before spilling."""
-    import os
-
+    does all the work, so its heap (``settings.SPARK_DRIVER_MEMORY``) bounds what it holds
+    before spilling."""
+    from django.conf import settings
     from pyspark.sql import SparkSession
 
     # One machine: a few shuffle partitions per core; a cluster: Spark's own default.
@@ -50,7 +49,7 @@ def session(master: str = "local[2]", app: str = "creditplus") -> Any:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", shuffle)
         .config("spark.sql.adaptive.enabled", "true")
-        .config("spark.driver.memory", os.environ.get("CREDITPLUS_SPARK_DRIVER_MEMORY", "1g"))
+        .config("spark.driver.memory", settings.SPARK_DRIVER_MEMORY)
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
