@@ -1,4 +1,4 @@
-"""WSGI entry point (gunicorn creditplus.wsgi)."""
+"""WSGI entry point (granian or gunicorn: creditplus.wsgi:application)."""
 
 import os
 
@@ -6,3 +6,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "creditplus.settings")
 application = get_wsgi_application()
+
+from creditplus.sqlite_wal import checkpoint_in_background  # noqa: E402  (needs settings)
+
+checkpoint_in_background()

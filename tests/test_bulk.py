@@ -19,6 +19,7 @@ from creditplus.lists.models import ListEntry, ListTransition
 from creditplus.sanctions import checks
 from creditplus.sanctions.models import CreditCheck, SanctionCase, SanctionTask
 from creditplus.subjects.models import Subject
+from tests.factories import make_organisations
 from tests.sanctions.conftest import procurement_officer, publish  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -157,3 +158,37 @@ def test_an_unsupported_field_type_is_refused_by_name():
 
     with pytest.raises(TypeError, match="is not supported"):
         bulk.model_frame(AssessorScore, [{"id": 1}])
+
+
+# --------------------------------------------------------------------------- hot-path helpers
+
+
+def test_a_loaded_instance_is_what_the_orm_loads_with_only():
+    (subject,) = make_organisations(1)
+    instance = bulk.loaded(Subject, {"id": subject.pk, "name": subject.name})
+    orm = Subject.objects.only("id", "name").get(pk=subject.pk)
+    assert instance == orm and not instance._state.adding
+    assert instance._state.db == orm._state.db
+    assert instance.get_deferred_fields() == orm.get_deferred_fields()
+    assert instance.uscc == subject.uscc  # a deferred field is read on access
+
+
+def test_a_model_with_init_receivers_is_loaded_through_its_init():
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    models.signals.post_init.connect(receiver, sender=Subject)
+    try:
+        instance = bulk.loaded(Subject, {"id": 1, "name": "某公司"})
+    finally:
+        models.signals.post_init.disconnect(receiver, sender=Subject)
+    assert seen == [instance]
+
+
+def test_the_hot_cursor_reads_placeholders_as_django_does():
+    with bulk.hot_cursor() as cursor:
+        for _ in range(2):  # the second time from the cache
+            cursor.execute("SELECT %s || '%%', %s", ["50", 7])
+            assert cursor.fetchone() == ("50%", 7)

@@ -19,7 +19,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from creditplus.accounts.models import GENESIS_HASH, AuditEvent
-from creditplus.bulk import hot_cursor, insert_row, insert_rows
+from creditplus.bulk import hot_cursor, insert_row, insert_rows, loaded
 
 
 @dataclass(frozen=True)
@@ -192,10 +192,7 @@ def record(
         after=_jsonable(after),
     )
     _append([row])
-    event = AuditEvent(**row)
-    event._state.adding = False
-    event._state.db = connection.alias
-    return event
+    return loaded(AuditEvent, row)
 
 
 @dataclass(frozen=True)

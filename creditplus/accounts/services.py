@@ -22,7 +22,7 @@ from creditplus.accounts import audit
 from creditplus.accounts.backends import LoadedPermissions
 from creditplus.accounts.choices import Role
 from creditplus.accounts.models import ApiToken, Department, Notification, User, validate_uscc
-from creditplus.bulk import hot_cursor
+from creditplus.bulk import hot_cursor, loaded
 from creditplus.errors import DomainError, NotFound
 
 REFERENCE_DIR = settings.BASE_DIR / "reference_data"
@@ -166,13 +166,6 @@ def issue_token(department: Department | str, name: str, user: User | None = Non
     return IssuedToken(token, key)
 
 
-def _loaded(model: type[Model], **values: Any) -> Any:
-    """An instance of ``model`` as the ORM loads it with ``only(*values)``: the other fields
-    are deferred (read from the database if ever accessed)."""
-    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
-    return model.from_db(connection.alias, names, [values[n] for n in names])
-
-
 @functools.cache
 def _token_sql() -> str:
     """The token, its user and department, and the user's permissions (own and by group,
@@ -227,41 +220,47 @@ def authenticate_token(key: str) -> ApiToken | None:
         return None
     token_id, name, prefix, token_dept_id, stale, user_id, username, *rest = row
     is_superuser, is_staff, is_system, dept_id, *dept, own, by_group = rest
-    user = _loaded(
+    user = loaded(
         User,
-        id=user_id,
-        username=username,
-        is_superuser=bool(is_superuser),
-        is_staff=bool(is_staff),
-        is_active=True,
-        is_system=bool(is_system),
-        department_id=dept_id,
+        dict(
+            id=user_id,
+            username=username,
+            is_superuser=bool(is_superuser),
+            is_staff=bool(is_staff),
+            is_active=True,
+            is_system=bool(is_system),
+            department_id=dept_id,
+        ),
     )
     if dept_id is not None:
         code, dept_name, full_name, uscc, kind, sort_order, active = dept
-        user.department = _loaded(
+        user.department = loaded(
             Department,
-            id=dept_id,
-            code=code,
-            name=dept_name,
-            full_name=full_name,
-            uscc=uscc,
-            kind=kind,
-            sort_order=sort_order,
-            is_active=bool(active),
+            dict(
+                id=dept_id,
+                code=code,
+                name=dept_name,
+                full_name=full_name,
+                uscc=uscc,
+                kind=kind,
+                sort_order=sort_order,
+                is_active=bool(active),
+            ),
         )
     # Read by accounts.backends.PermissionBackend through ModelBackend's public methods.
     user.loaded_permissions = LoadedPermissions(
         frozenset(own.split(",") if own else ()), frozenset(by_group.split(",") if by_group else ())
     )
-    token = _loaded(
+    token = loaded(
         ApiToken,
-        id=token_id,
-        user_id=user_id,
-        department_id=token_dept_id,
-        name=name,
-        prefix=prefix,
-        revoked_at=None,
+        dict(
+            id=token_id,
+            user_id=user_id,
+            department_id=token_dept_id,
+            name=name,
+            prefix=prefix,
+            revoked_at=None,
+        ),
     )
     token.user = user
     # Write at most once a minute: a busy system calls many times per second.
