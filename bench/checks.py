@@ -1,6 +1,6 @@
 """Credit-check benchmark: POST /api/v1/checks driven by Debian's ``wrk`` (bench/checks.lua)
-against the production set-up — granian (2 workers × 4 threads, keep-alive), then for
-comparison gunicorn ``-k gthread -w 2 --threads 4 --keep-alive 30`` (``--servers``), DEBUG off,
+against the production set-up — granian (2 workers × 1 thread, keep-alive), then for
+comparison gunicorn ``-k gthread -w 2 --threads 1 --keep-alive 30`` (``--servers``), DEBUG off,
 CREDITPLUS_ENV=production — next to ``GET /healthz`` on the same server in the same run, at 8
 and 1 connections; then a bulk check of 10,000 codes.
 
@@ -428,7 +428,7 @@ def main() -> None:
         help="set-ups measured one after the other, the first judged against the targets",
     )
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker")
     parser.add_argument("--seconds", type=int, default=20, help="each wrk run")
     parser.add_argument(
         "--connections", default="8,1", type=lambda s: [int(x) for x in s.split(",")]
