@@ -68,24 +68,27 @@ def stop_server(proc: subprocess.Popen) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def stat(pid: int) -> tuple[int, int] | None:
-    """(parent pid, CPU ticks used: user + system) of a process, from /proc."""
+def stat(pid: int) -> tuple[int, int, int] | None:
+    """(parent pid, CPU ticks used: user + system, CPU ticks of its children that ended and
+    were waited for) of a process, from /proc."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     fields = raw[raw.rindex(")") + 2 :].split()
-    return int(fields[1]), int(fields[11]) + int(fields[12])
+    return int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
 
 
 def tree_cpu(root: int) -> float:
-    """CPU seconds used so far by process ``root`` and all its descendants."""
+    """CPU seconds used so far by process ``root`` and all its descendants, ended ones too."""
     procs = {int(p): stat(int(p)) for p in os.listdir("/proc") if p.isdigit()}
     children: dict[int, list[int]] = {}
     for pid, info in procs.items():
         if info:
             children.setdefault(info[0], []).append(pid)
-    total, todo = 0, [root]
+    # Children that ended count too (PostgreSQL's backends and autovacuum workers come and go):
+    # their time is the root's children time once it has waited for them.
+    total, todo = procs[root][2] if procs.get(root) else 0, [root]
     while todo:
         pid = todo.pop()
         total += procs[pid][1] if procs.get(pid) else 0
