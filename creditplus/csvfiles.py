@@ -48,6 +48,29 @@ def formula_safe(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def csv_lines(frame: pl.DataFrame) -> pl.Series:
+    """Each row of ``frame`` (text columns) as the line :func:`write_frame` writes for it:
+    guarded like :func:`formula_safe`, quoted where Polars quotes (an empty text, a comma, a
+    quote, a line break), null as nothing, and ``\n`` at the end. Kept per row, lines let a
+    file be put together from unchanged rows' bytes and new rows (open data's daily run);
+    ``tests/test_csvfiles.py`` holds this to ``write_frame`` byte for byte."""
+
+    def cell(name: str) -> pl.Expr:
+        col = pl.col(name)
+        return (
+            pl.when(col.is_null())
+            .then(pl.lit(""))
+            .when((col == "") | col.str.contains('[",\r\n]'))
+            .then(pl.lit('"') + col.str.replace_all('"', '""', literal=True) + pl.lit('"'))
+            .otherwise(col)
+        )
+
+    safe = formula_safe(frame)
+    return safe.select(
+        pl.concat_str([cell(c) for c in safe.columns], separator=",") + pl.lit("\n")
+    ).to_series()
+
+
 def write_frame(handle: IO[bytes], frame: pl.DataFrame, *, first: bool = True) -> None:
     """Append ``frame`` to an open binary file as guarded CSV; ``first`` writes the BOM and
     the header (a large frame is written in slices, the first one with them)."""

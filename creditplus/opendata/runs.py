@@ -6,15 +6,25 @@ Each compared chunk is sorted by a text sort key (``_sk``) and spilled as one Pa
 the rows in ``_sk`` order (a k-way merge done a batch at a time with Polars, so that no
 Python object is made per row). Keys are unique, so the order is total and the output is
 the same whatever the chunking.
+
+Rows travel encoded (:func:`encoded`): each row's CSV line and JSON object, made once when
+the row is compared. :func:`write_files` puts the files together from them; a row the
+previous publication already wrote (a daily run's unchanged rows) carries only where its
+bytes are in that publication's files, and consecutive such rows are copied as one range
+(``copy_file_range``: the kernel copies, nothing is formatted again).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import polars as pl
 import pyarrow.parquet as pq
+
+from creditplus.csvfiles import csv_lines
 
 SORT_KEY = "_sk"
 # Rows of all runs held at once while merging (each run gets its share); Parquet row
@@ -89,9 +99,143 @@ def merged(runs: Runs, empty: pl.DataFrame) -> Iterator[pl.DataFrame]:
         bounds = [r.buffer.get_column(SORT_KEY)[-1] for r in open_runs if r.buffer is not None]
         bound = min(bounds)
         parts = [r.take(bound) for r in open_runs]
-        out = pl.concat([p for p in parts if p.height], how="vertical").sort(SORT_KEY)
+        out = pl.concat([p for p in parts if p.height], how="diagonal_relaxed").sort(SORT_KEY)
         yielded = True
         yield out
         open_runs = [r for r in open_runs if r.fill()]
     if not yielded:  # every run's rows were excluded
         yield empty
+
+
+# --------------------------------------------------------------------------- encoded rows
+
+# A run's rows: sort key, item key, and the row's bytes in each file — as text (a row made
+# by this run) or as a place in the previous publication's files (``*_at``; text null).
+ENCODED = {
+    SORT_KEY: pl.Utf8,
+    "key": pl.Utf8,
+    "csv": pl.Utf8,
+    "csv_at": pl.Int64,
+    "csv_len": pl.Int64,
+    "json": pl.Utf8,
+    "json_at": pl.Int64,
+    "json_len": pl.Int64,
+}
+KEPT = (SORT_KEY, "key", "csv_at", "csv_len", "json_at", "json_len")  # what a next run reads
+
+
+def encoded(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` (``_sk``, then the file's columns in order, ``key`` among them) as encoded
+    rows: each row's CSV line and JSON object, as the whole file's writers would write them."""
+    columns = [c for c in frame.columns if c != SORT_KEY]
+    return (
+        frame.select(
+            SORT_KEY,
+            "key",
+            csv_lines(frame.select(columns)).alias("csv"),
+            pl.struct(columns).struct.json_encode().alias("json"),
+        )
+        .with_columns(
+            pl.col("csv").str.len_bytes().cast(pl.Int64).alias("csv_len"),
+            pl.col("json").str.len_bytes().cast(pl.Int64).alias("json_len"),
+            pl.lit(None, pl.Int64).alias("csv_at"),
+            pl.lit(None, pl.Int64).alias("json_at"),
+        )
+        .select(list(ENCODED))
+    )
+
+
+class _Output:
+    """One file being put together: its handle, its end, and the previous file to copy from."""
+
+    def __init__(self, handle: IO[bytes], source: IO[bytes] | None, fmt: str) -> None:
+        self.handle, self.source, self.fmt = handle, source, fmt
+        self.end = handle.tell()
+        self.gap = 1 if fmt == "json" else 0  # JSON objects are separated by a comma
+        self.rows = 0
+
+    def place(self, frame: pl.DataFrame) -> pl.Series:
+        """Where each row of ``frame`` goes in this file (its first byte)."""
+        first_gap = 0 if self.rows == 0 else self.gap
+        span = pl.col(f"{self.fmt}_len") + self.gap
+        ends = frame.select(span.cum_sum() - self.gap + first_gap + self.end).to_series()
+        return (ends - frame.get_column(f"{self.fmt}_len")).alias(f"new_{self.fmt}_at")
+
+    def write(self, frame: pl.DataFrame) -> None:
+        """Write ``frame``'s rows: runs of new rows as one joined text, runs of rows lying
+        next to each other in the previous file as one copied range."""
+        at, length, text = pl.col(f"{self.fmt}_at"), pl.col(f"{self.fmt}_len"), pl.col(self.fmt)
+        old = text.is_null()
+        follows = at == at.shift(1) + length.shift(1) + self.gap
+        together = (old == old.shift(1)) & (~old | follows)
+        segments = (
+            frame.with_columns((~together.fill_null(False)).cum_sum().alias("_seg"))
+            .group_by("_seg", maintain_order=True)
+            .agg(
+                old.first().alias("old"),
+                at.first().alias("start"),
+                (at + length).last().alias("stop"),
+                text.str.join("," if self.gap else ""),
+            )
+            .drop("_seg")
+        )
+        for is_old, start, stop, joined in segments.iter_rows():
+            if self.rows and self.gap:
+                self.handle.write(b",")
+            if is_old:
+                _copy(self.source, self.handle, start, stop - start)
+            else:
+                self.handle.write(joined.encode())
+            self.rows += 1  # a segment's rows count as one here: only "first or not" matters
+        self.end = self.handle.tell()
+
+
+def _copy(source: IO[bytes] | None, target: IO[bytes], start: int, count: int) -> None:
+    assert source is not None, "a kept row without the previous file"
+    while count > 0:
+        done = os.copy_file_range(source.fileno(), target.fileno(), count, start)
+        if done == 0:
+            raise OSError("the previous publication's file ended early")
+        start, count = start + done, count - done
+
+
+def write_files(
+    runs: Runs,
+    csv_file: IO[bytes],
+    json_file: IO[bytes],
+    sources: tuple[IO[bytes], IO[bytes]] | None,
+    keep: Path | None,
+) -> int:
+    """The rows of ``runs`` in order into the CSV (after its header) and the JSON array;
+    with ``keep``, each row's place in the new files goes there (Parquet) for the next run.
+    The files are unbuffered: copied ranges and written text must not overtake each other.
+    Returns the number of rows."""
+    csv_out = _Output(csv_file, sources and sources[0], "csv")
+    json_out = _Output(json_file, sources and sources[1], "json")
+    json_file.write(b"[")
+    json_out.end = json_file.tell()
+    rows, kept = 0, None
+    empty = pl.DataFrame(schema=ENCODED)
+    for frame in merged(runs, empty):
+        if not frame.height:
+            continue
+        # Only kept rows in this frame: no text columns came with it.
+        missing = [pl.lit(None, t).alias(c) for c, t in ENCODED.items() if c not in frame.columns]
+        frame = frame.with_columns(missing).select(list(ENCODED))
+        if keep is not None:
+            places = frame.select(SORT_KEY, "key", "csv_len", "json_len").with_columns(
+                csv_out.place(frame).alias("csv_at"), json_out.place(frame).alias("json_at")
+            )
+            table = places.select(KEPT).to_arrow()
+            kept = kept or pq.ParquetWriter(keep, table.schema, compression="lz4")
+            kept.write_table(table, row_group_size=ROW_GROUP)
+        csv_out.write(frame)
+        json_out.write(frame)
+        rows += frame.height
+    json_file.write(b"]")
+    if keep is not None:
+        if kept is None:  # no rows: an empty file of the same columns
+            table = empty.select(KEPT).to_arrow()
+            kept = pq.ParquetWriter(keep, table.schema, compression="lz4")
+        kept.close()
+    return rows

@@ -26,14 +26,13 @@ import re
 import shutil
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.migrations.recorder import MigrationRecorder
@@ -61,7 +60,7 @@ from creditplus.opendata.datasets import (
     records_by_id,
 )
 from creditplus.opendata.models import Publication, PublishedItem
-from creditplus.opendata.runs import ROW_GROUP, SORT_KEY, Runs, merged
+from creditplus.opendata.runs import SORT_KEY, Runs, encoded, write_files
 
 logger = logging.getLogger(__name__)
 
@@ -160,10 +159,6 @@ class PublishResult:
         )
 
 
-# Rows of a CSV file quoted and written at a time.
-CSV_SLICE_ROWS = 50_000
-
-
 class _Plan:
     """One dataset's publication on its way: the sorted runs of its full and delta files
     and the state rows to write, spilled to disk chunk by chunk, and its counts."""
@@ -181,6 +176,7 @@ class _Plan:
         # rows in order (written with the file).
         self.keep = work / "rows" / dataset.name if dataset.item_code else None
         self.kept_ids = 0
+        self.source: tuple[Path, Path] | None = None  # the previous full files (daily run)
 
     def keep_ids(self, ids: pl.DataFrame, always: bool = False) -> None:
         if self.keep is None or not (ids.height or always):
@@ -379,9 +375,10 @@ def _record_failure(day: date, exc: BaseException) -> None:
 STATE_CHUNK = 50_000
 # The previous publication's rows of a 双公示 dataset, kept under VAR_DIR/opendata/.rows/
 # <date>/<dataset>/ for the next run: ids-*.parquet (record id and key of each public
-# record), full.parquet (the full file's rows in order) and meta.json. Another version
+# record), full.parquet (each row of the full files in order: where its bytes are in the
+# CSV and the JSON file, which the next run copies) and meta.json. Another version
 # (of this layout or of how rows are built) makes the next run read everything again.
-ROWS_VERSION = 1
+ROWS_VERSION = 2  # 2: full.parquet holds where each row's bytes are in the full files
 FULL_ROWS = "full.parquet"
 KEEP_ROWS = 2  # the latest publication's, and the one before for a re-run of the latest
 
@@ -407,7 +404,16 @@ def _cached_rows(previous: Publication | None, dataset: Dataset, codes: list[str
         "codes": codes,
         "schema": _records_schema(),
     }
-    return directory if meta == expected else None
+    if meta != expected or _full_files(previous, dataset) is None:
+        return None
+    return directory
+
+
+def _full_files(publication: Publication, dataset: Dataset) -> tuple[Path, Path] | None:
+    """``publication``'s full CSV and JSON files of ``dataset``, if both are still there."""
+    csv_path = file_path(publication, f"{dataset.name}.csv")
+    json_path = file_path(publication, f"{dataset.name}.json")
+    return (csv_path, json_path) if csv_path and json_path else None
 
 
 def _records_schema() -> str:
@@ -602,7 +608,7 @@ def _spill_chunk(
     snapshot = current.join(dates, on="key", how="left").select(
         _snapshot_key(), KEY.code, FIRST_SEEN.code, LAST_CHANGED.code, *codes
     )
-    plan.snapshot.add(snapshot)
+    plan.snapshot.add(encoded(snapshot))
     delta_columns = [CHANGE.code, KEY.code, FIRST_SEEN.code, LAST_CHANGED.code, *codes]
     live_changes = current.join(dates.filter(_is_new()), on="key", how="inner")
     # A removed item (publicity ended, restored, retracted, taken off its list) is named by
@@ -614,7 +620,7 @@ def _spill_chunk(
     delta = pl.concat(
         [live_changes.select(delta_columns), removed.select(delta_columns)], how="vertical"
     )
-    plan.delta.add(delta.select(_delta_key(), *delta_columns))
+    plan.delta.add(encoded(delta.select(_delta_key(), *delta_columns)))
     for change, count in delta.get_column(CHANGE.code).value_counts().iter_rows():
         plan.changes[change] = plan.changes.get(change, 0) + count
 
@@ -631,6 +637,8 @@ def _plan(
     if cached is None:
         _compare_all(plan, day, codes, progress)
     else:
+        assert previous is not None
+        plan.source = _full_files(previous, dataset)  # the kept rows' bytes
         rerun = Publication.objects.done().filter(date=day).exists()
         _compare_changes(plan, day, codes, cached, rerun)
     return plan
@@ -724,7 +732,7 @@ def _write_files(directory: Path, plan: _Plan) -> list[dict[str, Any]]:
             plan.keep_ids(pl.DataFrame(schema={"_id": pl.Int64, "key": pl.Utf8}), always=True)
         keep = plan.keep / FULL_ROWS
     files = [
-        *_write_pair(directory, name, name, "snapshot", plan.snapshot, full, keep),
+        *_write_pair(directory, name, name, "snapshot", plan.snapshot, full, keep, plan.source),
         *_write_pair(directory, f"{name}-delta", name, "delta", plan.delta, delta),
     ]
     plan.rows = files[0]["rows"]
@@ -748,37 +756,21 @@ def _write_pair(
     runs: Runs,
     columns: tuple[Column, ...],
     keep: Path | None = None,
+    source: tuple[Path, Path] | None = None,
 ) -> list[dict[str, Any]]:
     """``<stem>.csv`` (UTF-8 with a BOM so that spreadsheet software reads the Chinese; the
     header says both label and code, e.g. ``行政相对人名称[XK_XDR_MC]``) and ``<stem>.json``
-    (an array of objects keyed by field code), streamed from the merged runs; with ``keep``,
-    the rows also go there (Parquet, in order) for the next run."""
+    (an array of objects keyed by field code), from the merged runs' encoded rows, the kept
+    ones copied from ``source`` (the previous full files); with ``keep``, where each row
+    went goes there for the next run."""
     csv_path, json_path = directory / f"{stem}.csv", directory / f"{stem}.json"
-    headers = {c.code: f"{c.label}[{c.code}]" for c in columns}
-    empty = pl.DataFrame(schema={SORT_KEY: pl.Utf8} | {c.code: pl.Utf8 for c in columns})
-    rows = 0
-    kept = None
-    with open(csv_path, "wb") as csv_file, open(json_path, "wb") as json_file:
-        json_file.write(b"[")
-        for sorted_frame in merged(runs, empty):
-            if keep is not None:
-                table = sorted_frame.to_arrow()
-                kept = kept or pq.ParquetWriter(keep, table.schema, compression="lz4")
-                kept.write_table(table, row_group_size=ROW_GROUP)
-            frame = sorted_frame.drop(SORT_KEY)
-            # In slices, so that the quoted copy of many rows is never whole in memory.
-            for offset in range(0, max(frame.height, 1), CSV_SLICE_ROWS):
-                part = frame.slice(offset, CSV_SLICE_ROWS)
-                write_frame(csv_file, part.rename(headers), first=rows == 0 and offset == 0)
-                if part.height:
-                    # One array: each slice's objects without its brackets, joined by commas.
-                    text = part.write_json().encode()
-                    json_file.write(b"," if rows or offset else b"")
-                    json_file.write(memoryview(text)[1:-1])
-            rows += frame.height
-        json_file.write(b"]")
-    if kept is not None:
-        kept.close()
+    header = pl.DataFrame(schema={f"{c.label}[{c.code}]": pl.Utf8 for c in columns})
+    with ExitStack() as files:
+        csv_file = files.enter_context(open(csv_path, "wb", buffering=0))
+        json_file = files.enter_context(open(json_path, "wb", buffering=0))
+        sources = source and tuple(files.enter_context(open(p, "rb")) for p in source)
+        write_frame(csv_file, header)  # the BOM and the header line
+        rows = write_files(runs, csv_file, json_file, sources, keep)  # type: ignore[arg-type]
     return [
         {
             "name": path.name,

@@ -209,7 +209,6 @@ def chunking(request, monkeypatch):
     if request.param == "tiny-chunks":
         monkeypatch.setattr(datasets, "CHUNK", 2)
         monkeypatch.setattr(services, "STATE_CHUNK", 2)
-        monkeypatch.setattr(services, "CSV_SLICE_ROWS", 1)
         monkeypatch.setattr(runs, "MERGE_ROWS", 1)
         monkeypatch.setattr(runs, "MIN_BATCH", 1)
         monkeypatch.setattr(runs, "ROW_GROUP", 1)

@@ -9,6 +9,7 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 import time_machine
 from django.db.migrations.recorder import MigrationRecorder
@@ -19,7 +20,7 @@ from creditplus.errors import DomainError
 from creditplus.lists import services as lists
 from creditplus.lists.choices import EndReason
 from creditplus.lists.models import ListEntry, ListType
-from creditplus.opendata import datasets, services
+from creditplus.opendata import datasets, runs, services
 from creditplus.opendata.choices import PublicationStatus
 from creditplus.opendata.models import Publication, PublishedItem
 from creditplus.opendata.services import latest_publication, publish
@@ -300,10 +301,11 @@ def test_running_a_date_again_gives_identical_files_and_state(day_one, opendata_
     assert PublishedItem.objects.filter(dataset="licenses").count() == 2
 
 
-def test_csv_files_written_in_slices_are_the_same_files(day_one, opendata_dir, monkeypatch):
+def test_files_put_together_a_row_at_a_time_are_the_same_files(day_one, opendata_dir, monkeypatch):
     directory = opendata_dir / DAY1.isoformat()
     whole = files_of(directory)
-    monkeypatch.setattr(services, "CSV_SLICE_ROWS", 1)  # every row its own slice
+    monkeypatch.setattr(runs, "MERGE_ROWS", 1)  # every row merged and written on its own
+    monkeypatch.setattr(runs, "MIN_BATCH", 1)
     publish(DAY1)
     assert files_of(directory) == whole
     assert (
@@ -469,6 +471,44 @@ def test_kept_rows_that_are_not_the_previous_files_are_not_used(
     assert reads == ["XK"]  # the penalties' kept rows still match their file
     delta = read_csv(opendata_dir / DAY2.isoformat() / "licenses-delta.csv")
     assert [(r["change"], r["key"]) for r in delta] == [("added", key(new))]
+
+
+def test_kept_rows_say_where_each_rows_bytes_are_in_the_full_files(reference, opendata_dir):
+    """What a daily run copies instead of formatting again: each kept row's CSV line and
+    JSON object, at the place the kept rows give, in the files of the publication."""
+    for n in range(1, 4):
+        collect("XK", license_row(n))
+    publish(DAY1)
+    collect("XK", license_row(4), today=DAY2)
+    publish(DAY2)  # copies DAY1's three rows and writes the new one
+    kept = pl.read_parquet(opendata_dir / ".rows" / DAY2.isoformat() / "licenses" / "full.parquet")
+    csv_bytes = (opendata_dir / DAY2.isoformat() / "licenses.csv").read_bytes()
+    json_bytes = (opendata_dir / DAY2.isoformat() / "licenses.json").read_bytes()
+    objects = json.loads(json_bytes)
+    assert kept.height == len(objects) == 4
+    for n, row in enumerate(kept.iter_rows(named=True)):
+        line = csv_bytes[row["csv_at"] : row["csv_at"] + row["csv_len"]].decode()
+        assert line.endswith("\n") and line.startswith(row["key"] + ",")
+        text = json_bytes[row["json_at"] : row["json_at"] + row["json_len"]]
+        assert json.loads(text) == objects[n] and objects[n]["key"] == row["key"]
+
+
+def test_a_previous_full_file_pruned_makes_the_next_run_read_everything(
+    reference, opendata_dir, monkeypatch
+):
+    first = collect("XK", license_row(1))
+    publish(DAY1)
+    (opendata_dir / DAY1.isoformat() / "licenses.json").unlink()
+    new = collect("XK", license_row(2), today=DAY2)
+    reads = []
+    chunks = datasets.record_chunks
+    monkeypatch.setattr(
+        datasets, "record_chunks", lambda item, *a, **k: reads.append(item) or chunks(item, *a, **k)
+    )
+    publish(DAY2)
+    assert reads == ["XK"]  # the licenses read whole; the penalties' files are still there
+    rows = read_csv(opendata_dir / DAY2.isoformat() / "licenses.csv")
+    assert sorted(r["key"] for r in rows) == sorted([key(first), key(new)])
 
 
 def test_a_run_killed_after_its_commit_leaves_a_next_run_that_reads_everything(
