@@ -3,10 +3,11 @@ from __future__ import annotations
 from datetime import date
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 
 from creditplus.accounts.models import Department
+from creditplus.bulk import hot_cursor
 from creditplus.catalog.choices import Severity
 from creditplus.catalog.models import CatalogItem, ReferenceModel
 from creditplus.lists.choices import (
@@ -43,7 +44,14 @@ class Deadline(ReferenceModel):
 
     @classmethod
     def days(cls, code: str) -> int:
-        return cls.objects.values_list("working_days", flat=True).get(code=code)
+        # One plain statement: a credit check that creates tasks reads it in its write.
+        table = connection.ops.quote_name(cls._meta.db_table)
+        with hot_cursor() as cursor:
+            cursor.execute(f"SELECT working_days FROM {table} WHERE code = %s", [code])
+            row = cursor.fetchone()
+        if row is None:
+            raise cls.DoesNotExist(f"no time limit {code!r}")
+        return row[0]
 
 
 class ListTypeQuerySet(models.QuerySet):

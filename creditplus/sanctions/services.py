@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,7 +18,14 @@ from creditplus.accounts.choices import Role
 from creditplus.accounts.models import Department
 from creditplus.accounts.permissions import require_perm, restrict
 from creditplus.accounts.services import notify, read_reference
-from creditplus.bulk import create_instances, insert_rows
+from creditplus.bulk import (
+    chunked,
+    create_instances,
+    hot_cursor,
+    insert_row,
+    insert_rows,
+    reserve_ids,
+)
 from creditplus.catalog.models import Matter
 from creditplus.catalog.services import load_summary, upsert_reference
 from creditplus.errors import DomainError, Forbidden, NotFound
@@ -307,54 +314,74 @@ def create_check_tasks(
 ) -> int:
     """On-application measures become tasks here: one per hit check and measure, for the
     checking department (it handles the subject's application now), attached to the case of
-    the membership that brought the measure in (the check read both: no query here). Runs in the check's write transaction; the
-    check's report (:func:`creditplus.sanctions.checks.report_use`) is the feedback."""
+    the membership that brought the measure in (the check read both). Runs in the check's
+    write transaction, with plain statements (a credit check's hot path); the check's report
+    (:func:`creditplus.sanctions.checks.report_use`) is the feedback."""
     if not hits:
         return 0
     today = today or timezone.localdate()
     now = timezone.now()
     due = deadline("sanction_feedback", today)
-    tasks: list[dict[str, Any]] = []
-    for hit in hits:
-        for measure_id, entry_id in hit.tasks:
-            entry = ListEntry(pk=entry_id, subject_id=hit.subject_id)  # its case is all we need
-            tasks.append(
-                {
-                    "case_id": case_for_entry(entry, now).pk,
-                    "measure_id": measure_id,
-                    "department_id": department_id,
-                    "target": Target.SUBJECT,
-                    "origin": TaskOrigin.CHECK,
-                    "target_name": hit.subject_name,
-                    "created_at": now,
-                    "due_on": due,
-                    "matter_id": matter_id,
-                    "credit_check_id": hit.check_id,
-                }
-            )
+    entries = {entry_id: hit.subject_id for hit in hits for _m, entry_id in hit.tasks}
+    case_of = _case_ids(entries, now)
+    tasks = [
+        {
+            "case_id": case_of[entry_id],
+            "measure_id": measure_id,
+            "department_id": department_id,
+            "target": Target.SUBJECT,
+            "origin": TaskOrigin.CHECK,
+            "target_name": hit.subject_name,
+            "created_at": now,
+            "due_on": due,
+            "matter_id": matter_id,
+            "credit_check_id": hit.check_id,
+        }
+        for hit in hits
+        for measure_id, entry_id in hit.tasks
+    ]
     # Audited by the check's own audit row, which names the measures (one row per check).
     insert_rows(SanctionTask, tasks)
     return len(tasks)
 
 
-def case_for_entry(entry: ListEntry, now: Any) -> SanctionCase:
-    """The entry's open case; else its last case, reopened (it closed when its standing tasks
-    were all fed back, and the entry is still in force); else a new one."""
-    cases = SanctionCase.objects.select_for_update().filter(entry=entry).order_by("-id")
-    case = next((c for c in cases if c.status == CaseStatus.OPEN), None) or cases.first()
-    if case is None:
-        return SanctionCase.objects.create(
-            subject_id=entry.subject_id,
-            entry=entry,
-            origin=CaseOrigin.AUTO,
-            reason=_("信用核查触发"),
-            initiated_at=now,
-            initiated_by=audit.current_context().actor_name or "system",
+def _case_ids(entries: dict[int, int], now: Any) -> dict[int, int]:
+    """Entry id → its case: the open one; else its last case, reopened (it closed when its
+    standing tasks were all fed back, and the entry is still in force); else a new one.
+    ``entries`` maps each entry to its subject. The cases read are locked (PostgreSQL)."""
+    table = connection.ops.quote_name(SanctionCase._meta.db_table)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    last: dict[int, tuple[int, str]] = {}
+    for chunk in chunked(sorted(entries), 500):
+        marks = ", ".join(["%s"] * len(chunk))
+        sql = f"SELECT entry_id, id, status FROM {table} WHERE entry_id IN ({marks}) ORDER BY id"
+        with hot_cursor() if len(chunk) == 1 else connection.cursor() as cursor:
+            cursor.execute(sql + lock, list(chunk))
+            for entry_id, case_id, status in cursor.fetchall():
+                if last.get(entry_id, (0, ""))[1] != CaseStatus.OPEN:
+                    last[entry_id] = (case_id, status)  # ascending ids: the open one, or the last
+    closed = [case_id for case_id, status in last.values() if status != CaseStatus.OPEN]
+    if closed:
+        SanctionCase.objects.filter(pk__in=closed).update(
+            status=CaseStatus.OPEN, closed_at=None, close_reason=""
         )
-    if case.status != CaseStatus.OPEN:
-        case.status, case.closed_at, case.close_reason = CaseStatus.OPEN, None, ""
-        case.save(update_fields=["status", "closed_at", "close_reason"])
-    return case
+    new = [entry_id for entry_id in entries if entry_id not in last]
+    ids = reserve_ids(SanctionCase._meta.db_table, len(new)).to_list() if len(new) > 1 else []
+    fresh = {
+        "origin": CaseOrigin.AUTO,
+        "status": CaseStatus.OPEN,
+        "reason": _("信用核查触发"),
+        "initiated_at": now,
+        "initiated_by": audit.current_context().actor_name or "system",
+    }
+    rows = [{**fresh, "entry_id": e, "subject_id": entries[e]} for e in new]
+    if len(rows) == 1:
+        ids = [insert_row(SanctionCase, rows[0])]
+    else:
+        insert_rows(SanctionCase, [{**r, "id": pk} for r, pk in zip(rows, ids, strict=True)])
+    return {entry_id: case_id for entry_id, (case_id, _s) in last.items()} | dict(
+        zip(new, ids, strict=True)
+    )
 
 
 def close_on_application_tasks() -> int:

@@ -33,11 +33,11 @@ from creditplus.evaluation.choices import RunMode
 from creditplus.lists.choices import EntryOrigin, EntryStatus
 from creditplus.lists.models import ListEntry, ListType
 from creditplus.sanctions import checks
-from creditplus.sanctions.models import CreditCheck, Measure
+from creditplus.sanctions.models import CreditCheck, Measure, SanctionCase
 from creditplus.subjects.models import Subject
 from creditplus.subjects.pii import lookup_hash, mask_id_number
 from tests.conftest import client_for
-from tests.factories import valid_uscc
+from tests.factories import make_organisations, valid_uscc
 from tests.sanctions.conftest import PROCUREMENT
 
 pytestmark = pytest.mark.django_db
@@ -424,3 +424,25 @@ def test_sqlite_writers_of_checks_queue_for_the_write_lock():
     finally:
         os.unlink(path)  # the test database goes, so does its lock file
     assert turns and turns[0] >= released
+
+
+def test_checked_members_without_a_case_get_one_each(published, procurement_officer):
+    """Members whose entry has no case yet (a bulk check's several, a single check's one):
+    each task goes to a new open case of its entry; the published entry keeps its own."""
+    members = [member_of(published, s, "YZSX") for s in make_organisations(3, start=500)]
+    result = checks.check_many(
+        procurement_officer, [m.subject.uscc for m in members[:2]], "ZFCG", "投标人资格审查"
+    )
+    assert result.hits == 2
+    checks.check_subject(procurement_officer, members[2].subject.uscc, "ZFCG", "资格审查")
+    for member in members:
+        case = SanctionCase.objects.get(entry=member)
+        assert (case.status, case.origin, case.subject_id) == ("open", "auto", member.subject_id)
+        assert case.reason == "信用核查触发"
+        task = case.tasks.get()
+        assert (task.measure.code, task.origin, task.department.code) == (
+            PROCUREMENT,
+            "check",
+            "CZJ",
+        )
+    assert published.cases.count() == 1
