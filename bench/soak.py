@@ -232,6 +232,14 @@ def sample_rss(
         time.sleep(every)
 
 
+def write_samples(path: Path, samples: list[dict[str, Any]]) -> None:
+    """The RSS samples over time, for a chart (docs/soak.md)."""
+    with path.open("w", encoding="utf-8") as out:
+        out.write("seconds,workers,gunicorn_mb,db_worker_mb\n")
+        for s in samples:
+            out.write(f"{s['t']},{s['workers']},{s['gunicorn_mb']},{s['db_worker_mb']}\n")
+
+
 def run_locust(args: argparse.Namespace, env: dict[str, str], work: Path, port: int) -> None:
     seconds = round(args.minutes * 60)
     done = subprocess.run(
@@ -358,6 +366,7 @@ def soak(args: argparse.Namespace, name: str, url: str, work: Path) -> dict[str,
         scheduler.join()
         scheduler.reap(wait=True)
         sampler.join()
+        write_samples(work / "rss.csv", samples)
         deadline = time.monotonic() + 600  # the last upload's ingest
         while time.monotonic() < deadline and {"queued", "running"} & set(uploads(env)):
             time.sleep(2)
