@@ -7,7 +7,8 @@ each in its own child process, and one table: job | seconds | CPU s | peak RSS |
     .venv/bin/python bench/jobs.py --subjects 500 --work /tmp/jobs               # smoke size
 
 Target (issue 20): after the daily batch every job ≤ 30 s and ≤ 2 GiB peak RSS; home
-statistics ≤ 5 s; government integrity for a full quarter ≤ 20 s.
+statistics ≤ 5 s; government integrity for a full quarter ≤ 20 s; open data has its own
+targets: the daily publication ≤ 60 s, the first full one (a "prepare" step) ≤ 5 min.
 
 Steady state first ("prepare", reported apart, not against the targets): the event
 consumers' cursors are moved past the built events (the builder wrote list memberships
@@ -47,7 +48,9 @@ sys.path.insert(0, str(ROOT))
 
 TARGET_SECONDS = 30.0
 TARGET_RSS_MIB = 2048
-TARGETS = {"portal_statistics": 5.0, "integrity_compute": 20.0}  # stricter ones
+# Jobs with targets of their own (issue 20): stricter ones, and open data's daily run.
+TARGETS = {"portal_statistics": 5.0, "integrity_compute": 20.0, "opendata_publish": 60.0}
+FIRST_PUBLICATION_SECONDS = 300.0
 PREPARE = ("portal_statistics", "evaluate_all", "opendata_publish")
 BATCH_ROWS = 10_000
 SERIOUS_EVERY = 50  # one licence revocation in 50 rows: list proposals, alerts
@@ -216,6 +219,11 @@ def measure(name: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     for r in runs:
         limit = TARGETS.get(r["job"], TARGET_SECONDS)
         r["ok"] = r["seconds"] <= limit and r["peak_rss_mib"] <= TARGET_RSS_MIB
+    for r in prepared:
+        if r["job"] == "opendata_publish":  # the first full publication
+            r["ok"] = (
+                r["seconds"] <= FIRST_PUBLICATION_SECONDS and r["peak_rss_mib"] <= TARGET_RSS_MIB
+            )
     return {
         "database": name,
         "subjects": db["subjects"],
@@ -225,7 +233,7 @@ def measure(name: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "prepare": prepared,
         "batch": batch,
         "jobs": runs,
-        "all_within_targets": all(r["ok"] for r in runs),
+        "all_within_targets": all(r.get("ok", True) for r in [*prepared, *runs]),
     }
 
 
@@ -243,10 +251,13 @@ def table(result: dict[str, Any]) -> str:
             f"{r['peak_rss_mib']:>5} MiB | {r['rows']:>12,}"
         )
 
-    lines += [row(r, " (prepare)") for r in result["prepare"]]
+    lines += [row(r, " (prepare)" + ("" if r.get("ok", True) else " !")) for r in result["prepare"]]
     lines.append(row(result["batch"]))
     lines += [row(r, "" if r["ok"] else " !") for r in result["jobs"]]
-    lines.append("(! over its target: 30 s / 2 GiB; portal_statistics 5 s; integrity_compute 20 s)")
+    lines.append(
+        "(! over its target: 30 s / 2 GiB; portal_statistics 5 s; integrity_compute 20 s; "
+        "opendata_publish 60 s, its first full publication 300 s)"
+    )
     return "\n".join(lines)
 
 

@@ -56,59 +56,72 @@ class Runs:
 
 
 class _Run:
-    def __init__(self, path: Path, exclude: pl.Series | None, batch: int) -> None:
+    """A run being read a batch at a time: how far it has been read (``last``: the sort key
+    of the last row read, excluded ones too; every unread row is after it) and how many of
+    its rows wait in the merge's pool."""
+
+    def __init__(self, index: int, path: Path, exclude: pl.Series | None, batch: int) -> None:
         self._batches = pq.ParquetFile(path).iter_batches(batch_size=batch)
         self._exclude = exclude
-        self._low = max(1, batch // 2)
-        self.buffer: pl.DataFrame | None = None
+        self.index = index
+        self.low = max(1, batch // 2)
+        self.pending = 0
+        self.last: str | None = None
+        self.done = False
 
-    def fill(self) -> bool:
-        """Top the buffer up to at least half a batch while the run has rows; False once
-        nothing is left. Topped up, not refilled only when empty: every run's buffer then
-        reaches well past the merge's bound, so each step emits about half a batch of every
-        run (refilled only when empty, a step emitted one run's batch: 10,800 steps for
-        Pudong's 7.3 M licences instead of ~150)."""
-        while self.buffer is None or self.buffer.height < self._low:
-            batch = next(self._batches, None)
-            if batch is None:
-                break
-            frame: pl.DataFrame = pl.from_arrow(batch)  # type: ignore[assignment]
-            if self._exclude is not None:
-                frame = frame.filter(~pl.col("key").is_in(self._exclude))
-            has_rows = self.buffer is not None and self.buffer.height
-            self.buffer = pl.concat([self.buffer, frame]) if has_rows else frame  # type: ignore[list-item]
-        return self.buffer is not None and self.buffer.height > 0
+    def read(self) -> pl.DataFrame | None:
+        """The next batch (tagged with the run), or None once the run is read."""
+        batch = next(self._batches, None)
+        if batch is None:
+            self.done = True
+            return None
+        frame: pl.DataFrame = pl.from_arrow(batch)  # type: ignore[assignment]
+        self.last = frame.get_column(SORT_KEY)[-1]
+        if self._exclude is not None:
+            frame = frame.filter(~pl.col("key").is_in(self._exclude))
+        self.pending += frame.height
+        return frame.with_columns(pl.lit(self.index, pl.Int32).alias(_RUN))
 
-    def take(self, bound: str | None) -> pl.DataFrame:
-        """The buffered rows up to ``bound`` (all of them without one)."""
-        assert self.buffer is not None
-        if bound is None:
-            part, self.buffer = self.buffer, None
-            return part
-        cut = self.buffer.get_column(SORT_KEY).search_sorted(bound, side="right")
-        part, self.buffer = self.buffer.slice(0, cut), self.buffer.slice(cut)
-        return part
+
+_RUN = "_run"
 
 
 def merged(runs: Runs, empty: pl.DataFrame) -> Iterator[pl.DataFrame]:
     """The rows of every run in ``_sk`` order, a frame at a time; one ``empty`` frame (the
-    output's columns) when there are none."""
+    output's columns) when there are none.
+
+    The rows read and not yet emitted wait in one pool. Each step tops up every run that has
+    less than half a batch waiting, then emits the pool's rows up to the smallest sort key
+    read so far among the runs not finished (every unread row is after it) — a few
+    vectorized operations per step, and each step about half a batch of every run."""
     if not runs.paths:
         yield empty
         return
-    yielded = False
     batch = max(MIN_BATCH, MERGE_ROWS // len(runs.paths))
-    open_runs = [r for r in (_Run(p, x, batch) for p, x in runs.paths) if r.fill()]
-    while open_runs:
-        # Every row still unread is after the last buffered row of its run: what is at or
-        # before the smallest of those can go out now.
-        bounds = [r.buffer.get_column(SORT_KEY)[-1] for r in open_runs if r.buffer is not None]
-        bound = min(bounds)
-        parts = [r.take(bound) for r in open_runs]
-        out = pl.concat([p for p in parts if p.height], how="diagonal_relaxed").sort(SORT_KEY)
-        yielded = True
-        yield out
-        open_runs = [r for r in open_runs if r.fill()]
+    readers = [_Run(n, path, exclude, batch) for n, (path, exclude) in enumerate(runs.paths)]
+    pool: pl.DataFrame | None = None
+    yielded = False
+    while True:
+        fresh = [
+            f for r in readers if not r.done and r.pending < r.low if (f := r.read()) is not None
+        ]
+        parts = [p for p in (pool, *fresh) if p is not None and p.height]
+        pool = pl.concat(parts, how="diagonal_relaxed") if parts else None
+        live = [r.last for r in readers if not r.done and r.last is not None]
+        if pool is None:
+            if live or any(not r.done for r in readers):
+                continue  # only excluded rows so far: read on
+            break
+        if live:
+            out_mask = pl.col(SORT_KEY) <= min(live)
+            out, pool = pool.filter(out_mask), pool.filter(~out_mask)
+        else:
+            out, pool = pool, None
+        if out.height:
+            for run, count in out.get_column(_RUN).value_counts().iter_rows():
+                readers[run].pending -= count
+            yielded = True
+            yield out.drop(_RUN).sort(SORT_KEY)
     if not yielded:  # every run's rows were excluded
         yield empty
 
