@@ -192,3 +192,20 @@ def test_the_hot_cursor_reads_placeholders_as_django_does():
         for _ in range(2):  # the second time from the cache
             cursor.execute("SELECT %s || '%%', %s", ["50", 7])
             assert cursor.fetchone() == ("50%", 7)
+
+
+def test_a_large_page_cache_is_given_back_after_the_block():
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only")
+
+    def cache_size() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            return cursor.fetchone()[0]
+
+    with bulk.sqlite_page_cache(64):
+        assert cache_size() == -64 * 1024
+    assert cache_size() == -2000
+    with pytest.raises(RuntimeError), bulk.sqlite_page_cache(64):
+        raise RuntimeError  # also when the block fails
+    assert cache_size() == -2000

@@ -41,7 +41,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from creditplus.accounts import audit
-from creditplus.bulk import chunked, fetch_frame, insert_frame
+from creditplus.bulk import chunked, fetch_frame, insert_frame, sqlite_page_cache
 from creditplus.csvfiles import write_frame
 from creditplus.errors import DomainError
 from creditplus.files import sha256_of
@@ -221,7 +221,9 @@ def publish(day: date | None = None, progress: Progress | None = None) -> Publis
         for leftover in [*root.glob(".tmp-*"), *root.glob(".old-*"), *root.glob(".work-*")]:
             shutil.rmtree(leftover, ignore_errors=True)  # from a run that was killed
         try:
-            return _publish(day, root, progress)
+            # The state's (dataset, key) index: millions of lookups and inserts at Pudong.
+            with sqlite_page_cache(settings.SQLITE_INGEST_CACHE_MB):
+                return _publish(day, root, progress)
         except DomainError:
             raise
         except Exception as exc:
