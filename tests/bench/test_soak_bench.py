@@ -45,7 +45,9 @@ def test_the_soak_benchmark_runs_and_reports(tmp_path):
     assert r["uploads"].get("done", 0) >= 2 and not r["uploads"].get("failed")
     assert r["rss_samples"] >= 5
     kept = (tmp_path / "sqlite" / "rss.csv").read_text().splitlines()
-    assert kept[0] == "seconds,workers,gunicorn_mb,db_worker_mb" and len(kept) == r["rss_samples"] + 1
+    assert (
+        kept[0] == "seconds,workers,gunicorn_mb,db_worker_mb" and len(kept) == r["rss_samples"] + 1
+    )
     for key in ("gunicorn_mb", "db_worker_mb"):
         assert 0 < r["rss"][key]["first"] <= r["rss"][key]["max"]
     assert r["audit_ok"] is True
