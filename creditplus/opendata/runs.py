@@ -55,6 +55,9 @@ class Runs:
         self.paths.append((path, exclude.implode()))
 
 
+_RUN = "_run"  # which run a pooled row came from
+
+
 class _Run:
     """A run being read a batch at a time: how far it has been read (``last``: the sort key
     of the last row read, excluded ones too; every unread row is after it) and how many of
@@ -81,9 +84,6 @@ class _Run:
             frame = frame.filter(~pl.col("key").is_in(self._exclude))
         self.pending += frame.height
         return frame.with_columns(pl.lit(self.index, pl.Int32).alias(_RUN))
-
-
-_RUN = "_run"
 
 
 def merged(runs: Runs, empty: pl.DataFrame) -> Iterator[pl.DataFrame]:
@@ -171,11 +171,11 @@ class _Output:
         self.handle, self.source, self.fmt = handle, source, fmt
         self.end = handle.tell()
         self.gap = 1 if fmt == "json" else 0  # JSON objects are separated by a comma
-        self.rows = 0
+        self.started = False  # anything written yet (the first row has no comma before it)
 
     def place(self, frame: pl.DataFrame) -> pl.Series:
         """Where each row of ``frame`` goes in this file (its first byte)."""
-        first_gap = 0 if self.rows == 0 else self.gap
+        first_gap = self.gap if self.started else 0
         span = pl.col(f"{self.fmt}_len") + self.gap
         ends = frame.select(span.cum_sum() - self.gap + first_gap + self.end).to_series()
         return (ends - frame.get_column(f"{self.fmt}_len")).alias(f"new_{self.fmt}_at")
@@ -199,13 +199,13 @@ class _Output:
             .drop("_seg")
         )
         for is_old, start, stop, joined in segments.iter_rows():
-            if self.rows and self.gap:
+            if self.started and self.gap:
                 self.handle.write(b",")
             if is_old:
                 _copy(self.source, self.handle, start, stop - start)
             else:
                 self.handle.write(joined.encode())
-            self.rows += 1  # a segment's rows count as one here: only "first or not" matters
+            self.started = True
         self.end = self.handle.tell()
 
 
