@@ -107,10 +107,20 @@ def child_command(args: argparse.Namespace) -> None:
 def child_catch_up(args: argparse.Namespace) -> None:
     """Move every event consumer's cursor past the built events: the builder writes list
     memberships and events directly, as if their consumers had run when they were collected
-    (steady state; otherwise the daily batch's consumers would read the whole history)."""
+    (steady state; otherwise the daily batch's consumers would read the whole history). And
+    date the built subjects' creation a day back: a database built minutes before would be
+    inside the incremental jobs' 15-minute margin for open writers, and their first daily run
+    would recount every subject (the history was collected long before, not just now)."""
     harness.django_setup()
+    from datetime import timedelta
+
+    from django.utils import timezone
+
     from creditplus.records import consumers
     from creditplus.records.models import ConsumerCursor, CreditEvent
+    from creditplus.subjects.models import Subject
+
+    Subject.objects.update(changed_at=timezone.now() - timedelta(days=1))
 
     last = CreditEvent.objects.order_by("-tx", "-pk").values_list("tx", "pk").first() or (0, 0)
     for name in consumers.names():
