@@ -92,8 +92,8 @@ def hot_cursor() -> Iterator[Any]:
     check, the API token): on PostgreSQL each is prepared on first use and then only
     executed on that connection, which saves PostgreSQL more CPU than the statements cost to
     run (``CREDITPLUS_PG_PREPARE=0`` turns it off). On SQLite (whose driver keeps its own
-    statement cache) a cursor that rewrites each statement's placeholders once. Parameters are bound on
-    the server, so each must have the type of what it is compared with. The cursor is
+    statement cache) a cursor that rewrites each statement's placeholders once. Parameters
+    are bound on the server, so each must have the type of what it is compared with. The cursor is
     Django's wrapper: it takes part in transactions, and tests and benchmarks see its SQL."""
     if connection.vendor == "sqlite":
         connection.ensure_connection()
@@ -189,7 +189,7 @@ def sqlite_write_turn() -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-def loaded(model: type[models.Model], values: dict[str, Any]) -> Any:
+def loaded(model: type[models.Model], **values: Any) -> Any:
     """An instance of ``model`` as the ORM loads it with ``only(*values)`` (``values`` by
     attname; the other fields deferred, read from the database if ever accessed), built
     without ``Model.__init__``: a hot path's few instances (the API token's user, the audit

@@ -2,7 +2,7 @@
 
 By default SQLite checkpoints inside the commit that takes the WAL past 1,000 pages: with
 ``synchronous=NORMAL`` that commit also waits for two fsyncs. Under a steady stream of credit
-checks (about a dozen pages each) that was one request in eighty taking 5–8 ms longer, which
+checks (about nine pages each) that was one request in eighty taking 5–8 ms longer, which
 alone set the 99th percentile (docs/checks-throughput.md). A web process instead checkpoints
 from a background thread four times a second (PASSIVE: readers and writers carry on; at 1 s
 or 10 s each checkpoint's larger write burst stalled requests longer), and its own

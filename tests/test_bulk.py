@@ -165,7 +165,7 @@ def test_an_unsupported_field_type_is_refused_by_name():
 
 def test_a_loaded_instance_is_what_the_orm_loads_with_only():
     (subject,) = make_organisations(1)
-    instance = bulk.loaded(Subject, {"id": subject.pk, "name": subject.name})
+    instance = bulk.loaded(Subject, id=subject.pk, name=subject.name)
     orm = Subject.objects.only("id", "name").get(pk=subject.pk)
     assert instance == orm and not instance._state.adding
     assert instance._state.db == orm._state.db
@@ -181,7 +181,7 @@ def test_a_model_with_init_receivers_is_loaded_through_its_init():
 
     models.signals.post_init.connect(receiver, sender=Subject)
     try:
-        instance = bulk.loaded(Subject, {"id": 1, "name": "某公司"})
+        instance = bulk.loaded(Subject, id=1, name="某公司")
     finally:
         models.signals.post_init.disconnect(receiver, sender=Subject)
     assert seen == [instance]

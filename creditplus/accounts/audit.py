@@ -192,7 +192,7 @@ def record(
         after=_jsonable(after),
     )
     _append([row])
-    return loaded(AuditEvent, row)
+    return loaded(AuditEvent, **row)
 
 
 @dataclass(frozen=True)

@@ -222,30 +222,26 @@ def authenticate_token(key: str) -> ApiToken | None:
     is_superuser, is_staff, is_system, dept_id, *dept, own, by_group = rest
     user = loaded(
         User,
-        dict(
-            id=user_id,
-            username=username,
-            is_superuser=bool(is_superuser),
-            is_staff=bool(is_staff),
-            is_active=True,
-            is_system=bool(is_system),
-            department_id=dept_id,
-        ),
+        id=user_id,
+        username=username,
+        is_superuser=bool(is_superuser),
+        is_staff=bool(is_staff),
+        is_active=True,
+        is_system=bool(is_system),
+        department_id=dept_id,
     )
     if dept_id is not None:
         code, dept_name, full_name, uscc, kind, sort_order, active = dept
         user.department = loaded(
             Department,
-            dict(
-                id=dept_id,
-                code=code,
-                name=dept_name,
-                full_name=full_name,
-                uscc=uscc,
-                kind=kind,
-                sort_order=sort_order,
-                is_active=bool(active),
-            ),
+            id=dept_id,
+            code=code,
+            name=dept_name,
+            full_name=full_name,
+            uscc=uscc,
+            kind=kind,
+            sort_order=sort_order,
+            is_active=bool(active),
         )
     # Read by accounts.backends.PermissionBackend through ModelBackend's public methods.
     user.loaded_permissions = LoadedPermissions(
@@ -253,14 +249,12 @@ def authenticate_token(key: str) -> ApiToken | None:
     )
     token = loaded(
         ApiToken,
-        dict(
-            id=token_id,
-            user_id=user_id,
-            department_id=token_dept_id,
-            name=name,
-            prefix=prefix,
-            revoked_at=None,
-        ),
+        id=token_id,
+        user_id=user_id,
+        department_id=token_dept_id,
+        name=name,
+        prefix=prefix,
+        revoked_at=None,
     )
     token.user = user
     # Write at most once a minute: a busy system calls many times per second.

@@ -41,6 +41,7 @@ from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from creditplus.accounts.models import Department
+from creditplus.bulk import sqlite_page_cache
 from creditplus.catalog.models import CatalogItem
 from creditplus.errors import DomainError
 from creditplus.records import consumers
@@ -229,16 +230,15 @@ def _sqlite_load_settings() -> Iterator[None]:
     if connection.vendor != "sqlite" or connection.in_atomic_block:
         yield
         return
-    with connection.cursor() as cursor:
-        cursor.execute(f"PRAGMA cache_size = -{settings.SQLITE_INGEST_CACHE_MB * 1024}")
-        cursor.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
-    try:
-        yield
-    finally:
+    with sqlite_page_cache(settings.SQLITE_INGEST_CACHE_MB):
         with connection.cursor() as cursor:
-            cursor.execute("PRAGMA wal_autocheckpoint = 1000")
-            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            cursor.execute("PRAGMA cache_size = -2000")
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA wal_autocheckpoint = 1000")
+                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 # -- deferred index builds ----------------------------------------------------------------
