@@ -1,7 +1,7 @@
 """Backup and restore of the credit database, each with a manifest that proves the copy.
 
 A backup is one consistent snapshot taken while the site and ingests run: SQLite through its
-online backup API, PostgreSQL through ``pg_dump -Fc`` on a snapshot exported from a
+online backup API, PostgreSQL through ``pg_dump -Fc -Z1`` on a snapshot exported from a
 repeatable-read transaction. The manifest's row counts, audit chain head and consumer
 cursors are read *from that same snapshot*, so a restore can be checked against them: the
 audit chain verifies up to the recorded head, the counts match, and the consumers resume
@@ -10,6 +10,7 @@ from their cursors (what they had done is in the copy, so nothing is done twice)
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ import sqlite3
 import subprocess
 import tarfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -88,17 +90,22 @@ def backup(out: Path, *, with_files: bool = False) -> dict[str, Any]:
     partial = out.with_name(out.name + ".partial")
     partial.unlink(missing_ok=True)
     tables = main_tables()
-    if connection.vendor == "sqlite":
-        state = _backup_sqlite(partial, tables)
-    else:
-        state = _backup_postgres(partial, tables)
+    try:
+        if connection.vendor == "sqlite":
+            state = _backup_sqlite(partial, tables)
+        else:
+            state = _backup_postgres(partial, tables)
+    except BaseException:
+        partial.unlink(missing_ok=True)  # nothing half-written is left to mistake for a backup
+        raise
+    digest = state.pop("sha256", None) or sha256_of(partial)
     os.replace(partial, out)
     manifest: dict[str, Any] = {
         "version": MANIFEST_VERSION,
         "created_at": timezone.now().isoformat(),
         "database": connection.vendor,
         "file": out.name,
-        "sha256": sha256_of(out),
+        "sha256": digest,
         **state,
     }
     if with_files:
@@ -159,20 +166,42 @@ def _backup_postgres(target: Path, tables: list[str]) -> dict[str, Any]:
     with psycopg.connect("", **_libpq(env)) as conn:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
-        # pg_dump reads the very snapshot the counts below read.
-        done = subprocess.run(
-            [pg_tool("pg_dump"), "-Fc", f"--snapshot={snapshot}", "-f", str(target)],
+        # pg_dump reads the very snapshot the counts below read, at the same time. Level 1
+        # compression: at Pudong scale the default level took 83 s for 674 MB, level 1 25 s
+        # for 844 MB (pg_dump compresses in one process; the directory format's -j 2 gained
+        # a second, as one table is most of the data). The dump comes through a pipe and is
+        # hashed on its way to the file, so the file is not read back for its SHA-256.
+        dump = subprocess.Popen(
+            [pg_tool("pg_dump"), "-Fc", "-Z1", f"--snapshot={snapshot}"],
             env=env,
-            capture_output=True,
-            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
-        if done.returncode:
+        with ThreadPoolExecutor(1) as pool:
+            copied = pool.submit(_copy_hashed, dump.stdout, target)
+            try:
+                state = _state(lambda sql: conn.execute(sql).fetchall(), tables)
+            except BaseException:
+                dump.kill()
+                raise
+            state["sha256"] = copied.result()
+        err = dump.stderr.read().decode(errors="replace")
+        if dump.wait():
             raise DomainError(
-                "backup_failed", _("pg_dump 失败：%(err)s") % {"err": done.stderr.strip()[:300]}
+                "backup_failed", _("pg_dump 失败：%(err)s") % {"err": err.strip()[:300]}
             )
-        state = _state(lambda sql: conn.execute(sql).fetchall(), tables)
         conn.rollback()
     return state
+
+
+def _copy_hashed(source: Any, target: Path) -> str:
+    """Copy the stream ``source`` to ``target``; its SHA-256 (as :func:`sha256_of` reads it)."""
+    digest = hashlib.sha256()
+    with open(target, "wb") as out:
+        while block := source.read(1 << 20):
+            digest.update(block)
+            out.write(block)
+    return digest.hexdigest()
 
 
 def _libpq(env: dict[str, str]) -> dict[str, str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,7 +16,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from django.db import connection
 
+from creditplus.errors import DomainError
+from creditplus.operations import backup as database_backup
 from tests.records.test_kill_and_rerun import ROWS, count, write_penalties, writing_started
 from tests.server import ROOT, throwaway_database
 
@@ -167,3 +171,16 @@ def test_backup_during_an_ingest_restores_to_its_manifest(tmp_path):
         # A second restore into the now-filled database is refused.
         refused = manage(target, "restore", str(backup_file))
         assert refused.returncode == 2 and "restore_target_not_empty" in refused.stderr
+
+
+@pytest.mark.django_db
+def test_a_failed_dump_leaves_neither_a_backup_nor_a_manifest(tmp_path, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("pg_dump is PostgreSQL's")
+    # A dump program that fails at once (the real one fails this way on a lost connection).
+    monkeypatch.setattr(database_backup, "pg_tool", lambda name: shutil.which("false"))
+    out = tmp_path / "creditplus.backup"
+    with pytest.raises(DomainError) as failed:
+        database_backup.backup(out)
+    assert failed.value.code == "backup_failed"
+    assert sorted(tmp_path.iterdir()) == []

@@ -10,7 +10,7 @@ from creditplus.operations import backup
 class Command(ScheduledCommand):
     help = (
         "在线备份数据库（网站和归集可继续运行）：SQLite 用在线备份接口，PostgreSQL 用 "
-        "pg_dump -Fc。旁边写清单 FILE.json（各表行数、审计链头、事件消费进度、SHA-256）。"
+        "pg_dump -Fc -Z1。旁边写清单 FILE.json（各表行数、审计链头、事件消费进度、SHA-256）。"
         "--files 同时备份上传文件与开放数据。恢复：creditplus restore FILE。"
     )
 
