@@ -17,6 +17,7 @@ import shutil
 import sqlite3
 import subprocess
 import tarfile
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -171,36 +172,48 @@ def _backup_postgres(target: Path, tables: list[str]) -> dict[str, Any]:
         # for 844 MB (pg_dump compresses in one process; the directory format's -j 2 gained
         # a second, as one table is most of the data). The dump comes through a pipe and is
         # hashed on its way to the file, so the file is not read back for its SHA-256.
-        dump = subprocess.Popen(
-            [pg_tool("pg_dump"), "-Fc", "-Z1", f"--snapshot={snapshot}"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        with ThreadPoolExecutor(1) as pool:
+        with (
+            tempfile.TemporaryFile() as errors,  # read after the end: never a full pipe
+            subprocess.Popen(
+                [pg_tool("pg_dump"), "-Fc", "-Z1", f"--snapshot={snapshot}"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+            ) as dump,
+            ThreadPoolExecutor(1) as pool,
+        ):
             copied = pool.submit(_copy_hashed, dump.stdout, target)
             try:
                 state = _state(lambda sql: conn.execute(sql).fetchall(), tables)
+                state["sha256"] = copied.result()
             except BaseException:
-                dump.kill()
+                dump.kill()  # it would hold its snapshot and table locks until the end
                 raise
-            state["sha256"] = copied.result()
-        err = dump.stderr.read().decode(errors="replace")
-        if dump.wait():
-            raise DomainError(
-                "backup_failed", _("pg_dump 失败：%(err)s") % {"err": err.strip()[:300]}
-            )
+            if dump.wait():
+                errors.seek(0)
+                detail = errors.read().decode(errors="replace").strip()[-300:]
+                raise DomainError(
+                    "backup_failed",
+                    _("pg_dump 失败（退出码 %(code)s）：%(err)s")
+                    % {"code": dump.returncode, "err": detail},
+                )
         conn.rollback()
     return state
 
 
 def _copy_hashed(source: Any, target: Path) -> str:
-    """Copy the stream ``source`` to ``target``; its SHA-256 (as :func:`sha256_of` reads it)."""
+    """Copy the stream ``source`` to ``target`` and onto the disk; its SHA-256 (as
+    :func:`sha256_of` reads it)."""
     digest = hashlib.sha256()
-    with open(target, "wb") as out:
-        while block := source.read(1 << 20):
-            digest.update(block)
-            out.write(block)
+    try:
+        with open(target, "wb") as out:
+            while block := source.read(1 << 20):
+                digest.update(block)
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+    except OSError as err:
+        raise DomainError("backup_failed", _("写入备份文件失败：%(err)s") % {"err": err}) from err
     return digest.hexdigest()
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -173,14 +173,39 @@ def test_backup_during_an_ingest_restores_to_its_manifest(tmp_path):
         assert refused.returncode == 2 and "restore_target_not_empty" in refused.stderr
 
 
+# A dump program that writes more to stderr than a pipe holds (a real pg_dump does with many
+# warnings), half a dump to stdout, and fails: the backup must neither hang nor keep anything.
+FAILING_DUMP = """#!/bin/sh
+head -c 200000 /dev/zero | tr '\\0' 'w' >&2
+head -c 100000 /dev/zero
+echo "pg_dump: error: connection lost" >&2
+exit 1
+"""
+
+
 @pytest.mark.django_db
 def test_a_failed_dump_leaves_neither_a_backup_nor_a_manifest(tmp_path, monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("pg_dump is PostgreSQL's")
-    # A dump program that fails at once (the real one fails this way on a lost connection).
-    monkeypatch.setattr(database_backup, "pg_tool", lambda name: shutil.which("false"))
-    out = tmp_path / "creditplus.backup"
-    with pytest.raises(DomainError) as failed:
-        database_backup.backup(out)
-    assert failed.value.code == "backup_failed"
-    assert sorted(tmp_path.iterdir()) == []
+    program = tmp_path / "bin" / "pg_dump"
+    program.parent.mkdir()
+    program.write_text(FAILING_DUMP)
+    program.chmod(0o755)
+    monkeypatch.setattr(database_backup, "pg_tool", lambda name: str(program))
+    out = tmp_path / "backups" / "creditplus.backup"
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            database_backup.backup(out)
+        except BaseException as error:
+            outcome.append(error)
+
+    backing_up = threading.Thread(target=run, daemon=True)
+    backing_up.start()
+    backing_up.join(timeout=120)
+    assert not backing_up.is_alive(), "the backup hung on the failed dump"
+    (failed,) = outcome
+    assert isinstance(failed, DomainError) and failed.code == "backup_failed"
+    assert "connection lost" in failed.message and "退出码 1" in failed.message
+    assert sorted(out.parent.iterdir()) == []
