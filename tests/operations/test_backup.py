@@ -209,3 +209,82 @@ def test_a_failed_dump_leaves_neither_a_backup_nor_a_manifest(tmp_path, monkeypa
     assert isinstance(failed, DomainError) and failed.code == "backup_failed"
     assert "connection lost" in failed.message and "退出码 1" in failed.message
     assert sorted(out.parent.iterdir()) == []
+
+
+def _largest_part(path: Path) -> Path:
+    return max(path.iterdir(), key=lambda p: p.stat().st_size) if path.is_dir() else path
+
+
+@pytest.mark.django_db
+def test_a_backup_proves_itself_and_a_changed_byte_is_refused(tmp_path):
+    out = tmp_path / "creditplus.backup"
+    manifest = database_backup.backup(out)
+    # PostgreSQL's is pg_dump's directory format, one file per table (parallel workers);
+    # its SHA-256 is that of the sha256sum listing, so an operator can check it by hand.
+    assert out.is_dir() == (connection.vendor == "postgresql")
+    if out.is_dir():
+        names = sorted(p.name for p in out.iterdir())
+        listing = subprocess.run(
+            ["sha256sum", *names], cwd=out, capture_output=True, check=True
+        ).stdout
+        by_hand = subprocess.run(
+            ["sha256sum"], input=listing, capture_output=True, check=True
+        ).stdout.split()[0]
+        assert "toc.dat" in names and len(names) > 10
+    else:
+        by_hand = subprocess.run(["sha256sum", out], capture_output=True, check=True).stdout
+        by_hand = by_hand.split()[0]
+    assert manifest["sha256"] == by_hand.decode()
+    assert manifest["bytes"] == database_backup.backup_size(out) > 0
+    assert database_backup.read_manifest(out)["sha256"] == manifest["sha256"]
+
+    part = _largest_part(out)
+    data = bytearray(part.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    part.write_bytes(bytes(data))
+    with pytest.raises(DomainError) as refused:
+        database_backup.read_manifest(out)
+    assert refused.value.code == "backup_checksum"
+
+
+@pytest.mark.django_db
+def test_a_backup_never_overwrites_what_is_there(tmp_path):
+    out = tmp_path / "creditplus.backup"
+    out.write_text("an older backup")
+    with pytest.raises(DomainError) as refused:
+        database_backup.backup(out)
+    assert refused.value.code == "backup_exists" and "已存在" in refused.value.message
+    assert out.read_text() == "an older backup"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["creditplus.backup"]
+
+
+@pytest.mark.django_db
+def test_the_leftover_of_a_killed_backup_is_replaced_by_the_next_one(tmp_path):
+    out = tmp_path / "creditplus.backup"
+    leftover = tmp_path / "creditplus.backup.partial"
+    leftover.mkdir()  # what a backup killed with -9 leaves (a directory on PostgreSQL)
+    (leftover / "toc.dat").write_text("half a dump")
+    manifest = database_backup.backup(out)
+    assert not leftover.exists()
+    assert database_backup.read_manifest(out)["sha256"] == manifest["sha256"]
+
+
+def test_prune_removes_old_backups_whole_files_and_directories(tmp_path):
+    def dated(stamp: str, directory: bool) -> Path:
+        path = tmp_path / f"creditplus-{stamp}.backup"
+        if directory:
+            path.mkdir()
+            (path / "toc.dat").write_text("toc")
+        else:
+            path.write_text("sqlite")
+        database_backup.manifest_path(path).write_text("{}")
+        path.with_name(path.name + ".files.tar.gz").write_text("files")
+        return path
+
+    old = [dated("20261201-013000", True), dated("20261202-013000", False)]
+    kept = [dated("20261203-013000", True), dated("20261204-013000", True)]
+    assert database_backup.prune(tmp_path, keep=2) == old[::-1]
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(
+        name for k in kept for name in (k.name, k.name + ".json", k.name + ".files.tar.gz")
+    )

@@ -9,14 +9,15 @@ from creditplus.operations import backup
 
 class Command(ScheduledCommand):
     help = (
-        "在线备份数据库（网站和归集可继续运行）：SQLite 用在线备份接口，PostgreSQL 用 "
-        "pg_dump -Fc -Z1。旁边写清单 FILE.json（各表行数、审计链头、事件消费进度、SHA-256）。"
+        "在线备份数据库（网站和归集可继续运行）：SQLite 用在线备份接口写一个文件，"
+        "PostgreSQL 用 pg_dump 目录格式（多进程并行，-Z1）写一个目录。"
+        "旁边写清单 FILE.json（各表行数、审计链头、事件消费进度、SHA-256）。"
         "--files 同时备份上传文件与开放数据。恢复：creditplus restore FILE。"
     )
 
     def add_arguments(self, parser: Any) -> None:
         where = parser.add_mutually_exclusive_group(required=True)
-        where.add_argument("--out", type=Path, help="备份文件路径")
+        where.add_argument("--out", type=Path, help="备份路径（不能已存在）")
         where.add_argument("--dir", type=Path, help="备份目录：文件按时间命名（定时任务使用）")
         parser.add_argument("--keep", type=int, default=0, help="与 --dir 一起：只保留最新 N 份")
         parser.add_argument("--files", action="store_true", help="同时备份上传文件与开放数据")
@@ -32,6 +33,6 @@ class Command(ScheduledCommand):
             for old in backup.prune(options["dir"], options["keep"]):
                 self.stdout.write(f"已删除旧备份 {old.name}")
         self.stdout.write(
-            f"备份完成：{out}（{out.stat().st_size / 2**20:,.1f} MiB，{rows:,} 行，"
+            f"备份完成：{out}（{manifest['bytes'] / 2**20:,.1f} MiB，{rows:,} 行，"
             f"审计链头 {manifest['audit_head'][:16]}…，SHA-256 {manifest['sha256'][:16]}…）"
         )

@@ -13,7 +13,7 @@ class Command(AuditedCommand):
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("file", type=Path, help="备份文件（旁边须有 FILE.json 清单）")
+        parser.add_argument("file", type=Path, help="备份文件或目录（旁边须有同名 .json 清单）")
         parser.add_argument("--files", action="store_true", help="同时恢复上传文件与开放数据")
 
     def handle(self, *args: Any, **options: Any) -> None:
