@@ -41,8 +41,9 @@ from creditplus.files import sha256_of
 from creditplus.records.models import ConsumerCursor
 
 MANIFEST_VERSION = 1
-# pg_dump's parallel workers: one per core (each keeps a PostgreSQL backend busy), at most 4.
-DUMP_WORKERS = max(1, min(4, os.cpu_count() or 1))
+# pg_dump's parallel workers: one per core this process may use (each keeps a PostgreSQL
+# backend busy, and each is one more database connection), at most 4.
+DUMP_WORKERS = max(1, min(4, len(os.sched_getaffinity(0))))
 # Uploaded files and generated open data under CREDITPLUS_VAR_DIR.
 FILE_DIRS = ("media", "opendata")
 Query = Callable[[str], Any]
@@ -91,7 +92,8 @@ def _state(query: Query, tables: list[str]) -> dict[str, Any]:
 
 def backup_digest(path: Path) -> str:
     """The backup's SHA-256: of the file, or for a directory (PostgreSQL) of its listing as
-    ``sha256sum`` prints it, so ``(cd DIR && sha256sum * | sha256sum)`` gives it too."""
+    ``sha256sum`` prints it, names in byte order, so that
+    ``(cd DIR && LC_ALL=C sha256sum * | sha256sum)`` gives it too."""
     if not path.is_dir():
         return sha256_of(path)
     parts = sorted(p for p in path.iterdir() if p.is_file())
@@ -111,10 +113,32 @@ def backup_size(path: Path) -> int:
 
 
 def _remove(path: Path) -> None:
+    """Remove a backup file or directory; never raises (it runs while another error does)."""
     if path.is_dir():
-        shutil.rmtree(path)
+        shutil.rmtree(path, ignore_errors=True)
     else:
-        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+
+
+def _owner_only(path: Path) -> None:
+    """A backup holds every record and the audit log: readable by its owner only."""
+    path.chmod(0o700 if path.is_dir() else 0o600)
+    if path.is_dir():
+        for part in path.iterdir():
+            part.chmod(0o600)
+
+
+def _write_manifest(out: Path, manifest: dict[str, Any]) -> None:
+    """Write the manifest whole or not at all: a backup without one is never restored."""
+    target = manifest_path(out)
+    partial = target.with_name(target.name + ".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(manifest, ensure_ascii=False, indent=2))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, target)
 
 
 def backup(out: Path, *, with_files: bool = False) -> dict[str, Any]:
@@ -135,10 +159,11 @@ def backup(out: Path, *, with_files: bool = False) -> dict[str, Any]:
         else:
             state = _backup_postgres(partial, tables)
         digest = backup_digest(partial)
+        _owner_only(partial)
+        os.replace(partial, out)
     except BaseException:
         _remove(partial)  # nothing half-written is left to mistake for a backup
         raise
-    os.replace(partial, out)
     manifest: dict[str, Any] = {
         "version": MANIFEST_VERSION,
         "created_at": timezone.now().isoformat(),
@@ -150,9 +175,7 @@ def backup(out: Path, *, with_files: bool = False) -> dict[str, Any]:
     }
     if with_files:
         manifest["files"] = _archive_files(out)
-    manifest_path(out).write_text(
-        json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
-    )
+    _write_manifest(out, manifest)
     return manifest
 
 
@@ -269,6 +292,7 @@ def _archive_files(out: Path) -> dict[str, Any]:
             if folder.is_dir():
                 tar.add(folder, arcname=name)
                 members += sum(1 for p in folder.rglob("*") if p.is_file())
+    _owner_only(archive)
     return {"file": archive.name, "sha256": sha256_of(archive), "count": members}
 
 
@@ -421,15 +445,26 @@ def _extract_files(path: Path, files: dict[str, Any]) -> None:
 
 
 def prune(directory: Path, keep: int) -> list[Path]:
-    """Remove all but the newest ``keep`` backups made by ``backup --dir`` (with their
-    manifests and file archives); returns what was removed."""
+    """Remove all but the newest ``keep`` complete backups made by ``backup --dir`` (with
+    their manifests and file archives), and any backup there without its manifest (it can
+    never be restored); returns what was removed."""
     backups = sorted(directory.glob("creditplus-*.backup"), reverse=True)
-    removed = []
-    for old in backups[keep:]:
+    kept = [b for b in backups if manifest_path(b).is_file()][:keep]
+    removed = [b for b in backups if b not in kept]
+    for old in removed:
         for p in (old, manifest_path(old), old.with_name(old.name + ".files.tar.gz")):
             _remove(p)
-        removed.append(old)
     return removed
+
+
+def remove_leftovers(directory: Path) -> list[Path]:
+    """What killed runs of ``backup --dir`` left in ``directory`` (their ``.partial`` files
+    and directories, each under its own dated name); returns what was removed. Runs are one
+    at a time (a scheduled command), so none of these is still being written."""
+    leftovers = sorted(directory.glob("creditplus-*.partial"))
+    for leftover in leftovers:
+        _remove(leftover)
+    return leftovers
 
 
 def dated_name(now: datetime | None = None) -> str:

@@ -174,10 +174,12 @@ def test_backup_during_an_ingest_restores_to_its_manifest(tmp_path):
 
 
 # A dump program that writes more to stderr than a pipe holds (a real pg_dump does with many
-# warnings), half a dump to stdout, and fails: the backup must neither hang nor keep anything.
+# warnings), starts its output directory, and fails: the backup must neither hang nor keep
+# anything.
 FAILING_DUMP = """#!/bin/sh
+while [ $# -gt 0 ]; do [ "$1" = "-f" ] && out="$2"; shift; done
+mkdir -p "$out" && head -c 100000 /dev/zero > "$out/toc.dat"
 head -c 200000 /dev/zero | tr '\\0' 'w' >&2
-head -c 100000 /dev/zero
 echo "pg_dump: error: connection lost" >&2
 exit 1
 """
@@ -236,6 +238,9 @@ def test_a_backup_proves_itself_and_a_changed_byte_is_refused(tmp_path):
         by_hand = by_hand.split()[0]
     assert manifest["sha256"] == by_hand.decode()
     assert manifest["bytes"] == database_backup.backup_size(out) > 0
+    # Every record and the audit log: for the owner only.
+    assert out.stat().st_mode & 0o777 == (0o700 if out.is_dir() else 0o600)
+    assert database_backup.manifest_path(out).stat().st_mode & 0o777 == 0o600
     assert database_backup.read_manifest(out)["sha256"] == manifest["sha256"]
 
     part = _largest_part(out)
@@ -270,21 +275,144 @@ def test_the_leftover_of_a_killed_backup_is_replaced_by_the_next_one(tmp_path):
 
 
 def test_prune_removes_old_backups_whole_files_and_directories(tmp_path):
-    def dated(stamp: str, directory: bool) -> Path:
+    def dated(stamp: str, directory: bool, manifest: bool = True) -> Path:
         path = tmp_path / f"creditplus-{stamp}.backup"
         if directory:
             path.mkdir()
             (path / "toc.dat").write_text("toc")
         else:
             path.write_text("sqlite")
-        database_backup.manifest_path(path).write_text("{}")
+        if manifest:
+            database_backup.manifest_path(path).write_text("{}")
         path.with_name(path.name + ".files.tar.gz").write_text("files")
         return path
 
     old = [dated("20261201-013000", True), dated("20261202-013000", False)]
     kept = [dated("20261203-013000", True), dated("20261204-013000", True)]
-    assert database_backup.prune(tmp_path, keep=2) == old[::-1]
+    # Renamed into place, then killed before its manifest: never restorable, never counted.
+    unfinished = dated("20261205-013000", True, manifest=False)
+    assert database_backup.prune(tmp_path, keep=2) == [unfinished, *old[::-1]]
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == sorted(
         name for k in kept for name in (k.name, k.name + ".json", k.name + ".files.tar.gz")
     )
+
+
+def test_what_killed_runs_left_is_removed_and_only_that(tmp_path):
+    half_dump = tmp_path / "creditplus-20261204-013000.backup.partial"
+    half_dump.mkdir()
+    (half_dump / "4641.dat.gz").write_bytes(b"half")
+    half_manifest = tmp_path / "creditplus-20261203-013000.backup.json.partial"
+    half_manifest.write_text("{")
+    other = tmp_path / "notes.partial"
+    other.write_text("not a backup's")
+    assert database_backup.remove_leftovers(tmp_path) == [half_manifest, half_dump]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.partial"]
+
+
+# The workers of a parallel pg_dump must read the snapshot the manifest's counts read, not
+# one of their own: a row committed after the snapshot was exported is in neither.
+@pytest.mark.django_db
+def test_a_row_committed_during_the_backup_is_in_neither_the_dump_nor_the_counts(
+    tmp_path, monkeypatch
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("pg_dump's snapshot is PostgreSQL's")
+    import psycopg
+
+    params = database_backup._libpq(database_backup._pg_settings())
+    table = "records_consumercursor"
+    insert = (
+        f"INSERT INTO {table} (name, last_tx, last_event_id, updated_at) VALUES (%s, 0, 0, now())"
+    )
+    counted = database_backup._state
+
+    def commit_then_count(query, tables):
+        with psycopg.connect(**params, autocommit=True) as other:
+            other.execute(insert, ["probe-after-snapshot"])
+        return counted(query, tables)
+
+    monkeypatch.setattr(database_backup, "_state", commit_then_count)
+    try:
+        with psycopg.connect(**params, autocommit=True) as other:
+            other.execute(insert, ["probe-before-snapshot"])
+            before = other.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        out = tmp_path / "creditplus.backup"
+        manifest = database_backup.backup(out)
+        dumped = subprocess.run(
+            [
+                database_backup.pg_tool("pg_restore"),
+                "--data-only",
+                "-t",
+                table,
+                "-f",
+                "-",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        with psycopg.connect(**params, autocommit=True) as other:
+            other.execute(f"DELETE FROM {table} WHERE name LIKE 'probe-%%'")
+    assert "probe-before-snapshot" in dumped
+    assert "probe-after-snapshot" not in dumped
+    assert manifest["counts"][table] == before
+
+
+# A dump that starts its output, forks a worker (as pg_dump -j does) and runs on: a stop
+# (SIGTERM from cron or systemd) must end both and leave nothing behind.
+SLOW_DUMP = """#!/bin/sh
+while [ $# -gt 0 ]; do [ "$1" = "-f" ] && out="$2"; shift; done
+mkdir -p "$out" && echo toc > "$out/toc.dat"
+sleep 300 &
+echo $$ $! > "$out/../pids"
+wait
+"""
+
+
+@pytest.mark.django_db
+def test_a_stopped_backup_stops_its_dump_and_keeps_nothing(tmp_path, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("pg_dump is PostgreSQL's")
+    from django.core.management import call_command
+
+    program = tmp_path / "bin" / "pg_dump"
+    program.parent.mkdir()
+    program.write_text(SLOW_DUMP)
+    program.chmod(0o755)
+    monkeypatch.setattr(database_backup, "pg_tool", lambda name: str(program))
+    backups = tmp_path / "backups"
+    pids = backups / "pids"
+
+    def stop_when_dumping() -> None:
+        deadline = time.monotonic() + 60
+        while not pids.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=stop_when_dumping, daemon=True).start()
+    with pytest.raises(SystemExit) as stopped:
+        call_command("backup", "--dir", str(backups))
+    assert stopped.value.code == 128 + signal.SIGTERM
+    dump, worker = (int(p) for p in pids.read_text().split())
+    for pid in (dump, worker):
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(pid), "the dump or its worker runs on after the stop"
+    assert sorted(p.name for p in backups.iterdir()) == ["pids"]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
