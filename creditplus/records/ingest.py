@@ -21,7 +21,7 @@ from typing import Any
 
 import polars as pl
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -583,6 +583,7 @@ def current_versions(keys: pl.Series, item: CatalogItem) -> pl.DataFrame:
     if keys.len() == 0:
         return pl.DataFrame(schema=_CURRENT_SCHEMA)
     if connection.vendor == "postgresql":
+        refresh_stale_statistics(item.pk)
         wanted, param = "SELECT unnest(%s::text[])", keys.to_list()
     else:
         wanted = "SELECT value FROM json_each(%s)"
@@ -595,6 +596,45 @@ def current_versions(keys: pl.Series, item: CatalogItem) -> pl.DataFrame:
         [item.pk, param],
         schema=_CURRENT_SCHEMA,
     )
+
+
+# Below this estimate of an item's current records, the planner may scan them all and compare
+# each with every key of a chunk instead of probing the unique index once per key.
+STALE_ESTIMATE_BELOW = CHUNK_ROWS
+
+
+def refresh_stale_statistics(item_id: int) -> bool:
+    """PostgreSQL: analyse the records table when the planner's estimate of ``item_id``'s
+    current records is far below what is there; returns whether it did.
+
+    Autovacuum analyses a table after 10 % of it changed, and a bulk load adds a whole item
+    in minutes; a batch's own rows (one transaction per file) only an ANALYZE inside that
+    transaction sees. At Pudong scale a stale estimate of one row made the key comparison a
+    rows × keys join: minutes per chunk (docs/ingest.md). The check costs an EXPLAIN and a
+    bounded count; the ANALYZE waits at most 100 ms for its lock (another batch's analysis
+    holds it to that batch's end), else this chunk goes on with the estimate it has."""
+    current = f"FROM {RECORD_TABLE} WHERE item_id = %s AND is_current"
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 {current}", [item_id])
+        plan = cursor.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        estimate = int(plan[0]["Plan"]["Plan Rows"])
+        if estimate >= STALE_ESTIMATE_BELOW:
+            return False
+        limit = 2 * estimate + 10_000
+        cursor.execute(
+            f"SELECT count(*) FROM (SELECT 1 {current} LIMIT %s) AS present", [item_id, limit]
+        )
+        if cursor.fetchone()[0] < limit:
+            return False
+        try:
+            with transaction.atomic():  # a savepoint: a lock timeout undoes only this
+                cursor.execute("SET LOCAL lock_timeout = '100ms'")
+                cursor.execute(f"ANALYZE {RECORD_TABLE}")
+                cursor.execute("SET LOCAL lock_timeout = DEFAULT")
+        except OperationalError:
+            return False
+    return True
 
 
 def compare_current(
