@@ -173,6 +173,17 @@ def test_backup_during_an_ingest_restores_to_its_manifest(tmp_path):
         assert refused.returncode == 2 and "restore_target_not_empty" in refused.stderr
 
 
+def stand_in_dump(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    """Make the backup run ``script`` (a real program) as its pg_dump; PostgreSQL only."""
+    if connection.vendor != "postgresql":
+        pytest.skip("pg_dump is PostgreSQL's")
+    program = tmp_path / "bin" / "pg_dump"
+    program.parent.mkdir()
+    program.write_text(script)
+    program.chmod(0o755)
+    monkeypatch.setattr(database_backup, "pg_tool", lambda name: str(program))
+
+
 # A dump program that writes more to stderr than a pipe holds (a real pg_dump does with many
 # warnings), starts its output directory, and fails: the backup must neither hang nor keep
 # anything.
@@ -187,13 +198,7 @@ exit 1
 
 @pytest.mark.django_db
 def test_a_failed_dump_leaves_neither_a_backup_nor_a_manifest(tmp_path, monkeypatch):
-    if connection.vendor != "postgresql":
-        pytest.skip("pg_dump is PostgreSQL's")
-    program = tmp_path / "bin" / "pg_dump"
-    program.parent.mkdir()
-    program.write_text(FAILING_DUMP)
-    program.chmod(0o755)
-    monkeypatch.setattr(database_backup, "pg_tool", lambda name: str(program))
+    stand_in_dump(tmp_path, monkeypatch, FAILING_DUMP)
     out = tmp_path / "backups" / "creditplus.backup"
     outcome: list[BaseException] = []
 
@@ -374,15 +379,9 @@ wait
 
 @pytest.mark.django_db
 def test_a_stopped_backup_stops_its_dump_and_keeps_nothing(tmp_path, monkeypatch):
-    if connection.vendor != "postgresql":
-        pytest.skip("pg_dump is PostgreSQL's")
     from django.core.management import call_command
 
-    program = tmp_path / "bin" / "pg_dump"
-    program.parent.mkdir()
-    program.write_text(SLOW_DUMP)
-    program.chmod(0o755)
-    monkeypatch.setattr(database_backup, "pg_tool", lambda name: str(program))
+    stand_in_dump(tmp_path, monkeypatch, SLOW_DUMP)
     backups = tmp_path / "backups"
     pids = backups / "pids"
 

@@ -23,7 +23,12 @@ from creditplus.records.ingest import (
 from creditplus.records.models import CreditRecord
 from tests.records.files import csv_bytes, penalty
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="the estimate and ANALYZE are PostgreSQL's"
+    ),
+]
 TABLE = CreditRecord._meta.db_table
 
 
@@ -64,15 +69,19 @@ def _copies(record: CreditRecord, n: int, item_id: int) -> None:
         )
 
 
-def test_stale_statistics_are_refreshed_before_the_key_comparison(reference):
-    if connection.vendor != "postgresql":
-        pytest.skip("the estimate and ANALYZE are PostgreSQL's")
+@pytest.fixture
+def record(reference) -> CreditRecord:
+    """One of three records of 行政处罚 (CF), ingested by 区市场监管局."""
     item = CatalogItem.objects.get(code="CF")
     options = IngestOptions(
         item=item, department=Department.objects.get(code="SCJG"), file_name="few.csv"
     )
     ingest_file(csv_bytes([penalty(n) for n in range(1, 4)]), options)
-    record = CreditRecord.objects.filter(item=item).first()
+    return CreditRecord.objects.filter(item=item).first()
+
+
+def test_stale_statistics_are_refreshed_before_the_key_comparison(record):
+    item = record.item
     # The statistics know many records of another item and next to none of this one; then
     # this one's arrive (as in a bulk load, item after item).
     _copies(record, 30_000, CatalogItem.objects.exclude(pk=item.pk).first().pk)
@@ -92,28 +101,15 @@ def test_stale_statistics_are_refreshed_before_the_key_comparison(reference):
     assert sorted(found.get_column("natural_key").to_list()) == sorted(keys[:5])
 
 
-def test_fresh_statistics_cost_no_analysis(reference):
-    if connection.vendor != "postgresql":
-        pytest.skip("the estimate and ANALYZE are PostgreSQL's")
-    item = CatalogItem.objects.get(code="CF")
-    options = IngestOptions(
-        item=item, department=Department.objects.get(code="SCJG"), file_name="few.csv"
-    )
-    ingest_file(csv_bytes([penalty(n) for n in range(1, 4)]), options)
-    assert refresh_stale_statistics(item.pk) is False
+def test_fresh_statistics_cost_no_analysis(record):
+    assert refresh_stale_statistics(record.item_id) is False
 
 
-def test_an_analysis_held_by_another_batch_is_not_waited_for(reference):
-    if connection.vendor != "postgresql":
-        pytest.skip("the estimate and ANALYZE are PostgreSQL's")
+def test_an_analysis_held_by_another_batch_is_not_waited_for(record):
     import time
 
     import psycopg
 
-    item = CatalogItem.objects.get(code="CF")
-    options = IngestOptions(
-        item=item, department=Department.objects.get(code="SCJG"), file_name="few.csv"
-    )
     db = connection.settings_dict
     other = psycopg.connect(
         dbname=db["NAME"],
@@ -125,8 +121,7 @@ def test_an_analysis_held_by_another_batch_is_not_waited_for(reference):
     try:
         # Another batch's analysis, in its transaction: it holds the lock to that batch's end.
         other.execute(f"ANALYZE {TABLE}")
-        ingest_file(csv_bytes([penalty(n) for n in range(1, 4)]), options)
-        record = CreditRecord.objects.filter(item=item).first()
+        item = record.item
         _copies(record, 30_000, item.pk)
         assert _estimate(item.pk) < 10_000  # stale: the check wants an analysis
         started = time.monotonic()
