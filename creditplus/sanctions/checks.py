@@ -173,11 +173,13 @@ LOOKUP_COLUMNS = ("uscc", "id_hash", "id")
 
 @functools.cache
 def _lookup_sql(column: str, size: int) -> str:
-    """``size`` values in an IN list; on PostgreSQL any number in one array parameter (one
-    plan for a single check and for a bulk check's 10,000 identifiers)."""
+    """``size`` values in an IN list; on PostgreSQL one value (a single check) compared with
+    ``=``, any other number in one array parameter (a bulk check's 10,000 identifiers). The
+    single check's prepared statement then runs on a generic plan: with ``= ANY`` PostgreSQL
+    planned it afresh on every call, ~0.3 ms of its CPU, ten times the statement's run."""
     assert column in LOOKUP_COLUMNS
     if connection.vendor == "postgresql":
-        where = f"s.{_q(column)} = ANY(%s)"
+        where = f"s.{_q(column)} = %s" if size == 1 else f"s.{_q(column)} = ANY(%s)"
     else:
         where = f"s.{_q(column)} IN ({', '.join(['%s'] * size)})"
     return f"""
@@ -207,8 +209,9 @@ def lookup(column: str, values: Sequence[Any]) -> dict[Any, Found]:
     found: dict[Any, Found] = {}
     unique = sorted(set(values))
     # One identifier: a single check, prepared on PostgreSQL; many: a bulk check's chunks.
-    array = connection.vendor == "postgresql"
-    with hot_cursor() if len(unique) == 1 else connection.cursor() as cursor:
+    single = len(unique) == 1
+    array = connection.vendor == "postgresql" and not single
+    with hot_cursor() if single else connection.cursor() as cursor:
         for chunk in chunked(unique, MAX_BULK if array else _CHUNK):
             sql = _lookup_sql(column, 0 if array else len(chunk))
             cursor.execute(sql, [list(chunk)] if array else list(chunk))
