@@ -12,7 +12,6 @@ from typing import Any
 import yaml
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
@@ -168,31 +167,29 @@ def issue_token(department: Department | str, name: str, user: User | None = Non
 
 @functools.cache
 def _token_sql() -> str:
-    """The token, its user and department, and the user's permissions (own and by group,
-    each a comma-joined list of ``app_label.codename``): one row, one statement."""
+    """The token, its user and department, and the ids of the user's permissions (own and by
+    group, each comma-joined): one row, one statement. Ids rather than names: joining the
+    permission and content type tables for the names was half the statement's cost."""
     q = connection.ops.quote_name
     user_perms = User._meta.get_field("user_permissions")
     user_groups = User._meta.get_field("groups")
     group_perms = Group._meta.get_field("permissions")
-    joined = (
-        "string_agg(ct.app_label || '.' || p.codename, ',')"
-        if connection.vendor == "postgresql"
-        else "group_concat(ct.app_label || '.' || p.codename, ',')"
-    )
-    permission = f"""{q(Permission._meta.db_table)} p
-        JOIN {q(ContentType._meta.db_table)} ct ON ct.id = p.content_type_id"""
+
+    def joined(column: str) -> str:
+        if connection.vendor == "postgresql":
+            return f"string_agg({column}::text, ',')"
+        return f"group_concat({column}, ',')"
+
     return f"""
         SELECT t.id, t.name, t.prefix, t.department_id,
                CASE WHEN t.last_used_at IS NULL OR t.last_used_at < %s THEN 1 ELSE 0 END,
                u.id, u.username, u.is_superuser, u.is_staff, u.is_system, u.department_id,
                d.code, d.name, d.full_name, d.uscc, d.kind, d.sort_order, d.is_active,
-               (SELECT {joined} FROM {permission}
-                JOIN {q(user_perms.m2m_db_table())} up
-                  ON up.{q(user_perms.m2m_reverse_name())} = p.id
+               (SELECT {joined("up." + q(user_perms.m2m_reverse_name()))}
+                FROM {q(user_perms.m2m_db_table())} up
                 WHERE up.{q(user_perms.m2m_column_name())} = u.id),
-               (SELECT {joined} FROM {permission}
-                JOIN {q(group_perms.m2m_db_table())} gp
-                  ON gp.{q(group_perms.m2m_reverse_name())} = p.id
+               (SELECT {joined("gp." + q(group_perms.m2m_reverse_name()))}
+                FROM {q(group_perms.m2m_db_table())} gp
                 JOIN {q(user_groups.m2m_db_table())} ug
                   ON ug.{q(user_groups.m2m_reverse_name())} = gp.{q(group_perms.m2m_column_name())}
                 WHERE ug.{q(user_groups.m2m_column_name())} = u.id)
@@ -200,6 +197,34 @@ def _token_sql() -> str:
         JOIN {q(User._meta.db_table)} u ON u.id = t.user_id
         LEFT JOIN {q(Department._meta.db_table)} d ON d.id = u.department_id
         WHERE t.key_hash = %s AND t.revoked_at IS NULL AND u.is_active"""
+
+
+# Permission id → "app_label.codename". Permissions are rows that migrations create and
+# nothing renames, so their names are read once per process (again when an id is new to it);
+# who holds which permission is read on every call.
+_permission_names: dict[int, str] = {}
+
+
+def _permissions(ids: str | None) -> frozenset[str]:
+    """The names of comma-joined permission ids (an id no longer in the table: none)."""
+    global _permission_names
+    if not ids:
+        return frozenset()
+    keys = [int(i) for i in ids.split(",")]
+    if any(k not in _permission_names for k in keys):
+        _permission_names = {
+            pk: f"{app}.{codename}"
+            for pk, app, codename in Permission.objects.values_list(
+                "pk", "content_type__app_label", "codename"
+            )
+        }
+    return frozenset(_permission_names[k] for k in keys if k in _permission_names)
+
+
+def forget_permission_names(**_signal: Any) -> None:
+    """After migrate or flush: read the names again on next use."""
+    global _permission_names
+    _permission_names = {}
 
 
 def authenticate_token(key: str) -> ApiToken | None:
@@ -244,9 +269,7 @@ def authenticate_token(key: str) -> ApiToken | None:
             is_active=bool(active),
         )
     # Read by accounts.backends.PermissionBackend through ModelBackend's public methods.
-    user.loaded_permissions = LoadedPermissions(
-        frozenset(own.split(",") if own else ()), frozenset(by_group.split(",") if by_group else ())
-    )
+    user.loaded_permissions = LoadedPermissions(_permissions(own), _permissions(by_group))
     token = loaded(
         ApiToken,
         id=token_id,

@@ -95,3 +95,28 @@ def test_a_revoked_permission_applies_to_the_next_token_call(reference):
     assert services.authenticate_token(issued.key).user.has_perm("accounts.view_auditevent")
     user.user_permissions.remove(extra)
     assert not services.authenticate_token(issued.key).user.has_perm("accounts.view_auditevent")
+
+
+def test_a_permission_created_after_the_names_were_read_is_known_to_the_next_call(reference):
+    user = make_user(Role.ENTERPRISE, department="SCJG")
+    issued = services.issue_token("SCJG", "系统", user=user)
+    services.authenticate_token(issued.key)  # the names are read, without the new one
+    new = Permission.objects.create(
+        codename="export_bench", name="export", content_type=Permission.objects.first().content_type
+    )
+    user.user_permissions.add(new)
+    label = f"{new.content_type.app_label}.export_bench"
+    assert label in services.authenticate_token(issued.key).user.get_user_permissions()
+    assert_same_answers(user)
+
+
+def test_the_names_are_read_again_after_a_flush_or_migrate(reference):
+    user = make_user(Role.DEPT_OFFICER, department="SCJG")
+    issued = services.issue_token("SCJG", "系统", user=user)
+    services.authenticate_token(issued.key)
+    assert services._permission_names
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)  # sends post_migrate, as flush does
+    assert services._permission_names == {}
+    assert services.authenticate_token(issued.key).user.has_perm("sanctions.add_creditcheck")
