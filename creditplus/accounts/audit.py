@@ -83,22 +83,27 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, ensure_ascii=False, default=str, sort_keys=True))
 
 
-def _lock_chain() -> None:
-    # Appends must be serialised or two rows would claim the same predecessor. PostgreSQL:
-    # a transaction-scoped advisory lock. SQLite: transactions are BEGIN IMMEDIATE
-    # (settings), so the writer already holds the database's only write lock.
-    if connection.vendor == "postgresql":
-        with hot_cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(7140911)")
-
-
 def _head() -> str:
-    """The newest row's hash (read under the chain lock)."""
+    """The newest row's hash."""
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
     with hot_cursor() as cursor:
         cursor.execute(f"SELECT hash FROM {table} ORDER BY id DESC LIMIT 1")
         row = cursor.fetchone()
     return row[0] if row else GENESIS_HASH
+
+
+def _locked_head() -> str:
+    """The newest row's hash, read under the chain's lock (held until the transaction ends).
+    Appends must be serialised or two rows would claim the same predecessor. PostgreSQL: a
+    transaction-scoped advisory lock, taken and followed by the read in one call (migration
+    accounts.0005). SQLite: transactions are BEGIN IMMEDIATE (settings), so the writer
+    already holds the database's only write lock."""
+    if connection.vendor != "postgresql":
+        return _head()
+    with hot_cursor() as cursor:
+        cursor.execute("SELECT accounts_auditevent_locked_head()")
+        head = cursor.fetchone()[0]
+    return head or GENESIS_HASH
 
 
 def head() -> str:
@@ -146,8 +151,7 @@ def _append(rows: list[dict[str, Any]]) -> None:
     ``verify`` walks; the time is taken under the lock, so it rises in that order too."""
     # No savepoint: an audit failure must fail the change it describes, as a whole.
     with transaction.atomic(savepoint=False):
-        _lock_chain()
-        prev = _head()
+        prev = _locked_head()
         now = timezone.now()
         for row in rows:
             row["created_at"] = now

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -11,6 +14,7 @@ from django.db import DatabaseError, connection, transaction
 
 from creditplus.accounts import audit
 from creditplus.accounts.models import AuditEvent
+from tests.server import ROOT, throwaway_database
 
 pytestmark = pytest.mark.django_db
 
@@ -263,3 +267,31 @@ def test_appended_rows_hash_as_the_model_recomputes_them_from_the_database(refer
     values = [{n: getattr(r, n) for n in AuditEvent.HASHED_FIELDS} for r in rows]
     values.append({**values[0], "after": {"z": [1.5, "é\u2028"], "a": {"y": None, "b": "\\"}}})
     assert AuditEvent.canonical_many(values) == [AuditEvent.canonical(v) for v in values]
+
+
+@pytest.mark.slow
+def test_concurrent_appends_from_several_connections_form_one_chain(tmp_path):
+    """Four connections append at once, single rows and batches, on a committed database
+    (tests/accounts/concurrent_appends.py): every row has a predecessor of its own. On
+    PostgreSQL the head is read after the chain's lock is granted, in the same call; a head
+    read from a snapshot older than the lock would fork the chain."""
+    with throwaway_database(tmp_path) as url:
+        env = {**os.environ, "DATABASE_URL": url, "CREDITPLUS_VAR_DIR": str(tmp_path)}
+        for args in (
+            ["-m", "creditplus", "migrate", "--noinput", "-v0"],
+            ["-m", "tests.accounts.concurrent_appends"],
+        ):
+            out = subprocess.run(
+                [sys.executable, *args],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["errors"] == []
+    assert result["rows"] == 4 * (20 + 5 * 3)
+    assert result["distinct_predecessors"] == result["rows"]
+    assert result["verified"]
