@@ -21,7 +21,7 @@ from typing import Any
 
 import polars as pl
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -576,65 +576,37 @@ _CURRENT_SCHEMA = {
 
 def current_versions(keys: pl.Series, item: CatalogItem) -> pl.DataFrame:
     """The current versions of ``item``'s records under ``keys`` (id, key, data, version and
-    owning department), as ONE join of the keys against the current keys: the keys go in as
-    one parameter (a PostgreSQL array; a JSON array that SQLite's ``json_each`` unpacks), not
-    one placeholder per key in statements of 5,000."""
+    owning department), as ONE statement: the keys go in as one parameter (a PostgreSQL
+    array; a JSON array that SQLite's ``json_each`` unpacks), not one placeholder per key in
+    statements of 5,000, and each key is looked up in the unique index of current keys."""
     keys = keys.unique()
     if keys.len() == 0:
         return pl.DataFrame(schema=_CURRENT_SCHEMA)
+    columns = "id AS old_id, natural_key, data AS old_data, version AS old_version"
+    columns += ", department_id AS owner_id"
     if connection.vendor == "postgresql":
-        refresh_stale_statistics(item.pk)
-        wanted, param = "SELECT unnest(%s::text[])", keys.to_list()
-    else:
-        wanted = "SELECT value FROM json_each(%s)"
-        param = json.dumps(keys.to_list(), ensure_ascii=False)
-    return fetch_frame(
-        "SELECT id AS old_id, natural_key, data AS old_data, version AS old_version, "
-        f"department_id AS owner_id FROM {RECORD_TABLE} "
-        # "AND is_current" verbatim, so that both databases use the partial unique index.
-        f"WHERE item_id = %s AND is_current AND natural_key IN ({wanted})",
-        [item.pk, param],
-        schema=_CURRENT_SCHEMA,
-    )
-
-
-# Below this estimate of an item's current records, the planner may scan them all and compare
-# each with every key of a chunk instead of probing the unique index once per key.
-STALE_ESTIMATE_BELOW = CHUNK_ROWS
-
-
-def refresh_stale_statistics(item_id: int) -> bool:
-    """PostgreSQL: analyse the records table when the planner's estimate of ``item_id``'s
-    current records is far below what is there; returns whether it did.
-
-    Autovacuum analyses a table after 10 % of it changed, and a bulk load adds a whole item
-    in minutes; a batch's own rows (one transaction per file) only an ANALYZE inside that
-    transaction sees. At Pudong scale a stale estimate of one row made the key comparison a
-    rows × keys join: minutes per chunk (docs/ingest.md). The check costs an EXPLAIN and a
-    bounded count; the ANALYZE waits at most 100 ms for its lock (another batch's analysis
-    holds it to that batch's end), else this chunk goes on with the estimate it has."""
-    current = f"FROM {RECORD_TABLE} WHERE item_id = %s AND is_current"
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 {current}", [item_id])
-        plan = cursor.fetchone()[0]
-        plan = json.loads(plan) if isinstance(plan, str) else plan
-        estimate = int(plan[0]["Plan"]["Plan Rows"])
-        if estimate >= STALE_ESTIMATE_BELOW:
-            return False
-        limit = 2 * estimate + 10_000
-        cursor.execute(
-            f"SELECT count(*) FROM (SELECT 1 {current} LIMIT %s) AS present", [item_id, limit]
+        # One index probe per key, whatever the statistics say. As a join of the keys with
+        # the records, PostgreSQL planned from its estimate of the item's current records;
+        # in a bulk load that lags far behind (autovacuum analyses after 10 % of the table
+        # changed, and a batch's own rows only an ANALYZE inside its transaction sees), and
+        # an estimate of one row made the join compare every row with every key: minutes
+        # per chunk at Pudong scale (docs/ingest.md). A LATERAL subquery with LIMIT is not
+        # flattened into a join, so it runs once per key, on the unique index.
+        sql = (
+            f"SELECT r.* FROM unnest(%s::text[]) AS k(natural_key) CROSS JOIN LATERAL "
+            f"(SELECT {columns} FROM {RECORD_TABLE} WHERE item_id = %s AND is_current "
+            "AND natural_key = k.natural_key LIMIT 1) AS r"
         )
-        if cursor.fetchone()[0] < limit:
-            return False
-        try:
-            with transaction.atomic():  # a savepoint: a lock timeout undoes only this
-                cursor.execute("SET LOCAL lock_timeout = '100ms'")
-                cursor.execute(f"ANALYZE {RECORD_TABLE}")
-                cursor.execute("SET LOCAL lock_timeout = DEFAULT")
-        except OperationalError:
-            return False
-    return True
+        params = [keys.to_list(), item.pk]
+    else:
+        sql = (
+            f"SELECT {columns} FROM {RECORD_TABLE} "
+            # "AND is_current" verbatim, so that SQLite uses the partial unique index.
+            "WHERE item_id = %s AND is_current AND natural_key IN "
+            "(SELECT value FROM json_each(%s))"
+        )
+        params = [item.pk, json.dumps(keys.to_list(), ensure_ascii=False)]
+    return fetch_frame(sql, params, schema=_CURRENT_SCHEMA)
 
 
 def compare_current(
