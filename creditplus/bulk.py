@@ -71,6 +71,8 @@ class _Prepared:
     def __init__(self, cursor: Any) -> None:
         self._cursor = cursor
         self._last: tuple[Any, Any] = ("", None)
+        self.connection = cursor.connection
+        self.in_use = False
 
     def execute(self, query: Any, params: Any = None) -> Any:
         self._last = (query, params)
@@ -107,17 +109,42 @@ def hot_cursor() -> Iterator[Any]:
             yield cursor
         return
     else:
-        import psycopg
-
         db.ensure_connection()
-        raw = db.connection
-        if raw.prepare_threshold is None:
-            raw.prepare_threshold = _NEVER
         db.validate_thread_sharing()
-        cursor = _Prepared(psycopg.Cursor(raw))
+        cursor = _pg_hot_cursor(db)
+        if cursor is not None:  # the connection's own: reused, not closed
+            try:
+                yield db.make_debug_cursor(cursor) if db.queries_logged else db.make_cursor(cursor)
+            finally:
+                cursor.in_use = False
+            return
+        cursor = _Prepared(_new_pg_cursor(db.connection))
     wrapped = db.make_debug_cursor(cursor) if db.queries_logged else db.make_cursor(cursor)
     with wrapped:
         yield wrapped
+
+
+def _new_pg_cursor(raw: Any) -> Any:
+    import psycopg
+
+    if raw.prepare_threshold is None:
+        raw.prepare_threshold = _NEVER
+    return psycopg.Cursor(raw)
+
+
+def _pg_hot_cursor(db: Any) -> _Prepared | None:
+    """The connection's reusable prepared-statement cursor, marked in use; None when it is in
+    use already (a hot statement run while another's rows are still being read). Creating
+    and closing a psycopg cursor per statement was half of hot_cursor's own cost. Its rows
+    are fetched whole from the server on execute, so a kept cursor holds nothing there."""
+    raw = db.connection
+    kept: _Prepared | None = getattr(db, "_creditplus_hot_cursor", None)
+    if kept is None or kept.connection is not raw or kept.closed:
+        kept = db._creditplus_hot_cursor = _Prepared(_new_pg_cursor(raw))
+    if kept.in_use:
+        return None
+    kept.in_use = True
+    return kept
 
 
 def _sqlite_cursor_class() -> type:
@@ -206,8 +233,14 @@ def loaded(model: type[models.Model], **values: Any) -> Any:
 
 
 @functools.cache
-def _insert_plan(model: type[models.Model], vendor: str) -> tuple[list[models.Field], str, bool]:
+def _insert_plan(
+    model: type[models.Model], vendor: str
+) -> tuple[list[tuple[str, Any, Any]], str, bool]:
+    """(each column's attname, conversion and default), the statement, whether it returns
+    the id: worked out once per model, not per row (hashing a field to look its conversion
+    up was a tenth of a hot write's cost)."""
     fields = [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
+    plan = [(f.attname, _conversion(f)[0], f.get_default) for f in fields]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
@@ -215,7 +248,7 @@ def _insert_plan(model: type[models.Model], vendor: str) -> tuple[list[models.Fi
     sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"
     if returning:
         sql += f" RETURNING {quote(model._meta.pk.column)}"
-    return fields, sql, returning
+    return plan, sql, returning
 
 
 def insert_row(model: type[models.Model], values: dict[str, Any]) -> int:
@@ -223,11 +256,10 @@ def insert_row(model: type[models.Model], values: dict[str, Any]) -> int:
     field its default, each converted as :func:`insert_rows` converts it — but one plain
     statement, without a model instance or the ORM's query building (a hot path's write,
     e.g. the credit check's row and its audit row). No signals are sent."""
-    fields, sql, returning = _insert_plan(model, connection.vendor)
+    plan, sql, returning = _insert_plan(model, connection.vendor)
     params = []
-    for f in fields:
-        value = values[f.attname] if f.attname in values else f.get_default()
-        convert, _dtype = _conversion(f)
+    for attname, convert, default in plan:
+        value = values[attname] if attname in values else default()
         params.append(value if value is None or convert is None else convert(value))
     with hot_cursor() as cursor:
         cursor.execute(sql, params)

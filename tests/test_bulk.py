@@ -194,6 +194,31 @@ def test_the_hot_cursor_reads_placeholders_as_django_does():
             assert cursor.fetchone() == ("50%", 7)
 
 
+def test_the_hot_cursor_is_kept_per_connection_and_a_nested_one_is_its_own():
+    """PostgreSQL keeps one prepared-statement cursor per connection; a hot statement run
+    while another's rows are being read gets a cursor of its own, so neither loses rows."""
+    with bulk.hot_cursor() as outer:
+        outer.execute("SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 ORDER BY 1")
+        assert outer.fetchone() == (1,)
+        with bulk.hot_cursor() as inner:
+            inner.execute("SELECT %s", ["inner"])
+            assert inner.fetchone() == ("inner",)
+        assert outer.fetchall() == [(2,), (3,)]
+    if connection.vendor != "postgresql":
+        return
+    with bulk.hot_cursor() as first:
+        kept = first.cursor
+    with bulk.hot_cursor() as second:
+        assert second.cursor is kept  # reused, not closed
+        second.execute("SELECT 1")
+        assert second.fetchone() == (1,)
+    kept.close()  # a closed one (whoever closed it) is replaced
+    with bulk.hot_cursor() as third:
+        assert third.cursor is not kept
+        third.execute("SELECT 2")
+        assert third.fetchone() == (2,)
+
+
 def test_a_large_page_cache_is_given_back_after_the_block():
     if connection.vendor != "sqlite":
         pytest.skip("SQLite only")
