@@ -27,6 +27,7 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import harness
 import serving
@@ -361,6 +362,19 @@ def serve_and_load(args: argparse.Namespace, env: dict, work: Path, name: str) -
     return out
 
 
+def socket_url(url: str) -> str:
+    """``url`` through the server's Unix socket (scripts/with-postgres.sh exports its
+    directory): how an application on the database's own machine should connect
+    (docs/deploy.md) — a TCP round trip over loopback costs both sides more CPU."""
+    directory = os.environ.get("PG_SOCKET_DIR")
+    if not directory:
+        sys.exit("--pg-via socket: PG_SOCKET_DIR is not set (scripts/with-postgres.sh sets it)")
+    scheme, rest = url.split("://", 1)
+    user, host_db = rest.split("@", 1)
+    port = host_db.split("/", 1)[0].rsplit(":", 1)[1]
+    return f"{scheme}://{user}@{quote(directory, safe='')}:{port}/{host_db.split('/', 1)[1]}"
+
+
 def run_database(args: argparse.Namespace, name: str, url: str, work: Path) -> dict[str, Any]:
     env = harness.bench_env(url, work, production=True)
     print(f"== {name}: preparing {args.subjects} subjects", flush=True)
@@ -379,6 +393,7 @@ def run_database(args: argparse.Namespace, name: str, url: str, work: Path) -> d
     by_conns = {r["connections"]: r for r in checks}
     result = {
         "database": {"sqlite": "sqlite", "postgres": "postgresql"}[name],
+        **({"pg_via": args.pg_via} if name == "postgres" else {}),
         **prep,
         "servers": {
             s: " ".join(serving.server_command(s, args.workers, args.threads, "PORT")[2:])
@@ -433,6 +448,12 @@ def main() -> None:
     parser.add_argument(
         "--connections", default="8,1", type=lambda s: [int(x) for x in s.split(",")]
     )
+    parser.add_argument(
+        "--pg-via",
+        choices=["socket", "tcp"],
+        default="socket",
+        help="PostgreSQL: through its Unix socket (the same machine) or TCP on loopback",
+    )
     parser.add_argument("--bulk-size", type=int, default=10_000)
     parser.add_argument("--bulk-reps", type=int, default=3)
     parser.add_argument("--py-spy", action="store_true", help="flame graph of one worker")
@@ -450,6 +471,8 @@ def main() -> None:
     results = []
     for name, url in harness.databases(args.db, base, "checks_bench"):
         (base / name).mkdir(parents=True, exist_ok=True)
+        if name == "postgres" and args.pg_via == "socket":
+            url = socket_url(url)
         results.append(run_database(args, name, url, base / name))
     print("\n== summary (targets: ≥ 1000 checks/s and p99 ≤ 20 ms at 8 connections, p99 ≤ 5 ms")
     print("   at 1, ≤ 1.5 ms server CPU per check, bulk of 10,000 ≤ 2 s)")

@@ -36,4 +36,6 @@ echo "PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}') on 127.0.0.1:
 
 "$pgbin/createdb" -h 127.0.0.1 -p "$port" -U postgres creditplus
 export DATABASE_URL="postgres://postgres@127.0.0.1:$port/creditplus"
+# The same server through its Unix socket (a benchmark may compare the two).
+export PG_SOCKET_DIR="$tmp"
 "$@"

@@ -36,6 +36,7 @@ from creditplus.bulk import (
     hot_cursor,
     insert_row,
     insert_rows,
+    loaded,
     reserve_ids,
     sqlite_write_turn,
 )
@@ -316,43 +317,50 @@ def check_subject(user: Any, code: str, matter_code: str, purpose: str) -> Credi
     subject = lookup(column, [value]).get(value)
     answer = _answer(rules, subject)
     ctx = audit.current_context()
-    check = CreditCheck(
-        department=department,
-        actor_name=ctx.actor_name,
-        token=ctx.token,
-        subject_id=subject.id if subject else None,
-        identifier=identifier,
-        matter_id=rules.matter_id,
-        purpose=purpose.strip()[:300],
-        answer=answer,
-        hit=bool(answer["lists"]),
-        created_at=timezone.now(),
-    )
-    values = {f.attname: getattr(check, f.attname) for f in CreditCheck._meta.concrete_fields}
-    after = {"matter": rules.matter, "hit": check.hit, "measures": len(answer["measures"])}
+    values = _check_defaults() | {
+        "department_id": department.pk,
+        "actor_name": ctx.actor_name,
+        "token": ctx.token,
+        "subject_id": subject.id if subject else None,
+        "identifier": identifier,
+        "matter_id": rules.matter_id,
+        "purpose": purpose.strip()[:300],
+        "answer": answer,
+        "hit": bool(answer["lists"]),
+        "created_at": timezone.now(),
+    }
+    after = {"matter": rules.matter, "hit": values["hit"], "measures": len(answer["measures"])}
     triggered = _triggered(answer)
     if subject and triggered:
         after["tasks"] = list(triggered)  # the audit row of the check covers its tasks
     # The write: the check row and its audit row, committed together or not at all (and,
     # only when the answer lists on-application measures, the tasks they become).
     with sqlite_write_turn(), transaction.atomic():
-        check.pk = insert_row(CreditCheck, values)
+        pk = insert_row(CreditCheck, values)
         audit.record(
             CHECK_ACTION,
             object_type=CreditCheck._meta.label_lower,
-            object_id=str(check.pk),
-            object_repr=_number(check.pk),
+            object_id=str(pk),
+            object_repr=_number(pk),
             subject=identifier,
             purpose=purpose,
             after=after,
         )
         if subject and triggered:
             create_check_tasks(
-                [_hit(check.pk, subject, rules, triggered)], department.pk, rules.matter_id
+                [_hit(pk, subject, rules, triggered)], department.pk, rules.matter_id
             )
-    check._state.adding = False
-    check._state.db = connection.alias
+    check = loaded(CreditCheck, id=pk, **values)
+    check.department = department
     return check
+
+
+@functools.cache
+def _check_defaults() -> dict[str, Any]:
+    """A check row's field defaults (constants all), for a row written without an instance."""
+    fields = [f for f in CreditCheck._meta.concrete_fields if not f.primary_key]
+    assert not any(f.has_default() and callable(f.default) for f in fields)
+    return {f.attname: f.get_default() for f in fields}
 
 
 @dataclass

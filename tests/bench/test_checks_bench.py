@@ -70,3 +70,28 @@ def test_the_checks_benchmark_runs_and_reports(tmp_path):
     sql = r["sql_per_check"]
     assert sql["unknown"] <= 10 and sql["registered"] <= 10 and sql["listed"] <= 14, sql
     assert set(r["target_met"]) == {"throughput_8", "p99_8", "p99_1", "server_cpu", "bulk"}
+
+
+def test_postgresql_is_reached_through_its_socket_by_default(monkeypatch):
+    """PostgreSQL runs connect through the server's Unix socket (--pg-via socket, the
+    default), as an application on the database's own machine should (docs/deploy.md)."""
+    import importlib.util
+
+    import dj_database_url
+
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    spec = importlib.util.spec_from_file_location("checks_bench", ROOT / "bench" / "checks.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setenv("PG_SOCKET_DIR", "/tmp/creditplus-pg.AbC123")
+    url = bench.socket_url("postgres://postgres@127.0.0.1:5433/creditplus_checks_bench")
+    cfg = dj_database_url.parse(url)
+    assert (cfg["HOST"], cfg["PORT"], cfg["USER"]) == (
+        "/tmp/creditplus-pg.AbC123",
+        5433,
+        "postgres",
+    )
+    assert cfg["NAME"] == "creditplus_checks_bench"
+    monkeypatch.delenv("PG_SOCKET_DIR")
+    with pytest.raises(SystemExit, match="PG_SOCKET_DIR"):
+        bench.socket_url("postgres://postgres@127.0.0.1:5433/creditplus_checks_bench")
