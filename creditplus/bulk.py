@@ -251,18 +251,24 @@ def _insert_plan(
     return plan, sql, returning
 
 
-def insert_row(model: type[models.Model], values: dict[str, Any]) -> int:
+def insert_row(model: type[models.Model], values: dict[str, Any], *, also: str = "") -> Any:
     """Insert one row of ``model`` and return its id: ``values`` by field attname, every other
     field its default, each converted as :func:`insert_rows` converts it — but one plain
     statement, without a model instance or the ORM's query building (a hot path's write,
-    e.g. the credit check's row and its audit row). No signals are sent."""
+    e.g. the credit check's row and its audit row). No signals are sent. ``also``: an SQL
+    expression the same statement returns after the id, as (id, value) — PostgreSQL."""
     plan, sql, returning = _insert_plan(model, connection.vendor)
     params = []
     for attname, convert, default in plan:
         value = values[attname] if attname in values else default()
         params.append(value if value is None or convert is None else convert(value))
+    if also:
+        assert returning and connection.vendor == "postgresql"
+        sql = f"{sql}, {also}"
     with hot_cursor() as cursor:
         cursor.execute(sql, params)
+        if also:
+            return tuple(cursor.fetchone())
         return cursor.fetchone()[0] if returning else cursor.lastrowid
 
 

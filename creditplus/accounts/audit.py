@@ -92,6 +92,11 @@ def _head() -> str:
     return row[0] if row else GENESIS_HASH
 
 
+# PostgreSQL: the chain's lock and then its head, in one call (migration accounts.0005); a
+# hot write may return it from its own statement and pass it to record(locked_head=...).
+LOCKED_HEAD = "accounts_auditevent_locked_head()"
+
+
 def _locked_head() -> str:
     """The newest row's hash, read under the chain's lock (held until the transaction ends).
     Appends must be serialised or two rows would claim the same predecessor. PostgreSQL: a
@@ -101,7 +106,7 @@ def _locked_head() -> str:
     if connection.vendor != "postgresql":
         return _head()
     with hot_cursor() as cursor:
-        cursor.execute("SELECT accounts_auditevent_locked_head()")
+        cursor.execute(f"SELECT {LOCKED_HEAD}")
         head = cursor.fetchone()[0]
     return head or GENESIS_HASH
 
@@ -144,14 +149,14 @@ def _row(
     }
 
 
-def _append(rows: list[dict[str, Any]]) -> None:
+def _append(rows: list[dict[str, Any]], locked_head: str | None = None) -> None:
     """Chain ``rows`` to the head and insert them: one lock, one read of the head, then one
     plain INSERT (one row) or ``insert_rows`` (COPY on PostgreSQL) — no model instances. Ids
     rise in insertion order on both databases, so the chain's order is the id order that
     ``verify`` walks; the time is taken under the lock, so it rises in that order too."""
     # No savepoint: an audit failure must fail the change it describes, as a whole.
     with transaction.atomic(savepoint=False):
-        prev = _locked_head()
+        prev = _locked_head() if locked_head is None else locked_head or GENESIS_HASH
         now = timezone.now()
         for row in rows:
             row["created_at"] = now
@@ -175,10 +180,13 @@ def record(
     object_type: str = "",
     object_id: str = "",
     object_repr: str = "",
+    locked_head: str | None = None,
 ) -> AuditEvent:
     """Append one audit row for ``action`` (e.g. ``"token.issue"``, ``"audit.view"``).
 
     Call it inside the transaction of the change it describes, so both commit together.
+    ``locked_head``: what :data:`LOCKED_HEAD` returned earlier in this transaction (a hot
+    write's own statement took the chain's lock and read its head), "" for an empty chain.
     """
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
@@ -195,7 +203,7 @@ def record(
         before=_jsonable(before),
         after=_jsonable(after),
     )
-    _append([row])
+    _append([row], locked_head)
     return loaded(AuditEvent, **row)
 
 

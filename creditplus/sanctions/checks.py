@@ -336,7 +336,12 @@ def check_subject(user: Any, code: str, matter_code: str, purpose: str) -> Credi
     # The write: the check row and its audit row, committed together or not at all (and,
     # only when the answer lists on-application measures, the tasks they become).
     with sqlite_write_turn(), transaction.atomic():
-        pk = insert_row(CreditCheck, values)
+        head = None
+        if connection.vendor == "postgresql":  # the row, then the chain's lock and head
+            pk, head = insert_row(CreditCheck, values, also=audit.LOCKED_HEAD)
+            head = head or ""
+        else:
+            pk = insert_row(CreditCheck, values)
         audit.record(
             CHECK_ACTION,
             object_type=CreditCheck._meta.label_lower,
@@ -345,6 +350,7 @@ def check_subject(user: Any, code: str, matter_code: str, purpose: str) -> Credi
             subject=identifier,
             purpose=purpose,
             after=after,
+            locked_head=head,
         )
         if subject and triggered:
             create_check_tasks(

@@ -1,5 +1,7 @@
 """Four connections appending to the audit chain at once, on a committed database (run as a
-subprocess by test_audit_chain.py). Prints, as JSON, what the chain holds afterwards."""
+subprocess by test_audit_chain.py); on PostgreSQL two of them as the credit check does, with
+the lock and the head taken by the statement of their own row. Prints, as JSON, what the
+chain holds afterwards."""
 
 from __future__ import annotations
 
@@ -10,10 +12,12 @@ import django
 
 django.setup()
 
-from django.db import connections, transaction  # noqa: E402
+from django.db import connection, connections, transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from creditplus.accounts import audit  # noqa: E402
-from creditplus.accounts.models import AuditEvent  # noqa: E402
+from creditplus.accounts.models import AuditEvent, Notification  # noqa: E402
+from creditplus.bulk import insert_row  # noqa: E402
 
 errors: list[str] = []
 start = threading.Barrier(4)
@@ -30,6 +34,16 @@ def appender(worker: int) -> None:
                         for k in range(3)
                     ]
                     audit.record_many("test.concurrent", changes)
+                elif worker % 2 and connection.vendor == "postgresql":
+                    # a hot write: its own row's statement takes the lock and reads the head
+                    row = {"role": "test", "title": f"{worker}-{i}", "created_at": timezone.now()}
+                    pk, head = insert_row(Notification, row, also=audit.LOCKED_HEAD)
+                    audit.record(
+                        "test.concurrent",
+                        object_type="test",
+                        object_id=str(pk),
+                        locked_head=head or "",
+                    )
                 else:
                     audit.record("test.concurrent", object_type="test", object_id=f"{worker}-{i}")
     except Exception as exc:  # reported in the output
