@@ -294,14 +294,16 @@ def py_spy(args: argparse.Namespace, port: int, work: Path, name: str) -> str:
         for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
         if (serving.stat(pid) or (0, 0))[0] == args.server_pid
     )
-    svg = str(work / f"profile-{name}.svg")
+    raw = args.py_spy == "raw"  # collapsed stacks, one per line: readable as text
+    out = str(work / f"profile-{name}.{'txt' if raw else 'svg'}")
     spy_bin = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     # --gil: the thread holding the GIL, i.e. where the worker's CPU time goes
-    cmd = [spy_bin, "record", "--gil", "--pid", str(worker), "-d", str(args.seconds), "-o", svg]
+    cmd = [spy_bin, "record", "--gil", "--pid", str(worker), "-d", str(args.seconds), "-o", out]
+    cmd += ["--format", "raw" if raw else "flamegraph"]
     spy = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run_wrk(args, port, work, "checks", 8)
     spy.wait()
-    return svg
+    return out
 
 
 def http_bulk(port: int, work: Path, size: int) -> dict[str, Any]:
@@ -355,7 +357,7 @@ def serve_and_load(args: argparse.Namespace, env: dict, work: Path, name: str) -
         if args.server == args.servers[0]:
             if args.py_spy:
                 out["profile"] = py_spy(args, port, work, name)
-                print(f"   py-spy flame graph of one worker: {out['profile']}", flush=True)
+                print(f"   py-spy profile of one worker: {out['profile']}", flush=True)
             out |= http_bulk(port, work, args.bulk_size)
     finally:
         serving.stop_server(proc)
@@ -456,7 +458,13 @@ def main() -> None:
     )
     parser.add_argument("--bulk-size", type=int, default=10_000)
     parser.add_argument("--bulk-reps", type=int, default=3)
-    parser.add_argument("--py-spy", action="store_true", help="flame graph of one worker")
+    parser.add_argument(
+        "--py-spy",
+        nargs="?",
+        const="flamegraph",
+        choices=["flamegraph", "raw"],
+        help="profile one worker: a flame graph (SVG), or raw collapsed stacks (text)",
+    )
     parser.add_argument("--seed", type=int, default=20261101)
     parser.add_argument("--work", default=None, help="working directory (default: a temp dir)")
     parser.add_argument("--child", choices=["prepare", "verify"], help=argparse.SUPPRESS)
