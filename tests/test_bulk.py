@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection, models, transaction
 
 from creditplus import bulk
@@ -204,8 +205,8 @@ def test_the_hot_cursor_is_kept_per_connection_and_a_nested_one_is_its_own():
             inner.execute("SELECT %s", ["inner"])
             assert inner.fetchone() == ("inner",)
         assert outer.fetchall() == [(2,), (3,)]
-    if connection.vendor != "postgresql":
-        return
+    if connection.vendor != "postgresql" or not settings.CREDITPLUS_PG_PREPARE:
+        return  # no cursor is kept
     with bulk.hot_cursor() as first:
         kept = first.cursor
     with bulk.hot_cursor() as second:

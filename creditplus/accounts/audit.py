@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.utils import timezone
 
 from creditplus.accounts.models import GENESIS_HASH, AuditEvent
@@ -92,21 +92,42 @@ def _head() -> str:
     return row[0] if row else GENESIS_HASH
 
 
-# PostgreSQL: the chain's lock and then its head, in one call (migration accounts.0005); a
-# hot write may return it from its own statement and pass it to record(locked_head=...).
-LOCKED_HEAD = "accounts_auditevent_locked_head()"
+# PostgreSQL: the chain's lock and then its head, in one call (migration accounts.0005).
+_LOCKED_HEAD = "accounts_auditevent_locked_head()"
+
+
+def locked_head_sql() -> str | None:
+    """The SQL expression that takes the chain's lock and returns its head — for a hot write
+    to return from its own statement and pass to ``record(locked_head=...)`` — or None:
+    SQLite, or a PostgreSQL database without the function yet (a backup from before
+    migration accounts.0005 being restored, or code updated before ``migrate``). Asked once
+    per connection."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        return None
+    db.ensure_connection()
+    known = getattr(db, "_creditplus_locked_head", None)
+    if known is None or known[0] is not db.connection:
+        with hot_cursor() as cursor:
+            cursor.execute(f"SELECT to_regprocedure('{_LOCKED_HEAD}') IS NOT NULL")
+            known = db._creditplus_locked_head = (db.connection, cursor.fetchone()[0])
+    return _LOCKED_HEAD if known[1] else None
 
 
 def _locked_head() -> str:
     """The newest row's hash, read under the chain's lock (held until the transaction ends).
     Appends must be serialised or two rows would claim the same predecessor. PostgreSQL: a
-    transaction-scoped advisory lock, taken and followed by the read in one call (migration
-    accounts.0005). SQLite: transactions are BEGIN IMMEDIATE (settings), so the writer
-    already holds the database's only write lock."""
+    transaction-scoped advisory lock, then the read on a snapshot taken after it — in one
+    call where the database has the function. SQLite: transactions are BEGIN IMMEDIATE
+    (settings), so the writer already holds the database's only write lock."""
     if connection.vendor != "postgresql":
         return _head()
+    sql = locked_head_sql()
     with hot_cursor() as cursor:
-        cursor.execute(f"SELECT {LOCKED_HEAD}")
+        if sql is None:
+            cursor.execute("SELECT pg_advisory_xact_lock(7140911)")  # the function's own key
+            return _head()
+        cursor.execute(f"SELECT {sql}")
         head = cursor.fetchone()[0]
     return head or GENESIS_HASH
 
@@ -185,8 +206,9 @@ def record(
     """Append one audit row for ``action`` (e.g. ``"token.issue"``, ``"audit.view"``).
 
     Call it inside the transaction of the change it describes, so both commit together.
-    ``locked_head``: what :data:`LOCKED_HEAD` returned earlier in this transaction (a hot
-    write's own statement took the chain's lock and read its head), "" for an empty chain.
+    ``locked_head``: what :func:`locked_head_sql` returned from the statement just before,
+    in this transaction (a hot write's own statement took the chain's lock and read its
+    head; nothing appended since), "" for an empty chain.
     """
     if obj is not None:
         object_type = object_type or obj._meta.label_lower

@@ -200,8 +200,9 @@ def _token_sql() -> str:
 
 
 # Permission id → "app_label.codename". Permissions are rows that migrations create and
-# nothing renames, so their names are read once per process (again when an id is new to it);
-# who holds which permission is read on every call.
+# nothing renames, so their names are read once per process (again when an id is new to it,
+# and after migrate or flush in this process); who holds which permission is read on every
+# call. Web and worker processes restart after an upgrade's migrate (docs/deploy.md).
 _permission_names: dict[int, str] = {}
 
 
@@ -211,14 +212,15 @@ def _permissions(ids: str | None) -> frozenset[str]:
     if not ids:
         return frozenset()
     keys = [int(i) for i in ids.split(",")]
-    if any(k not in _permission_names for k in keys):
-        _permission_names = {
+    names = _permission_names
+    if any(k not in names for k in keys):
+        names = _permission_names = {
             pk: f"{app}.{codename}"
             for pk, app, codename in Permission.objects.values_list(
                 "pk", "content_type__app_label", "codename"
             )
         }
-    return frozenset(_permission_names[k] for k in keys if k in _permission_names)
+    return frozenset(names[k] for k in keys if k in names)
 
 
 def forget_permission_names(**_signal: Any) -> None:

@@ -337,8 +337,8 @@ def check_subject(user: Any, code: str, matter_code: str, purpose: str) -> Credi
     # only when the answer lists on-application measures, the tasks they become).
     with sqlite_write_turn(), transaction.atomic():
         head = None
-        if connection.vendor == "postgresql":  # the row, then the chain's lock and head
-            pk, head = insert_row(CreditCheck, values, also=audit.LOCKED_HEAD)
+        if chain := audit.locked_head_sql():  # PostgreSQL: the row, then the chain's head
+            pk, head = insert_row(CreditCheck, values, also=chain)
             head = head or ""
         else:
             pk = insert_row(CreditCheck, values)

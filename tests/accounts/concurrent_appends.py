@@ -37,7 +37,7 @@ def appender(worker: int) -> None:
                 elif worker % 2 and connection.vendor == "postgresql":
                     # a hot write: its own row's statement takes the lock and reads the head
                     row = {"role": "test", "title": f"{worker}-{i}", "created_at": timezone.now()}
-                    pk, head = insert_row(Notification, row, also=audit.LOCKED_HEAD)
+                    pk, head = insert_row(Notification, row, also=audit.locked_head_sql())
                     audit.record(
                         "test.concurrent",
                         object_type="test",

@@ -295,3 +295,31 @@ def test_concurrent_appends_from_several_connections_form_one_chain(tmp_path):
     assert result["rows"] == 4 * (20 + 5 * 3)
     assert result["distinct_predecessors"] == result["rows"]
     assert result["verified"]
+
+
+def test_postgresql_without_the_head_function_takes_the_lock_then_reads_the_head():
+    """A database restored from a backup taken before migration accounts.0005 (or served by
+    code updated before ``migrate``) has no head function: appends still take the chain's
+    lock and then read the head, in two statements, as before."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the function is PostgreSQL's")
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.test.utils import CaptureQueriesContext
+
+    def forget() -> None:  # what this connection learnt about the function
+        vars(connections[DEFAULT_DB_ALIAS]).pop("_creditplus_locked_head", None)
+
+    write_events(1)
+    with connection.cursor() as cursor:  # undone with the test's transaction
+        cursor.execute("DROP FUNCTION accounts_auditevent_locked_head()")
+    forget()
+    try:
+        assert audit.locked_head_sql() is None
+        with CaptureQueriesContext(connection) as captured:
+            write_events(2)
+        statements = [q["sql"] for q in captured.captured_queries]
+        assert sum("pg_advisory_xact_lock(7140911)" in s for s in statements) == 2
+        assert not any(s.startswith("SELECT accounts_auditevent_locked_head") for s in statements)
+        assert audit.verify().ok
+    finally:
+        forget()
