@@ -49,6 +49,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def run_python(env: dict[str, str], *args: str) -> str:
+    """Run ``python ARGS`` from the project's root with ``env`` (e.g. pointing at a throwaway
+    database); a failure fails the test with the end of its stderr. Returns its stdout."""
+    done = subprocess.run(
+        [sys.executable, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
 @contextmanager
 def throwaway_database(tmp: Path) -> Iterator[str]:
     url = os.environ.get("DATABASE_URL", "")

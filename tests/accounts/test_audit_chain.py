@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -14,7 +12,7 @@ from django.db import DatabaseError, connection, transaction
 
 from creditplus.accounts import audit
 from creditplus.accounts.models import AuditEvent
-from tests.server import ROOT, throwaway_database
+from tests.server import run_python, throwaway_database
 
 pytestmark = pytest.mark.django_db
 
@@ -277,20 +275,9 @@ def test_concurrent_appends_from_several_connections_form_one_chain(tmp_path):
     read from a snapshot older than the lock would fork the chain."""
     with throwaway_database(tmp_path) as url:
         env = {**os.environ, "DATABASE_URL": url, "CREDITPLUS_VAR_DIR": str(tmp_path)}
-        for args in (
-            ["-m", "creditplus", "migrate", "--noinput", "-v0"],
-            ["-m", "tests.accounts.concurrent_appends"],
-        ):
-            out = subprocess.run(
-                [sys.executable, *args],
-                env=env,
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                timeout=600,
-            )
-            assert out.returncode == 0, out.stderr[-3000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+        run_python(env, "-m", "creditplus", "migrate", "--noinput", "-v0")
+        out = run_python(env, "-m", "tests.accounts.concurrent_appends")
+    result = json.loads(out.strip().splitlines()[-1])
     assert result["errors"] == []
     assert result["rows"] == 4 * (20 + 5 * 3)
     assert result["distinct_predecessors"] == result["rows"]

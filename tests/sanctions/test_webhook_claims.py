@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.server import ROOT, throwaway_database
+from tests.server import ROOT, run_python, throwaway_database
 
 pytestmark = pytest.mark.slow
 DELIVERIES = 12
@@ -52,22 +52,10 @@ def test_overlapping_runs_deliver_each_webhook_once(tmp_path):
         with throwaway_database(tmp_path) as url:
             env = {**os.environ, "DATABASE_URL": url, "CREDITPLUS_VAR_DIR": str(tmp_path)}
 
-            def run(*args: str) -> str:
-                done = subprocess.run(
-                    [sys.executable, *args],
-                    env=env,
-                    cwd=ROOT,
-                    capture_output=True,
-                    text=True,
-                    timeout=600,
-                )
-                assert done.returncode == 0, done.stderr[-3000:]
-                return done.stdout
-
-            run("-m", "creditplus", "migrate", "--noinput", "-v0")
-            run("-m", "creditplus", "load_reference")
+            run_python(env, "-m", "creditplus", "migrate", "--noinput", "-v0")
+            run_python(env, "-m", "creditplus", "load_reference")
             hook = f"http://127.0.0.1:{server.server_port}/hook"
-            ids = run("-m", "tests.sanctions.pending_deliveries", hook, str(DELIVERIES))
+            ids = run_python(env, "-m", "tests.sanctions.pending_deliveries", hook, str(DELIVERIES))
             # The deliveries step of two sanctions_maintain runs at once: the command itself
             # also holds a job lock (accounts.jobs), so two commands would not overlap at all;
             # the claims must hold without it (e.g. a run whose lock host differs).
