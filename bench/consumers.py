@@ -82,14 +82,15 @@ def child_consume(args: argparse.Namespace) -> None:
 
         profiler = cProfile.Profile()
     events = CreditEvent.objects.count()
-    result: dict[str, object] = {"database": connection.vendor, "events": events}
+    batch = args.batch or consumers.BULK_BATCH  # what a bulk load's consumers read at once
+    result: dict[str, object] = {"database": connection.vendor, "events": events, "batch": batch}
     with connection.execute_wrapper(count):
         for name in ("lists", "monitoring"):
             statements[0] = 0
             cpu, wall = cpu_seconds(), time.monotonic()
             if profiler:
                 profiler.enable()
-            processed = consumers.run(name)
+            processed = consumers.run(name, batch)
             if profiler:
                 profiler.disable()
             cpu, wall = cpu_seconds() - cpu, time.monotonic() - wall
@@ -175,6 +176,9 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--work", default=None, help="kept between runs (files, SQLite load)")
     parser.add_argument("--profile", default="", help="cProfile output of the consumer step")
+    parser.add_argument(
+        "--batch", type=int, default=None, help="events per consumer call (default: bulk load's)"
+    )
     parser.add_argument("--child", choices=["load", "consume"], help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -210,6 +214,7 @@ def main() -> None:
         )
         harness.say(f"loaded {load['rows']} rows in {load['seconds']} s")
     extra = ["--profile", os.path.abspath(args.profile)] if args.profile else []
+    extra += ["--batch", str(args.batch)] if args.batch else []
     result = harness.run_child(script, "consume", extra, harness.bench_env(url, work))
     result["subjects"] = subjects
     for name in ("lists", "monitoring"):

@@ -176,7 +176,7 @@ def load_files(
 
     def run_consumers() -> None:
         t = time.monotonic()
-        consumers.run_all()
+        consumers.run_all(consumers.BULK_BATCH)
         timing["consumer_seconds"] = time.monotonic() - t
 
     bar = tqdm(total=rows, unit="行", desc="归集", disable=not show_progress, file=stream)

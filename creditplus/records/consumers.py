@@ -32,6 +32,10 @@ logger = logging.getLogger(__name__)
 Consumer = Callable[[list[int]], None]
 _registry: dict[str, Consumer] = {}
 BATCH = 10_000
+# A bulk load's backlog is read in windows this large. Each window's decisions re-read the
+# whole history of the subjects it touches, and a load's files scatter a subject's events
+# over many windows: fewer, larger windows read that history fewer times (docs/consumers.md).
+BULK_BATCH = 250_000
 
 
 def register(name: str, consumer: Consumer) -> None:
@@ -43,8 +47,9 @@ def unregister(name: str) -> None:
     _registry.pop(name, None)
 
 
-def run(name: str) -> int:
-    """Feed consumer ``name`` the events after its cursor; returns how many it processed."""
+def run(name: str, batch: int = BATCH) -> int:
+    """Feed consumer ``name`` the events after its cursor, ``batch`` events per call and
+    transaction; returns how many it processed."""
     consumer = _registry[name]
     total = 0
     while True:
@@ -54,7 +59,7 @@ def run(name: str) -> int:
             rows = list(
                 CreditEvent.objects.filter(after, _committed())
                 .order_by("tx", "pk")
-                .values_list("tx", "pk")[:BATCH]
+                .values_list("tx", "pk")[:batch]
             )
             if not rows:
                 return total
@@ -96,11 +101,11 @@ def _committed() -> Q:
     return Q(tx__lt=horizon) | Q(tx=own) if own is not None else Q(tx__lt=horizon)
 
 
-def run_all() -> None:
+def run_all(batch: int = BATCH) -> None:
     """Run every registered consumer; one failing consumer does not stop the others."""
     for name in list(_registry):
         try:
-            run(name)
+            run(name, batch)
         except Exception:
             logger.exception("event consumer %s failed; it will resume from its cursor", name)
 
