@@ -15,7 +15,9 @@ so that a load killed at any point leaves only whole batches and running it agai
   below that, rebuilding the existing rows costs more than maintaining the new ones. The
   unique index that makes a natural key's current version unique (ingest reads it), and the
   indexes that grow at their end (ids, transaction ids, receipt times), stay. Each dropped index's definition is stored (``DeferredIndex``) in
-  the transaction that drops it, so a killed load leaves it for the next load to build.
+  the transaction that drops it, so a killed load leaves it for the next load to build. On
+  PostgreSQL autovacuum is off for those tables in between (``_autovacuum``), and they are
+  analysed once after the build.
 - The event consumers (lists, monitoring…) run once after the indexes are back, not after
   every file: they read from their own cursors, so one run over all the new events does the
   work of one run per file.
@@ -271,7 +273,8 @@ def index_definition(name: str) -> str | None:
 
 
 def drop_deferred_indexes() -> list[str]:
-    """Drop ``DEFERRED_INDEXES``, storing each definition in the same transaction."""
+    """Drop ``DEFERRED_INDEXES``, storing each definition in the same transaction — and on
+    PostgreSQL switch autovacuum off for their tables in it too (see :func:`_autovacuum`)."""
     dropped = []
     with transaction.atomic(), connection.cursor() as cursor:
         for table, names in DEFERRED_INDEXES.items():
@@ -282,13 +285,17 @@ def drop_deferred_indexes() -> list[str]:
                 DeferredIndex.objects.create(name=name, table=table, definition=definition)
                 cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
                 dropped.append(name)
+            if any(n in dropped for n in names):
+                _autovacuum(table, on=False)
     return dropped
 
 
 def restore_indexes(progress: Callable[[str], None] | None = None) -> float:
     """Build every index a bulk load dropped (this one's, or a killed one's), one
-    transaction each; returns the seconds it took."""
+    transaction each; the transaction that builds a table's last one switches its autovacuum
+    back on, and the table is analysed after it. Returns the seconds it took."""
     started = time.monotonic()
+    restored = []
     for deferred in DeferredIndex.objects.order_by("pk"):
         if progress:
             progress(deferred.name)
@@ -299,4 +306,26 @@ def restore_indexes(progress: Callable[[str], None] | None = None) -> float:
             if index_definition(deferred.name) is None:
                 cursor.execute(deferred.definition)
             deferred.delete()
+            if not DeferredIndex.objects.filter(table=deferred.table).exists():
+                _autovacuum(deferred.table, on=True)
+                restored.append(deferred.table)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for table in restored:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
     return time.monotonic() - started
+
+
+def _autovacuum(table: str, *, on: bool) -> None:
+    """PostgreSQL: autovacuum of ``table`` off while a bulk load writes it, back to the
+    server's setting after. Left on, it vacuums and analyses the growing table again and
+    again during the load (for minutes each time, on the cores the load uses); the one
+    ANALYZE after the indexes are built gives the planner what it needs. Switched off in
+    the transaction that drops the table's indexes and back on in the one that builds the
+    last of them, so a killed load leaves both for the next load to restore."""
+    if connection.vendor != "postgresql":
+        return
+    quoted = connection.ops.quote_name(table)
+    change = "RESET (autovacuum_enabled)" if on else "SET (autovacuum_enabled = off)"
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {quoted} {change}")

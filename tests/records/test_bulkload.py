@@ -196,10 +196,15 @@ def test_a_killed_bulk_load_rerun_leaves_what_an_uninterrupted_one_leaves(
             "submitted <> accepted + updated + unchanged + rejected",
         ) == [(0,)]
 
+        if url.startswith("postgres"):
+            assert _query(url, AUTOVACUUM_OFF) == [(2,)]
+
         _load(env, data)
         _load(env, updates)
         assert _snapshot(env) == bulk_loaded["snapshot"]
         assert _query(url, "SELECT count(*) FROM records_deferredindex") == [(0,)]
+        if url.startswith("postgres"):
+            assert _query(url, AUTOVACUUM_OFF) == [(0,)]
 
 
 @pytest.mark.django_db
@@ -264,9 +269,28 @@ def test_a_bad_manifest_is_refused_before_anything_is_written(reference, tmp_pat
     assert not IngestBatch.objects.exists()
 
 
+# PostgreSQL: the records tables with autovacuum switched off (a bulk load's, until rebuilt).
+AUTOVACUUM_OFF = (
+    "SELECT count(*) FROM pg_class WHERE relname IN ('records_creditrecord', "
+    "'records_creditevent') AND 'autovacuum_enabled=off' = ANY(reloptions)"
+)
+
+
+def autovacuum_off() -> set[str]:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE 'autovacuum_enabled=off' = ANY(reloptions)"
+        )
+        return {name for (name,) in cursor.fetchall()}
+
+
 @pytest.mark.django_db
 def test_deferred_indexes_are_dropped_with_their_definitions_and_rebuilt(reference):
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from creditplus.records.bulkload import (
         DEFERRED_INDEXES,
@@ -286,13 +310,17 @@ def test_deferred_indexes_are_dropped_with_their_definitions_and_rebuilt(referen
         raise RuntimeError
     assert {n: index_definition(n) for n in names} == before
     assert not DeferredIndex.objects.exists()
+    assert autovacuum_off() == set()
     assert sorted(drop_deferred_indexes()) == sorted(names)
     assert not any(index_definition(n) for n in names)
     assert drop_deferred_indexes() == []  # already dropped: the stored definitions stay
     assert DeferredIndex.objects.count() == len(names)
+    if connection.vendor == "postgresql":  # no autovacuum while the load writes the tables
+        assert autovacuum_off() == set(DEFERRED_INDEXES)
     restore_indexes()
     assert {n: index_definition(n) for n in names} == before
     assert not DeferredIndex.objects.exists()
+    assert autovacuum_off() == set()
     # A daily-sized batch never rebuilds indexes.
     assert not should_defer(10_000)
     assert should_defer(1_000_000)
