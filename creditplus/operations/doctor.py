@@ -26,6 +26,7 @@ from creditplus.accounts.jobs import last_runs
 from creditplus.accounts.models import JobRun
 from creditplus.operations.schedule import SCHEDULE
 from creditplus.records import consumers
+from creditplus.records.models import DeferredIndex
 
 # Who may read the report: the platform administrator (page, /healthz?deep=1 signed in); a
 # monitoring system uses CREDITPLUS_HEALTH_TOKEN instead.
@@ -90,6 +91,7 @@ def report(now: datetime | None = None) -> Report:
     findings = [
         database(now),
         *consumer_findings(now),
+        bulk_load(now),
         *job_findings(now, runs),
         background_jobs(),
         audit_chain(now, runs),
@@ -165,6 +167,29 @@ def consumer_findings(now: datetime) -> list[Finding]:
             )
         )
     return found
+
+
+def bulk_load(now: datetime) -> Finding:
+    """A bulk load still running, or killed before it rebuilt the indexes it dropped
+    (``records.bulkload``): reads that need them scan meanwhile, and on PostgreSQL autovacuum
+    of the records and events tables stays off until they are rebuilt."""
+    dropped = list(DeferredIndex.objects.values_list("dropped_at", flat=True))
+    if not dropped:
+        return Finding(
+            "bulk_load",
+            _("批量载入"),
+            Status.OK,
+            _("没有未完成的批量载入"),
+            {"deferred_indexes": 0},
+        )
+    age = now - min(dropped)
+    text = _(
+        "批量载入删除的 %(n)d 个索引尚未重建（%(minutes)d 分钟前删除）：其间按主体查询记录的页面"
+        "会变慢，PostgreSQL 上记录表和事件表的自动清理也已暂停。若载入仍在进行，它结束时会自动"
+        "重建；若载入已中断，请运行 creditplus load --restore-indexes。"
+    ) % {"n": len(dropped), "minutes": int(age.total_seconds() // 60)}
+    figures = {"deferred_indexes": len(dropped), "age_seconds": int(age.total_seconds())}
+    return Finding("bulk_load", _("批量载入"), Status.WARNING, text, figures)
 
 
 def job_findings(now: datetime, runs: dict[str, dict[str, JobRun | None]]) -> list[Finding]:

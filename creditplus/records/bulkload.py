@@ -293,7 +293,8 @@ def drop_deferred_indexes() -> list[str]:
 def restore_indexes(progress: Callable[[str], None] | None = None) -> float:
     """Build every index a bulk load dropped (this one's, or a killed one's), one
     transaction each; the transaction that builds a table's last one switches its autovacuum
-    back on, and the table is analysed after it. Returns the seconds it took."""
+    back on, and the table is analysed after it (a kill between the two leaves the analysis
+    to autovacuum). Returns the seconds it took."""
     started = time.monotonic()
     restored = []
     for deferred in DeferredIndex.objects.order_by("pk"):
@@ -319,10 +320,13 @@ def restore_indexes(progress: Callable[[str], None] | None = None) -> float:
 def _autovacuum(table: str, *, on: bool) -> None:
     """PostgreSQL: autovacuum of ``table`` off while a bulk load writes it, back to the
     server's setting after. Left on, it vacuums and analyses the growing table again and
-    again during the load (for minutes each time, on the cores the load uses); the one
-    ANALYZE after the indexes are built gives the planner what it needs. Switched off in
-    the transaction that drops the table's indexes and back on in the one that builds the
-    last of them, so a killed load leaves both for the next load to restore."""
+    again during the load (for minutes each time, on the cores the load uses). The vacuum is
+    postponed, not saved: autovacuum runs it once after the load (it sets the visibility map
+    that index-only reads use); the ANALYZE after the index builds gives the planner fresh
+    statistics at once. Switched off in the transaction that drops the table's indexes and
+    back on in the one that builds the last of them, so a killed load leaves both for the next
+    ``creditplus load`` (or ``load --restore-indexes``) to restore; the health report warns
+    meanwhile."""
     if connection.vendor != "postgresql":
         return
     quoted = connection.ops.quote_name(table)

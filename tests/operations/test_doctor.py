@@ -16,7 +16,7 @@ from creditplus.catalog.models import CatalogItem
 from creditplus.operations import doctor
 from creditplus.operations.schedule import SCHEDULE, job
 from creditplus.records.ingest import IngestOptions, ingest_rows
-from creditplus.records.models import ConsumerCursor, CreditEvent
+from creditplus.records.models import ConsumerCursor, CreditEvent, DeferredIndex
 from tests.conftest import client_for
 from tests.permissions import Protected, check
 from tests.records.files import penalty
@@ -66,6 +66,22 @@ def test_a_consumer_that_is_behind_is_a_warning(reference):
     event.refresh_from_db()
     ConsumerCursor.objects.filter(name="lists").update(last_tx=event.tx, last_event_id=event.pk)
     assert finding(doctor.report(now), "consumer:lists").status == doctor.Status.OK
+
+
+def test_a_bulk_load_that_left_its_indexes_dropped_is_a_warning(reference):
+    from creditplus.records.bulkload import drop_deferred_indexes, restore_indexes
+
+    now = timezone.now()
+    assert finding(doctor.report(now), "bulk_load").status == doctor.Status.OK
+    drop_deferred_indexes()  # as a load killed before its last file does
+    DeferredIndex.objects.update(dropped_at=now - timedelta(minutes=90))
+    unfinished = finding(doctor.report(now), "bulk_load")
+    assert unfinished.status == doctor.Status.WARNING
+    assert unfinished.figures["deferred_indexes"] == 3
+    assert "90 分钟前" in unfinished.explanation
+    assert "creditplus load --restore-indexes" in unfinished.explanation
+    restore_indexes()
+    assert finding(doctor.report(now), "bulk_load").status == doctor.Status.OK
 
 
 def test_a_job_not_run_for_twice_its_interval_is_a_warning(reference):

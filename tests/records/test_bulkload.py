@@ -166,6 +166,13 @@ def test_bulk_load_stores_what_ingest_stores(demo, bulk_loaded, tmp_path):
     assert {r[3] for r in loaded["rejected"]} >= {"authority_not_allowed", "uscc_check"}
 
 
+# PostgreSQL: the records tables' autovacuum options (a bulk load's "off", until rebuilt).
+AUTOVACUUM_OPTIONS = (
+    "SELECT option FROM pg_class, unnest(reloptions) AS option WHERE relname IN "
+    "('records_creditrecord', 'records_creditevent') AND option LIKE 'autovacuum_enabled=%'"
+)
+
+
 @pytest.mark.slow
 def test_a_killed_bulk_load_rerun_leaves_what_an_uninterrupted_one_leaves(
     demo, bulk_loaded, tmp_path
@@ -197,14 +204,14 @@ def test_a_killed_bulk_load_rerun_leaves_what_an_uninterrupted_one_leaves(
         ) == [(0,)]
 
         if url.startswith("postgres"):
-            assert _query(url, AUTOVACUUM_OFF) == [(2,)]
+            assert _query(url, AUTOVACUUM_OPTIONS) == [("autovacuum_enabled=off",)] * 2
 
         _load(env, data)
         _load(env, updates)
         assert _snapshot(env) == bulk_loaded["snapshot"]
         assert _query(url, "SELECT count(*) FROM records_deferredindex") == [(0,)]
         if url.startswith("postgres"):
-            assert _query(url, AUTOVACUUM_OFF) == [(0,)]
+            assert _query(url, AUTOVACUUM_OPTIONS) == []  # the server's setting again
 
 
 @pytest.mark.django_db
@@ -269,23 +276,33 @@ def test_a_bad_manifest_is_refused_before_anything_is_written(reference, tmp_pat
     assert not IngestBatch.objects.exists()
 
 
-# PostgreSQL: the records tables with autovacuum switched off (a bulk load's, until rebuilt).
-AUTOVACUUM_OFF = (
-    "SELECT count(*) FROM pg_class WHERE relname IN ('records_creditrecord', "
-    "'records_creditevent') AND 'autovacuum_enabled=off' = ANY(reloptions)"
-)
-
-
-def autovacuum_off() -> set[str]:
+def autovacuum_options() -> dict[str, str]:
+    """PostgreSQL: the tables with an autovacuum_enabled option, and its value."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
-        return set()
+        return {}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT relname FROM pg_class WHERE 'autovacuum_enabled=off' = ANY(reloptions)"
+            "SELECT relname, option FROM pg_class, unnest(reloptions) AS option "
+            "WHERE option LIKE 'autovacuum\\_enabled=%%'"
         )
-        return {name for (name,) in cursor.fetchall()}
+        return dict(cursor.fetchall())
+
+
+def autovacuum_off() -> set[str]:
+    return {table for table, option in autovacuum_options().items() if option.endswith("=off")}
+
+
+def _interrupt_at_second_call():
+    calls = []
+
+    def progress(name: str) -> None:
+        calls.append(name)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    return progress
 
 
 @pytest.mark.django_db
@@ -317,10 +334,36 @@ def test_deferred_indexes_are_dropped_with_their_definitions_and_rebuilt(referen
     assert DeferredIndex.objects.count() == len(names)
     if connection.vendor == "postgresql":  # no autovacuum while the load writes the tables
         assert autovacuum_off() == set(DEFERRED_INDEXES)
+    # Killed while rebuilding, after the records table's first index: that table keeps its
+    # autovacuum off until its last one is built, and the next rebuild finishes both.
+    with pytest.raises(KeyboardInterrupt):
+        restore_indexes(progress=_interrupt_at_second_call())
+    assert DeferredIndex.objects.count() == len(names) - 1
+    if connection.vendor == "postgresql":
+        assert autovacuum_off() == set(DEFERRED_INDEXES)
     restore_indexes()
     assert {n: index_definition(n) for n in names} == before
     assert not DeferredIndex.objects.exists()
-    assert autovacuum_off() == set()
+    assert autovacuum_options() == {}  # reset to the server's setting, not merely "on"
     # A daily-sized batch never rebuilds indexes.
     assert not should_defer(10_000)
     assert should_defer(1_000_000)
+
+
+@pytest.mark.django_db
+def test_load_restore_indexes_rebuilds_what_a_killed_load_left(reference):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from creditplus.records.bulkload import drop_deferred_indexes, index_definition
+    from creditplus.records.models import DeferredIndex
+
+    dropped = drop_deferred_indexes()
+    out = StringIO()
+    call_command("load", "--restore-indexes", "--json", stdout=out)
+    assert json.loads(out.getvalue().splitlines()[-1])["restored"] == len(dropped) == 3
+    assert all(index_definition(n) for n in dropped) and not DeferredIndex.objects.exists()
+    assert autovacuum_options() == {}
+    with pytest.raises(CommandError, match="请给出文件目录"):
+        call_command("load")

@@ -5,7 +5,8 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from creditplus.accounts.management.commands._base import AuditedCommand
-from creditplus.records.bulkload import COUNTS, load_directory
+from creditplus.records.bulkload import COUNTS, load_directory, restore_indexes
+from creditplus.records.models import DeferredIndex
 
 
 class Command(AuditedCommand):
@@ -15,15 +16,25 @@ class Command(AuditedCommand):
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("dir", help="文件目录（含 manifest.json）")
+        parser.add_argument("dir", nargs="?", help="文件目录（含 manifest.json）")
         parser.add_argument("--json", action="store_true", help="最后一行输出 JSON 结果")
         parser.add_argument(
             "--keep-indexes",
             action="store_true",
             help="不删除、不重建索引（向正在服务的站点补录时使用；较慢）",
         )
+        parser.add_argument(
+            "--restore-indexes",
+            action="store_true",
+            help="只重建中断的批量载入留下的索引（并恢复自动清理），不载入文件",
+        )
 
-    def handle(self, *args: Any, dir: str, **options: Any) -> None:
+    def handle(self, *args: Any, dir: str | None, **options: Any) -> None:
+        if options["restore_indexes"]:
+            self._restore(options["json"])
+            return
+        if not dir:
+            raise CommandError("请给出文件目录，或使用 --restore-indexes")
         directory = Path(dir)
         if not directory.is_dir():
             raise CommandError(f"目录不存在：{dir}")
@@ -45,3 +56,10 @@ class Command(AuditedCommand):
             keys = ("files", *COUNTS, "seconds", "replayed", "failed", "indexes_deferred")
             keys += ("index_seconds", "consumer_seconds")
             self.stdout.write(json.dumps({k: summary[k] for k in keys}, ensure_ascii=False))
+
+    def _restore(self, as_json: bool) -> None:
+        pending = DeferredIndex.objects.count()
+        seconds = restore_indexes()
+        self.stdout.write(f"已重建 {pending} 个索引（{seconds:.1f} 秒）")
+        if as_json:
+            self.stdout.write(json.dumps({"restored": pending, "seconds": round(seconds, 2)}))
