@@ -25,6 +25,7 @@ from creditplus.lists.choices import (
 from creditplus.lists.models import ListEntry, ListTransition, ListType
 from creditplus.lists.services import membership_changed, restoration_opens
 from creditplus.lists.triggers import Trigger, parse_triggers
+from creditplus.records import consumers
 from creditplus.records.choices import EventStatus
 from creditplus.records.models import CreditEvent
 from creditplus.subjects.models import Subject
@@ -40,9 +41,8 @@ def consume_events(event_ids: list[int]) -> None:
     if not event_ids:
         return
     today = timezone.localdate()
-    # The consumer gets consecutive ids after its cursor: a range is the same set, cheaper.
     new_events = CreditEvent.objects.filter(
-        pk__gte=min(event_ids), pk__lte=max(event_ids), status=EventStatus.ACTIVE
+        consumers.in_window(event_ids), status=EventStatus.ACTIVE
     )
     types = list(ListType.objects.active())
     items = set(new_events.values_list("record__item_id", flat=True).distinct())

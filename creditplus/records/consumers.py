@@ -69,6 +69,23 @@ def run(name: str, batch: int = BATCH) -> int:
         total += len(rows)
 
 
+def in_window(event_ids: list[int]) -> Q:
+    """Exactly the events of a consumer's window: ``event_ids`` as :func:`run` gives them, in
+    (tx, id) order. Their id range alone is not enough on PostgreSQL, where a later
+    transaction's events may hold ids inside it (they belong to a later window, and would be
+    handled twice); the range stays in the condition for the index."""
+    first, last = event_ids[0], event_ids[-1]
+    tx = dict(CreditEvent.objects.filter(pk__in={first, last}).values_list("pk", "tx"))
+    ids = Q(pk__gte=min(event_ids), pk__lte=max(event_ids))
+    if tx[first] == tx[last]:  # one transaction (always on SQLite, where tx is 0)
+        return ids & Q(tx=tx[first])
+    return ids & (
+        Q(tx=tx[first], pk__gte=first)
+        | Q(tx__gt=tx[first], tx__lt=tx[last])
+        | Q(tx=tx[last], pk__lte=last)
+    )
+
+
 # The running transactions of this database with an id, other than our own; of those below
 # the snapshot's xmax (the xip list, 64-bit), the oldest. Transactions at or above xmax are
 # excluded by the LEAST anyway, and a transaction that gets its id after this statement

@@ -32,6 +32,7 @@ from creditplus.evaluation.services import GradeChange
 from creditplus.identifiers import check_resident_id
 from creditplus.lists.choices import EntryStatus
 from creditplus.lists.models import ListEntry
+from creditplus.records import consumers
 from creditplus.records.choices import EventStatus
 from creditplus.records.models import CreditEvent
 from creditplus.sanctions.models import (
@@ -288,8 +289,7 @@ def consume_events(event_ids: list[int]) -> None:
     if not event_ids:
         return
     rows = CreditEvent.objects.filter(
-        pk__gte=min(event_ids),
-        pk__lte=max(event_ids),
+        consumers.in_window(event_ids),
         status=EventStatus.ACTIVE,
         kind=BehaviorKind.UNTRUSTWORTHY,
         severity=Severity.SERIOUS,

@@ -1,7 +1,7 @@
 """Two ingests whose transactions overlap, on a committed database (run as a subprocess by
 test_event_cursor.py): batch A writes its first chunk's events, then waits; batch B is
-ingested and commits (its consumers run); then A finishes. Prints, as JSON, every event id
-and the ids a registered consumer was given."""
+ingested and commits (its consumers run); then A finishes. Prints, as JSON, every event id,
+the ids a registered consumer was given, and the events another selected window by window."""
 
 from __future__ import annotations
 
@@ -92,8 +92,26 @@ a.join(120)
 if failures:
     raise failures[0]
 consumers.run_all()
+
+# The same events in windows of three, as a consumer selects them (ids 1, 2, 4 of A, then 5
+# of A and 3 of B): each event once, though B's id lies inside the first window's id range.
+selected: list[int] = []
+
+
+def select(ids: list[int]) -> None:
+    selected.extend(
+        CreditEvent.objects.filter(consumers.in_window(ids)).values_list("pk", flat=True)
+    )
+
+
+consumers.register("window-probe", select)
+consumers.run("window-probe", 3)
 print(
     json.dumps(
-        {"events": sorted(CreditEvent.objects.values_list("pk", flat=True)), "consumed": consumed}
+        {
+            "events": sorted(CreditEvent.objects.values_list("pk", flat=True)),
+            "consumed": consumed,
+            "selected": selected,
+        }
     )
 )

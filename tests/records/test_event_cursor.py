@@ -1,5 +1,6 @@
 """Event consumers never skip events of a transaction that commits after a later one
-(issue 16, finding 3): two real ingests overlap on a committed PostgreSQL database."""
+(issue 16, finding 3), nor select one twice: two real ingests overlap on a committed
+PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -29,3 +30,5 @@ def test_overlapping_ingests_lose_no_event(tmp_path):
     # A's first chunk holds lower ids than B's events but committed after them.
     assert len(result["events"]) == 5
     assert sorted(result["consumed"]) == result["events"]
+    # Windows of three events select each event once (by id range alone, B's would be twice).
+    assert sorted(result["selected"]) == result["events"]
