@@ -354,7 +354,7 @@ def test_deferred_indexes_are_dropped_with_their_definitions_and_rebuilt(referen
 def test_load_restore_indexes_rebuilds_what_a_killed_load_left(reference):
     from io import StringIO
 
-    from django.core.management import CommandError, call_command
+    from django.core.management import call_command
 
     from creditplus.records.bulkload import drop_deferred_indexes, index_definition
     from creditplus.records.models import DeferredIndex
@@ -365,5 +365,13 @@ def test_load_restore_indexes_rebuilds_what_a_killed_load_left(reference):
     assert json.loads(out.getvalue().splitlines()[-1])["restored"] == len(dropped) == 3
     assert all(index_definition(n) for n in dropped) and not DeferredIndex.objects.exists()
     assert autovacuum_options() == {}
-    with pytest.raises(CommandError, match="请给出文件目录"):
-        call_command("load")
+    # Arguments that make no sense are refused with a code, and nothing is rebuilt or loaded.
+    for argv, code in (
+        ((), "directory_required"),
+        (("--restore-indexes", "."), "restore_indexes_alone"),
+        (("--restore-indexes", "--keep-indexes"), "restore_indexes_alone"),
+    ):
+        err = StringIO()
+        with pytest.raises(SystemExit):
+            call_command("load", *argv, stderr=err)
+        assert f"[{code}]" in err.getvalue()

@@ -3,8 +3,10 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from creditplus.accounts.management.commands._base import AuditedCommand
+from creditplus.errors import DomainError
 from creditplus.records.bulkload import COUNTS, load_directory, restore_indexes
 from creditplus.records.models import DeferredIndex
 
@@ -31,10 +33,18 @@ class Command(AuditedCommand):
 
     def handle(self, *args: Any, dir: str | None, **options: Any) -> None:
         if options["restore_indexes"]:
+            if dir or options["keep_indexes"]:
+                raise DomainError(
+                    "restore_indexes_alone",
+                    _("--restore-indexes 只重建索引：不能同时给出文件目录或 --keep-indexes"),
+                    "restore_indexes",
+                )
             self._restore(options["json"])
             return
         if not dir:
-            raise CommandError("请给出文件目录，或使用 --restore-indexes")
+            raise DomainError(
+                "directory_required", _("请给出文件目录，或使用 --restore-indexes"), "dir"
+            )
         directory = Path(dir)
         if not directory.is_dir():
             raise CommandError(f"目录不存在：{dir}")
