@@ -24,7 +24,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from creditplus.records.models import ConsumerCursor, CreditEvent
 
@@ -55,18 +55,27 @@ def run(name: str, batch: int = BATCH) -> int:
     while True:
         with transaction.atomic():
             cursor, _ = ConsumerCursor.objects.select_for_update().get_or_create(name=name)
-            after = Q(tx__gt=cursor.last_tx) | Q(tx=cursor.last_tx, pk__gt=cursor.last_event_id)
-            rows = list(
-                CreditEvent.objects.filter(after, _committed())
-                .order_by("tx", "pk")
-                .values_list("tx", "pk")[:batch]
-            )
+            committed = _committed()
+            rows: list[tuple[int, int]] = []
+            for unread in _after(cursor.last_tx, cursor.last_event_id):
+                rows += unread.filter(committed).values_list("tx", "pk")[: batch - len(rows)]
+                if len(rows) == batch:
+                    break
             if not rows:
                 return total
             consumer([pk for _tx, pk in rows])
             cursor.last_tx, cursor.last_event_id = rows[-1]
             cursor.save(update_fields=["last_tx", "last_event_id", "updated_at"])
         total += len(rows)
+
+
+def _after(last_tx: int, last_id: int) -> tuple[QuerySet[CreditEvent], QuerySet[CreditEvent]]:
+    """The events after (``last_tx``, ``last_id``) in (tx, id) order, as two ranges of the
+    (tx, id) index read in turn: the rest of the cursor's transaction, then the later ones.
+    As one condition (``tx > t OR (tx = t AND id > i)``) SQLite walked every event of the
+    transaction from its first (0.39 s per read at Pudong scale, where all events have tx 0)."""
+    events = CreditEvent.objects.order_by("tx", "pk")
+    return events.filter(tx=last_tx, pk__gt=last_id), events.filter(tx__gt=last_tx)
 
 
 def in_window(event_ids: list[int]) -> Q:
@@ -143,7 +152,11 @@ def lag(name: str) -> tuple[int, datetime | None]:
     last_tx, last_id = ConsumerCursor.objects.filter(name=name).values_list(
         "last_tx", "last_event_id"
     ).first() or (0, 0)
-    unread = CreditEvent.objects.filter(Q(tx__gt=last_tx) | Q(tx=last_tx, pk__gt=last_id))
-    count = unread.order_by().values("pk")[:LAG_LIMIT].count()
-    oldest = unread.order_by("pk").values_list("created_at", flat=True).first()
+    same, later = _after(last_tx, last_id)
+    count = same.order_by().values("pk")[:LAG_LIMIT].count()
+    count += later.order_by().values("pk")[: LAG_LIMIT - count].count() if count < LAG_LIMIT else 0
+    # The next event to read (in reading order) is the one that has waited longest.
+    oldest = same.values_list("created_at", flat=True).first()
+    if oldest is None:
+        oldest = later.values_list("created_at", flat=True).first()
     return count, oldest

@@ -1,6 +1,6 @@
 """Event consumers never skip events of a transaction that commits after a later one
 (issue 16, finding 3), nor select one twice: two real ingests overlap on a committed
-PostgreSQL database."""
+PostgreSQL database. And they read in (tx, id) order from their cursor."""
 
 from __future__ import annotations
 
@@ -9,11 +9,16 @@ import os
 
 import pytest
 
+from creditplus.accounts.models import Department
+from creditplus.catalog.models import CatalogItem
+from creditplus.records import consumers
+from creditplus.records.ingest import IngestOptions, ingest_rows
+from creditplus.records.models import ConsumerCursor, CreditEvent
+from tests.records.files import penalty
 from tests.server import run_python, throwaway_database
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow
 @pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgres"),
     reason="SQLite serialises writers (BEGIN IMMEDIATE holds the only write lock from the "
@@ -32,3 +37,30 @@ def test_overlapping_ingests_lose_no_event(tmp_path):
     assert sorted(result["consumed"]) == result["events"]
     # Windows of three events select each event once (by id range alone, B's would be twice).
     assert sorted(result["selected"]) == result["events"]
+
+
+@pytest.mark.django_db
+def test_cursor_reads_its_transaction_then_later_ones_in_order(reference):
+    """The unread events are read as two index ranges (the rest of the cursor's transaction,
+    then later transactions) and handed over in (tx, id) order, windows spanning both."""
+    options = IngestOptions(
+        item=CatalogItem.objects.get(code="CF"), department=Department.objects.get(code="SCJG")
+    )
+    ingest_rows([penalty(n) for n in range(1, 8)], options)
+    ids = list(CreditEvent.objects.order_by("pk").values_list("pk", flat=True))
+    assert len(ids) == 7
+    # Transactions as PostgreSQL may number them: a later id in an earlier transaction.
+    for pk, tx in zip(ids, [5, 5, 3, 7, 3, 5, 7], strict=True):
+        CreditEvent.objects.filter(pk=pk).update(tx=tx)
+    ConsumerCursor.objects.update_or_create(
+        name="order-probe", defaults={"last_tx": 5, "last_event_id": ids[0]}
+    )
+    assert consumers.lag("order-probe")[0] == 4  # ids[1], ids[5] (tx 5), ids[3], ids[6] (tx 7)
+    windows: list[list[int]] = []
+    consumers.register("order-probe", windows.append)
+    try:
+        assert consumers.run("order-probe", 3) == 4
+    finally:
+        consumers.unregister("order-probe")
+    assert windows == [[ids[1], ids[5], ids[3]], [ids[6]]]
+    assert consumers.lag("order-probe") == (0, None)
