@@ -10,11 +10,14 @@ becomes a new version and the old version is kept.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
+import queue
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -22,7 +25,7 @@ from typing import Any
 import polars as pl
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from creditplus.accounts import audit
@@ -55,7 +58,8 @@ from creditplus.subjects.services import (
 Progress = Callable[[str, int, int], None]
 # A file is validated and written CHUNK_ROWS rows at a time, all in the batch's one
 # transaction: memory follows the chunk, not the file (an 887,000-row file took 6.2 GiB whole).
-CHUNK_ROWS = 100_000
+# Two chunks are in memory at once (the next one is validated while this one is written).
+CHUNK_ROWS = 50_000
 RECORD_TABLE = "records_creditrecord"
 EVENT_TABLE = "records_creditevent"
 ERROR_TABLE = "records_rowerror"
@@ -233,7 +237,7 @@ def _ingest_table(table: Table, options: IngestOptions, digest: str) -> IngestBa
     except DomainError as exc:
         return _failed_batch(options, exc, digest)
     tables = {t.code: t.lookup() for t in CodeTable.objects.all()}
-    chunks = _validated_chunks(frame, RowValidator(spec, tables, today), spec, progress)
+    chunks = validated_ahead(frame, RowValidator(spec, tables, today), spec, progress)
     # The first chunk is validated before the write lock is taken: a daily batch is one chunk.
     first = next(chunks)
     raw = table.frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.UInt32))
@@ -316,8 +320,68 @@ class _Chunk:
     stats: dict[str, Any]
 
 
-def _validated_chunks(
+def validated_ahead(
     frame: pl.DataFrame, validator: RowValidator, spec: ItemSpec, progress: Progress
+) -> Iterator[_Chunk]:
+    """The chunks of ``frame`` (:func:`_validated_chunks`), each validated in a helper thread
+    while the caller writes the one before: the write mostly waits for PostgreSQL's server or
+    SQLite's C code (both without the GIL), so the two overlap on two cores.
+
+    Validation reads the database once, to find old identifiers' subjects; that read is
+    handed to the caller's thread, so that it runs on the caller's connection and inside its
+    transaction (the batch's own new subjects included), between two of its writes. Progress
+    is reported in the caller's thread too, and the helper writes messages in the caller's
+    language (Django's active language is per thread)."""
+    language = translation.get_language()
+    calls: queue.SimpleQueue[tuple[Future[Any], list[str], list[str]] | None] = queue.SimpleQueue()
+    lookup = validator.legacy_lookup
+
+    def in_caller(org_codes: list[str], reg_nos: list[str]) -> Any:
+        answer: Future[Any] = Future()
+        calls.put((answer, org_codes, reg_nos))
+        return answer.result()
+
+    validator.legacy_lookup = in_caller
+    chunks = _validated_chunks(frame, validator, spec)
+
+    def following() -> _Chunk | None:
+        try:
+            with translation.override(language):
+                return next(chunks, None)
+        finally:
+            calls.put(None)
+
+    def result(pending: Future[_Chunk | None]) -> _Chunk | None:
+        while (call := calls.get()) is not None:
+            answer, org_codes, reg_nos = call
+            try:
+                answer.set_result(lookup(org_codes, reg_nos))
+            except BaseException as exc:  # raised again in the helper, then here
+                answer.set_exception(exc)
+        return pending.result()
+
+    with ThreadPoolExecutor(1, thread_name_prefix="ingest-validate") as helper:
+        pending: Future[_Chunk | None] | None = helper.submit(following)
+        try:
+            while pending is not None:
+                awaited, pending = pending, None
+                chunk = result(awaited)  # its end-marker read: nothing left to wait for
+                if chunk is None:
+                    break
+                pending = helper.submit(following)
+                progress("validate", chunk.start + chunk.rows, chunk.submitted)
+                yield chunk
+        finally:
+            # A write failed, or the batch ended early: let a validation already running
+            # finish (answering its read), so that nothing advances ``chunks`` after this.
+            if pending is not None and not pending.cancel():
+                with contextlib.suppress(Exception):
+                    result(pending)
+            validator.legacy_lookup = lookup
+
+
+def _validated_chunks(
+    frame: pl.DataFrame, validator: RowValidator, spec: ItemSpec
 ) -> Iterator[_Chunk]:
     """Validate ``frame`` CHUNK_ROWS rows at a time (at least one chunk, also for a file
     without rows). A row whose natural key an earlier valid row of the batch has, in this
@@ -325,7 +389,6 @@ def _validated_chunks(
     submitted = frame.height
     kept = pl.DataFrame(schema={"natural_key": pl.Utf8, "_first": pl.UInt32})
     for start in range(0, max(submitted, 1), CHUNK_ROWS):
-        progress("validate", start, submitted)
         part = frame.slice(start, CHUNK_ROWS)
         validated = validator.validate(part)
         errors = pl.concat([validated.errors, cell_errors(part, spec)])
@@ -365,7 +428,6 @@ def _validated_chunks(
             valid = valid.filter(~pl.col(ROW).is_in(later.get_column(ROW).implode()))
         kept = pl.concat([kept, valid.select("natural_key", pl.col(ROW).alias("_first"))])
         rows = min(CHUNK_ROWS, max(submitted - start, 0))
-        progress("validate", start + rows, submitted)
         yield _Chunk(start, rows, submitted, valid, errors, validated.warnings, validated.stats)
 
 
@@ -901,7 +963,7 @@ def preview_file(content: bytes, options: IngestOptions, sample: int = 10) -> di
     counts = {"submitted": frame.height, "accepted": 0, "updated": 0, "unchanged": 0}
     counts["rejected"] = 0
     changes: list[dict[str, Any]] = []
-    for chunk in _validated_chunks(frame, validator, spec, progress):
+    for chunk in validated_ahead(frame, validator, spec, progress):
         valid, refused = refuse_foreign_rows(chunk.valid, options.item, options.department)
         fresh, changed, unchanged = compare_current(record_values(valid, spec), options.item)
         counts["accepted"] += fresh.height

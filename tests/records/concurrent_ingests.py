@@ -51,10 +51,10 @@ seen: list[tuple[str, int]] = []
 
 
 def pause_after_first_chunk(stage: str, done: int, total: int) -> None:
-    # ("validate", 2) comes twice: at the end of the first chunk's validation (before the
-    # transaction) and at the start of the second chunk's, after the first chunk's write.
+    # ("write", 2) comes first when the first chunk's rows and events are written (inside
+    # the transaction), again as the second chunk's write starts.
     seen.append((stage, done))
-    if seen.count(("validate", ingest.CHUNK_ROWS)) == 2 and not a_paused.is_set():
+    if ("write", ingest.CHUNK_ROWS) in seen and not a_paused.is_set():
         a_paused.set()
         if not b_done.wait(60):
             raise TimeoutError("batch B did not finish")
