@@ -17,6 +17,7 @@ import pytest
 from creditplus.accounts.models import Department
 from creditplus.catalog.models import CatalogItem
 from creditplus.identifiers import registration_number_check_char, uscc_check_char
+from creditplus.records import ingest as ingest_module
 from creditplus.records.ingest import IngestOptions, ingest_file
 from creditplus.records.models import CreditRecord, IngestBatch
 from creditplus.subjects.models import Subject
@@ -117,6 +118,20 @@ def test_registration_file_with_only_registration_numbers_links_every_row(refere
         assert subject.address == f"上海市浦东新区新址{n}号"
     assert Subject.objects.filter(name__startswith="上海旧证照测试").count() == 4
     assert batch.stats["warnings"] == {"legacy_identifier": 4}
+
+
+def test_old_identifiers_of_later_chunks_are_looked_up_in_the_batch_transaction(
+    reference, monkeypatch
+):
+    """A file's later chunks are validated in a helper thread while the caller writes the one
+    before (``validated_ahead``); their look-up of old identifiers is still answered on the
+    caller's connection, inside its transaction — here the test's, which no other
+    connection sees."""
+    monkeypatch.setattr(ingest_module, "CHUNK_ROWS", 2)
+    ingest(csv_bytes([registration(n) for n in range(1, 7)]), "dj.csv")
+    rows = [without(registration(n), "统一社会信用代码") for n in (5, 3, 1, 6, 4, 2)]
+    batch = ingest(csv_bytes(rows), "dj-old.csv")
+    assert (batch.submitted, batch.unchanged, batch.rejected) == (6, 6, 0), errors(batch)
 
 
 def test_registration_numbers_that_name_no_subject_are_refused_with_the_reason(reference):
