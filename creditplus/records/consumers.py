@@ -148,14 +148,13 @@ def names() -> list[str]:
 
 def lag(name: str) -> tuple[int, datetime | None]:
     """Events consumer ``name`` has not read yet (counted up to LAG_LIMIT), and when the
-    oldest of them was written."""
+    next of them to be read — the one that has waited longest — was written."""
     last_tx, last_id = ConsumerCursor.objects.filter(name=name).values_list(
         "last_tx", "last_event_id"
     ).first() or (0, 0)
     same, later = _after(last_tx, last_id)
     count = same.order_by().values("pk")[:LAG_LIMIT].count()
     count += later.order_by().values("pk")[: LAG_LIMIT - count].count() if count < LAG_LIMIT else 0
-    # The next event to read (in reading order) is the one that has waited longest.
     oldest = same.values_list("created_at", flat=True).first()
     if oldest is None:
         oldest = later.values_list("created_at", flat=True).first()

@@ -370,6 +370,7 @@ def test_load_restore_indexes_rebuilds_what_a_killed_load_left(reference):
         ((), "directory_required"),
         (("--restore-indexes", "."), "restore_indexes_alone"),
         (("--restore-indexes", "--keep-indexes"), "restore_indexes_alone"),
+        (("/nonexistent/load-dir",), "directory_not_found"),
     ):
         err = StringIO()
         with pytest.raises(SystemExit):

@@ -171,6 +171,20 @@ def test_duplicate_keys_within_a_batch_keep_the_first(options):
     assert batch.errors.get().code == "duplicate_in_batch"
 
 
+def test_messages_of_chunks_validated_ahead_are_in_the_callers_language(options, monkeypatch):
+    """Chunks are validated in a helper thread; Django's active language is per thread, so
+    the helper takes the caller's."""
+    from django.utils import translation
+
+    from creditplus.records import ingest
+
+    monkeypatch.setattr(ingest, "CHUNK_ROWS", 2)
+    rows = [penalty(1), penalty(2), penalty(1)]  # the repeat is in the second chunk
+    with translation.override("en"):
+        batch = ingest_file(csv_bytes(rows), options(file_name="dup-en.csv"))
+    assert batch.errors.get().message == "Same business key as row 1 of this batch"
+
+
 def test_resubmitting_the_same_file_changes_nothing(options):
     content = csv_bytes([penalty(1), penalty(2)])
     first = ingest_file(content, options(file_name="a.csv"))

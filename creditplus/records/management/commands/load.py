@@ -2,7 +2,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 from creditplus.accounts.management.commands._base import AuditedCommand
@@ -47,7 +46,9 @@ class Command(AuditedCommand):
             )
         directory = Path(dir)
         if not directory.is_dir():
-            raise CommandError(f"目录不存在：{dir}")
+            raise DomainError(
+                "directory_not_found", _("目录不存在：%(dir)s") % {"dir": dir[:200]}, "dir"
+            )
         summary = load_directory(
             directory,
             actor=self.actor_name,
