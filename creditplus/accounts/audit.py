@@ -76,11 +76,18 @@ def set_context(ctx: AuditContext) -> None:
     _context.set(ctx)
 
 
-def _jsonable(value: Any) -> Any:
-    # Store exactly what a JSON round trip gives back, so the hash recomputes identically.
+def _jsonable(value: Any, same: dict[str, Any] | None = None) -> Any:
+    """What a JSON round trip of ``value`` gives back (stored so, the hash recomputes
+    identically). ``same``: JSON text → the value given for it before, so that equal values
+    of a bulk append share one object (decoded and, in ``canonical_many``, encoded once)."""
     if value is None:
         return None
-    return json.loads(json.dumps(value, ensure_ascii=False, default=str, sort_keys=True))
+    text = json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+    if same is None:
+        return json.loads(text)
+    if text not in same:
+        same[text] = json.loads(text)
+    return same[text]
 
 
 def _head() -> str:
@@ -251,13 +258,14 @@ def record_many(action: str, changes: list[Change]) -> int:
     if not changes:
         return 0
     ctx = current_context()
-    shared: dict[int, Any] = {}  # one JSON round trip per distinct before/after object
+    shared: dict[int, Any] = {}  # one JSON text per distinct before/after object
+    same: dict[str, Any] = {}  # one decoded value per distinct JSON text
 
     def jsonable(value: Any) -> Any:
         if value is None:
             return None
         if id(value) not in shared:
-            shared[id(value)] = _jsonable(value)
+            shared[id(value)] = _jsonable(value, same)
         return shared[id(value)]
 
     rows = [

@@ -124,6 +124,7 @@ def _plan_imports(
     the same run refreshes the entry an earlier one made."""
     now = timezone.now()
     status = EntryStatus.PUBLISHED if list_type.published else EntryStatus.INCLUDED
+    proposer = _("名单管理部门推送")
     new: list[ListEntry] = []
     refreshed: list[ListEntry] = []
     for record in mine:
@@ -154,7 +155,7 @@ def _plan_imports(
                 source_record_id=record.record_id,
                 source_key=record.natural_key,
                 proposed_at=now,
-                proposed_by=_("名单管理部门推送"),
+                proposed_by=proposer,
                 decided_on=decided,
                 published_on=decided if list_type.published else None,
                 publish_until=until,
@@ -167,7 +168,7 @@ def _plan_imports(
 
 def _announce_imports(created: list[ListEntry], refreshed: list[ListEntry]) -> None:
     """Timeline steps, membership listeners (joint punishment) and audit of an import."""
-    subjects = Subject.objects.in_bulk({e.subject_id for e in [*created, *refreshed]})
+    subjects = Subject.objects.headers().in_bulk({e.subject_id for e in [*created, *refreshed]})
     for e in [*created, *refreshed]:
         e.subject = subjects[e.subject_id]
     _bulk_first_steps(created, "import", _("由名单管理部门认定并推送"))
@@ -276,7 +277,7 @@ def _create_auto_entries(
         )
         for subject_id, record_id, department_id, rule_name in rows:
             evidence[subject_id].append((record_id, department_id, rule_name))
-    subjects = Subject.objects.in_bulk(list(chosen))
+    subjects = Subject.objects.headers().in_bulk(list(chosen))
     now = timezone.now()
     proposer = _("系统（行为清单自动提议）")
     entries = [

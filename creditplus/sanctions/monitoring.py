@@ -26,6 +26,7 @@ from creditplus.accounts import audit
 from creditplus.accounts.models import Department
 from creditplus.accounts.permissions import require_perm, restrict
 from creditplus.accounts.services import notify
+from creditplus.bulk import chunked
 from creditplus.catalog.choices import BehaviorKind, Severity
 from creditplus.errors import DomainError, Forbidden
 from creditplus.evaluation.services import GradeChange
@@ -232,11 +233,24 @@ def raise_alerts(
     return alerts
 
 
+def _watched(subject_ids: list[int]) -> set[int]:
+    """The subjects among ``subject_ids`` that some department watches."""
+    watched: set[int] = set()
+    for chunk in chunked(sorted(set(subject_ids)), 900):
+        watched.update(
+            Subscription.objects.filter(subject_id__in=chunk).values_list("subject_id", flat=True)
+        )
+    return watched
+
+
 def on_membership_change(entries: list[ListEntry]) -> None:
     """Listener of the lists app: alert the watchers of subjects entering (measures apply)
     or leaving a list."""
+    watched = _watched([e.subject_id for e in entries])
     changes = []
     for e in entries:
+        if e.subject_id not in watched:
+            continue  # no alert to raise: an import's thousands of entries need no title
         if e.is_effective:
             kind, title = AlertKind.LIST_ENTERED, _("%(s)s 列入%(l)s")
         elif e.status == EntryStatus.REMOVED:
@@ -258,14 +272,7 @@ def on_membership_change(entries: list[ListEntry]) -> None:
 def on_grade_change(changes: list[GradeChange]) -> None:
     """Listener of the evaluation: alert the watchers of subjects whose grade under the active
     model changed. Only watched subjects are looked up (a run may change thousands)."""
-    ids = [c.subject_id for c in changes]
-    watched: set[int] = set()
-    for i in range(0, len(ids), 900):
-        watched.update(
-            Subscription.objects.filter(subject_id__in=ids[i : i + 900]).values_list(
-                "subject_id", flat=True
-            )
-        )
+    watched = _watched([c.subject_id for c in changes])
     relevant = [c for c in changes if c.subject_id in watched]
     names = dict(
         Subject.objects.filter(pk__in=[c.subject_id for c in relevant]).values_list("pk", "name")

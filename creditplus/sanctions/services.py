@@ -169,14 +169,18 @@ def initiate_cases(
         ).values_list("entry_id", flat=True)
     )
     fresh = [e for e in entries if e.pk not in already]
-    subjects = Subject.objects.in_bulk([e.subject_id for e in fresh])
+    subjects = _subjects_of(fresh)
+    reasons: dict[int, str] = {}  # per list: an import brings thousands of one list's entries
+    for e in fresh:
+        if e.list_type_id not in reasons:
+            reasons[e.list_type_id] = reason or _("列入%(list)s") % {"list": e.list_type.name}
     cases = create_instances(
         [
             SanctionCase(
                 subject_id=e.subject_id,
-                entry=e,
+                entry_id=e.pk,
                 origin=origin,
-                reason=reason or _("列入%(list)s") % {"list": e.list_type.name},
+                reason=reasons[e.list_type_id],
                 initiated_at=now,
                 initiated_by=actor,
             )
@@ -189,6 +193,15 @@ def initiate_cases(
     insert_rows(SanctionTask, tasks)
     _announce_cases(cases, subjects, tasks, origin, due)
     return cases
+
+
+def _subjects_of(entries: list[ListEntry]) -> dict[int, Subject]:
+    """The entries' subjects: the ones loaded with them as they are, the rest read at once."""
+    subjects = {e.subject_id: e.subject for e in entries if ListEntry.subject.is_cached(e)}
+    missing = {e.subject_id for e in entries} - subjects.keys()
+    if missing:
+        subjects.update(Subject.objects.headers().in_bulk(missing))
+    return subjects
 
 
 def _standing_measures() -> tuple[dict[int, list[Measure]], dict[int, list[int]]]:

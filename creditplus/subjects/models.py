@@ -13,6 +13,12 @@ class SubjectQuerySet(models.QuerySet):
     def organisations(self) -> SubjectQuerySet:
         return self.exclude(kind=SubjectKind.PERSON)
 
+    def headers(self) -> SubjectQuerySet:
+        """Only what list entries, sanction cases, alerts and audit rows show of a subject
+        (kind, code, name, legal representative): the consumers load tens of thousands at
+        once, and the other columns (address, business scope, ID cipher) are most of a row."""
+        return self.only("kind", "uscc", "id_masked", "name", "legal_rep_name")
+
     def by_code(self, code: str) -> SubjectQuerySet:
         """Find by unified social credit code, or by resident ID through its keyed hash."""
         from creditplus.identifiers import check_resident_id

@@ -8,6 +8,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from creditplus.accounts.choices import Role
@@ -20,9 +22,11 @@ from creditplus.records import consumers
 from creditplus.records.ingest import IngestOptions, ingest_rows
 from creditplus.records.models import CreditRecord
 from creditplus.records.services import retract_record
+from creditplus.sanctions import monitoring
+from creditplus.sanctions.models import Alert, SanctionCase
 from creditplus.subjects.models import Subject, SubjectAccount
 from tests.conftest import client_for
-from tests.factories import make_user
+from tests.factories import make_organisations, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -167,3 +171,42 @@ def test_a_longer_publicity_keeps_the_restoration_date(reference):
     entry = ListEntry.objects.get(list_type__code="SSWF")
     assert entry.restoration_from == add_months(decided, 12)
     assert not entry.expires_before_restoration
+
+
+def test_an_import_reads_and_writes_in_statements_not_per_entry(reference, officer):
+    """Ten times the entries, the same number of statements: the subjects are read once
+    with the fields that entries, cases, alerts and audit rows show, so no listener reads a
+    deferred field per entry; only the watched subject gets an alert, with its name."""
+    published = timezone.localdate() - timedelta(days=10)
+
+    def statements(subjects: list[Subject]) -> int:
+        rows = [
+            {
+                **debtor(f"（2026）沪0115执{s.pk}号", published),
+                "统一社会信用代码": s.uscc,
+                "被执行人姓名/名称": s.name,
+            }
+            for s in subjects
+        ]
+        ingest_rows(
+            rows,
+            IngestOptions(
+                item=CatalogItem.objects.get(code="SXBZX"),
+                department=Department.objects.get(code="FY"),
+            ),
+        )
+        with CaptureQueriesContext(connection) as queries:
+            consumers.run("lists")
+        return len(queries.captured_queries)
+
+    first, few, many = (
+        make_organisations(n, start=s) for n, s in ((1, 7000), (2, 7100), (20, 7200))
+    )
+    monitoring.subscribe(officer, [few[0].uscc, many[0].uscc])
+    statements(first)  # the first run also reads what is cached for the process after
+    assert statements(few) == statements(many)
+    assert SanctionCase.objects.count() == 23  # one per published entry (with its tasks)
+    assert ListEntry.objects.filter(list_type__code="SXBZX").count() == 23
+    alerts = Alert.objects.order_by("pk")
+    assert [a.subject_id for a in alerts] == [few[0].pk, many[0].pk]
+    assert all(a.title.startswith(s.name) for a, s in zip(alerts, [few[0], many[0]], strict=True))
