@@ -51,6 +51,33 @@ def peak_mib() -> int:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
+class MemoryTrace:
+    """This process's resident memory, sampled every ``interval`` seconds by a daemon thread,
+    so that a benchmark can say which of its stages set the peak (``ru_maxrss`` says only
+    how high it went). Linux (``/proc/self/statm``)."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        import threading
+        import time
+
+        self.samples: list[tuple[float, int]] = []  # (time.monotonic(), MiB)
+        page = os.sysconf("SC_PAGE_SIZE")
+
+        def sample() -> None:
+            with open("/proc/self/statm") as statm:
+                while True:
+                    statm.seek(0)
+                    resident = int(statm.read().split()[1]) * page
+                    self.samples.append((time.monotonic(), round(resident / 2**20)))
+                    time.sleep(interval)
+
+        threading.Thread(target=sample, daemon=True, name="memory-trace").start()
+
+    def peak(self, start: float, end: float) -> int:
+        """The highest sample taken between ``start`` and ``end`` (monotonic seconds), MiB."""
+        return max((mib for t, mib in list(self.samples) if start <= t <= end), default=0)
+
+
 def cpu_seconds() -> float:
     """CPU seconds of this process so far (all threads): less sensitive than wall-clock time
     to other work on the machine."""
