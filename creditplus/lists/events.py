@@ -45,7 +45,8 @@ def consume_events(event_ids: list[int]) -> None:
         consumers.in_window(event_ids), status=EventStatus.ACTIVE
     )
     types = list(ListType.objects.active())
-    items = set(new_events.values_list("record__item_id", flat=True).distinct())
+    # No ordering: DISTINCT would otherwise take in the id it orders by (a row per event).
+    items = set(new_events.order_by().values_list("record__item_id", flat=True).distinct())
     for list_type in types:
         if list_type.origin == ListOrigin.EXTERNAL and list_type.source_item_id in items:
             _import_external(list_type, new_events, today)

@@ -3,12 +3,14 @@ each scheduled command runs alone and records its runs."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command, get_commands, load_command_class
+from django.utils import timezone
 
-from creditplus.accounts.jobs import exclusive
+from creditplus.accounts.jobs import exclusive, last_runs
 from creditplus.accounts.models import JobRun
 from creditplus.operations.schedule import SCHEDULE
 
@@ -73,3 +75,19 @@ def test_a_failing_run_is_recorded_with_its_error(reference):
         )
     run = JobRun.objects.get(name="integrity_compute")
     assert not run.ok and "评价周期编码" in run.error
+
+
+def test_the_last_runs_cost_two_reads_per_job_not_per_run(reference, django_assert_num_queries):
+    """The operations page and the health report read the latest run of each job: with the
+    runs of weeks kept, a read per stored run would grow without end."""
+    now = timezone.now()
+    JobRun.objects.bulk_create(
+        JobRun(name=name, started_at=now - timedelta(hours=i), seconds=1, ok=i % 2 == 1)
+        for name in ("lists_maintain", "integrity_compute")
+        for i in range(20)
+    )
+    with django_assert_num_queries(1 + 2 * 2):
+        runs = last_runs()
+    assert set(runs) == {"lists_maintain", "integrity_compute"}
+    assert runs["lists_maintain"]["last"].started_at == now
+    assert runs["lists_maintain"]["last_ok"].started_at == now - timedelta(hours=1)
