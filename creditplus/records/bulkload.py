@@ -18,14 +18,9 @@ so that a load killed at any point leaves only whole batches and running it agai
   the transaction that drops it, so a killed load leaves it for the next load to build. On
   PostgreSQL autovacuum is off for those tables in between (``_autovacuum``), and they are
   analysed once after the build.
-- The event consumers (lists, monitoring…) run once after the last file, not after every
-  file: they read from their own cursors, so one run over all the new events does the work
-  of one run per file. They run between the events' index build and the records': they read
-  events by subject (the trigger counts, from the covering index) and records only by id.
-  On PostgreSQL the events table is vacuumed, not only analysed, before them, so that the
-  trigger counts read the covering index alone (the visibility map says every row is
-  visible); the records table's vacuum (autovacuum, minutes at Pudong scale) starts after
-  them instead of beside them.
+- The event consumers (lists, monitoring…) run once after the indexes are back, not after
+  every file: they read from their own cursors, so one run over all the new events does the
+  work of one run per file.
 - On SQLite the page cache stays warm from one file to the next, and the WAL is checkpointed
   at ``WAL_CHECKPOINT_PAGES`` instead of after every commit.
 """
@@ -36,7 +31,7 @@ import contextlib
 import hashlib
 import json
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -53,7 +48,7 @@ from creditplus.catalog.models import CatalogItem
 from creditplus.errors import DomainError
 from creditplus.records import consumers
 from creditplus.records.choices import BatchSource
-from creditplus.records.ingest import IngestOptions, ingest_file
+from creditplus.records.ingest import IngestOptions, ingest_path
 from creditplus.records.models import DeferredIndex
 
 MANIFEST = "manifest.json"
@@ -65,8 +60,6 @@ DEFERRED_INDEXES = {
     "records_creditrecord": ("record_subject_item", "record_item_date"),
     "records_creditevent": ("event_subject_kind",),
 }
-# The tables whose deferred indexes the consumers need (module docstring): built first.
-CONSUMED_TABLES = ("records_creditevent",)
 REBUILD_SHARE = 0.25
 # SQLite's default is 1,000 pages (4 MB); 1 GiB of WAL between checkpoints during a load.
 WAL_CHECKPOINT_PAGES = 262_144
@@ -184,18 +177,15 @@ def load_files(
     replayed = 0
 
     def run_consumers() -> None:
-        try:
-            t = time.monotonic()
-            consumers.run_all(consumers.BULK_BATCH)
-            timing["consumer_seconds"] = time.monotonic() - t
-        finally:
-            timing["index_seconds"] += restore_indexes()  # the records', which they do not read
+        t = time.monotonic()
+        consumers.run_all(consumers.BULK_BATCH)
+        timing["consumer_seconds"] = time.monotonic() - t
 
     bar = tqdm(total=rows, unit="行", desc="归集", disable=not show_progress, file=stream)
     try:
         with _sqlite_load_settings():
             for f in ordered:
-                batch = ingest_file(f.path.read_bytes(), _options(f, actor))
+                batch = ingest_path(f.path, _options(f, actor))
                 for key in COUNTS:
                     totals[key] += getattr(batch, key)
                 # A batch id already used (an earlier or killed run): the batch as it was.
@@ -205,7 +195,7 @@ def load_files(
                 bar.update(f.rows)
     finally:
         # Also when a file failed: the batches before it are committed, their events due.
-        timing["index_seconds"] += restore_indexes(tables=CONSUMED_TABLES)
+        timing["index_seconds"] += restore_indexes()
         transaction.on_commit(run_consumers)
         bar.close()
     seconds = time.monotonic() - started
@@ -300,20 +290,14 @@ def drop_deferred_indexes() -> list[str]:
     return dropped
 
 
-def restore_indexes(
-    progress: Callable[[str], None] | None = None, tables: Collection[str] | None = None
-) -> float:
-    """Build every index a bulk load dropped (this one's, or a killed one's), of ``tables``
-    only if given, one transaction each; the transaction that builds a table's last one
-    switches its autovacuum back on, and the table is analysed after it — vacuumed too if
-    the consumers read it (``CONSUMED_TABLES``), outside a transaction; a kill between the
-    two leaves that to autovacuum. Returns the seconds it took."""
+def restore_indexes(progress: Callable[[str], None] | None = None) -> float:
+    """Build every index a bulk load dropped (this one's, or a killed one's), one
+    transaction each; the transaction that builds a table's last one switches its autovacuum
+    back on, and the table is analysed after it (a kill between the two leaves the analysis
+    to autovacuum). Returns the seconds it took."""
     started = time.monotonic()
     restored = []
-    pending = DeferredIndex.objects.order_by("pk")
-    if tables is not None:
-        pending = pending.filter(table__in=tables)
-    for deferred in pending:
+    for deferred in DeferredIndex.objects.order_by("pk"):
         if progress:
             progress(deferred.name)
         with transaction.atomic(), connection.cursor() as cursor:
@@ -329,9 +313,7 @@ def restore_indexes(
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             for table in restored:
-                vacuum = table in CONSUMED_TABLES and not connection.in_atomic_block
-                verb = "VACUUM (ANALYZE)" if vacuum else "ANALYZE"
-                cursor.execute(f"{verb} {connection.ops.quote_name(table)}")
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
     return time.monotonic() - started
 
 

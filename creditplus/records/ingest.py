@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -97,15 +98,28 @@ class IngestOptions:
 
 def ingest_file(content: bytes, options: IngestOptions, fmt: str | None = None) -> IngestBatch:
     """Ingest a file's bytes (CSV in UTF-8/BOM/GB18030, XLSX or JSON; detected)."""
+    return _ingest_read(lambda: content, options, fmt)
+
+
+def ingest_path(path: Path, options: IngestOptions) -> IngestBatch:
+    """:func:`ingest_file` of a file on disk (a bulk load's), read only if its batch is not
+    a replay, and its bytes let go once parsed: a file of hundreds of MB is not held beside
+    its frame while it is written."""
+    return _ingest_read(path.read_bytes, options, None)
+
+
+def _ingest_read(read: Callable[[], bytes], options: IngestOptions, fmt: str | None) -> IngestBatch:
     _check_allowed(options)
     replay = _replayed(options)
     if replay:
         return replay
+    content = read()
     digest = hashlib.sha256(content).hexdigest()
     try:
         table = read_table(content, options.file_name, fmt)
     except DomainError as exc:
         return _failed_batch(options, exc, digest)
+    del content  # the only reference when read from disk (ingest_path)
     return _ingest_table(table, options, digest)
 
 

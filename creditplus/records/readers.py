@@ -106,17 +106,21 @@ def not_tabular(content: bytes) -> str | None:
     return None
 
 
+def _refuse_wide_text(content: bytes) -> None:
+    head = content[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(b"\x00") * 4 > len(head):
+        raise file_error(
+            "file_encoding", _("文件为 UTF-16/UTF-32 编码：请另存为 UTF-8 或 GBK/GB18030")
+        )
+
+
 def decode_text(content: bytes) -> tuple[str, str]:
     """Decode CSV/JSON bytes: BOM → UTF-8; valid UTF-8 → UTF-8; otherwise GB18030 (a superset
     of GBK and GB2312, the encodings Chinese office software writes). UTF-16/32 (Excel's
     "Unicode text") is refused by name: it would otherwise decode into NUL-laden nonsense."""
     if content.startswith(BOM):
         return content[len(BOM) :].decode("utf-8"), "utf-8-sig"
-    head = content[:4096]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(b"\x00") * 4 > len(head):
-        raise file_error(
-            "file_encoding", _("文件为 UTF-16/UTF-32 编码：请另存为 UTF-8 或 GBK/GB18030")
-        )
+    _refuse_wide_text(content)
     try:
         return content.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
@@ -183,15 +187,30 @@ def read_table(content: bytes, name: str = "", fmt: str | None = None) -> Table:
         text, encoding = decode_text(content)
         return _read_json(text, encoding)
     if fmt == "csv":
-        text, encoding = decode_text(content)
-        return _read_csv(text, encoding)
+        return _read_csv(content)
     raise file_error("file_format", _("不支持的文件格式：%(fmt)s") % {"fmt": fmt})
 
 
-def _read_csv(text: str, encoding: str) -> Table:
+def _read_csv(content: bytes) -> Table:
+    """UTF-8 bytes go to the parser as they are (it skips a BOM, and refuses bytes that are
+    not UTF-8); anything else — GB18030, a file cut inside a character, a broken file — is
+    decoded first (:func:`decode_text`, which also says why it cannot be) and parsed again.
+    A file of hundreds of MB is then held once, not as bytes, text and bytes again."""
+    if not content.startswith(BOM):
+        _refuse_wide_text(content)
     try:
-        frame = pl.read_csv(
-            text.encode(),
+        frame = _parse_csv(content)
+        encoding = "utf-8-sig" if content.startswith(BOM) else "utf-8"
+    except DomainError:
+        text, encoding = decode_text(content)
+        frame = _parse_csv(text.encode())
+    return Table(_with_header(frame), "csv", encoding)
+
+
+def _parse_csv(utf8: bytes) -> pl.DataFrame:
+    try:
+        return pl.read_csv(
+            utf8,
             has_header=False,
             infer_schema=False,
             truncate_ragged_lines=False,
@@ -204,7 +223,6 @@ def _read_csv(text: str, encoding: str) -> Table:
         raise file_error(
             "file_unreadable", _("CSV 文件无法解析（可能被截断或列数不一致）")
         ) from None
-    return Table(_with_header(frame), "csv", encoding)
 
 
 def check_unpacked_size(content: bytes) -> None:

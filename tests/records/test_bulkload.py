@@ -376,39 +376,3 @@ def test_load_restore_indexes_rebuilds_what_a_killed_load_left(reference):
         with pytest.raises(SystemExit):
             call_command("load", *argv, stderr=err)
         assert f"[{code}]" in err.getvalue()
-
-
-@pytest.mark.django_db
-def test_the_consumers_run_between_the_events_index_build_and_the_records(
-    reference, tmp_path, django_capture_on_commit_callbacks
-):
-    """They read events by subject (the covering index) and records only by id: the records'
-    indexes are built after them, and on PostgreSQL their vacuum starts after them too."""
-    from creditplus.records import consumers
-    from creditplus.records.bulkload import index_definition, load_directory
-    from creditplus.records.models import DeferredIndex
-    from tests.records.files import csv_bytes, penalty
-
-    (tmp_path / "cf.csv").write_bytes(csv_bytes([penalty(n) for n in range(1, 4)]))
-    files = [{"path": "cf.csv", "item": "CF", "department": "SCJG"}]
-    (tmp_path / "manifest.json").write_text(json.dumps({"files": files}), encoding="utf-8")
-    seen: list[tuple[bool, bool, int]] = []
-
-    def probe(event_ids: list[int]) -> None:
-        seen.append(
-            (
-                index_definition("event_subject_kind") is not None,
-                index_definition("record_subject_item") is not None,
-                len(event_ids),
-            )
-        )
-
-    consumers.register("probe", probe)
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            summary = load_directory(tmp_path, defer_indexes=True)
-    finally:
-        consumers.unregister("probe")
-    assert summary["indexes_deferred"] and summary["accepted"] == 3
-    assert seen == [(True, False, 3)]
-    assert index_definition("record_subject_item") and not DeferredIndex.objects.exists()

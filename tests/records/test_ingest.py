@@ -68,6 +68,33 @@ def test_gbk_file_is_detected(options):
     assert batch.encoding == "gb18030" and batch.accepted == 1
 
 
+def _cut_inside_a_character(content: bytes) -> bytes:
+    """Cut inside the last row's last "号" (three bytes in UTF-8)."""
+    return content[: content.rindex("号".encode()) + 1]
+
+
+@pytest.mark.parametrize(
+    ("content", "encoding", "accepted"),
+    [
+        (lambda rows: csv_bytes(rows), "utf-8", 2),
+        (lambda rows: b"\xef\xbb\xbf" + csv_bytes(rows), "utf-8-sig", 2),
+        (lambda rows: csv_bytes(rows, "gb18030"), "gb18030", 2),
+        (lambda rows: _cut_inside_a_character(csv_bytes(rows)), "utf-8", 1),
+    ],
+    ids=["utf-8", "bom", "gb18030", "cut-inside-a-character"],
+)
+def test_a_csv_is_parsed_from_its_bytes_or_after_decoding_them(
+    options, content, encoding, accepted
+):
+    """UTF-8 goes to the parser as it is; GB18030 and a UTF-8 file cut inside a character
+    are decoded first (the cut row is rejected, not the file misread as GB18030)."""
+    batch = ingest_file(content([penalty(1), penalty(2)]), options(file_name="enc.csv"))
+    assert batch.encoding == encoding and batch.submitted == 2
+    assert (batch.accepted, batch.rejected) == (accepted, 2 - accepted) and reconciles(batch)
+    record = CreditRecord.objects.get(batch=batch, row_no=1)
+    assert record.values["CF_XDR_MC"] == "上海测试1号科技有限公司"
+
+
 def test_field_codes_are_accepted_as_headers(options, reference):
     spec = CatalogItem.objects.get(code="CF").spec
     by_label = {f.label: f.code for f in spec.fields}
