@@ -56,7 +56,7 @@ class MemoryTrace:
     so that a benchmark can say which of its stages set the peak (``ru_maxrss`` says only
     how high it went). Linux (``/proc/self/statm``)."""
 
-    def __init__(self, interval: float = 0.25) -> None:
+    def __init__(self, interval: float = 0.1) -> None:
         import threading
         import time
 

@@ -64,13 +64,14 @@ def child_load(args: argparse.Namespace) -> None:
     t = time.monotonic()
     call_command("evaluate", "--all", stdout=StringIO())
     evaluate_seconds = time.monotonic() - t
-    # Which stage set the peak: after the last file the load builds the events' indexes,
-    # runs the consumers, then builds the records' (the index seconds are almost all builds
-    # after the last file).
-    files_end = loaded - summary["consumer_seconds"] - summary["index_seconds"]
+    # Which stage set the peak: after the last file the load builds the indexes it dropped,
+    # then runs the consumers.
+    consumers_from = loaded - summary["consumer_seconds"]
+    indexes_from = consumers_from - summary["index_seconds"]
     stage_peaks = {
-        "files": memory.peak(started, files_end),
-        "indexes_and_consumers": memory.peak(files_end, loaded),
+        "files": memory.peak(started, indexes_from),
+        "indexes": memory.peak(indexes_from, consumers_from),
+        "consumers": memory.peak(consumers_from, loaded),
         "evaluate": memory.peak(loaded, time.monotonic()),
     }
     # The load's peak (files, consumers, evaluate --all); the benchmark's own steps after
@@ -78,7 +79,6 @@ def child_load(args: argparse.Namespace) -> None:
     load_peak = harness.peak_mib()
     # The day after the load, before the bare insert: copying 16.7 M rows into a scratch
     # table and dropping it evicts the page cache as nothing in a site's life does.
-    vacuum_wait = after_vacuum()
     daily = daily_batch(Path(args.daily))
     bare_rows, bare_seconds = bare_insert()
     events = CreditEvent.objects.count()
@@ -96,7 +96,6 @@ def child_load(args: argparse.Namespace) -> None:
             "bare_rows": bare_rows,
             "bare_seconds": round(bare_seconds, 3),
             **daily,
-            "vacuum_wait_seconds": vacuum_wait,
             "peak_rss_mib": load_peak,
             "peak_rss_mib_by_stage": stage_peaks,
             "peak_rss_mib_with_benchmark_steps": harness.peak_mib(),
@@ -110,39 +109,7 @@ def child_reference(args: argparse.Namespace) -> None:
     from creditplus.records.bulkload import load_directory
 
     load_directory(Path(args.data))
-    after_vacuum()  # as for the full district: the daily batch the day after
     harness.emit(daily_batch(Path(args.daily)))
-
-
-def after_vacuum(limit: float = 1800) -> float:
-    """PostgreSQL: wait until autovacuum has done what the load left it (the records table's
-    vacuum takes minutes at Pudong scale, after the load's last step): the day after a load
-    it has, and a daily batch measured beside it would measure the vacuum too. Returns the
-    wait in seconds."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return 0.0
-    # Due as autovacuum decides it (inserts or dead rows over threshold + scale × rows), or
-    # a worker still busy in this database.
-    pending = """
-        SELECT (SELECT count(*) FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-                WHERE s.relname IN ('records_creditrecord', 'records_creditevent')
-                AND (s.n_ins_since_vacuum > current_setting('autovacuum_vacuum_insert_threshold')::float
-                     + current_setting('autovacuum_vacuum_insert_scale_factor')::float * greatest(c.reltuples, 0)
-                  OR s.n_dead_tup > current_setting('autovacuum_vacuum_threshold')::float
-                     + current_setting('autovacuum_vacuum_scale_factor')::float * greatest(c.reltuples, 0)))
-             + (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'
-                AND datname = current_database())
-    """
-    started = time.monotonic()
-    with connection.cursor() as cursor:
-        while time.monotonic() - started < limit:
-            cursor.execute(pending)
-            if not cursor.fetchone()[0]:
-                break
-            time.sleep(5)
-    return round(time.monotonic() - started, 1)
 
 
 def bare_insert() -> tuple[int, float]:
@@ -291,7 +258,6 @@ def summarise(
         "reference_subjects": reference_subjects,
         "reference_daily_batch_seconds": reference["daily_batch_seconds"],
         "daily_ratio_to_reference": round(daily_ratio, 2),
-        "vacuum_wait_seconds": run["vacuum_wait_seconds"],
         "peak_rss_mib": run["peak_rss_mib"],
         "peak_rss_mib_by_stage": run["peak_rss_mib_by_stage"],
         "peak_rss_mib_with_benchmark_steps": run["peak_rss_mib_with_benchmark_steps"],
