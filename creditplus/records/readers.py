@@ -201,28 +201,27 @@ def _read_csv(content: bytes) -> Table:
     try:
         frame = _parse_csv(content)
         encoding = "utf-8-sig" if content.startswith(BOM) else "utf-8"
-    except DomainError:
+    except _CSV_ERRORS:
         text, encoding = decode_text(content)
-        frame = _parse_csv(text.encode())
+        try:
+            frame = _parse_csv(text.encode())
+        except pl.exceptions.NoDataError:
+            raise file_error("file_empty", _("文件为空")) from None
+        except _CSV_ERRORS:
+            # The parser's own message quotes the offending line: never pass it on.
+            raise file_error(
+                "file_unreadable", _("CSV 文件无法解析（可能被截断或列数不一致）")
+            ) from None
     return Table(_with_header(frame), "csv", encoding)
 
 
+_CSV_ERRORS = (pl.exceptions.NoDataError, pl.exceptions.ComputeError, pl.exceptions.ShapeError)
+
+
 def _parse_csv(utf8: bytes) -> pl.DataFrame:
-    try:
-        return pl.read_csv(
-            utf8,
-            has_header=False,
-            infer_schema=False,
-            truncate_ragged_lines=False,
-            raise_if_empty=True,
-        )
-    except pl.exceptions.NoDataError:
-        raise file_error("file_empty", _("文件为空")) from None
-    except (pl.exceptions.ComputeError, pl.exceptions.ShapeError):
-        # The parser's own message quotes the offending line: never pass it on.
-        raise file_error(
-            "file_unreadable", _("CSV 文件无法解析（可能被截断或列数不一致）")
-        ) from None
+    return pl.read_csv(
+        utf8, has_header=False, infer_schema=False, truncate_ragged_lines=False, raise_if_empty=True
+    )
 
 
 def check_unpacked_size(content: bytes) -> None:

@@ -53,3 +53,7 @@ def test_the_ingest_benchmark_runs_and_reports(tmp_path):
     assert result["daily_ratio_to_reference"] > 0
     # The load's peak memory, and apart from it the peak with the benchmark's own steps.
     assert 0 < result["peak_rss_mib"] <= result["peak_rss_mib_with_benchmark_steps"]
+    # Which stage set it: the resident memory sampled per stage.
+    by_stage = result["peak_rss_mib_by_stage"]
+    assert set(by_stage) == {"files", "indexes", "consumers", "evaluate"}
+    assert 0 < by_stage["files"] <= result["peak_rss_mib"]
