@@ -118,16 +118,21 @@ def decode_text(content: bytes) -> tuple[str, str]:
     """Decode CSV/JSON bytes: BOM → UTF-8; valid UTF-8 → UTF-8; otherwise GB18030 (a superset
     of GBK and GB2312, the encodings Chinese office software writes). UTF-16/32 (Excel's
     "Unicode text") is refused by name: it would otherwise decode into NUL-laden nonsense."""
-    if content.startswith(BOM):
-        return content[len(BOM) :].decode("utf-8"), "utf-8-sig"
-    _refuse_wide_text(content)
+    declared = content.startswith(BOM)
+    if declared:
+        content = content[len(BOM) :]
+    else:
+        _refuse_wide_text(content)
+    encoding = "utf-8-sig" if declared else "utf-8"
     try:
-        return content.decode("utf-8"), "utf-8"
+        return content.decode("utf-8"), encoding
     except UnicodeDecodeError as exc:
         # A file cut off inside a multi-byte character: keep what is complete, so that the
         # cut row is rejected as incomplete instead of the whole file being misread as GBK.
         if exc.reason == "unexpected end of data" and exc.end == len(content):
-            return content[: exc.start].decode("utf-8"), "utf-8"
+            return content[: exc.start].decode("utf-8"), encoding
+    if declared:  # a BOM says UTF-8: other bytes after it are a broken file, not GB18030
+        raise file_error("file_encoding", _("文件以 UTF-8 标记开头，但内容不是有效的 UTF-8"))
     try:
         return content.decode("gb18030"), "gb18030"
     except UnicodeDecodeError:

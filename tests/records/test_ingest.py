@@ -95,6 +95,13 @@ def test_a_csv_is_parsed_from_its_bytes_or_after_decoding_them(
     assert record.values["CF_XDR_MC"] == "上海测试1号科技有限公司"
 
 
+def test_a_csv_with_a_utf8_mark_but_other_bytes_is_refused_with_a_reason(options):
+    content = b"\xef\xbb\xbf" + csv_bytes([penalty(1)], "gb18030")
+    batch = ingest_file(content, options(file_name="mark.csv"))
+    assert batch.status == "failed" and batch.error_code == "file_encoding"
+    assert "UTF-8" in batch.error_message and reconciles(batch)
+
+
 def test_field_codes_are_accepted_as_headers(options, reference):
     spec = CatalogItem.objects.get(code="CF").spec
     by_label = {f.label: f.code for f in spec.fields}
