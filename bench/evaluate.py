@@ -119,7 +119,7 @@ def _scores(subject_ids: list[int] | None = None) -> Any:
     if subject_ids is None:
         return fetch_frame(sql, [model.pk], schema).sort("subject_id")
     return fetch_in(
-        sql + " AND subject_id IN ({in})", subject_ids, extra=[model.pk], schema=schema
+        sql + " AND subject_id {in}", subject_ids, extra=[model.pk], schema=schema
     ).sort("subject_id")
 
 

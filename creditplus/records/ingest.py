@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from creditplus.accounts import audit
 from creditplus.accounts.models import Department
-from creditplus.bulk import fetch_frame, insert_frame, reserve_ids, timestamp_text
+from creditplus.bulk import fetch_frame, in_values, insert_frame, reserve_ids, timestamp_text
 from creditplus.catalog import calendar
 from creditplus.catalog.models import BehaviorRule, CatalogItem, CodeTable
 from creditplus.catalog.schema import ItemSpec
@@ -607,9 +607,9 @@ def _with_subjects(
 
 def _supersede(old_ids: list[int]) -> None:
     """The replaced versions stop being current, and their active events are superseded."""
-    _execute_in(f"UPDATE {RECORD_TABLE} SET is_current = %s WHERE id IN ({{in}})", old_ids, [False])
+    _execute_in(f"UPDATE {RECORD_TABLE} SET is_current = %s WHERE id {{in}}", old_ids, [False])
     _execute_in(
-        f"UPDATE {EVENT_TABLE} SET status = 'superseded' WHERE status = 'active' AND record_id IN ({{in}})",
+        f"UPDATE {EVENT_TABLE} SET status = 'superseded' WHERE status = 'active' AND record_id {{in}}",
         old_ids,
     )
 
@@ -773,9 +773,8 @@ def _execute_in(sql: str, ids: list[Any], params: list[Any] | None = None) -> No
     with connection.cursor() as cursor:
         for start in range(0, len(ids), 5000):
             chunk = ids[start : start + 5000]
-            cursor.execute(
-                sql.format(**{"in": ", ".join(["%s"] * len(chunk))}), [*(params or []), *chunk]
-            )
+            test, values = in_values(chunk)
+            cursor.execute(sql.format(**{"in": test}), [*(params or []), *values])
 
 
 def _record_rows(

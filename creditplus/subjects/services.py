@@ -87,7 +87,7 @@ def _existing(frame: pl.DataFrame) -> pl.DataFrame:
         parts.append(
             fetch_in(
                 f"SELECT id AS subject_id, 'U:' || uscc AS _key, name AS subject_name_registered "
-                f"FROM {SUBJECT_TABLE} WHERE uscc IN ({{in}})",
+                f"FROM {SUBJECT_TABLE} WHERE uscc {{in}}",
                 usccs,
                 schema=schema,
             )
@@ -96,7 +96,7 @@ def _existing(frame: pl.DataFrame) -> pl.DataFrame:
         parts.append(
             fetch_in(
                 f"SELECT id AS subject_id, 'P:' || id_hash AS _key, name AS subject_name_registered "
-                f"FROM {SUBJECT_TABLE} WHERE id_hash IN ({{in}})",
+                f"FROM {SUBJECT_TABLE} WHERE id_hash {{in}}",
                 id_hashes,
                 schema=schema,
             )
@@ -225,13 +225,13 @@ def find_by_legacy_identifiers(
     org = org_code_expr()
     found = [
         fetch_in(
-            f"SELECT {org} AS key, uscc FROM {SUBJECT_TABLE} WHERE {org} IN ({{in}})",
+            f"SELECT {org} AS key, uscc FROM {SUBJECT_TABLE} WHERE {org} {{in}}",
             org_codes,
             schema=schema,
         ),
         fetch_in(
             f"SELECT reg_no AS key, uscc FROM {SUBJECT_TABLE} "
-            "WHERE reg_no IN ({in}) AND uscc IS NOT NULL",
+            "WHERE reg_no {in} AND uscc IS NOT NULL",
             reg_nos,
             schema=schema,
         ),
@@ -279,7 +279,7 @@ def link_legal_representatives(frame: pl.DataFrame, spec: ItemSpec, now: datetim
     )
     pairs = pairs.select("organisation_id", "person_id").unique()
     existing = fetch_in(
-        "SELECT organisation_id, person_id FROM subjects_subjectrelation WHERE role = %s AND organisation_id IN ({in})",
+        "SELECT organisation_id, person_id FROM subjects_subjectrelation WHERE role = %s AND organisation_id {in}",
         pairs.get_column("organisation_id").unique().to_list(),
         extra=["legal_rep"],
         schema={"organisation_id": pl.Int64, "person_id": pl.Int64},
