@@ -193,8 +193,8 @@ def propose_automatically(
 ) -> list[ListEntry]:
     """自动提议: propose every subject that one of ``new_events`` makes meet one of the list's
     triggers (and none of its exclusions), unless already on the list or proposed for it.
-    Decided set-wise: one grouped count per trigger over all the subjects the new events
-    touch, not a query per subject or per chunk of subjects."""
+    Decided set-wise: one grouped count per trigger and per 5,000 subjects the new events
+    touch, not a query per subject."""
     today = today or timezone.localdate()
     met = _meeting(list_type, new_events, today)
     _drop_excluded(list_type, met, today)
@@ -217,7 +217,12 @@ def _meeting(
     counted = Q(pk__in=[])
     for trigger in triggers:
         counted |= trigger.condition(today)
-    touched = new_events.filter(counted).values("subject_id")
+    # The touched subjects as ids, not as a subquery: given ids, each count below reads the
+    # subjects' events from the covering index; given the subquery, PostgreSQL hash-joined
+    # it with a scan of every event of the kind (0.8 s a count at Pudong scale).
+    touched = sorted(
+        new_events.filter(counted).order_by().values_list("subject_id", flat=True).distinct()
+    )
     taken = (
         ListEntry.objects.filter(list_type=list_type, status__in=LIVE_STATUSES)
         .exclude(origin=EntryOrigin.IMPORTED)
@@ -225,16 +230,17 @@ def _meeting(
     )
     met: dict[int, Trigger] = {}
     for trigger in triggers:
-        counts = (
-            trigger.events(touched, today)
-            .exclude(subject_id__in=taken)
-            .values("subject_id")
-            .annotate(n=Count("id"))
-            .filter(n__gte=trigger.count)
-            .values_list("subject_id", flat=True)
-        )
-        for subject_id in counts:
-            met.setdefault(subject_id, trigger)
+        for chunk in chunked(touched, SUBJECT_CHUNK):
+            counts = (
+                trigger.events(chunk, today)
+                .exclude(subject_id__in=taken)
+                .values("subject_id")
+                .annotate(n=Count("id"))
+                .filter(n__gte=trigger.count)
+                .values_list("subject_id", flat=True)
+            )
+            for subject_id in counts:
+                met.setdefault(subject_id, trigger)
     kinds: set[int] = set()
     for chunk in chunked(sorted(met), SUBJECT_CHUNK):
         kinds.update(
