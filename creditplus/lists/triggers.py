@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from creditplus.catalog.calendar import add_months
@@ -18,6 +18,7 @@ from creditplus.lists.choices import (
 from creditplus.lists.models import ListType
 from creditplus.records.choices import EventStatus
 from creditplus.records.models import CreditEvent, CreditRecord
+from creditplus.subjects.models import Subject
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,20 @@ class Trigger:
     def events(self, subjects: Iterable[int] | QuerySet, today: date) -> QuerySet[CreditEvent]:
         """The events of ``subjects`` (ids, or a query of them) this trigger counts."""
         return self.window(CreditEvent.objects.filter(subject_id__in=subjects), today)
+
+    def met_by(self, subjects: QuerySet[Subject], today: date) -> QuerySet[Subject]:
+        """The ``subjects`` that meet this trigger as of ``today``. Counted per subject (a
+        correlated subquery), so that each subject's events are read from the covering
+        index: as one grouped count over the subjects' events, PostgreSQL's planner scanned
+        every event of the kind instead (0.25–0.8 s a statement at Pudong scale)."""
+        counted = (
+            self.window(CreditEvent.objects.filter(subject_id=OuterRef("pk")), today)
+            .order_by()
+            .values("subject_id")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
+        return subjects.annotate(counted=Subquery(counted)).filter(counted__gte=self.count)
 
     def counts(self, kind: str, severity: str) -> bool:
         """Whether an event of ``kind`` and ``severity`` is one this trigger counts."""
