@@ -222,6 +222,7 @@ def _options(f: LoadFile, actor: str) -> IngestOptions:
         actor=actor,
         run_consumers=False,
         release_cache=connection.vendor != "sqlite",
+        cache_mb=settings.SQLITE_LOAD_CACHE_MB,
     )
 
 
@@ -232,7 +233,7 @@ def _sqlite_load_settings() -> Iterator[None]:
     if connection.vendor != "sqlite" or connection.in_atomic_block:
         yield
         return
-    with sqlite_page_cache(settings.SQLITE_INGEST_CACHE_MB):
+    with sqlite_page_cache(settings.SQLITE_LOAD_CACHE_MB):
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
         try:

@@ -94,6 +94,8 @@ class IngestOptions:
     # Shrink SQLite's page cache back to the default after the batch (a web process keeps its
     # connection). A multi-file load keeps it warm for the next file instead.
     release_cache: bool = True
+    # SQLite's page cache during the batch, in MB (0: CREDITPLUS_SQLITE_INGEST_CACHE_MB).
+    cache_mb: int = 0
 
 
 def ingest_file(content: bytes, options: IngestOptions, fmt: str | None = None) -> IngestBatch:
@@ -259,7 +261,8 @@ def _ingest_table(table: Table, options: IngestOptions, digest: str) -> IngestBa
     if connection.vendor == "sqlite":
         # Index maintenance on large tables is bound by the page cache (default 2 MB).
         with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size = -{settings.SQLITE_INGEST_CACHE_MB * 1024}")
+            megabytes = options.cache_mb or settings.SQLITE_INGEST_CACHE_MB
+            cursor.execute(f"PRAGMA cache_size = -{megabytes * 1024}")
     try:
         with transaction.atomic():
             batch = _new_batch(
