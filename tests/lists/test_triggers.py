@@ -1,0 +1,80 @@
+"""A district list's trigger is met per subject (``Trigger.met_by``): the events of its kind
+and severity, in force, dated in its period, counted against its threshold; automatic
+proposals skip subjects of other kinds and subjects already proposed."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from creditplus.lists.models import ListEntry, ListType
+from creditplus.lists.triggers import Trigger
+from creditplus.records import consumers
+from creditplus.subjects.models import Subject
+from tests.lists.test_consumer_batches import NAMES, ingest_item
+from tests.records.files import ORG_USCC
+
+pytestmark = pytest.mark.django_db
+
+TWO_GENERAL_IN_A_YEAR = Trigger(kind="untrustworthy", severity="general", count=2, within_months=12)
+
+
+@pytest.fixture
+def organisations(reference):
+    return [
+        Subject.objects.create(kind="legal", uscc=uscc, name=name, registered=True)
+        for uscc, name in zip(ORG_USCC, NAMES, strict=False)
+    ]
+
+
+def met(trigger: Trigger) -> set[str]:
+    subjects = trigger.met_by(Subject.objects.all(), timezone.localdate())
+    return set(subjects.values_list("uscc", flat=True))
+
+
+def test_a_trigger_counts_only_events_of_its_kind_severity_and_period(organisations):
+    # Subject 0: two general penalties this year. Subject 1: one this year, one two years
+    # ago. Subject 2: two minor penalties this year (another severity).
+    stream = [
+        ("general", 0, 10),
+        ("general", 0, 40),
+        ("general", 1, 10),
+        ("general", 1, 700),
+        ("minor", 2, 10),
+        ("minor", 2, 20),
+    ]
+    for n, item in enumerate(stream, start=1):
+        ingest_item(n, item)
+    assert met(TWO_GENERAL_IN_A_YEAR) == {ORG_USCC[0]}
+    assert met(Trigger(kind="untrustworthy", severity="general", count=2, within_months=36)) == {
+        ORG_USCC[0],
+        ORG_USCC[1],
+    }
+    assert met(Trigger(kind="untrustworthy", severity="minor", count=2, within_months=12)) == {
+        ORG_USCC[2]
+    }
+    assert (
+        met(Trigger(kind="untrustworthy", severity="general", count=3, within_months=36)) == set()
+    )
+
+
+def test_a_proposal_is_made_once_and_only_for_the_list_s_subject_kinds(organisations):
+    watch = ListType.objects.get(code="ZDGZ")  # two general penalties within 12 months
+    for n, item in enumerate([("general", 0, 10), ("general", 0, 40), ("general", 1, 10)], 1):
+        ingest_item(n, item)
+    consumers.run("lists")
+    proposed = ListEntry.objects.filter(list_type=watch, origin="auto")
+    assert list(proposed.values_list("subject__uscc", flat=True)) == [ORG_USCC[0]]
+
+    # A third penalty of the same subject: it is proposed already, nothing new.
+    ingest_item(4, ("general", 0, 5))
+    consumers.run("lists")
+    assert proposed.count() == 1
+
+    # A list for individual businesses only proposes no organisation, whatever its events.
+    blacklist = ListType.objects.get(code="YZSX")  # one serious penalty within 12 months
+    blacklist.subject_kinds = ["individual"]
+    blacklist.save(update_fields=["subject_kinds"])
+    ingest_item(5, ("serious", 2, 5))
+    consumers.run("lists")
+    assert not ListEntry.objects.filter(list_type=blacklist, subject__uscc=ORG_USCC[2]).exists()
