@@ -255,8 +255,9 @@ PLATFORM_NAME = _("信用浦东")
 # The district's name, written into snapshots so that a city-level run knows each one's source.
 DISTRICT_NAME = env_str("CREDITPLUS_DISTRICT", "浦东新区")
 SQLITE_INGEST_CACHE_MB = env_int("CREDITPLUS_SQLITE_INGEST_CACHE_MB", 256, minimum=2)
-# A bulk load's (creditplus load): it lives in the loading process for the whole load, beside
-# the largest file's frame, and set the peak memory at Pudong scale with 256 (docs/ingest.md).
+# SQLite page cache of a bulk load (creditplus load), in MB: it lives in the loading process
+# for the whole load, beside the largest file's frame; with 256 it set the peak memory at
+# Pudong scale (docs/ingest.md).
 SQLITE_LOAD_CACHE_MB = env_int("CREDITPLUS_SQLITE_LOAD_CACHE_MB", 128, minimum=2)
 # What one submitted XLSX may unpack to (the zip directory's sizes, checked before reading):
 # Pudong's largest feed, 887,000 rows, unpacks to about 600 MB.
