@@ -188,6 +188,31 @@ def test_a_model_with_init_receivers_is_loaded_through_its_init():
     assert seen == [instance]
 
 
+def test_a_new_instance_is_what_the_model_builds_from_the_same_arguments():
+    (subject,) = make_organisations(1)
+    values = {"subject": subject, "origin": "auto", "reason": "列入名单", "initiated_by": "system"}
+    fast, orm = bulk.new_instance(SanctionCase, **values), SanctionCase(**values)
+    fields = [f.attname for f in SanctionCase._meta.concrete_fields]
+    assert {f: getattr(fast, f) for f in fields} == {f: getattr(orm, f) for f in fields}
+    assert fast._state.adding and fast._state.db is None
+    assert fast.subject is subject  # held as given, not read again
+    with pytest.raises(TypeError, match="unexpected keyword argument 'subjekt'"):
+        bulk.new_instance(SanctionCase, subjekt=subject)
+
+
+def test_new_instances_are_saved_by_create_instances_as_the_orm_saves_them():
+    (subject,) = make_organisations(1)
+    values = {
+        "subject_id": subject.pk,
+        "origin": "auto",
+        "reason": "列入名单",
+        "initiated_at": FROZEN,
+    }
+    [fast] = bulk.create_instances([bulk.new_instance(SanctionCase, **values)])
+    [orm] = SanctionCase.objects.bulk_create([SanctionCase(**values)])
+    assert stored(SanctionCase, fast.pk) == stored(SanctionCase, orm.pk)
+
+
 def test_the_hot_cursor_reads_placeholders_as_django_does():
     with bulk.hot_cursor() as cursor:
         for _ in range(2):  # the second time from the cache

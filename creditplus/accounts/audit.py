@@ -13,6 +13,7 @@ import contextvars
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
@@ -76,12 +77,21 @@ def set_context(ctx: AuditContext) -> None:
     _context.set(ctx)
 
 
+# Values a JSON round trip gives back unchanged (bool is an int; floats may be NaN), and
+# dates, which come back as their ISO text.
+_AS_IS = frozenset({str, int, bool, type(None), date})
+
+
 def _jsonable(value: Any, same: dict[str, Any] | None = None) -> Any:
     """What a JSON round trip of ``value`` gives back (stored so, the hash recomputes
     identically). ``same``: JSON text → the value given for it before, so that equal values
     of a bulk append share one object (decoded and, in ``canonical_many``, encoded once)."""
     if value is None:
         return None
+    if type(value) is dict and all(type(k) is str and type(v) in _AS_IS for k, v in value.items()):
+        # A flat dict of text and numbers (most bulk rows' ``after``): the round trip would
+        # only sort its keys, and dates would become their ISO text (``default=str``).
+        return {k: v.isoformat() if type(v) is date else v for k, v in sorted(value.items())}
     text = json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
     if same is None:
         return json.loads(text)

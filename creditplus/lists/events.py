@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from creditplus.accounts import audit
 from creditplus.accounts.models import Department
 from creditplus.accounts.services import notify
-from creditplus.bulk import chunked, create_instances, insert_rows
+from creditplus.bulk import chunked, create_instances, insert_rows, new_instance
 from creditplus.catalog.calendar import add_months
 from creditplus.lists.choices import (
     LIVE_STATUSES,
@@ -27,7 +27,7 @@ from creditplus.lists.services import membership_changed, restoration_opens
 from creditplus.lists.triggers import Trigger, parse_triggers
 from creditplus.records import consumers
 from creditplus.records.choices import EventStatus
-from creditplus.records.models import CreditEvent
+from creditplus.records.models import CreditEvent, CreditRecord
 from creditplus.subjects.models import Subject
 
 CHUNK = 500
@@ -148,7 +148,8 @@ def _plan_imports(
         if until < today:
             continue
         new.append(
-            ListEntry(
+            new_instance(
+                ListEntry,
                 list_type=list_type,
                 subject_id=record.subject_id,
                 origin=EntryOrigin.IMPORTED,
@@ -254,32 +255,23 @@ def _create_auto_entries(
 ) -> list[ListEntry]:
     """Bulk-create proposals with their evidence, first timeline step and audit rows: a
     batch of records may propose thousands of subjects at once."""
-    evidence: dict[int, list[tuple[int, int, str]]] = {s: [] for s in chosen}
-    by_trigger: dict[Trigger, list[int]] = {}
-    for subject_id, trigger in chosen.items():
-        by_trigger.setdefault(trigger, []).append(subject_id)
-    for trigger, subject_ids in by_trigger.items():
-        rows = (
-            trigger.events(subject_ids, today)
-            .order_by("-occurred_on", "-id")
-            .values_list("subject_id", "record_id", "record__department_id", "rule__name")
-        )
-        for subject_id, record_id, department_id, rule_name in rows:
-            evidence[subject_id].append((record_id, department_id, rule_name))
+    evidence = _evidence(chosen, today)
+    department_of = _proposing_departments(list_type, evidence)
     subjects = Subject.objects.headers().in_bulk(list(chosen))
     now = timezone.now()
     proposer = _("系统（行为清单自动提议）")
     entries = [
-        ListEntry(
+        new_instance(
+            ListEntry,
             list_type=list_type,
             subject=subjects[subject_id],
             origin=EntryOrigin.AUTO,
             status=EntryStatus.PROPOSED,
-            department_id=list_type.deciding_department_id or evidence[subject_id][0][1],
+            department_id=department_of[subject_id],
             reason=_("%(trigger)s：%(rules)s")
             % {
                 "trigger": trigger.describe(),
-                "rules": "；".join(sorted({name for _r, _d, name in evidence[subject_id]})),
+                "rules": "；".join(sorted({name for _r, name in evidence[subject_id]})),
             },
             basis=list_type.basis,
             proposed_at=now,
@@ -294,7 +286,7 @@ def _create_auto_entries(
         [
             {"listentry_id": e.pk, "creditrecord_id": record_id}
             for e in entries
-            for record_id in dict.fromkeys(r for r, _d, _n in evidence[e.subject_id])
+            for record_id in dict.fromkeys(r for r, _n in evidence[e.subject_id])
         ],
     )
     note = _("系统依据行为清单自动提议")
@@ -310,6 +302,41 @@ def _create_auto_entries(
             department=Department(pk=department_id),
         )
     return entries
+
+
+def _evidence(chosen: dict[int, Trigger], today: date) -> dict[int, list[tuple[int, str]]]:
+    """Per subject, newest first: (record, rule name) of each event the trigger it met
+    counts. Read from the events alone: joining the records for their departments read a
+    record row (the widest table) per event — five per proposal at Pudong scale."""
+    evidence: dict[int, list[tuple[int, str]]] = {s: [] for s in chosen}
+    by_trigger: dict[Trigger, list[int]] = {}
+    for subject_id, trigger in chosen.items():
+        by_trigger.setdefault(trigger, []).append(subject_id)
+    for trigger, subject_ids in by_trigger.items():
+        rows = (
+            trigger.events(subject_ids, today)
+            .order_by("-occurred_on", "-id")
+            .values_list("subject_id", "record_id", "rule__name")
+        )
+        for subject_id, record_id, rule_name in rows:
+            evidence[subject_id].append((record_id, rule_name))
+    return evidence
+
+
+def _proposing_departments(
+    list_type: ListType, evidence: dict[int, list[tuple[int, str]]]
+) -> dict[int, int]:
+    """Per subject, the department its proposal goes to: the list's deciding department, or
+    the one that recorded the newest evidence (one record read per proposal)."""
+    if list_type.deciding_department_id:
+        return dict.fromkeys(evidence, list_type.deciding_department_id)
+    newest = {subject_id: rows[0][0] for subject_id, rows in evidence.items()}
+    department_of_record: dict[int, int] = {}
+    for chunk in chunked(sorted(set(newest.values())), SUBJECT_CHUNK):
+        department_of_record.update(
+            CreditRecord.objects.filter(pk__in=chunk).values_list("pk", "department_id")
+        )
+    return {s: department_of_record[r] for s, r in newest.items()}
 
 
 def _bulk_first_steps(entries: list[ListEntry], action: str, note: str) -> None:

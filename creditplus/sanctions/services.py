@@ -24,6 +24,7 @@ from creditplus.bulk import (
     hot_cursor,
     insert_row,
     insert_rows,
+    new_instance,
     reserve_ids,
 )
 from creditplus.catalog.models import Matter
@@ -176,7 +177,8 @@ def initiate_cases(
             reasons[e.list_type_id] = reason or _("列入%(list)s") % {"list": e.list_type.name}
     cases = create_instances(
         [
-            SanctionCase(
+            new_instance(
+                SanctionCase,
                 subject_id=e.subject_id,
                 entry_id=e.pk,
                 origin=origin,

@@ -9,6 +9,8 @@ import os
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
+from hypothesis import given
+from hypothesis import strategies as st
 
 from creditplus.accounts import audit
 from creditplus.accounts.models import AuditEvent
@@ -265,6 +267,20 @@ def test_appended_rows_hash_as_the_model_recomputes_them_from_the_database(refer
     values = [{n: getattr(r, n) for n in AuditEvent.HASHED_FIELDS} for r in rows]
     values.append({**values[0], "after": {"z": [1.5, "é\u2028"], "a": {"y": None, "b": "\\"}}})
     assert AuditEvent.canonical_many(values) == [AuditEvent.canonical(v) for v in values]
+
+
+@given(
+    st.dictionaries(
+        st.text(max_size=4),
+        st.one_of(st.text(max_size=4), st.integers(), st.booleans(), st.none(), st.dates()),
+        max_size=6,
+    )
+)
+def test_a_flat_value_is_taken_as_its_json_round_trip_gives_it(value):
+    """Bulk appends take flat dicts without a JSON round trip: same values, same key order."""
+    expected = json.loads(json.dumps(value, ensure_ascii=False, default=str, sort_keys=True))
+    taken = audit._jsonable(value)
+    assert taken == expected and list(taken) == list(expected)
 
 
 @pytest.mark.slow
