@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.utils import timezone
 
@@ -198,9 +199,10 @@ def _append(rows: list[dict[str, Any]], locked_head: str | None = None) -> None:
         now = timezone.now()
         for row in rows:
             row["created_at"] = now
+        key = settings.AUDIT_KEY.encode()
         for row, content in zip(rows, AuditEvent.canonical_many(rows), strict=True):
             row["prev_hash"] = prev
-            row["hash"] = prev = AuditEvent.chain_hash(prev, content)
+            row["hash"] = prev = AuditEvent.chain_hash(prev, content, key)
         if len(rows) == 1:
             rows[0]["id"] = insert_row(AuditEvent, rows[0])
         else:

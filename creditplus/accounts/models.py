@@ -242,33 +242,49 @@ class AuditEvent(models.Model):
 
     @classmethod
     def canonical_many(cls, rows: Sequence[dict[str, Any]]) -> list[str]:
-        """:meth:`canonical` of each row — the same text, built from each distinct value
-        object encoded once (the rows of a bulk append share most of theirs): JSON with sorted
-        keys and these separators is exactly ``{"key":value,…}`` in key order."""
-        encode = json.JSONEncoder(
-            sort_keys=True, ensure_ascii=False, separators=(",", ":")
-        ).encode  # what json.dumps(…) below does, without a new encoder per call
-        heads = [(name, f"{encode(name)}:") for name in sorted(cls.HASHED_FIELDS)]
-        # (field, id(value)) → '"field":value'; the rows keep their values alive meanwhile
-        encoded: dict[tuple[str, int], str] = {}
+        """:meth:`canonical` of each row — the same text (JSON with sorted keys and these
+        separators is exactly ``{"key":value,…}`` in key order), built from a template: a
+        field whose value is one object in every row (the actor, the action, the time of a
+        bulk append) is encoded once into it, and each distinct value of the others once."""
+        if not rows:
+            return []
+        encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+
+        def encoded_value(name: str, value: Any) -> str:
+            if name == "created_at":
+                value = value.astimezone(UTC).isoformat(timespec="microseconds")
+            return encode(value)
+
+        parts, varying = [], []
+        for name in sorted(cls.HASHED_FIELDS):
+            value = rows[0][name]
+            if all(row[name] is value for row in rows):
+                text = f"{encode(name)}:{encoded_value(name, value)}"
+                parts.append(text.replace("{", "{{").replace("}", "}}"))
+            else:
+                parts.append(f"{encode(name)}:{{}}")
+                varying.append(name)
+        fill = ("{{" + ",".join(parts) + "}}").format
+        # (field, id(value)) → its JSON; the rows keep their values alive meanwhile
+        done: dict[tuple[str, int], str] = {}
         out = []
         for row in rows:
-            parts = []
-            for name, head in heads:
+            texts = []
+            for name in varying:
                 value = row[name]
-                text = encoded.get((name, id(value)))
+                text = done.get((name, id(value)))
                 if text is None:
-                    if name == "created_at":
-                        value = value.astimezone(UTC).isoformat(timespec="microseconds")
-                    text = encoded[(name, id(row[name]))] = head + encode(value)
-                parts.append(text)
-            out.append("{" + ",".join(parts) + "}")
+                    text = done[(name, id(value))] = encoded_value(name, value)
+                texts.append(text)
+            out.append(fill(*texts))
         return out
 
     @staticmethod
-    def chain_hash(prev_hash: str, content: str) -> str:
-        message = (prev_hash + content).encode()
-        return hmac.new(settings.AUDIT_KEY.encode(), message, hashlib.sha256).hexdigest()
+    def chain_hash(prev_hash: str, content: str, key: bytes | None = None) -> str:
+        """The row's HMAC over the previous row's hash and its content; ``key``: the audit
+        key as bytes, for a bulk append that hashes many rows."""
+        key = settings.AUDIT_KEY.encode() if key is None else key
+        return hmac.digest(key, (prev_hash + content).encode(), "sha256").hex()
 
 
 class NotificationQuerySet(models.QuerySet):

@@ -269,6 +269,23 @@ def test_appended_rows_hash_as_the_model_recomputes_them_from_the_database(refer
     assert AuditEvent.canonical_many(values) == [AuditEvent.canonical(v) for v in values]
 
 
+def test_a_value_shared_by_every_row_is_encoded_as_each_row_alone_would_be(reference):
+    """``canonical_many`` writes a value all rows share into its template once: braces and
+    quotes in it must come out as they are."""
+    from datetime import UTC, datetime
+
+    shared = {"note": '{"}{x}', "n": [1, {"b": None}]}
+    at = datetime(2026, 12, 6, 1, 2, 3, 4, tzinfo=UTC)
+    rows = [
+        {name: "" for name in AuditEvent.HASHED_FIELDS}
+        | {"created_at": at, "actor_id": None, "after": shared, "before": None}
+        | {"object_id": str(i), "subject": "{}" * i}
+        for i in range(3)
+    ]
+    assert AuditEvent.canonical_many(rows) == [AuditEvent.canonical(r) for r in rows]
+    assert AuditEvent.canonical_many([]) == []
+
+
 @given(
     st.dictionaries(
         st.text(max_size=4),
