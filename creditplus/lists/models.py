@@ -143,7 +143,11 @@ class ListEntry(models.Model):
         ListType, verbose_name=_("名单"), on_delete=models.PROTECT, related_name="entries"
     )
     subject = models.ForeignKey(
-        Subject, verbose_name=_("信用主体"), on_delete=models.PROTECT, related_name="list_entries"
+        Subject,
+        verbose_name=_("信用主体"),
+        on_delete=models.PROTECT,
+        related_name="list_entries",
+        db_index=False,  # covered by entry_subject_status
     )
     origin = models.CharField(_("来源"), max_length=10, choices=EntryOrigin.choices)
     status = models.CharField(_("状态"), max_length=10, choices=EntryStatus.choices)

@@ -162,7 +162,11 @@ class SanctionTask(models.Model):
         Measure, verbose_name=_("措施"), on_delete=models.PROTECT, related_name="tasks"
     )
     department = models.ForeignKey(
-        Department, verbose_name=_("实施部门"), on_delete=models.PROTECT, related_name="tasks"
+        Department,
+        verbose_name=_("实施部门"),
+        on_delete=models.PROTECT,
+        related_name="tasks",
+        db_index=False,  # covered by task_department_status
     )
     target = models.CharField(_("实施对象"), max_length=10, choices=Target.choices)
     origin = models.CharField(
