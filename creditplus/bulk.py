@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.models import signals
 
@@ -518,6 +519,38 @@ def in_values(values: Sequence[Any]) -> tuple[str, list[Any]]:
     if connection.vendor == "postgresql":
         return "= ANY(%s)", [list(values)]
     return f"IN ({', '.join(['%s'] * len(values))})", list(values)
+
+
+class OneOf(models.Lookup):
+    """``field__one_of=values``: the field is one of ``values`` (plain integers or text),
+    sent as one parameter — an array on PostgreSQL (``= ANY``), a JSON array read with
+    ``json_each`` on SQLite. For thousands of values at once: ``__in`` prepares, binds and
+    (on SQLite, 999 a statement) batches each value on its own, a tenth of the lists
+    consumer's Python time at Pudong scale."""
+
+    lookup_name = "one_of"
+    prepare_rhs = False
+
+    def get_prep_lookup(self) -> list[Any]:
+        return list(self.rhs)
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        if not self.rhs:
+            raise EmptyResultSet  # as ``__in=[]``: no statement at all
+        lhs, params = self.process_lhs(compiler, connection)
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*params, self.rhs]
+        return f"{lhs} IN (SELECT value FROM json_each(%s))", [*params, json.dumps(self.rhs)]
+
+
+# Foreign keys take their lookups from ForeignObject down, not from Field.
+models.Field.register_lookup(OneOf)
+models.ForeignObject.register_lookup(OneOf)
+
+
+def in_bulk(queryset: models.QuerySet, ids: Iterable[int]) -> dict[int, Any]:
+    """``queryset.in_bulk(ids)`` in one statement (:class:`OneOf`)."""
+    return {obj.pk: obj for obj in queryset.filter(pk__one_of=list(ids))}
 
 
 def fetch_in(

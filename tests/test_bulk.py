@@ -213,6 +213,22 @@ def test_new_instances_are_saved_by_create_instances_as_the_orm_saves_them():
     assert stored(SanctionCase, fast.pk) == stored(SanctionCase, orm.pk)
 
 
+def test_one_of_selects_what_in_selects_in_one_statement(django_assert_num_queries):
+    subjects = make_organisations(3)
+    ids = [s.pk for s in subjects] + list(range(10**9, 10**9 + 3000))  # past 999 parameters
+    with django_assert_num_queries(1):
+        found = list(Subject.objects.filter(pk__one_of=ids).order_by("pk"))
+    assert found == list(Subject.objects.filter(pk__in=ids).order_by("pk")) == subjects
+    # A foreign key, by attname and by name (the consumer tests select through these).
+    assert not ListEntry.objects.filter(subject_id__one_of=ids, subject__one_of=ids).exists()
+    codes = [subjects[0].uscc, "不存在", 'a"b,c']
+    assert list(Subject.objects.filter(uscc__one_of=codes)) == [subjects[0]]
+    with django_assert_num_queries(0):
+        assert list(Subject.objects.filter(pk__one_of=[])) == []
+    with django_assert_num_queries(1):
+        assert bulk.in_bulk(Subject.objects.only("name"), ids) == {s.pk: s for s in subjects}
+
+
 def test_the_hot_cursor_reads_placeholders_as_django_does():
     with bulk.hot_cursor() as cursor:
         for _ in range(2):  # the second time from the cache

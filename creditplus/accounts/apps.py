@@ -12,6 +12,7 @@ class AccountsConfig(AppConfig):
         from django.contrib.auth.signals import user_login_failed
         from django.db.models.signals import post_migrate
 
+        from creditplus import bulk  # noqa: F401  (registers the ``__one_of`` lookup)
         from creditplus.accounts import services, throttling
 
         user_login_failed.connect(throttling.audit_login_failed, dispatch_uid="audit_login_failed")

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from creditplus.accounts import audit
 from creditplus.accounts.models import Department
 from creditplus.accounts.services import notify
-from creditplus.bulk import chunked, create_instances, insert_rows, new_instance
+from creditplus.bulk import chunked, create_instances, in_bulk, insert_rows, new_instance
 from creditplus.catalog.calendar import add_months
 from creditplus.lists.choices import (
     LIVE_STATUSES,
@@ -115,7 +115,7 @@ def _live_imports(list_type: ListType, keys: list[str]) -> dict[str, ListEntry]:
             list_type=list_type,
             origin=EntryOrigin.IMPORTED,
             status__in=LIVE_STATUSES,
-            source_key__in=chunk,
+            source_key__one_of=chunk,
         ):
             by_key[entry.source_key] = entry
     return by_key
@@ -173,7 +173,7 @@ def _plan_imports(
 
 def _announce_imports(created: list[ListEntry], refreshed: list[ListEntry]) -> None:
     """Timeline steps, membership listeners (joint punishment) and audit of an import."""
-    subjects = Subject.objects.headers().in_bulk({e.subject_id for e in [*created, *refreshed]})
+    subjects = in_bulk(Subject.objects.headers(), {e.subject_id for e in [*created, *refreshed]})
     for e in [*created, *refreshed]:
         e.subject = subjects[e.subject_id]
     _bulk_first_steps(created, "import", _("由名单管理部门认定并推送"))
@@ -234,7 +234,7 @@ def _meeting(
     for trigger in triggers:
         pending = [s for s in touched if s not in met]
         for chunk in chunked(pending, SUBJECT_CHUNK):
-            subjects = candidates.filter(pk__in=chunk)
+            subjects = candidates.filter(pk__one_of=chunk)
             for subject_id in trigger.met_by(subjects, today).values_list("pk", flat=True):
                 met[subject_id] = trigger
     return met
@@ -244,7 +244,7 @@ def _drop_excluded(list_type: ListType, met: dict[int, Trigger], today: date) ->
     """Remove from ``met`` the subjects that meet one of the list's exclusions."""
     for exclusion in parse_triggers(list_type.exclude):
         for chunk in chunked(sorted(met), SUBJECT_CHUNK):
-            subjects = Subject.objects.filter(pk__in=chunk)
+            subjects = Subject.objects.filter(pk__one_of=chunk)
             for subject_id in exclusion.met_by(subjects, today).values_list("pk", flat=True):
                 met.pop(subject_id, None)
 
@@ -257,7 +257,7 @@ def _create_auto_entries(
     batch of records may propose thousands of subjects at once."""
     evidence = _evidence(chosen, today)
     department_of = _proposing_departments(list_type, evidence)
-    subjects = Subject.objects.headers().in_bulk(list(chosen))
+    subjects = in_bulk(Subject.objects.headers(), chosen)
     now = timezone.now()
     proposer = _("系统（行为清单自动提议）")
     entries = [
@@ -331,11 +331,11 @@ def _proposing_departments(
     if list_type.deciding_department_id:
         return dict.fromkeys(evidence, list_type.deciding_department_id)
     newest = {subject_id: rows[0][0] for subject_id, rows in evidence.items()}
-    department_of_record: dict[int, int] = {}
-    for chunk in chunked(sorted(set(newest.values())), SUBJECT_CHUNK):
-        department_of_record.update(
-            CreditRecord.objects.filter(pk__in=chunk).values_list("pk", "department_id")
+    department_of_record = dict(
+        CreditRecord.objects.filter(pk__one_of=set(newest.values())).values_list(
+            "pk", "department_id"
         )
+    )
     return {s: department_of_record[r] for s, r in newest.items()}
 
 

@@ -43,9 +43,9 @@ class Trigger:
         """The ``events`` this trigger counts as of ``today``."""
         return events.filter(self.condition(today))
 
-    def events(self, subjects: Iterable[int] | QuerySet, today: date) -> QuerySet[CreditEvent]:
-        """The events of ``subjects`` (ids, or a query of them) this trigger counts."""
-        return self.window(CreditEvent.objects.filter(subject_id__in=subjects), today)
+    def events(self, subjects: Iterable[int], today: date) -> QuerySet[CreditEvent]:
+        """The events of ``subjects`` (ids) this trigger counts."""
+        return self.window(CreditEvent.objects.filter(subject_id__one_of=list(subjects)), today)
 
     def met_by(self, subjects: QuerySet[Subject], today: date) -> QuerySet[Subject]:
         """The ``subjects`` that meet this trigger as of ``today``. Counted per subject (a

@@ -300,7 +300,10 @@ def consume_events(event_ids: list[int]) -> None:
         status=EventStatus.ACTIVE,
         kind=BehaviorKind.UNTRUSTWORTHY,
         severity=Severity.SERIOUS,
-        subject__watchers__isnull=False,
+        # A condition on the event itself, not a join: joined, SQLite read each serious
+        # event's subject, rule and record before looking for a watcher (1.1 s a window
+        # of 250,000 events at Pudong scale, with no one watching; 0.08 s so).
+        subject_id__in=Subscription.objects.values("subject_id"),
     ).values_list(
         "subject_id",
         "subject__name",
@@ -317,8 +320,7 @@ def consume_events(event_ids: list[int]) -> None:
                 _("%(s)s 新增严重失信记录：%(r)s") % {"s": name, "r": rule},
                 {"item": item, "rule": rule, "date": occurred.isoformat(), "record": record_id},
             )
-            # distinct: a subject watched by two departments joins twice
-            for subject_id, name, rule, item, occurred, record_id in set(rows)
+            for subject_id, name, rule, item, occurred, record_id in rows
         ]
     )
 

@@ -22,6 +22,7 @@ from creditplus.bulk import (
     chunked,
     create_instances,
     hot_cursor,
+    in_bulk,
     insert_row,
     insert_rows,
     new_instance,
@@ -166,7 +167,7 @@ def initiate_cases(
     due = deadline("sanction_feedback", today)
     already = set(
         SanctionCase.objects.filter(
-            entry__in=[e.pk for e in entries], status=CaseStatus.OPEN
+            entry_id__one_of=[e.pk for e in entries], status=CaseStatus.OPEN
         ).values_list("entry_id", flat=True)
     )
     fresh = [e for e in entries if e.pk not in already]
@@ -202,7 +203,7 @@ def _subjects_of(entries: list[ListEntry]) -> dict[int, Subject]:
     subjects = {e.subject_id: e.subject for e in entries if ListEntry.subject.is_cached(e)}
     missing = {e.subject_id for e in entries} - subjects.keys()
     if missing:
-        subjects.update(Subject.objects.headers().in_bulk(missing))
+        subjects.update(in_bulk(Subject.objects.headers(), missing))
     return subjects
 
 
