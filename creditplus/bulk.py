@@ -526,7 +526,7 @@ class OneOf(models.Lookup):
     sent as one parameter — an array on PostgreSQL (``= ANY``), a JSON array read with
     ``json_each`` on SQLite. For thousands of values at once: ``__in`` prepares, binds and
     (on SQLite, 999 a statement) batches each value on its own, a tenth of the lists
-    consumer's Python time at Pudong scale."""
+    consumer's Python time at Pudong scale. The ORM's counterpart of :func:`in_values`."""
 
     lookup_name = "one_of"
     prepare_rhs = False

@@ -302,7 +302,7 @@ def consume_events(event_ids: list[int]) -> None:
         severity=Severity.SERIOUS,
         # A condition on the event itself, not a join: joined, SQLite read each serious
         # event's subject, rule and record before looking for a watcher (1.1 s a window
-        # of 250,000 events at Pudong scale, with no one watching; 0.08 s so).
+        # of 250,000 events at Pudong scale, with no one watching; 0.08 s as a condition).
         subject_id__in=Subscription.objects.values("subject_id"),
     ).values_list(
         "subject_id",

@@ -7,37 +7,20 @@ penalties and court records, dated across the triggers' periods)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
-
 import pytest
 from django.db import transaction
-from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from creditplus.accounts.models import Department
-from creditplus.catalog.models import CatalogItem
 from creditplus.lists.models import ListEntry
 from creditplus.records import consumers
-from creditplus.records.ingest import IngestOptions, ingest_rows
 from creditplus.sanctions.models import Alert, SanctionCase, SanctionTask
 from creditplus.sanctions.monitoring import subscribe
 from creditplus.subjects.models import Subject
-from tests.records.files import ORG_USCC, penalty
+from tests.lists.fixtures import NAMES, ingest_item
+from tests.records.files import ORG_USCC
 
 pytestmark = pytest.mark.django_db
-
-NAMES = [f"上海批量测试{i}号有限公司" for i in range(3)]
-KINDS = {
-    "serious": {
-        "处罚类别": "吊销许可证件",
-        "处罚内容": "吊销食品经营许可证",
-        "暂扣或吊销证照名称及编号": "食品经营许可证 JY13101150000001",
-    },
-    "general": {},
-    "minor": {"处罚类别": "警告", "处罚内容": "警告", "罚款金额(万元)": ""},
-}
 
 # One element of a stream: (what, subject 0–2, days before today).
 batch_item = st.tuples(
@@ -45,51 +28,6 @@ batch_item = st.tuples(
     st.integers(0, 2),
     st.integers(0, 900),
 )
-
-
-def court_record(n: int, subject: int, published: Any) -> dict[str, str]:
-    return {
-        "被执行人姓名/名称": NAMES[subject],
-        "被执行人类别": "法人及非法人组织",
-        "统一社会信用代码": ORG_USCC[subject],
-        "法定代表人或者负责人姓名": "李四",
-        "案号": f"（2026）沪0115执{n}号",
-        "执行法院": "上海市浦东新区人民法院",
-        "执行依据文号": "（2024）沪0115民初1号",
-        "作出执行依据单位": "上海市浦东新区人民法院",
-        "立案日期": (published - timedelta(days=60)).isoformat(),
-        "生效法律文书确定的义务": "支付货款100万元",
-        "被执行人的履行情况": "全部未履行",
-        "失信被执行人行为具体情形": "有履行能力而拒不履行",
-        "发布日期": published.isoformat(),
-        "删除日期": "",
-    }
-
-
-def ingest_item(n: int, item: tuple[str, int, int]) -> None:
-    """One batch of one row (a unique natural key each)."""
-    what, subject, days = item
-    day = timezone.localdate() - timedelta(days=days)
-    if what == "court":
-        code, dept, row = "SXBZX", "FY", court_record(n, subject, day)
-    else:
-        code, dept = "CF", "SCJG"
-        row = penalty(
-            n,
-            **{
-                "行政相对人名称": NAMES[subject],
-                "统一社会信用代码": ORG_USCC[subject],
-                "处罚决定日期": day.isoformat(),
-                "处罚有效期": (day + timedelta(days=3 * 365)).isoformat(),
-                **KINDS[what],
-            },
-        )
-    ingest_rows(
-        [row],
-        IngestOptions(
-            item=CatalogItem.objects.get(code=code), department=Department.objects.get(code=dept)
-        ),
-    )
 
 
 def run_consumers(window: int = consumers.BATCH) -> None:

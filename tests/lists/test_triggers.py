@@ -11,7 +11,7 @@ from creditplus.lists.models import ListEntry, ListType
 from creditplus.lists.triggers import Trigger
 from creditplus.records import consumers
 from creditplus.subjects.models import Subject
-from tests.lists.test_consumer_batches import NAMES, ingest_item
+from tests.lists.fixtures import NAMES, ingest_item
 from tests.records.files import ORG_USCC
 
 pytestmark = pytest.mark.django_db

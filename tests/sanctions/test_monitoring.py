@@ -116,6 +116,22 @@ def test_serious_record_alerts_and_digest_past_the_threshold(subject, officer, s
     assert Notification.objects.for_user(officer).filter(title__contains="每日汇总").exists()
 
 
+def test_a_subject_watched_by_two_departments_alerts_each_once(subject, officer, other_officer):
+    consumers.run("monitoring")  # the subject's earlier record was read before it was watched
+    monitoring.subscribe(officer, [subject.uscc])
+    monitoring.subscribe(other_officer, [subject.uscc])
+    ingest_penalty(
+        1,
+        行政处罚决定书文号="沪浦市监处〔2026〕21号",
+        处罚类别="吊销许可证件",
+        暂扣或吊销证照名称及编号="许可证 21",
+    )
+    ingest_penalty(1, 行政处罚决定书文号="沪浦市监处〔2026〕22号")  # general: no alert
+    consumers.run("monitoring")
+    alerts = Alert.objects.filter(kind="serious_record", subject=subject)
+    assert sorted(a.department.code for a in alerts) == ["SCJG", "SW"]
+
+
 def test_failed_deliveries_give_up_after_the_last_retry(proposal, officer, receiver):
     monitoring.subscribe(officer, [proposal.subject.uscc])
     monitoring.set_webhook(officer, receiver)

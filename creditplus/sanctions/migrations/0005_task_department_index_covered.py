@@ -1,5 +1,6 @@
 """A task's department is looked up through ``task_department_status`` (department, status):
-the department's own index was one more index written per task. Dropped by name (SQLite would otherwise rebuild the table)."""
+the department's own index was one more index written per task. Dropped by name (SQLite
+would otherwise rebuild the table)."""
 
 import django.db.models.deletion
 from django.db import migrations, models
