@@ -4,7 +4,6 @@ consumer turns into an automatic blacklist proposal) and its bound enterprise ac
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -89,13 +88,16 @@ KINDS = {
 }
 
 
-def court_record(n: int, subject: int, published: Any) -> dict[str, str]:
+def court_record(
+    case: str, published: date, *, name: str, uscc: str, removed: date | None = None
+) -> dict[str, str]:
+    """A 失信被执行人 row of the court (an external list's source record)."""
     return {
-        "被执行人姓名/名称": NAMES[subject],
+        "被执行人姓名/名称": name,
         "被执行人类别": "法人及非法人组织",
-        "统一社会信用代码": ORG_USCC[subject],
+        "统一社会信用代码": uscc,
         "法定代表人或者负责人姓名": "李四",
-        "案号": f"（2026）沪0115执{n}号",
+        "案号": case,
         "执行法院": "上海市浦东新区人民法院",
         "执行依据文号": "（2024）沪0115民初1号",
         "作出执行依据单位": "上海市浦东新区人民法院",
@@ -104,7 +106,7 @@ def court_record(n: int, subject: int, published: Any) -> dict[str, str]:
         "被执行人的履行情况": "全部未履行",
         "失信被执行人行为具体情形": "有履行能力而拒不履行",
         "发布日期": published.isoformat(),
-        "删除日期": "",
+        "删除日期": removed.isoformat() if removed else "",
     }
 
 
@@ -113,7 +115,9 @@ def ingest_item(n: int, item: tuple[str, int, int]) -> None:
     what, subject, days = item
     day = timezone.localdate() - timedelta(days=days)
     if what == "court":
-        code, dept, row = "SXBZX", "FY", court_record(n, subject, day)
+        case = f"（2026）沪0115执{n}号"
+        row = court_record(case, day, name=NAMES[subject], uscc=ORG_USCC[subject])
+        code, dept = "SXBZX", "FY"
     else:
         code, dept = "CF", "SCJG"
         row = penalty(

@@ -27,27 +27,15 @@ from creditplus.sanctions.models import Alert, SanctionCase
 from creditplus.subjects.models import Subject, SubjectAccount
 from tests.conftest import client_for
 from tests.factories import make_organisations, make_user
+from tests.lists.fixtures import court_record
 
 pytestmark = pytest.mark.django_db
 
 
 def debtor(case: str, published: date, removed: date | None = None) -> dict[str, str]:
-    return {
-        "被执行人姓名/名称": "上海失信测试有限公司",
-        "被执行人类别": "法人及非法人组织",
-        "统一社会信用代码": "91310115MA1K3BTP2B",
-        "法定代表人或者负责人姓名": "李四",
-        "案号": case,
-        "执行法院": "上海市浦东新区人民法院",
-        "执行依据文号": "（2024）沪0115民初1号",
-        "作出执行依据单位": "上海市浦东新区人民法院",
-        "立案日期": (published - timedelta(days=60)).isoformat(),
-        "生效法律文书确定的义务": "支付货款100万元",
-        "被执行人的履行情况": "全部未履行",
-        "失信被执行人行为具体情形": "有履行能力而拒不履行",
-        "发布日期": published.isoformat(),
-        "删除日期": removed.isoformat() if removed else "",
-    }
+    return court_record(
+        case, published, name="上海失信测试有限公司", uscc="91310115MA1K3BTP2B", removed=removed
+    )
 
 
 def ingest(*rows: dict[str, str]) -> None:

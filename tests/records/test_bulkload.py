@@ -17,6 +17,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from django.db import connection
 
 from tests.server import ROOT, throwaway_database
 
@@ -242,6 +243,32 @@ def test_bad_files_get_the_codes_ingest_gives(reference, tmp_path):
     assert by_load == by_ingest
     whole = {b.name: b.code for b in small if b.whole_file}
     assert {f["path"]: f["code"] for f in summary["failed"]} == whole
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's page cache")
+def test_a_bulk_load_takes_its_own_sqlite_page_cache(reference, tmp_path, settings):
+    """A load runs with CREDITPLUS_SQLITE_LOAD_CACHE_MB (it sets the load's peak memory at
+    Pudong scale), not daily ingest's CREDITPLUS_SQLITE_INGEST_CACHE_MB."""
+    from creditplus.records.bulkload import load_directory
+    from creditplus.records.models import CreditRecord
+    from tests.records.files import csv_bytes, penalty
+
+    settings.SQLITE_LOAD_CACHE_MB, settings.SQLITE_INGEST_CACHE_MB = 7, 9
+    (tmp_path / "cf.csv").write_bytes(csv_bytes([penalty(1), penalty(2)]))
+    manifest = {"files": [{"path": "cf.csv", "item": "CF", "department": "SCJG"}]}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    sent = []
+
+    def remember(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(remember):
+        load_directory(tmp_path)
+    assert CreditRecord.objects.count() == 2
+    assert "PRAGMA cache_size = -7168" in sent
+    assert "PRAGMA cache_size = -9216" not in sent
 
 
 @pytest.mark.django_db
