@@ -35,15 +35,11 @@ CHUNK = 500
 SUBJECT_CHUNK = 5000
 
 
-def consume_events(event_ids: list[int]) -> None:
+def consume_events(window: consumers.EventWindow) -> None:
     """The lists consumer of new behavior events: import external list records and make
     automatic proposals for district lists."""
-    if not event_ids:
-        return
     today = timezone.localdate()
-    new_events = CreditEvent.objects.filter(
-        consumers.in_window(event_ids), status=EventStatus.ACTIVE
-    )
+    new_events = CreditEvent.objects.filter(consumers.in_window(window), status=EventStatus.ACTIVE)
     types = list(ListType.objects.active())
     # An event's rule belongs to its record's item (ingest classifies records by their
     # item's rules): the items come from the small rules table, not from a join of every

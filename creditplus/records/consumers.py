@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
@@ -29,7 +30,19 @@ from django.db.models import Q, QuerySet
 from creditplus.records.models import ConsumerCursor, CreditEvent
 
 logger = logging.getLogger(__name__)
-Consumer = Callable[[list[int]], None]
+
+
+class EventWindow(NamedTuple):
+    """The events a consumer is handed at once: ``size`` events from ``first`` to ``last``
+    (each a (tx, id) pair) in (tx, id) order. Bounds, not ids: a bulk load's backlog is
+    millions of events, and :func:`in_window` selects them from the bounds alone."""
+
+    first: tuple[int, int]
+    last: tuple[int, int]
+    size: int
+
+
+Consumer = Callable[[EventWindow], None]
 _registry: dict[str, Consumer] = {}
 BATCH = 10_000
 # A bulk load's backlog is read in windows this large. Each window's decisions re-read the
@@ -39,7 +52,7 @@ BULK_BATCH = 250_000
 
 
 def register(name: str, consumer: Consumer) -> None:
-    """Register ``consumer`` (called with lists of new CreditEvent ids) under ``name``."""
+    """Register ``consumer`` (called with windows of new events) under ``name``."""
     _registry[name] = consumer
 
 
@@ -55,18 +68,32 @@ def run(name: str, batch: int = BATCH) -> int:
     while True:
         with transaction.atomic():
             cursor, _ = ConsumerCursor.objects.select_for_update().get_or_create(name=name)
-            committed = _committed()
-            rows: list[tuple[int, int]] = []
-            for unread in _after(cursor.last_tx, cursor.last_event_id):
-                rows += unread.filter(committed).values_list("tx", "pk")[: batch - len(rows)]
-                if len(rows) == batch:
-                    break
-            if not rows:
+            window = _next_window(cursor.last_tx, cursor.last_event_id, batch)
+            if window is None:
                 return total
-            consumer([pk for _tx, pk in rows])
-            cursor.last_tx, cursor.last_event_id = rows[-1]
+            consumer(window)
+            cursor.last_tx, cursor.last_event_id = window.last
             cursor.save(update_fields=["last_tx", "last_event_id", "updated_at"])
-        total += len(rows)
+        total += window.size
+
+
+def _next_window(last_tx: int, last_id: int, batch: int) -> EventWindow | None:
+    """The next ``batch`` committed events after the cursor, by their bounds: a count and
+    one row at an offset per range, where reading the ids took 0.11 s a window of 250,000
+    (16 M rows for the two consumers of a Pudong-scale load)."""
+    committed = _committed()
+    first: tuple[int, int] | None = None
+    last, size = (last_tx, last_id), 0
+    for unread in _after(last_tx, last_id):
+        bounds = unread.filter(committed).values_list("tx", "pk")
+        found = bounds.order_by().values("pk")[: batch - size].count()
+        if not found:
+            continue
+        first = first or bounds[0]
+        last, size = bounds[found - 1], size + found
+        if size == batch:
+            break
+    return EventWindow(first, last, size) if first else None
 
 
 def _after(last_tx: int, last_id: int) -> tuple[QuerySet[CreditEvent], QuerySet[CreditEvent]]:
@@ -78,20 +105,18 @@ def _after(last_tx: int, last_id: int) -> tuple[QuerySet[CreditEvent], QuerySet[
     return events.filter(tx=last_tx, pk__gt=last_id), events.filter(tx__gt=last_tx)
 
 
-def in_window(event_ids: list[int]) -> Q:
-    """Exactly the events of a consumer's window: ``event_ids`` as :func:`run` gives them, in
-    (tx, id) order. Their id range alone is not enough on PostgreSQL, where a later
-    transaction's events may hold ids inside it (they belong to a later window, and would be
-    handled twice); the range stays in the condition for the index."""
-    first, last = event_ids[0], event_ids[-1]
-    tx = dict(CreditEvent.objects.filter(pk__in={first, last}).values_list("pk", "tx"))
-    ids = Q(pk__gte=min(event_ids), pk__lte=max(event_ids))
-    if tx[first] == tx[last]:  # one transaction (always on SQLite, where tx is 0)
-        return ids & Q(tx=tx[first])
-    return ids & (
-        Q(tx=tx[first], pk__gte=first)
-        | Q(tx__gt=tx[first], tx__lt=tx[last])
-        | Q(tx=tx[last], pk__lte=last)
+def in_window(window: EventWindow) -> Q:
+    """Exactly the events of a consumer's window. Its id range alone is not enough on
+    PostgreSQL, where a later transaction's events may hold ids inside it (they belong to a
+    later window, and would be handled twice); the range stays in the condition for the
+    index."""
+    (first_tx, first), (last_tx, last) = window.first, window.last
+    if first_tx == last_tx:  # one transaction (always on SQLite, where tx is 0)
+        return Q(tx=first_tx, pk__gte=first, pk__lte=last)
+    return (
+        Q(tx=first_tx, pk__gte=first)
+        | Q(tx__gt=first_tx, tx__lt=last_tx)
+        | Q(tx=last_tx, pk__lte=last)
     )
 
 

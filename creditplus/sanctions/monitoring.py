@@ -291,12 +291,10 @@ def on_grade_change(changes: list[GradeChange]) -> None:
     )
 
 
-def consume_events(event_ids: list[int]) -> None:
+def consume_events(window: consumers.EventWindow) -> None:
     """Consumer of behavior events: alert the watchers of new serious untrustworthy records."""
-    if not event_ids:
-        return
     rows = CreditEvent.objects.filter(
-        consumers.in_window(event_ids),
+        consumers.in_window(window),
         status=EventStatus.ACTIVE,
         kind=BehaviorKind.UNTRUSTWORTHY,
         severity=Severity.SERIOUS,

@@ -22,7 +22,15 @@ from tests.factories import valid_uscc  # noqa: E402
 from tests.records.files import penalty  # noqa: E402
 
 consumed: list[int] = []
-consumers.register("probe", consumed.extend)
+
+
+def window_ids(window: consumers.EventWindow) -> list[int]:
+    """The ids of a window's events, in the order a consumer reads them."""
+    selected = CreditEvent.objects.filter(consumers.in_window(window)).order_by("tx", "pk")
+    return list(selected.values_list("pk", flat=True))
+
+
+consumers.register("probe", lambda window: consumed.extend(window_ids(window)))
 # Batch A goes through in two chunks; it pauses after the first chunk's events are written.
 ingest.CHUNK_ROWS = 2
 a_paused = threading.Event()
@@ -96,15 +104,7 @@ consumers.run_all()
 # The same events in windows of three, as a consumer selects them (ids 1, 2, 4 of A, then 5
 # of A and 3 of B): each event once, though B's id lies inside the first window's id range.
 selected: list[int] = []
-
-
-def select(ids: list[int]) -> None:
-    selected.extend(
-        CreditEvent.objects.filter(consumers.in_window(ids)).values_list("pk", flat=True)
-    )
-
-
-consumers.register("window-probe", select)
+consumers.register("window-probe", lambda window: selected.extend(window_ids(window)))
 consumers.run("window-probe", 3)
 print(
     json.dumps(

@@ -56,11 +56,21 @@ def test_cursor_reads_its_transaction_then_later_ones_in_order(reference):
         name="order-probe", defaults={"last_tx": 5, "last_event_id": ids[0]}
     )
     assert consumers.lag("order-probe")[0] == 4  # ids[1], ids[5] (tx 5), ids[3], ids[6] (tx 7)
-    windows: list[list[int]] = []
+    windows: list[consumers.EventWindow] = []
     consumers.register("order-probe", windows.append)
     try:
         assert consumers.run("order-probe", 3) == 4
     finally:
         consumers.unregister("order-probe")
-    assert windows == [[ids[1], ids[5], ids[3]], [ids[6]]]
+    assert windows == [((5, ids[1]), (7, ids[3]), 3), ((7, ids[6]), (7, ids[6]), 1)]
+    # Each window selects exactly its events, though their ids interleave across them.
+    selected = [
+        list(
+            CreditEvent.objects.filter(consumers.in_window(w))
+            .order_by("tx", "pk")
+            .values_list("pk", flat=True)
+        )
+        for w in windows
+    ]
+    assert selected == [[ids[1], ids[5], ids[3]], [ids[6]]]
     assert consumers.lag("order-probe") == (0, None)
