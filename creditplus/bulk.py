@@ -356,18 +356,29 @@ def _model_columns(
 ) -> dict[str, tuple[list[Any], Any]]:
     """Column name → (values, Polars dtype) of ``rows`` (see :func:`insert_rows`)."""
     present = set().union(*rows)
+    by_attname: dict[str, list[Any]] = {}
+    for f in model._meta.concrete_fields:
+        if f.attname in present:
+            try:
+                by_attname[f.attname] = list(map(operator.itemgetter(f.attname), rows))
+            except KeyError:  # not in every row
+                default = f.get_default()
+                by_attname[f.attname] = [r.get(f.attname, default) for r in rows]
+    return _typed_columns(model, by_attname, len(rows))
+
+
+def _typed_columns(
+    model: type[models.Model], by_attname: dict[str, list[Any]], count: int
+) -> dict[str, tuple[list[Any], Any]]:
+    """Column name → (values converted for writing, Polars dtype) of ``count`` rows given
+    column-wise by attname; a field not given takes its default (the id: the database's)."""
     columns: dict[str, tuple[list[Any], Any]] = {}
     for f in model._meta.concrete_fields:
-        if isinstance(f, models.AutoField) and f.attname not in present:
-            continue  # the database numbers the rows
-        default = f.get_default()
-        if f.attname not in present:
-            values = [default] * len(rows)
-        else:
-            try:
-                values = list(map(operator.itemgetter(f.attname), rows))
-            except KeyError:  # not in every row
-                values = [r.get(f.attname, default) for r in rows]
+        values = by_attname.get(f.attname)
+        if values is None:
+            if isinstance(f, models.AutoField):
+                continue  # the database numbers the rows
+            values = [f.get_default()] * count
         convert, dtype = _conversion(f)
         columns[f.column] = (values if convert is None else _converted(values, convert), dtype)
     return columns
@@ -375,7 +386,10 @@ def _model_columns(
 
 def model_frame(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> pl.DataFrame:
     """``rows`` of ``model`` as a frame for :func:`insert_frame` (see :func:`insert_rows`)."""
-    columns = _model_columns(model, rows)
+    return _frame(_model_columns(model, rows))
+
+
+def _frame(columns: dict[str, tuple[list[Any], Any]]) -> pl.DataFrame:
     return pl.DataFrame([pl.Series(c, v, dtype=t) for c, (v, t) in columns.items()])
 
 
@@ -389,10 +403,16 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> in
     are sent."""
     if not rows:
         return 0
+    return _insert_columns(model, _model_columns(model, rows), len(rows))
+
+
+def _insert_columns(
+    model: type[models.Model], columns: dict[str, tuple[list[Any], Any]], count: int
+) -> int:
+    """Insert ``count`` rows given as :func:`_typed_columns` gives them."""
     table = model._meta.db_table
     if connection.vendor == "postgresql":
-        return insert_frame(table, model_frame(model, rows))
-    columns = _model_columns(model, rows)
+        return insert_frame(table, _frame(columns))
     quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
     marks = ", ".join(["?"] * len(columns))
     with connection.cursor() as cursor:
@@ -401,7 +421,7 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> in
             f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) VALUES ({marks})",
             zip(*(values for values, _dtype in columns.values()), strict=True),
         )
-    return len(rows)
+    return count
 
 
 @functools.cache
@@ -437,23 +457,22 @@ def create_instances(objs: Sequence[models.Model]) -> list[models.Model]:
         return []
     model = type(objs[0])
     meta = model._meta
-    readers = _instance_readers(model)
     alias = connection.alias
-    rows = []
     with transaction.atomic():
         ids = reserve_ids(meta.db_table, len(objs)).to_list()
         for obj, pk in zip(objs, ids, strict=True):
             obj.pk = pk
-            row = {meta.pk.attname: pk}
-            for attname, read, text in readers:
-                value = read(obj)
-                # Lazy translations are str subclasses' proxies: the driver needs real text.
-                row[attname] = str(value) if text and value is not None else value
-            rows.append(row)
             # What bulk_create does to its instances: saved, and bound to this database.
             obj._state.adding = False
             obj._state.db = alias
-        insert_rows(model, rows)
+        # Column by column: one C-level pass per field instead of a dict per instance.
+        by_attname = {meta.pk.attname: ids}
+        for attname, read, text in _instance_readers(model):
+            values = list(map(read, objs))
+            if text:  # lazy translations are str subclasses' proxies: the driver needs text
+                values = [v if v is None or type(v) is str else str(v) for v in values]
+            by_attname[attname] = values
+        _insert_columns(model, _typed_columns(model, by_attname, len(objs)), len(objs))
     return list(objs)
 
 

@@ -41,7 +41,9 @@ def add_months(start: date, months: int) -> date:
     + 1 month = 28/29 February), as publicity periods are counted."""
     index = start.month - 1 + months
     year, month = start.year + index // 12, index % 12 + 1
-    return date(year, month, min(start.day, monthrange(year, month)[1]))
+    # Every month has 28 days: only a later day needs the month's length (a weekday sum).
+    day = start.day if start.day <= 28 else min(start.day, monthrange(year, month)[1])
+    return date(year, month, day)
 
 
 def add_working_days(start: date, days: int) -> date:
