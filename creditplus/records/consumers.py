@@ -79,19 +79,24 @@ def run(name: str, batch: int = BATCH) -> int:
 
 
 def _next_window(last_tx: int, last_id: int, batch: int) -> EventWindow | None:
-    """The next ``batch`` committed events after the cursor, by their bounds: a count and
-    one row at an offset per range, where reading the ids took 0.11 s per 250,000 events
-    (16 M rows for the two consumers of a Pudong-scale load)."""
+    """The next ``batch`` committed events after the cursor, by their bounds: a row or two
+    read at an offset per range (and a count where fewer are left), where reading the ids
+    took 0.11 s per 250,000 events (16 M rows for the two consumers of a Pudong-scale
+    load)."""
     committed = _committed()
     first: tuple[int, int] | None = None
     last, size = (last_tx, last_id), 0
     for unread in _after(last_tx, last_id):
         bounds = unread.filter(committed).values_list("tx", "pk")
-        found = bounds.order_by().values("pk")[: batch - size].count()
+        wanted = batch - size
+        # A full window needs only the row at its end: counting first cost PostgreSQL
+        # 72 ms a window at Pudong scale, the ordered read at the offset 20 ms.
+        end = list(bounds[wanted - 1 : wanted])
+        found = wanted if end else bounds.order_by().values("pk")[:wanted].count()
         if not found:
             continue
         first = first or bounds[0]
-        last, size = bounds[found - 1], size + found
+        last, size = end[0] if end else bounds[found - 1], size + found
         if size == batch:
             break
     return EventWindow(first, last, size) if first else None
