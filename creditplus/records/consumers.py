@@ -112,10 +112,9 @@ def _after(last_tx: int, last_id: int) -> tuple[QuerySet[CreditEvent], QuerySet[
 
 
 def in_window(window: EventWindow) -> Q:
-    """Exactly the events of a consumer's window. Its id range alone is not enough on
-    PostgreSQL, where a later transaction's events may hold ids inside it (they belong to a
-    later window, and would be handled twice); the range stays in the condition for the
-    index."""
+    """Exactly the events of a consumer's window, as ranges of the (tx, id) index. Its id
+    range alone is not enough on PostgreSQL, where a later transaction's events may hold ids
+    inside it (they belong to a later window, and would be handled twice)."""
     (first_tx, first), (last_tx, last) = window.first, window.last
     if first_tx == last_tx:  # one transaction (always on SQLite, where tx is 0)
         return Q(tx=first_tx, pk__gte=first, pk__lte=last)
