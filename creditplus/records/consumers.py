@@ -19,8 +19,10 @@ serialised by the database (BEGIN IMMEDIATE), ids follow commit order and ``tx``
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import NamedTuple
 
@@ -72,10 +74,27 @@ def run(name: str, batch: int = BATCH) -> int:
             window = _next_window(cursor.last_tx, cursor.last_event_id, batch)
             if window is None:
                 return total
-            consumer(window)
+            with _without_cyclic_gc():
+                consumer(window)
             cursor.last_tx, cursor.last_event_id = window.last
             cursor.save(update_fields=["last_tx", "last_event_id", "updated_at"])
         total += window.size
+
+
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a window is decided: a window builds
+    hundreds of thousands of instances and rows, and each full collection walks all of them
+    again (2.5 of the lists consumer's 12.6 CPU s at 30,000 subjects, 18 full collections).
+    Reference counting still frees them; what forms cycles waits for the collector to be
+    back on."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _next_window(last_tx: int, last_id: int, batch: int) -> EventWindow | None:

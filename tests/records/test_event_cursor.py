@@ -74,3 +74,32 @@ def test_cursor_reads_its_transaction_then_later_ones_in_order(reference):
     ]
     assert selected == [[ids[1], ids[5], ids[3]], [ids[6]]]
     assert consumers.lag("order-probe") == (0, None)
+
+
+@pytest.mark.django_db
+def test_a_window_is_decided_without_the_cyclic_collector_which_comes_back_after(reference):
+    """The cyclic garbage collector is off while a consumer decides a window (its full
+    collections walked every object the window built) and on again afterwards, also when
+    the consumer fails and its window is rolled back."""
+    import gc
+
+    options = IngestOptions(
+        item=CatalogItem.objects.get(code="CF"), department=Department.objects.get(code="SCJG")
+    )
+    ingest_rows([penalty(n) for n in range(1, 3)], options)
+    seen: list[bool] = []
+
+    def probe(window: consumers.EventWindow) -> None:
+        seen.append(gc.isenabled())
+        if len(seen) == 2:
+            raise RuntimeError("a consumer that fails")
+
+    assert gc.isenabled()
+    consumers.register("gc-probe", probe)
+    try:
+        with pytest.raises(RuntimeError):
+            consumers.run("gc-probe", 1)  # the first window goes through, the second fails
+    finally:
+        consumers.unregister("gc-probe")
+    assert gc.isenabled() and seen == [False, False]
+    assert consumers.lag("gc-probe")[0] == 1  # the failed window stays unread
