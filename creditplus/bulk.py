@@ -25,7 +25,14 @@ import numpy as np
 import polars as pl
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    OperationalError,
+    connection,
+    connections,
+    models,
+    transaction,
+)
 from django.db.models import signals
 
 
@@ -57,6 +64,45 @@ def insert_frame(table: str, frame: pl.DataFrame, columns: Sequence[str] | None 
                 frame.iter_rows(),
             )
     return frame.height
+
+
+# PostgreSQL's code for "deadlock detected": one of the two statements is cancelled.
+_DEADLOCK = "40P01"
+
+
+def insert_missing(model: type[models.Model], frame: pl.DataFrame, db: Any) -> int:
+    """Insert the rows of ``frame`` (columns named as ``model``'s) that no unique constraint
+    of its table already holds, in one statement committed on its own on ``db`` — a
+    PostgreSQL connection in autocommit mode, apart from the caller's transaction — and
+    return how many were new. For rows that concurrent loads may create at the same moment
+    (the same person named in two files): the second insert skips what the first committed
+    instead of failing, and waits only for the other's statement, never its transaction.
+    Rows go in the order of ``frame``; sorted by a unique key, two such statements take
+    their locks in the same order. Should PostgreSQL still report a deadlock, the cancelled
+    statement (it changed nothing) runs again."""
+    if frame.height == 0:
+        return 0
+    fields = {f.column: f for f in model._meta.concrete_fields}
+    names = list(frame.columns)
+    quote = db.ops.quote_name
+    casts = ", ".join(f"u.{quote(n)}::{fields[n].db_type(db)}" for n in names)
+    arrays = ", ".join(["%s::text[]"] * len(names))
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(map(quote, names))}) "
+        f"SELECT {casts} FROM unnest({arrays}) AS u({', '.join(map(quote, names))}) "
+        "ON CONFLICT DO NOTHING"
+    )
+    params = [frame.get_column(n).cast(pl.Utf8).to_list() for n in names]
+    attempts = 5
+    while True:
+        try:
+            with db.cursor() as cursor:
+                cursor.execute(sql, params)
+                return cursor.rowcount
+        except OperationalError as exc:
+            attempts -= 1
+            if getattr(exc.__cause__, "sqlstate", None) != _DEADLOCK or not attempts:
+                raise
 
 
 # PostgreSQL parses and plans every statement it is sent; psycopg can prepare one once per

@@ -2,21 +2,61 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
+from typing import Any
 
 import polars as pl
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
-from creditplus.bulk import fetch_in, insert_frame, timestamp_text
+from creditplus.bulk import fetch_in, insert_frame, insert_missing, timestamp_text
 from creditplus.catalog.schema import ItemSpec
 from creditplus.subjects import pii
-from creditplus.subjects.models import Subject, SubjectAccount, SubjectChange
+from creditplus.subjects.models import Subject, SubjectAccount, SubjectChange, SubjectRelation
 
 SUBJECT_TABLE = "subjects_subject"
 CHANGE_TABLE = "subjects_subjectchange"
 RESIDENT_ID = "身份证"
+
+
+# The connection that commits new subjects and their relations apart from the batch (see
+# registry_writes_apart); None: they are written in the batch's own transaction.
+_registry_writer: ContextVar[Any] = ContextVar("registry_writer", default=None)
+
+
+@contextmanager
+def registry_writes_apart() -> Iterator[None]:
+    """Within the block, subjects and legal-representative relations that a batch finds
+    missing are created on a connection of their own and committed at once, instead of in
+    the batch's transaction (PostgreSQL; elsewhere nothing changes). For batches that run
+    side by side — a bulk load's files, two at a time: a person named in both files would
+    otherwise be inserted by both transactions, and the second would wait for the first to
+    commit (a whole file) or fail on the unique key. The registry is found-or-created, so
+    the price is that a batch that then fails, or is killed, leaves the subjects it created;
+    running it again finds them, and ends where an uninterrupted run ends."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    writer = connections.create_connection(DEFAULT_DB_ALIAS)
+    token = _registry_writer.set(writer)
+    try:
+        yield
+    finally:
+        _registry_writer.reset(token)
+        writer.close()
+
+
+def _insert_registry_rows(model: type[Any], rows: pl.DataFrame, key: list[str]) -> int:
+    """Insert new subjects or relations: in the batch's transaction, or apart from it (and
+    skipping what a side-by-side batch just created) inside :func:`registry_writes_apart`,
+    in the order of their unique ``key``, so that two such inserts lock in the same order."""
+    writer = _registry_writer.get()
+    if writer is None:
+        return insert_frame(model._meta.db_table, rows)
+    return insert_missing(model, rows.sort(key, nulls_last=True), writer)
 
 
 def person_key(id_type: str | None, number: str) -> str:
@@ -139,7 +179,7 @@ def _insert(missing: pl.DataFrame, now: datetime) -> int:
         pl.lit(stamp).alias("created_at"),
         pl.lit(stamp).alias("changed_at"),
     )
-    return insert_frame(SUBJECT_TABLE, rows)
+    return _insert_registry_rows(Subject, rows, ["uscc", "id_hash"])
 
 
 def touch_subjects(subject_ids: list[int], now: datetime | None = None) -> None:
@@ -285,13 +325,14 @@ def link_legal_representatives(frame: pl.DataFrame, spec: ItemSpec, now: datetim
         schema={"organisation_id": pl.Int64, "person_id": pl.Int64},
     )
     new = pairs.join(existing, on=["organisation_id", "person_id"], how="anti")
-    return insert_frame(
-        "subjects_subjectrelation",
+    return _insert_registry_rows(
+        SubjectRelation,
         new.with_columns(
             pl.lit("legal_rep").alias("role"),
             pl.lit(None, dtype=pl.Utf8).alias("since"),
             pl.lit(timestamp_text(now)).alias("created_at"),
         ),
+        ["organisation_id", "person_id"],
     )
 
 

@@ -130,6 +130,20 @@ def bulk_loaded(demo, tmp_path_factory) -> dict:
         yield {"snapshot": snap, "first": first}
 
 
+def _comparable(snapshot: dict) -> dict:
+    """On PostgreSQL a load writes files side by side (largest first) and the subjects a
+    killed file created stay: a new subject counts for the batch that named it first (not at
+    all if that was as a legal representative), so a batch's ``new_subjects`` follows the
+    order in which files ran. The subjects themselves are compared in full."""
+    if connection.vendor != "postgresql":
+        return snapshot
+    batches = [
+        [*b[:-1], {k: v for k, v in b[-1].items() if k != "new_subjects"}]
+        for b in snapshot["batches"]
+    ]
+    return {**snapshot, "batches": batches}
+
+
 @pytest.mark.slow
 def test_bulk_load_stores_what_ingest_stores(demo, bulk_loaded, tmp_path):
     data, updates = demo
@@ -147,6 +161,7 @@ def test_bulk_load_stores_what_ingest_stores(demo, bulk_loaded, tmp_path):
         )
         ingested = _snapshot(env)
     loaded = bulk_loaded["snapshot"]
+    ingested, loaded = _comparable(ingested), _comparable(loaded)
     for part in ("subjects", "records", "events", "rejected", "batches", "audit"):
         assert ingested[part] == loaded[part], part
     first = bulk_loaded["first"]
@@ -209,7 +224,7 @@ def test_a_killed_bulk_load_rerun_leaves_what_an_uninterrupted_one_leaves(
 
         _load(env, data)
         _load(env, updates)
-        assert _snapshot(env) == bulk_loaded["snapshot"]
+        assert _comparable(_snapshot(env)) == _comparable(bulk_loaded["snapshot"])
         assert _query(url, "SELECT count(*) FROM records_deferredindex") == [(0,)]
         if url.startswith("postgres"):
             assert _query(url, AUTOVACUUM_OPTIONS) == []  # the server's setting again
