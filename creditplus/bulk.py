@@ -82,17 +82,12 @@ def insert_missing(model: type[models.Model], frame: pl.DataFrame, db: Any) -> i
     statement (it changed nothing) runs again."""
     if frame.height == 0:
         return 0
-    fields = {f.column: f for f in model._meta.concrete_fields}
-    names = list(frame.columns)
     quote = db.ops.quote_name
-    casts = ", ".join(f"u.{quote(n)}::{fields[n].db_type(db)}" for n in names)
-    arrays = ", ".join(["%s::text[]"] * len(names))
+    rows, params = _unnest_rows(model, frame, db)
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(map(quote, names))}) "
-        f"SELECT {casts} FROM unnest({arrays}) AS u({', '.join(map(quote, names))}) "
-        "ON CONFLICT DO NOTHING"
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(map(quote, frame.columns))}) "
+        f"{rows} ON CONFLICT DO NOTHING"
     )
-    params = [frame.get_column(n).cast(pl.Utf8).to_list() for n in names]
     attempts = 5
     while True:
         try:
@@ -103,6 +98,44 @@ def insert_missing(model: type[models.Model], frame: pl.DataFrame, db: Any) -> i
             attempts -= 1
             if getattr(exc.__cause__, "sqlstate", None) != _DEADLOCK or not attempts:
                 raise
+
+
+def _unnest_rows(model: type[models.Model], frame: pl.DataFrame, db: Any) -> tuple[str, list]:
+    """PostgreSQL: ``SELECT`` of ``frame``'s rows (columns named as ``model``'s) from one text
+    array per column, each cast to its column's type — one statement and one parameter per
+    column for any number of rows."""
+    fields = {f.column: f for f in model._meta.concrete_fields}
+    quote = db.ops.quote_name
+    names = ", ".join(quote(n) for n in frame.columns)
+    casts = ", ".join(f"u.{quote(n)}::{fields[n].db_type(db)}" for n in frame.columns)
+    arrays = ", ".join(["%s::text[]"] * frame.width)
+    params = [frame.get_column(n).cast(pl.Utf8).to_list() for n in frame.columns]
+    return f"SELECT {casts} FROM unnest({arrays}) AS u({names})", params
+
+
+def update_rows(model: type[models.Model], frame: pl.DataFrame) -> int:
+    """Set the other columns of ``frame`` on the rows of ``model``'s table with its ``id``
+    column: one ``UPDATE … FROM`` on PostgreSQL (a statement per row cost a Pudong-scale
+    registration file 290,000 statements to parse and plan), ``executemany`` on SQLite."""
+    if frame.height == 0:
+        return 0
+    quote = connection.ops.quote_name
+    table, columns = quote(model._meta.db_table), [c for c in frame.columns if c != "id"]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            rows, params = _unnest_rows(model, frame, connection)
+            assignments = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns)
+            cursor.execute(
+                f"UPDATE {table} AS t SET {assignments} FROM ({rows}) AS v WHERE t.id = v.id",
+                params,
+            )
+        else:
+            assignments = ", ".join(f"{quote(c)} = %s" for c in columns)
+            cursor.executemany(
+                f"UPDATE {table} SET {assignments} WHERE id = %s",
+                frame.select(*columns, "id").iter_rows(),
+            )
+    return frame.height
 
 
 # PostgreSQL parses and plans every statement it is sent; psycopg can prepare one once per

@@ -276,3 +276,37 @@ def test_a_large_page_cache_is_given_back_after_the_block():
     with pytest.raises(RuntimeError), bulk.sqlite_page_cache(64):
         raise RuntimeError  # also when the block fails
     assert cache_size() == -2000
+
+
+def test_update_rows_sets_each_rows_columns_by_id_as_the_orm_would():
+    import polars as pl
+
+    first, second, untouched = make_organisations(3, start=4200)
+    before = Subject.objects.filter(pk=untouched.pk).values().get()
+    frame = pl.DataFrame(
+        {
+            "id": [second.pk, first.pk],
+            "name": ["上海更名后有限公司", "上海另一家有限公司"],
+            "registered_capital": [Decimal("1000000.5000"), None],
+            "established_on": [datetime(2001, 2, 3).date(), None],
+            "reg_no": [None, "310115000123456"],
+            "registered": [True, True],
+        }
+    )
+    assert bulk.update_rows(Subject, frame) == 2
+    fields = ("name", "registered_capital", "established_on", "reg_no", "registered")
+    assert Subject.objects.filter(pk=second.pk).values_list(*fields).get() == (
+        "上海更名后有限公司",
+        Decimal("1000000.5000"),
+        datetime(2001, 2, 3).date(),
+        None,
+        True,
+    )
+    assert Subject.objects.filter(pk=first.pk).values_list(*fields).get() == (
+        "上海另一家有限公司",
+        None,
+        None,
+        "310115000123456",
+        True,
+    )
+    assert Subject.objects.filter(pk=untouched.pk).values().get() == before

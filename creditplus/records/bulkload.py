@@ -74,9 +74,10 @@ REBUILD_SHARE = 0.25
 # SQLite's default is 1,000 pages (4 MB); 1 GiB of WAL between checkpoints during a load.
 WAL_CHECKPOINT_PAGES = 262_144
 COUNTS = ("submitted", "accepted", "updated", "unchanged", "rejected")
-# Rows in files written side by side (PostgreSQL), unless one file is written alone: about
-# Pudong's largest file (887,000 rows), which set the load's peak memory on its own.
-SIDE_BY_SIDE_ROWS = 900_000
+# Rows in files written side by side (PostgreSQL), unless one file is written alone: each
+# file's frames are held while it is written. With 900,000 (about Pudong's largest file, which
+# set the peak alone: 2.3 GiB) the peak was 3.4 GiB (docs/ingest.md, 18th session).
+SIDE_BY_SIDE_ROWS = 500_000
 
 
 @dataclass

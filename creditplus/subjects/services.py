@@ -12,7 +12,7 @@ import polars as pl
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
-from creditplus.bulk import fetch_in, insert_frame, insert_missing, timestamp_text
+from creditplus.bulk import fetch_in, insert_frame, insert_missing, timestamp_text, update_rows
 from creditplus.catalog.schema import ItemSpec
 from creditplus.subjects import pii
 from creditplus.subjects.models import Subject, SubjectAccount, SubjectChange, SubjectRelation
@@ -236,13 +236,9 @@ def update_registry(frame: pl.DataFrame, spec: ItemSpec) -> int:
     # reg_no stays NULL when not reported, so that no empty number ever matches.
     text_cols = [c for c in columns if c not in ("registered_capital", "established_on", "reg_no")]
     rows = rows.with_columns([pl.col(c).fill_null("") for c in text_cols])
-    assignments = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in columns)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {SUBJECT_TABLE} SET {assignments}, registered = %s WHERE id = %s",
-            [(*row[:-1], True, row[-1]) for row in rows.iter_rows()],
-        )
-    return rows.height
+    return update_rows(
+        Subject, rows.rename({"subject_id": "id"}).with_columns(registered=pl.lit(True))
+    )
 
 
 def org_code_expr() -> str:
