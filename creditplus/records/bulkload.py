@@ -21,12 +21,13 @@ so that a load killed at any point leaves only whole batches and running it agai
 - The event consumers (lists, monitoring…) run once after the indexes are back, not after
   every file: they read from their own cursors, so one run over all the new events does the
   work of one run per file.
-- On PostgreSQL two files are written at once (``LOAD_WORKERS``), each by a thread with its
-  own connection, after the registration files (which go first, one by one, so that
-  subjects get their registered names): one file's rows are built in Python while the
-  server writes the other's. New subjects and legal-representative relations are then
-  committed apart from the batch (``subjects.services.registry_writes_apart``), so that two
-  files naming the same new person neither wait for each other nor fail.
+- On PostgreSQL, with ``LOAD_WORKERS`` 2 (default 1), two files are written at once, each by
+  a thread with its own connection, after the registration files (which go first, one by
+  one, so that subjects get their registered names): one file's rows are built in Python
+  while the server writes the other's. New subjects and legal-representative relations are
+  then committed apart from the batch (``subjects.services.registry_writes_apart``), so that
+  two files naming the same new person neither wait for each other nor fail. Faster, and
+  about a gigabyte more memory at Pudong scale (docs/ingest.md).
 - On SQLite the page cache stays warm from one file to the next, and the WAL is checkpointed
   at ``WAL_CHECKPOINT_PAGES`` instead of after every commit.
 """
@@ -74,10 +75,9 @@ REBUILD_SHARE = 0.25
 # SQLite's default is 1,000 pages (4 MB); 1 GiB of WAL between checkpoints during a load.
 WAL_CHECKPOINT_PAGES = 262_144
 COUNTS = ("submitted", "accepted", "updated", "unchanged", "rejected")
-# Rows in files written side by side (PostgreSQL), unless one file is written alone: each
-# file's frames are held while it is written. With 900,000 (about Pudong's largest file, which
-# set the peak alone: 2.3 GiB) the peak was 3.4 GiB (docs/ingest.md, 18th session).
-SIDE_BY_SIDE_ROWS = 500_000
+# Rows in files written side by side (LOAD_WORKERS > 1), unless one file is written alone:
+# about Pudong's largest file (887,000 rows). Each file's frames are held while it is written.
+SIDE_BY_SIDE_ROWS = 900_000
 
 
 @dataclass
@@ -236,9 +236,10 @@ def load_files(
 
 
 def load_workers() -> int:
-    """How many files a load writes at once: ``CREDITPLUS_LOAD_WORKERS`` (default 2, the
-    machine's two cores) on PostgreSQL, one on SQLite (one writer at a time) and inside a
-    surrounding transaction (whose rows other connections cannot see)."""
+    """How many files a load writes at once: ``CREDITPLUS_LOAD_WORKERS`` on PostgreSQL
+    (default 1: two at once took the Pudong-scale load's peak memory from 2.3 to 3.0–3.4 GiB,
+    over its 2.5 GiB budget), one on SQLite (one writer at a time) and inside a surrounding
+    transaction (whose rows other connections cannot see)."""
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return 1
     return settings.LOAD_WORKERS

@@ -25,12 +25,16 @@ SEED = 7
 SUBJECTS = 60
 # Forces the deferred index build at this size (a real load needs 200,000 rows).
 DEFER = {"CREDITPLUS_BULK_INDEX_MIN_ROWS": "0"}
+# PostgreSQL writes two files at once (SQLite ignores it): what it stores is what `ingest`
+# of the same files one by one stores.
+SIDE_BY_SIDE = {"CREDITPLUS_LOAD_WORKERS": "2"}
 COUNTS = ("submitted", "accepted", "updated", "unchanged", "rejected")
 
 
 def _env(url: str, var: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     return {
         **os.environ,
+        **SIDE_BY_SIDE,
         **(extra or {}),
         "DATABASE_URL": url,
         "CREDITPLUS_VAR_DIR": str(var),
@@ -131,7 +135,7 @@ def bulk_loaded(demo, tmp_path_factory) -> dict:
 
 
 def _comparable(snapshot: dict) -> dict:
-    """On PostgreSQL a load writes files side by side (largest first) and the subjects a
+    """On PostgreSQL these loads write files side by side (largest first) and the subjects a
     killed file created stay: a new subject counts for the batch that named it first (not at
     all if that was as a legal representative), so a batch's ``new_subjects`` follows the
     order in which files ran. The subjects themselves are compared in full."""

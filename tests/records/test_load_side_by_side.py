@@ -58,8 +58,8 @@ def test_files_run_two_at_a_time_never_two_of_one_item():
 
 
 def test_a_large_file_runs_only_beside_small_ones():
-    big, large = _file(1, 480_000), _file(2, 400_000)
-    small = [_file(3 + n, 20_000) for n in range(6)]
+    big, large = _file(1, 880_000), _file(2, 800_000)
+    small = [_file(3 + n, 10_000) for n in range(6)]
     loader = Recorder()
     _load_side_by_side([big, large, *small], loader, workers=2)
     assert len(loader.loaded) == 8
