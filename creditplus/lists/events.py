@@ -7,7 +7,7 @@ from datetime import date
 from typing import NamedTuple
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -220,12 +220,7 @@ def _meeting(
     touched = sorted(
         new_events.filter(counted).order_by().values_list("subject_id", flat=True).distinct()
     )
-    taken = (
-        ListEntry.objects.filter(list_type=list_type, status__in=LIVE_STATUSES)
-        .exclude(origin=EntryOrigin.IMPORTED)
-        .values("subject_id")
-    )
-    candidates = Subject.objects.filter(kind__in=list_type.subject_kinds).exclude(pk__in=taken)
+    candidates = proposable(list_type)
     met: dict[int, Trigger] = {}
     for trigger in triggers:
         pending = [s for s in touched if s not in met]
@@ -234,6 +229,17 @@ def _meeting(
             for subject_id in trigger.met_by(subjects, today).values_list("pk", flat=True):
                 met[subject_id] = trigger
     return met
+
+
+def proposable(list_type: ListType) -> QuerySet[Subject]:
+    """Subjects of the list's kinds without a live entry on it other than an imported one.
+    Asked as one index probe per subject (NOT EXISTS in ``entry_list_subject``): as NOT IN,
+    every live entry of the list was read per statement, a cost that grew with the list
+    rather than with the batch (52,000 pages for a daily batch at Pudong scale)."""
+    live = ListEntry.objects.filter(
+        list_type=list_type, subject_id=OuterRef("pk"), status__in=LIVE_STATUSES
+    ).exclude(origin=EntryOrigin.IMPORTED)
+    return Subject.objects.filter(kind__in=list_type.subject_kinds).exclude(Exists(live))
 
 
 def _drop_excluded(list_type: ListType, met: dict[int, Trigger], today: date) -> None:

@@ -5,8 +5,11 @@ proposals skip subjects of other kinds and subjects already proposed."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
+from creditplus.accounts.models import Department
+from creditplus.lists.events import proposable
 from creditplus.lists.models import ListEntry, ListType
 from creditplus.lists.triggers import Trigger
 from creditplus.records import consumers
@@ -78,3 +81,58 @@ def test_a_proposal_is_made_once_and_only_for_the_list_s_subject_kinds(organisat
     ingest_item(5, ("serious", 2, 5))
     consumers.run("lists")
     assert not ListEntry.objects.filter(list_type=blacklist, subject__uscc=ORG_USCC[2]).exists()
+
+
+def test_only_a_live_entry_of_the_same_list_not_imported_blocks_a_proposal(organisations):
+    """The exclusion is a probe per subject (NOT EXISTS in ``entry_list_subject``): a removed
+    entry, an imported one, or a live entry of another list leaves the subject proposable;
+    a manual proposal on the same list does not."""
+    watch, blacklist = ListType.objects.get(code="ZDGZ"), ListType.objects.get(code="YZSX")
+    department = Department.objects.get(code="SCJG")
+    now = timezone.now()
+
+    def entry(subject: Subject, list_type: ListType, origin: str, status: str) -> None:
+        ListEntry.objects.create(
+            list_type=list_type,
+            subject=subject,
+            origin=origin,
+            status=status,
+            department=department,
+            reason="测试",
+            source_key=f"{subject.pk}-{origin}",
+            proposed_at=now,
+            proposed_by="测试",
+        )
+
+    first, second, third = organisations[:3]
+    entry(first, watch, "auto", "removed")
+    entry(first, blacklist, "manual", "published")
+    entry(second, watch, "imported", "published")
+    entry(third, watch, "manual", "noticed")
+    for subject in range(3):  # two general penalties each, within a year
+        ingest_item(2 * subject + 1, ("general", subject, 10))
+        ingest_item(2 * subject + 2, ("general", subject, 40))
+    consumers.run("lists")
+
+    proposed = ListEntry.objects.filter(list_type=watch, origin="auto", status="proposed")
+    assert sorted(proposed.values_list("subject__uscc", flat=True)) == sorted(ORG_USCC[:2])
+
+
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="SQLite's plan; PostgreSQL plans by statistics"
+)
+def test_whether_a_subject_is_on_the_list_is_one_index_probe_not_a_read_of_the_list(reference):
+    """The exclusion's cost follows the subjects asked about, not the list's size: SQLite
+    cannot use the partial unique index with the statuses as parameters, and without
+    ``entry_list_subject`` it walked every entry of the list for each subject."""
+    chunk = list(range(1, 101))
+    sql, params = (
+        proposable(ListType.objects.get(code="ZDGZ"))
+        .filter(pk__one_of=chunk)
+        .query.sql_with_params()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        plan = "\n".join(row[-1] for row in cursor.fetchall())
+    assert "USING COVERING INDEX entry_list_subject (list_type_id=? AND subject_id=?" in plan
+    assert "lists_listentry_list_type_id" not in plan
