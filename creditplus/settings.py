@@ -267,8 +267,9 @@ INGEST_MAX_UNPACKED_MB = env_int("CREDITPLUS_INGEST_MAX_UNPACKED_MB", 800, minim
 # are in instead of maintaining them row by row (records/bulkload.py).
 BULK_INDEX_MIN_ROWS = env_int("CREDITPLUS_BULK_INDEX_MIN_ROWS", 200_000, minimum=0)
 # Files a bulk load writes at once on PostgreSQL (SQLite: always one). 2 is faster and takes
-# about 1 GiB more memory at Pudong scale (docs/ingest.md, 18th session).
-LOAD_WORKERS = env_int("CREDITPLUS_LOAD_WORKERS", 1, minimum=1)
+# about 1 GiB more memory at Pudong scale (docs/ingest.md, 18th session); each worker is one
+# more database connection and one more file's frames in memory, hence the bound.
+LOAD_WORKERS = env_int("CREDITPLUS_LOAD_WORKERS", 1, minimum=1, maximum=4)
 # The Spark engine in local mode (evaluate --engine spark): the driver does all the work, so
 # its heap bounds what it holds before spilling (Spark's default, 1g, suits the tests).
 SPARK_DRIVER_MEMORY = env_str("CREDITPLUS_SPARK_DRIVER_MEMORY", "1g")

@@ -32,6 +32,9 @@ def test_env_helpers_parse_and_reject(monkeypatch, tmp_path):
     monkeypatch.setenv("X_INT", "1")
     with pytest.raises(ImproperlyConfigured, match="at least 5"):
         env_int("X_INT", 10, minimum=5)
+    monkeypatch.setenv("X_INT", "9")
+    with pytest.raises(ImproperlyConfigured, match="at most 4"):
+        env_int("X_INT", 1, minimum=1, maximum=4)
 
 
 def run_settings(env: dict[str, str]) -> subprocess.CompletedProcess:
