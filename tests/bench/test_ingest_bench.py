@@ -51,6 +51,9 @@ def test_the_ingest_benchmark_runs_and_reports(tmp_path):
     assert result["daily_batch_rows"] > 0 and result["daily_batch_accepted"] > 0
     assert result["reference_subjects"] == 30 and result["reference_daily_batch_seconds"] > 0
     assert result["daily_ratio_to_reference"] > 0
+    # And the same rows again under new numbers, hot, in both databases.
+    assert result["daily_batch_hot_seconds"] > 0 and result["reference_daily_batch_hot_seconds"] > 0
+    assert result["daily_hot_ratio_to_reference"] > 0
     # The load's peak memory, and apart from it the peak with the benchmark's own steps.
     assert 0 < result["peak_rss_mib"] <= result["peak_rss_mib_with_benchmark_steps"]
     # Which stage set it: the resident memory sampled per stage.
