@@ -54,10 +54,17 @@ def exclusive(name: str) -> Iterator[bool]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def advisory_key(database: str, name: str) -> int:
+    """The advisory lock of job ``name`` in ``database``. Advisory locks are the server's, not
+    a database's: without the database in the key, two databases on one server (two sites,
+    or parallel test runs) skipped each other's runs of the same job."""
+    digest = hashlib.sha256(f"creditplus.job.{database}.{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") - (1 << 63)  # PostgreSQL's bigint is signed
+
+
 @contextmanager
 def _advisory_lock(name: str) -> Iterator[bool]:
-    key = int.from_bytes(hashlib.sha256(f"creditplus.job.{name}".encode()).digest()[:8], "big")
-    key -= 1 << 63  # PostgreSQL's bigint is signed
+    key = advisory_key(str(connection.settings_dict["NAME"]), name)
     own = connections.create_connection("default")
     try:
         with own.cursor() as cursor:

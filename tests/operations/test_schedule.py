@@ -8,9 +8,10 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command, get_commands, load_command_class
+from django.db import connection, connections
 from django.utils import timezone
 
-from creditplus.accounts.jobs import exclusive, last_runs
+from creditplus.accounts.jobs import advisory_key, exclusive, last_runs
 from creditplus.accounts.models import JobRun
 from creditplus.operations.schedule import SCHEDULE
 
@@ -66,6 +67,27 @@ def test_a_scheduled_command_records_its_run_and_refuses_to_overlap(reference):
         call_command("lists_maintain", stdout=StringIO(), stderr=err)
     assert "上一次运行尚未结束" in err.getvalue()
     assert JobRun.objects.filter(name="lists_maintain").count() == 1  # the overlap did nothing
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's advisory locks")
+def test_a_job_running_in_another_database_on_the_server_does_not_block_this_one(reference):
+    """Advisory locks are the server's: the job's lock is keyed by database too."""
+    here = str(connection.settings_dict["NAME"])
+    assert advisory_key(here, "lists_maintain") != advisory_key("another_site", "lists_maintain")
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:  # another site's run of the same job
+            cursor.execute(
+                "SELECT pg_advisory_lock(%s)", [advisory_key("another_site", "lists_maintain")]
+            )
+        with exclusive("lists_maintain") as held:
+            assert held
+        with other.cursor() as cursor:  # a run of it in this database, from another process
+            cursor.execute("SELECT pg_advisory_lock(%s)", [advisory_key(here, "lists_maintain")])
+        with exclusive("lists_maintain") as held:
+            assert not held
+    finally:
+        other.close()
 
 
 def test_a_failing_run_is_recorded_with_its_error(reference):
