@@ -51,12 +51,15 @@ class Trigger:
         """The ``subjects`` that meet this trigger as of ``today``. Counted per subject (a
         correlated subquery), so that each subject's events are read from the covering
         index: as one grouped count over the subjects' events, PostgreSQL's planner scanned
-        every event of the kind instead (0.25–0.8 s a statement at Pudong scale)."""
+        every event of the kind instead (0.25–0.8 s a statement at Pudong scale). Rows are
+        counted, not ids: the index does not hold the id, and ``COUNT(id)`` made PostgreSQL
+        visit every counted event's table row (one page each, at random) where ``COUNT(*)``
+        reads the index alone."""
         counted = (
             self.window(CreditEvent.objects.filter(subject_id=OuterRef("pk")), today)
             .order_by()
             .values("subject_id")
-            .annotate(n=Count("id"))
+            .annotate(n=Count("*"))
             .values("n")
         )
         return subjects.annotate(counted=Subquery(counted)).filter(counted__gte=self.count)
