@@ -54,6 +54,15 @@ def test_the_ingest_benchmark_runs_and_reports(tmp_path):
     # And the same rows again under new numbers, hot, in both databases.
     assert result["daily_batch_hot_seconds"] > 0 and result["reference_daily_batch_hot_seconds"] > 0
     assert result["daily_hot_ratio_to_reference"] > 0
+    # What memory keeps a daily batch hot: each random-key index's size, all of them there.
+    sizes = result["random_key_index_mib"]
+    assert set(sizes) == {
+        "one_current_version",
+        "record_subject_item",
+        "record_item_date",
+        "event_subject_kind",
+    }
+    assert all(size > 0 for size in sizes.values())
     # The load's peak memory, and apart from it the peak with the benchmark's own steps.
     assert 0 < result["peak_rss_mib"] <= result["peak_rss_mib_with_benchmark_steps"]
     # Which stage set it: the resident memory sampled per stage.
