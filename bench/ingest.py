@@ -153,23 +153,19 @@ def bare_insert() -> tuple[int, float]:
     return rows, seconds
 
 
-# The indexes a daily batch writes at random places (one leaf per row in each, at Pudong
-# scale): the memory that keeps its pages in cache is what keeps the batch "hot".
-RANDOM_KEY_INDEXES = (
-    "one_current_version",
-    "record_subject_item",
-    "record_item_date",
-    "event_subject_kind",
-)
-
-
 def random_key_index_mib() -> dict[str, float]:
-    """Each random-key index's size in MiB (SQLite: ``dbstat``, which reads the index)."""
+    """Each random-key index's size in MiB (SQLite: ``dbstat``, which reads the index): the
+    indexes a daily batch writes at random places (one leaf per row in each, at Pudong
+    scale), so the memory that keeps their pages in cache is what keeps the batch "hot"."""
+    from itertools import chain
+
     from django.db import connection
+
+    from creditplus.records.bulkload import DEFERRED_INDEXES
 
     sizes = {}
     with connection.cursor() as cursor:
-        for name in RANDOM_KEY_INDEXES:
+        for name in ("one_current_version", *chain(*DEFERRED_INDEXES.values())):
             if connection.vendor == "postgresql":
                 cursor.execute("SELECT pg_relation_size(%s::regclass)", [name])
             else:

@@ -17,7 +17,7 @@ so that a load killed at any point leaves only whole batches and running it agai
   indexes that grow at their end (ids, transaction ids, receipt times), stay. Each dropped index's definition is stored (``DeferredIndex``) in
   the transaction that drops it, so a killed load leaves it for the next load to build. On
   PostgreSQL autovacuum is off for those tables in between (``_autovacuum``), and they are
-  analysed once after the build.
+  analysed once after the build, the events vacuumed too (``VACUUMED_AFTER_LOAD``).
 - The event consumers (lists, monitoring…) run once after the indexes are back, not after
   every file: they read from their own cursors, so one run over all the new events does the
   work of one run per file.
@@ -392,8 +392,8 @@ def drop_deferred_indexes() -> list[str]:
 def restore_indexes(progress: Callable[[str], None] | None = None) -> float:
     """Build every index a bulk load dropped (this one's, or a killed one's), one
     transaction each; the transaction that builds a table's last one switches its autovacuum
-    back on, and the table is analysed (the events also vacuumed) after it (a kill between
-    the two leaves that to autovacuum). Returns the seconds it took."""
+    back on, and the table is analysed after it, the events also vacuumed (a kill after the
+    switch and before the analysis leaves it to autovacuum). Returns the seconds it took."""
     started = time.monotonic()
     restored = []
     for deferred in DeferredIndex.objects.order_by("pk"):
@@ -426,7 +426,7 @@ VACUUMED_AFTER_LOAD = ("records_creditevent",)
 def _analysis(table: str) -> str:
     """The statement that leaves ``table`` ready to read after a load. VACUUM cannot run in a
     transaction: inside a caller's (a test's) the table is analysed only."""
-    if table in VACUUMED_AFTER_LOAD and not connection.in_atomic_block:
+    if table in VACUUMED_AFTER_LOAD and connection.get_autocommit():
         return "VACUUM (ANALYZE)"
     return "ANALYZE"
 

@@ -151,8 +151,9 @@ def test_a_trigger_counts_a_subject_s_events_from_the_covering_index_alone(organ
         .query.sql_with_params()
     )
     with connection.cursor() as cursor:
-        # Only an index-only scan left to choose: the plan shows whether the count allows it.
-        for scan in ("seqscan", "bitmapscan", "indexscan"):
+        # Only the index left to read the events by (whatever the statistics say); the planner
+        # makes its scan index-only when the statement needs nothing else.
+        for scan in ("seqscan", "bitmapscan"):
             cursor.execute(f"SET LOCAL enable_{scan} = off")
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
