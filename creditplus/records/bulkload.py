@@ -439,9 +439,8 @@ def _autovacuum(table: str, *, on: bool) -> None:
     visibility map that index-only reads use: ``VACUUMED_AFTER_LOAD``) and the records
     analysed (fresh statistics for the planner), their vacuum left to autovacuum. Switched
     off in the transaction that drops the table's indexes and back on in the one that builds
-    the last of them, so a killed load leaves both for the next
-    ``creditplus load`` (or ``load --restore-indexes``) to restore; the health report warns
-    meanwhile."""
+    the last of them, so a killed load leaves both for the next ``creditplus load`` (or
+    ``load --restore-indexes``) to restore; the health report warns meanwhile."""
     if connection.vendor != "postgresql":
         return
     quoted = connection.ops.quote_name(table)
