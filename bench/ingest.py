@@ -199,6 +199,7 @@ def daily_batch(directory: Path) -> dict:
         consumers.run_all()
         figures[f"{name}_seconds"] = round(time.monotonic() - t, 3)
         figures[f"{name}_consumer_seconds"] = round(time.monotonic() - t - ingest_seconds, 3)
+        figures[f"{name}_warm_up"] = batch.stats["warm_up"]
         figures.setdefault("daily_batch_rows", batch.submitted)
         figures.setdefault("daily_batch_accepted", batch.accepted)
     return figures
@@ -303,6 +304,7 @@ def summarise(
         **{k: v for k, v in run.items() if k.startswith("daily_batch")},
         "reference_subjects": reference_subjects,
         "reference_daily_batch_seconds": reference["daily_batch_seconds"],
+        "reference_daily_batch_warm_up": reference["daily_batch_warm_up"],
         "daily_ratio_to_reference": round(daily_ratio, 2),
         "reference_daily_batch_hot_seconds": reference["daily_batch_hot_seconds"],
         "daily_hot_ratio_to_reference": round(hot_ratio, 2),

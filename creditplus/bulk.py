@@ -619,6 +619,25 @@ def in_values(values: Sequence[Any]) -> tuple[str, list[Any]]:
     return f"IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
+def probe_each(
+    subquery: str, values: Sequence[Any], extra: Sequence[Any] = (), sql_type: str = "bigint"
+) -> int:
+    """Run ``subquery`` (trusted text, a scalar query in which ``k.v`` is the value; its own
+    parameters in ``extra``) once for each of ``values`` (of PostgreSQL's ``sql_type``; JSON
+    numbers or text on SQLite), in one statement: a correlated subquery is planned as one
+    index probe per value, where a list of thousands may be planned as a scan. Returns how
+    many values were probed."""
+    if not values:
+        return 0
+    if connection.vendor == "postgresql":
+        keys, param = f"unnest(%s::{sql_type}[]) AS k(v)", list(values)
+    else:
+        keys, param = "(SELECT value AS v FROM json_each(%s)) AS k", json.dumps(list(values))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT ({subquery}) FROM {keys}", [*extra, param])
+        return len(cursor.fetchall())
+
+
 class OneOf(models.Lookup):
     """``field__one_of=values``: the field is one of ``values`` (plain integers or text),
     sent as one parameter — an array on PostgreSQL (``= ANY``), a JSON array read with

@@ -321,6 +321,7 @@ def _options(f: LoadFile, actor: str) -> IngestOptions:
         run_consumers=False,
         release_cache=connection.vendor != "sqlite",
         cache_mb=settings.SQLITE_LOAD_CACHE_MB,
+        warm=False,
     )
 
 

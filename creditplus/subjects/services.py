@@ -78,6 +78,22 @@ def resolve_subjects(
     first row; an existing subject keeps its registered name (the caller flags a mismatch).
     """
     now = now or timezone.now()
+    frame = subject_keys(frame)
+    known = existing_subjects(frame)
+    missing = frame.join(known, on="_key", how="anti").unique(
+        "_key", keep="first", maintain_order=True
+    )
+    created = 0
+    if missing.height:
+        created = _insert(missing, now)
+        known = existing_subjects(frame)
+    frame = frame.join(known, on="_key", how="left").drop("_key", "id_hash")
+    return frame, created
+
+
+def subject_keys(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` (columns as for :func:`resolve_subjects`) with ``id_hash``, the keyed hash
+    persons are found by, and ``_key``, the identifier a subject is found by."""
     is_person = pl.col("kind") == "person"
     unique_people = (
         frame.filter(is_person).select("id_type", "id_number").unique().drop_nulls("id_number")
@@ -98,19 +114,12 @@ def resolve_subjects(
         .otherwise(pl.lit("U:") + pl.col("uscc"))
         .alias("_key")
     )
-    known = _existing(frame)
-    missing = frame.join(known, on="_key", how="anti").unique(
-        "_key", keep="first", maintain_order=True
-    )
-    created = 0
-    if missing.height:
-        created = _insert(missing, now)
-        known = _existing(frame)
-    frame = frame.join(known, on="_key", how="left").drop("_key", "id_hash")
-    return frame, created
+    return frame
 
 
-def _existing(frame: pl.DataFrame) -> pl.DataFrame:
+def existing_subjects(frame: pl.DataFrame) -> pl.DataFrame:
+    """The stored subjects of :func:`subject_keys` rows: ``subject_id``, ``_key`` and the
+    registered name."""
     schema = {"subject_id": pl.Int64, "_key": pl.Utf8, "subject_name_registered": pl.Utf8}
     usccs = (
         frame.filter(pl.col("kind") != "person").get_column("uscc").drop_nulls().unique().to_list()
@@ -283,16 +292,18 @@ def _clear_id(value: str) -> str:
     return pii.unseal(value) if value.startswith("s1:") else value
 
 
-def link_legal_representatives(frame: pl.DataFrame, spec: ItemSpec, now: datetime) -> int:
-    """Create the natural persons named as legal representatives (by ID number) and their
-    relation to the organisation, so that a person's other companies can be found."""
+def legal_rep_people(frame: pl.DataFrame, spec: ItemSpec) -> pl.DataFrame:
+    """The legal representatives named in ``frame``'s organisation rows, as person rows for
+    :func:`resolve_subjects` (clear ID numbers), with the organisation's ``subject_id`` (null
+    before the rows' subjects are resolved) as ``organisation_id``."""
     s = spec.subject
     if not (s.legal_rep and s.legal_rep_id_number):
-        return 0
+        return pl.DataFrame()
+    organisation = pl.col("subject_id") if "subject_id" in frame.columns else pl.lit(None)
     reps = frame.filter(
         pl.col(s.legal_rep_id_number).is_not_null() & (pl.col("__kind") != "person")
     ).select(
-        pl.col("subject_id").alias("organisation_id"),
+        organisation.cast(pl.Int64).alias("organisation_id"),
         pl.lit("person").alias("kind"),
         pl.lit(None, dtype=pl.Utf8).alias("uscc"),
         (pl.col(s.legal_rep_id_type) if s.legal_rep_id_type else pl.lit(None, dtype=pl.Utf8)).alias(
@@ -301,14 +312,20 @@ def link_legal_representatives(frame: pl.DataFrame, spec: ItemSpec, now: datetim
         pl.col(s.legal_rep_id_number).alias("id_number"),
         pl.col(s.legal_rep).fill_null("").alias("name"),
     )
-    if reps.height == 0:
-        return 0
-    # The record's personal fields are sealed by now (record_values): the person is found and
+    # After record_values the record's personal fields are sealed: the person is found and
     # masked by the clear ID number, never by its ciphertext.
-    reps = reps.with_columns(
+    return reps.with_columns(
         pl.col("id_number").map_elements(_clear_id, return_dtype=pl.Utf8),
         pl.col("id_type").map_elements(_clear_id, return_dtype=pl.Utf8),
     )
+
+
+def link_legal_representatives(frame: pl.DataFrame, spec: ItemSpec, now: datetime) -> int:
+    """Create the natural persons named as legal representatives (by ID number) and their
+    relation to the organisation, so that a person's other companies can be found."""
+    reps = legal_rep_people(frame, spec)
+    if reps.height == 0:
+        return 0
     resolved, _ = resolve_subjects(reps.drop("organisation_id").with_row_index("_i"), now=now)
     pairs = reps.with_row_index("_i").join(
         resolved.select("_i", pl.col("subject_id").alias("person_id")), on="_i"

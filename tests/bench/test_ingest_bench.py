@@ -54,6 +54,9 @@ def test_the_ingest_benchmark_runs_and_reports(tmp_path):
     # And the same rows again under new numbers, hot, in both databases.
     assert result["daily_batch_hot_seconds"] > 0 and result["reference_daily_batch_hot_seconds"] > 0
     assert result["daily_hot_ratio_to_reference"] > 0
+    # Whether the warm-up read each batch's pages ahead (subjects read), and for how long.
+    for warm_up in (result["daily_batch_warm_up"], result["reference_daily_batch_warm_up"]):
+        assert set(warm_up) == {"subjects", "seconds"} and warm_up["seconds"] >= 0
     # What memory keeps a daily batch hot: each random-key index's size, all of them there.
     sizes = result["random_key_index_mib"]
     assert set(sizes) == {
