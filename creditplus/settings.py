@@ -261,7 +261,7 @@ SQLITE_INGEST_CACHE_MB = env_int("CREDITPLUS_SQLITE_INGEST_CACHE_MB", 256, minim
 SQLITE_LOAD_CACHE_MB = env_int("CREDITPLUS_SQLITE_LOAD_CACHE_MB", 128, minimum=2)
 # Connections that read a batch's random pages side by side before it writes (0: off): the
 # disk serves concurrent reads several times faster than one after another (docs/ingest.md).
-INGEST_WARM_CONNECTIONS = env_int("CREDITPLUS_INGEST_WARM_CONNECTIONS", 8, minimum=0, maximum=32)
+INGEST_WARM_CONNECTIONS = env_int("CREDITPLUS_INGEST_WARM_CONNECTIONS", 4, minimum=0, maximum=32)
 # What one submitted XLSX may unpack to (the zip directory's sizes, checked before reading):
 # Pudong's largest feed, 887,000 rows, unpacks to about 600 MB.
 INGEST_MAX_UNPACKED_MB = env_int("CREDITPLUS_INGEST_MAX_UNPACKED_MB", 800, minimum=1)

@@ -103,7 +103,8 @@ def test_it_reads_side_by_side_on_connections_of_its_own_and_closes_them(
     item, next_batch, monkeypatch, settings
 ):
     monkeypatch.setattr(ingest, "WARM_MIN_ROWS", 1)
-    monkeypatch.setattr(ingest, "WARM_COLD_ROW_SECONDS", 0)  # the sample always says "on disk"
+    monkeypatch.setattr(ingest, "WARM_COLD_RATIO", 0)  # the sample always says "on disk"
+    monkeypatch.setattr(ingest, "WARM_COLD_ROW_SECONDS", 0)
     settings.INGEST_WARM_CONNECTIONS = 4
     calls: list[tuple[str, object]] = []
     read = ingest._read_pages
@@ -115,20 +116,21 @@ def test_it_reads_side_by_side_on_connections_of_its_own_and_closes_them(
     monkeypatch.setattr(ingest, "_read_pages", recorded)
     ingest.warm_pages(next_batch, item)
     main = threading.current_thread().name
-    assert calls[0][0] == main  # the sample, on the batch's connection
-    workers = [name for name, _ in calls[1:]]
+    # The sample, twice on the batch's connection; then the parts side by side.
+    assert [name for name, _ in calls[:2]] == [main, main]
+    workers = [name for name, _ in calls[2:]]
     assert len(workers) == 4 and main not in workers and len(set(workers)) == 4
     assert calls[0][1] is connections[DEFAULT_DB_ALIAS]
     assert connection.connection is not None  # the batch's own stays open
     # Each worker's own connection is closed when it is done (none left to idle threads).
     assert all(
-        wrapper is not calls[0][1] and wrapper.connection is None for _, wrapper in calls[1:]
+        wrapper is not calls[0][1] and wrapper.connection is None for _, wrapper in calls[2:]
     )
 
 
 def test_a_sample_in_memory_means_no_warm_up(item, next_batch, monkeypatch, settings):
     monkeypatch.setattr(ingest, "WARM_MIN_ROWS", 1)
-    monkeypatch.setattr(ingest, "WARM_COLD_ROW_SECONDS", 60)
+    monkeypatch.setattr(ingest, "WARM_COLD_RATIO", 1_000)  # no first read is that much slower
     settings.INGEST_WARM_CONNECTIONS = 4
     threads: list[str] = []
     read = ingest._read_pages
@@ -139,12 +141,13 @@ def test_a_sample_in_memory_means_no_warm_up(item, next_batch, monkeypatch, sett
 
     monkeypatch.setattr(ingest, "_read_pages", recorded)
     assert ingest.warm_pages(next_batch, item) == 0
-    assert threads == [threading.current_thread().name]  # the sample only
+    assert threads == [threading.current_thread().name] * 2  # the sample only, twice
 
 
 def test_a_warmed_batch_stores_what_an_unwarmed_one_stores(item, monkeypatch, settings):
     ingest_file(csv_bytes(_rows("")), _options(item, "yesterday.csv"))
     monkeypatch.setattr(ingest, "WARM_MIN_ROWS", 1)
+    monkeypatch.setattr(ingest, "WARM_COLD_RATIO", 0)
     monkeypatch.setattr(ingest, "WARM_COLD_ROW_SECONDS", 0)
     reads: list[int] = []
     read = ingest._read_pages
@@ -168,6 +171,6 @@ def test_a_warmed_batch_stores_what_an_unwarmed_one_stores(item, monkeypatch, se
                 CreditEvent.objects.filter(record__batch=batch).values_list("subject_id", "kind")
             ),
         )
-    assert len(reads) == 1 + 4  # the warmed batch's sample and four parts; none when off
+    assert len(reads) == 2 + 4  # the warmed batch's sample twice and four parts; none when off
     assert stored[0] == stored[4]
     assert stored[0][0]["accepted"] == SUBJECTS and stored[0][2]
