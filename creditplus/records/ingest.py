@@ -26,7 +26,7 @@ from typing import Any
 
 import polars as pl
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -366,7 +366,11 @@ def warm_pages(valid: pl.DataFrame, item: CatalogItem) -> int:
     if workers < 1 or valid.height < WARM_MIN_ROWS:
         return 0
     sample = valid.sample(min(WARM_SAMPLE_ROWS, valid.height), seed=0)
-    first, second = (_timed(_read_pages, sample, item) for _ in range(2))
+    try:
+        first, second = (_timed(_read_pages, sample, item) for _ in range(2))
+    except Exception:  # best effort: the batch reads the same itself, and reports its errors
+        logger.warning("ingest warm-up failed", exc_info=True)
+        return 0
     if first < max(WARM_COLD_RATIO * second, sample.height * WARM_COLD_ROW_SECONDS):
         return 0
     size = -(-valid.height // workers)
@@ -386,7 +390,7 @@ def _warm_part(part: pl.DataFrame, item: CatalogItem) -> int:
     """:func:`_read_pages` on this thread's own connection, closed afterwards."""
     try:
         return _read_pages(part, item)
-    except DatabaseError:
+    except Exception:  # best effort, as the sample
         logger.warning("ingest warm-up failed", exc_info=True)
         return 0
     finally:

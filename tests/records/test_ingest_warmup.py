@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -109,23 +109,53 @@ def test_it_reads_side_by_side_on_connections_of_its_own_and_closes_them(
     calls: list[tuple[str, object]] = []
     read = ingest._read_pages
 
+    main = threading.current_thread().name
+    together = threading.Barrier(4, timeout=60)  # broken unless four parts run at once
+
     def recorded(part, item):
         calls.append((threading.current_thread().name, connections[DEFAULT_DB_ALIAS]))
+        if threading.current_thread().name != main:
+            together.wait()
         return read(part, item)
 
     monkeypatch.setattr(ingest, "_read_pages", recorded)
     ingest.warm_pages(next_batch, item)
-    main = threading.current_thread().name
+    assert not together.broken
     # The sample, twice on the batch's connection; then the parts side by side.
     assert [name for name, _ in calls[:2]] == [main, main]
     workers = [name for name, _ in calls[2:]]
-    assert len(workers) == 4 and main not in workers and len(set(workers)) == 4
+    assert len(workers) == 4 and main not in workers
     assert calls[0][1] is connections[DEFAULT_DB_ALIAS]
     assert connection.connection is not None  # the batch's own stays open
     # Each worker's own connection is closed when it is done (none left to idle threads).
     assert all(
         wrapper is not calls[0][1] and wrapper.connection is None for _, wrapper in calls[2:]
     )
+
+
+def test_a_failing_warm_up_costs_only_its_gain(item, next_batch, monkeypatch, settings, caplog):
+    monkeypatch.setattr(ingest, "WARM_MIN_ROWS", 1)
+    monkeypatch.setattr(ingest, "WARM_COLD_RATIO", 0)
+    monkeypatch.setattr(ingest, "WARM_COLD_ROW_SECONDS", 0)
+    settings.INGEST_WARM_CONNECTIONS = 2
+    main = threading.current_thread().name
+    read = ingest._read_pages
+    workers: list[object] = []
+
+    def failing(part, item):
+        if threading.current_thread().name == main:
+            return read(part, item)
+        workers.append(connections[DEFAULT_DB_ALIAS])
+        read(part, item)  # the worker's connection is open now
+        raise DatabaseError("the warm-up's connection went away")
+
+    monkeypatch.setattr(ingest, "_read_pages", failing)
+    assert ingest.warm_pages(next_batch, item) == 0
+    assert len(workers) == 2 and all(w.connection is None for w in workers)
+    assert "ingest warm-up failed" in caplog.text
+    # The batch itself goes on as if there had been no warm-up.
+    batch = ingest_file(csv_bytes(_rows("-3")), _options(item, "today.csv"))
+    assert batch.accepted == SUBJECTS
 
 
 def test_a_sample_in_memory_means_no_warm_up(item, next_batch, monkeypatch, settings):
