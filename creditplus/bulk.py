@@ -623,10 +623,10 @@ def probe_each(
     subquery: str, values: Sequence[Any], extra: Sequence[Any] = (), sql_type: str = "bigint"
 ) -> int:
     """Run ``subquery`` (trusted text, a scalar query in which ``k.v`` is the value; its own
-    parameters in ``extra``) once for each of ``values`` (of PostgreSQL's ``sql_type``; JSON
-    numbers or text on SQLite), in one statement: a correlated subquery is planned as one
-    index probe per value, where a list of thousands may be planned as a scan. Returns how
-    many values were probed."""
+    parameters in ``extra``) once for each of ``values`` (of PostgreSQL's ``sql_type``, also
+    trusted text; JSON numbers or text on SQLite), in one statement: a correlated subquery is
+    planned as one index probe per value, where a list of thousands may be planned as a scan.
+    Returns how many values were probed."""
     if not values:
         return 0
     if connection.vendor == "postgresql":

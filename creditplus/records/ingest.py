@@ -367,7 +367,9 @@ def warm_pages(valid: pl.DataFrame, item: CatalogItem) -> int:
         return 0
     sample = valid.sample(min(WARM_SAMPLE_ROWS, valid.height), seed=0)
     try:
-        first, second = (_timed(_read_pages, sample, item) for _ in range(2))
+        # A savepoint inside a caller's transaction: a failed read must not abort it.
+        with transaction.atomic():
+            first, second = (_timed(_read_pages, sample, item) for _ in range(2))
     except Exception:  # best effort: the batch reads the same itself, and reports its errors
         logger.warning("ingest warm-up failed", exc_info=True)
         return 0
