@@ -90,6 +90,24 @@ def load_average() -> float:
     return round(os.getloadavg()[0], 2)
 
 
+DAMON_ADMIN = Path("/sys/kernel/mm/damon/admin/kdamonds")
+
+
+def proactive_reclaim(root: Path = DAMON_ADMIN) -> str:
+    """Whether the kernel's DAMON reclaims memory untouched for a while ("pageout" schemes
+    running: "on"; "off"; "none" without DAMON). Some VM hosts run it; it takes idle page
+    cache back, so a database read after a quiet minute comes from the disk again
+    (docs/ingest.md, the 22nd session's measurements): figures carry it with them."""
+    states = []
+    for kdamond in sorted(root.glob("[0-9]*")) if root.is_dir() else []:
+        actions = {p.read_text().strip() for p in kdamond.glob("contexts/*/schemes/*/action")}
+        if "pageout" in actions:
+            states.append((kdamond / "state").read_text().strip())
+    if not states:
+        return "none"
+    return "on" if "on" in states else "off"
+
+
 def database_version() -> str:
     """'SQLite 3.x' or 'PostgreSQL 15.x': the server the child is connected to."""
     from django.db import connection

@@ -313,6 +313,7 @@ def summarise(
         "peak_rss_mib_by_stage": run["peak_rss_mib_by_stage"],
         "peak_rss_mib_with_benchmark_steps": run["peak_rss_mib_with_benchmark_steps"],
         "load_average": harness.load_average(),
+        "proactive_reclaim": harness.proactive_reclaim(),
     }
     print(
         f"  load {result['rows_per_second']} rows/s, bare insert {result['bare_insert_rows_per_second']} "
@@ -325,7 +326,8 @@ def summarise(
         f"random-key indexes {run['random_key_index_mib']} MiB; "
         f"peak memory {run['peak_rss_mib']} MiB (load, consumers, evaluate; "
         f"{run['peak_rss_mib_with_benchmark_steps']} MiB with the bare insert and daily batch); "
-        f"sampled peak by stage {run['peak_rss_mib_by_stage']} MiB"
+        f"sampled peak by stage {run['peak_rss_mib_by_stage']} MiB; "
+        f"the kernel's proactive reclaim of idle memory: {result['proactive_reclaim']}"
     )
     return result
 
