@@ -57,7 +57,7 @@ def test_the_ingest_benchmark_runs_and_reports(tmp_path):
     # Whether the warm-up read each batch's pages ahead (subjects read), and for how long.
     for warm_up in (result["daily_batch_warm_up"], result["reference_daily_batch_warm_up"]):
         assert set(warm_up) == {"subjects", "seconds"} and warm_up["seconds"] >= 0
-    # Whether the host takes idle page cache back (a cold first batch on such hosts).
+    # Whether the host takes idle page cache back (a batch after a quiet minute reads the disk).
     assert result["proactive_reclaim"] in {"on", "off", "none"}
     # What memory keeps a daily batch hot: each random-key index's size, all of them there.
     sizes = result["random_key_index_mib"]
